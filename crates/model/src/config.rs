@@ -1,0 +1,211 @@
+//! The user's settings file (`~/.config/stackwarden/config.toml`, or the path
+//! in `STACKWARDEN_CONFIG`). Every field has a default, unknown keys are
+//! rejected so typos are caught, and an error names the file, line and reason
+//! so the app can say it and keep running on defaults.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub const CONFIG_ENV: &str = "STACKWARDEN_CONFIG";
+pub const DATA_DIR_ENV: &str = "STACKWARDEN_DATA_DIR";
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub engine: EngineConfig,
+    pub refresh: RefreshConfig,
+    pub history: HistoryConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// Tried before DOCKER_HOST and the well-known sockets, e.g.
+    /// `unix:///run/user/1000/podman/podman.sock` or `tcp://127.0.0.1:2375`.
+    pub endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RefreshConfig {
+    /// How often CPU and memory are sampled while someone is looking.
+    pub interval_ms: u64,
+}
+
+impl Default for RefreshConfig {
+    fn default() -> Self {
+        Self { interval_ms: 2000 }
+    }
+}
+
+impl RefreshConfig {
+    /// The interval, clamped to something the engine can sustain.
+    pub fn interval(&self) -> Duration {
+        Duration::from_millis(self.interval_ms.clamp(250, 3_600_000))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryConfig {
+    /// Resource samples older than this are deleted.
+    pub retention_hours: u32,
+    /// At most this many samples are kept per container.
+    pub max_samples_per_container: u32,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        Self {
+            retention_hours: 24,
+            max_samples_per_container: 5000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path}, line {line}, column {column}: {reason}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        reason: String,
+    },
+}
+
+impl Config {
+    /// The config file the user would edit: `$STACKWARDEN_CONFIG`, else
+    /// `$XDG_CONFIG_HOME/stackwarden/config.toml`.
+    pub fn default_path() -> Option<PathBuf> {
+        if let Some(p) = std::env::var_os(CONFIG_ENV) {
+            return Some(PathBuf::from(p));
+        }
+        directories::ProjectDirs::from("", "", "stackwarden")
+            .map(|d| d.config_dir().join("config.toml"))
+    }
+
+    /// Where the app keeps its database: `$STACKWARDEN_DATA_DIR`, else
+    /// `$XDG_DATA_HOME/stackwarden`.
+    pub fn data_dir() -> Option<PathBuf> {
+        if let Some(p) = std::env::var_os(DATA_DIR_ENV) {
+            return Some(PathBuf::from(p));
+        }
+        directories::ProjectDirs::from("", "", "stackwarden").map(|d| d.data_dir().to_path_buf())
+    }
+
+    /// Loads the user's config. A missing file is not an error (defaults);
+    /// an unreadable or invalid one is, and the caller decides whether to go
+    /// on with defaults.
+    pub fn load() -> Result<Self, ConfigError> {
+        match Self::default_path() {
+            Some(path) => Self::load_from(&path),
+            None => Ok(Self::default()),
+        }
+    }
+
+    pub fn load_from(path: &Path) -> Result<Self, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(ConfigError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            let (line, column) = line_column(text, offset);
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                reason: e.message().trim().to_string(),
+            }
+        })
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/cfg/config.toml"))
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = parse("").ok();
+        assert_eq!(c, Some(Config::default()));
+        assert_eq!(Config::default().refresh.interval(), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn full_file_parses() {
+        let c = parse(
+            "[engine]\nendpoint = \"unix:///run/podman/podman.sock\"\n[refresh]\ninterval_ms = 5000\n[history]\nretention_hours = 2\nmax_samples_per_container = 10\n",
+        );
+        let c = c.ok();
+        assert_eq!(
+            c.as_ref().and_then(|c| c.engine.endpoint.as_deref()),
+            Some("unix:///run/podman/podman.sock")
+        );
+        assert_eq!(c.map(|c| c.refresh.interval_ms), Some(5000));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_reason() {
+        let cases = [
+            ("[refresh]\ninterval_ms = \"fast\"\n", 2, "invalid type"),
+            ("[engine]\nendpont = \"x\"\n", 2, "unknown field `endpont`"),
+            ("[refresh\n", 1, ""),
+        ];
+        for (text, want_line, want_reason) in cases {
+            match parse(text) {
+                Err(ConfigError::Invalid { line, reason, path, .. }) => {
+                    assert_eq!(line, want_line, "{text}: {reason}");
+                    assert!(reason.contains(want_reason), "{reason}");
+                    assert_eq!(path, Path::new("/cfg/config.toml"));
+                }
+                other => panic!("expected Invalid for {text:?}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn interval_is_clamped() {
+        let r = RefreshConfig { interval_ms: 1 };
+        assert_eq!(r.interval(), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn missing_file_is_defaults_but_a_directory_is_an_error() {
+        let dir = tempfile::tempdir().ok();
+        let Some(dir) = dir else { return };
+        assert!(Config::load_from(&dir.path().join("nope.toml")).is_ok());
+        assert!(matches!(
+            Config::load_from(dir.path()),
+            Err(ConfigError::Unreadable { .. })
+        ));
+    }
+}

@@ -1,0 +1,16 @@
+//! Stackwarden's domain model, shared by the desktop app and the `stackwarden`
+//! command line. Pure data and pure functions: no engine, no database, no GUI,
+//! so every rule here is unit-testable with hand-built values.
+
+pub mod config;
+pub mod service;
+pub mod summary;
+pub mod usage;
+
+pub use config::{Config, ConfigError};
+pub use service::{
+    ContainerAction, ContainerId, ContainerState, EndpointAttempt, EngineStatus, HealthState,
+    PortMapping, ResourceUsage, ServiceRow, StackSnapshot,
+};
+pub use summary::{OverallLevel, StackSummary};
+pub use usage::{cpu_percent, CpuSample};

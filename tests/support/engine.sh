@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Starts a real Podman engine with its Docker-compatible API for the tests,
+# builds the small test images locally (no registry is reachable) and runs the
+# test containers. Safe to run again: everything is replaced, not duplicated.
+#
+#   tests/support/engine.sh start      # engine service only
+#   tests/support/engine.sh fixtures   # images + test containers
+#   tests/support/engine.sh stop       # removes test containers, stops the service
+#
+# Environment it exports for callers (source tests/support/engine.env):
+#   DOCKER_HOST, CONTAINERS_CONF
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+state_dir=${SW_TEST_STATE:-/tmp/stackwarden-test}
+sock=${SW_TEST_SOCKET:-/run/podman/podman.sock}
+conf="$state_dir/containers.conf"
+mkdir -p "$state_dir" "$(dirname "$sock")"
+
+write_conf() {
+  local hard
+  hard=$(ulimit -Hn)
+  cat >"$conf" <<CONF
+[containers]
+default_ulimits = ["nofile=${hard}:${hard}", "nproc=32768:32768"]
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+  cat >"$state_dir/engine.env" <<ENV
+export CONTAINERS_CONF=$conf
+export DOCKER_HOST=unix://$sock
+ENV
+}
+
+ping() { curl -fsS --max-time 2 --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; }
+
+start() {
+  write_conf
+  export CONTAINERS_CONF=$conf
+  if ping; then echo "engine: already answering on $sock"; return 0; fi
+  rm -f "$sock"
+  podman system service --time=0 "unix://$sock" >"$state_dir/podman-service.log" 2>&1 &
+  echo $! >"$state_dir/podman-service.pid"
+  for _ in $(seq 1 100); do
+    if ping; then echo "engine: answering on $sock (pid $(cat "$state_dir/podman-service.pid"))"; return 0; fi
+    sleep 0.1
+  done
+  echo "engine: podman system service did not answer on $sock; its log:" >&2
+  cat "$state_dir/podman-service.log" >&2
+  return 1
+}
+
+stop_service() {
+  if [ -f "$state_dir/podman-service.pid" ]; then
+    kill "$(cat "$state_dir/podman-service.pid")" 2>/dev/null || true
+    rm -f "$state_dir/podman-service.pid"
+  fi
+}
+
+# Images: busybox from Debian's busybox-static, FROM scratch, built in ~2 s.
+images() {
+  export CONTAINERS_CONF=$conf
+  local ctx="$state_dir/image-busybox"
+  rm -rf "$ctx"; mkdir -p "$ctx"
+  cp /bin/busybox "$ctx/busybox"
+  cat >"$ctx/Containerfile" <<'CF'
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+RUN ["/bin/busybox", "mkdir", "-p", "/tmp", "/var/tmp", "/etc", "/root"]
+STOPSIGNAL SIGKILL
+CMD ["sleep", "infinity"]
+CF
+  podman build --format docker -q -t localhost/sw-test-busybox:latest "$ctx" >/dev/null
+  # Same userland with a HEALTHCHECK that passes while /tmp/healthy exists.
+  cat >"$ctx/Containerfile.health" <<'CF'
+FROM localhost/sw-test-busybox:latest
+HEALTHCHECK --interval=2s --timeout=2s --retries=1 CMD test -f /tmp/healthy
+CMD ["sh", "-c", "touch /tmp/healthy; exec sleep infinity"]
+CF
+  podman build --format docker -q -t localhost/sw-test-health:latest -f "$ctx/Containerfile.health" "$ctx" >/dev/null
+}
+
+# The test stack. Project "sw-ok": all running. Project "sw-mixed": one with a
+# healthcheck, one that turns unhealthy, one that exits.
+containers() {
+  export CONTAINERS_CONF=$conf
+  remove_containers
+  podman run -d --name sw-ok-web --label com.docker.compose.project=sw-ok \
+    --label com.docker.compose.service=web -p 127.0.0.1:18080:8080 \
+    localhost/sw-test-busybox:latest httpd -f -p 8080 >/dev/null
+  podman run -d --name sw-ok-worker --label com.docker.compose.project=sw-ok \
+    --label com.docker.compose.service=worker localhost/sw-test-busybox:latest >/dev/null
+  podman run -d --name sw-mixed-healthy --label com.docker.compose.project=sw-mixed \
+    --label com.docker.compose.service=healthy localhost/sw-test-health:latest >/dev/null 2>>"$state_dir/podman-cli.log"
+  podman run -d --name sw-mixed-sick --label com.docker.compose.project=sw-mixed \
+    --label com.docker.compose.service=sick localhost/sw-test-health:latest \
+    sh -c 'touch /tmp/healthy; sleep 3; rm /tmp/healthy; exec sleep infinity' >/dev/null 2>>"$state_dir/podman-cli.log"
+  podman run -d --name sw-mixed-exits --label com.docker.compose.project=sw-mixed \
+    --label com.docker.compose.service=exits localhost/sw-test-busybox:latest sh -c 'exit 3' >/dev/null
+  start_health_ticker
+}
+
+# Without systemd Podman never runs HEALTHCHECKs by itself; tick them.
+start_health_ticker() {
+  stop_health_ticker
+  (
+    while true; do
+      for c in sw-mixed-healthy sw-mixed-sick; do
+        podman healthcheck run "$c" >/dev/null 2>&1 || true
+      done
+      sleep 1
+    done
+  ) >/dev/null 2>&1 &
+  echo $! >"$state_dir/health-ticker.pid"
+}
+
+stop_health_ticker() {
+  if [ -f "$state_dir/health-ticker.pid" ]; then
+    kill "$(cat "$state_dir/health-ticker.pid")" 2>/dev/null || true
+    rm -f "$state_dir/health-ticker.pid"
+  fi
+}
+
+remove_containers() {
+  export CONTAINERS_CONF=$conf
+  local ids
+  ids=""
+  for filter in com.docker.compose.project=sw-ok com.docker.compose.project=sw-mixed stackwarden.test; do
+    ids="$ids $(podman ps -aq --filter "label=$filter" 2>/dev/null || true)"
+  done
+  for id in $ids; do podman rm -f -t 0 "$id" >/dev/null 2>&1 || true; done
+}
+
+case "${1:-}" in
+  start) start ;;
+  fixtures) write_conf; images; containers ;;
+  stop) write_conf; stop_health_ticker; remove_containers; stop_service ;;
+  stop-service) stop_service ;;
+  *) echo "usage: $0 start|fixtures|stop|stop-service" >&2; exit 2 ;;
+esac
