@@ -1,1 +1,160 @@
-fn main(){}
+//! `stackwarden`: the command line for scripts and headless hosts. It links no
+//! GUI toolkit so it starts in milliseconds; it shares the domain crates with
+//! the desktop app, which it launches when given no subcommand.
+
+mod launch;
+mod table;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use stackwarden_engine::endpoint::{candidates, Environment, START_HINT};
+use stackwarden_engine::{connect, Candidate, Engine};
+use stackwarden_model::{Config, EngineStatus, StackSnapshot};
+
+/// Exit code for a command line that could not be understood (sysexits EX_USAGE);
+/// 0, 1 and 2 are taken by the stack's state.
+const EXIT_USAGE: u8 = 64;
+
+#[derive(Parser, Debug)]
+#[command(name = "stackwarden", version, about = "Keeps watch over a local AI container stack.")]
+struct Cli {
+    /// Use only this engine endpoint (unix:///path or tcp://host:port) instead
+    /// of searching the config file, DOCKER_HOST and the usual sockets.
+    #[arg(long, global = true, value_name = "ENDPOINT")]
+    host: Option<String>,
+    /// Config file to read instead of ~/.config/stackwarden/config.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the service table. Exit code: 0 all running, 1 some not, 2 no engine.
+    Status {
+        /// Print the table as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Only containers of this compose project.
+        #[arg(long, value_name = "NAME")]
+        project: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        None => launch::desktop_app(),
+        Some(Command::Status { json, project }) => {
+            let config = load_config(cli.config.as_deref());
+            let endpoints = match &cli.host {
+                Some(host) => vec![Candidate {
+                    endpoint: host.clone(),
+                    source: "--host".into(),
+                }],
+                None => candidates(config.engine.endpoint.as_deref(), &Environment::current()),
+            };
+            status(&endpoints, json, project.as_deref())
+        }
+    }
+}
+
+fn load_config(path: Option<&std::path::Path>) -> Config {
+    let loaded = match path {
+        Some(p) => Config::load_from(p),
+        None => Config::load(),
+    };
+    loaded.unwrap_or_else(|e| {
+        eprintln!("stackwarden: {e}; going on with default settings");
+        Config::default()
+    })
+}
+
+fn status(endpoints: &[Candidate], json: bool, project: Option<&str>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("stackwarden: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let snapshot = runtime.block_on(read_snapshot(endpoints));
+    let snapshot = match project {
+        Some(p) => {
+            let services = snapshot
+                .services
+                .into_iter()
+                .filter(|s| s.project.as_deref() == Some(p))
+                .collect();
+            StackSnapshot::new(snapshot.engine, services, None, snapshot.updated_at_ms)
+        }
+        None => snapshot,
+    };
+    if json {
+        match serde_json::to_string_pretty(&snapshot) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("stackwarden: cannot write JSON: {e}"),
+        }
+    } else if matches!(snapshot.engine, EngineStatus::Unreachable { .. }) {
+        eprint!("{}", table::render(&snapshot));
+    } else {
+        print!("{}", table::render(&snapshot));
+    }
+    let code = snapshot.summary.level.exit_code();
+    ExitCode::from(u8::try_from(code).unwrap_or(2))
+}
+
+async fn read_snapshot(endpoints: &[Candidate]) -> StackSnapshot {
+    let now = now_ms();
+    let engine = match connect(endpoints).await {
+        Ok(c) => Engine::new(c),
+        Err(attempts) => {
+            let status = EngineStatus::Unreachable {
+                attempts,
+                hint: START_HINT.to_string(),
+                retry_in_ms: 0,
+            };
+            return StackSnapshot::new(status, Vec::new(), None, now);
+        }
+    };
+    let status = EngineStatus::Connected {
+        endpoint: engine.endpoint().to_string(),
+        source: engine.source().to_string(),
+    };
+    match engine.full_refresh(&mut HashMap::new()).await {
+        Ok((rows, _)) => StackSnapshot::new(status, rows, None, now_ms()),
+        Err(e) => {
+            let status = EngineStatus::Unreachable {
+                attempts: vec![stackwarden_model::EndpointAttempt {
+                    endpoint: engine.endpoint().to_string(),
+                    source: engine.source().to_string(),
+                    error: e.to_string(),
+                }],
+                hint: START_HINT.to_string(),
+                retry_in_ms: 0,
+            };
+            StackSnapshot::new(status, Vec::new(), None, now)
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -3,6 +3,7 @@
 //! so every rule here is unit-testable with hand-built values.
 
 pub mod config;
+pub mod format;
 pub mod service;
 pub mod summary;
 pub mod usage;
