@@ -280,3 +280,14 @@ mod tests {
         assert_eq!(unpublished.to_string(), "53/udp");
     }
 }
+
+/// One point of a container's resource history, as the window charts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct HistoryPoint {
+    #[ts(type = "number")]
+    pub at_ms: i64,
+    pub cpu_percent: f64,
+    #[ts(type = "number")]
+    pub memory_used_bytes: u64,
+}
