@@ -1,1 +1,18 @@
-fn main(){tauri_build::build()}
+//! Declares the app's own commands so capabilities/ can allow exactly these.
+
+fn main() {
+    let commands = tauri_build::AppManifest::new().commands(&[
+        "get_snapshot",
+        "app_info",
+        "container_action",
+        "open_logs",
+        "close_logs",
+        "service_history",
+        "set_view_visible",
+        "retry_engine",
+    ]);
+    if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(commands)) {
+        eprintln!("tauri-build failed: {e:#}");
+        std::process::exit(1);
+    }
+}

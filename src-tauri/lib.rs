@@ -1,1 +1,185 @@
+//! The Stackwarden desktop app: wires the domain crates to a Tauri window and
+//! tray. The monitor publishes snapshots; this crate forwards them to the
+//! window (`snapshot` event) and the tray, records resource samples in the
+//! store, and exposes a few thin commands. No domain logic lives here.
 
+mod commands;
+mod error;
+mod state;
+mod tray;
+mod window;
+
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use stackwarden_engine::endpoint::{candidates, Environment};
+use stackwarden_engine::{StackMonitor, StatsSample};
+use stackwarden_model::Config;
+use stackwarden_store::{Retention, SampleRecord, Store};
+use tauri::{AppHandle, Emitter, Manager, RunEvent};
+use tokio::sync::mpsc;
+
+use crate::state::{display_path, AppInfo, AppState};
+
+pub const SNAPSHOT_EVENT: &str = "snapshot";
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+pub fn run() -> ExitCode {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+
+    let (config, config_error) = match Config::load() {
+        Ok(c) => (c, None),
+        Err(e) => {
+            tracing::warn!("{e}; going on with default settings");
+            (Config::default(), Some(format!("{e}. Stackwarden is using default settings until it is fixed.")))
+        }
+    };
+
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_shell::init())
+        .invoke_handler(tauri::generate_handler![
+            commands::get_snapshot,
+            commands::app_info,
+            commands::container_action,
+            commands::open_logs,
+            commands::close_logs,
+            commands::service_history,
+            commands::set_view_visible,
+            commands::retry_engine,
+        ])
+        .setup(move |app| {
+            setup(app.handle(), config, config_error)?;
+            Ok(())
+        })
+        .on_window_event(window::on_event)
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("stackwarden-desktop: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    app.run(|_, event| {
+        // Closing the window keeps the app in the tray; only Quit exits.
+        if let RunEvent::ExitRequested { api, code: None, .. } = event {
+            api.prevent_exit();
+        }
+    });
+    ExitCode::SUCCESS
+}
+
+fn setup(app: &AppHandle, config: Config, config_error: Option<String>) -> tauri::Result<()> {
+    let (samples_tx, samples_rx) = mpsc::channel::<Vec<StatsSample>>(64);
+    let monitor = tauri::async_runtime::block_on(async {
+        StackMonitor {
+            candidates: candidates(config.engine.endpoint.as_deref(), &Environment::current()),
+            interval: config.refresh.interval(),
+            config_error,
+            samples: Some(samples_tx),
+        }
+        .spawn()
+    });
+
+    let retention = Retention {
+        max_age: Duration::from_secs(u64::from(config.history.retention_hours) * 3600),
+        max_per_container: config.history.max_samples_per_container,
+    };
+    let data_dir = Config::data_dir();
+    let opened = match &data_dir {
+        Some(dir) => tauri::async_runtime::block_on(Store::open(dir, retention)).map_err(|e| e.to_string()),
+        None => Err("no data directory (set HOME or STACKWARDEN_DATA_DIR)".to_string()),
+    };
+    let (store, store_error) = match opened {
+        Ok(store) => (Some(store), None),
+        Err(e) => {
+            tracing::warn!("history unavailable: {e}");
+            (None, Some(e))
+        }
+    };
+    let info = AppInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        config_path: display_path(Config::default_path()),
+        database_path: store.as_ref().map(|s| s.path().display().to_string()),
+        store_error,
+        refresh_interval_ms: u64::try_from(config.refresh.interval().as_millis()).unwrap_or(2000),
+    };
+
+    tray::create(app, &monitor.snapshot().summary)?;
+    spawn_snapshot_forwarder(app.clone(), monitor.subscribe());
+    spawn_history_writer(store.clone(), samples_rx);
+    app.manage(AppState {
+        monitor,
+        store,
+        info,
+        log_follower: Mutex::new(None),
+    });
+    Ok(())
+}
+
+/// Every new snapshot goes to the window and the tray.
+fn spawn_snapshot_forwarder(
+    app: AppHandle,
+    mut rx: tokio::sync::watch::Receiver<stackwarden_model::StackSnapshot>,
+) {
+    tauri::async_runtime::spawn(async move {
+        let mut last_summary = None;
+        while rx.changed().await.is_ok() {
+            let snapshot = rx.borrow_and_update().clone();
+            if last_summary.as_ref() != Some(&snapshot.summary) {
+                tray::update(&app, &snapshot.summary);
+                last_summary = Some(snapshot.summary.clone());
+            }
+            if let Some(w) = app.get_webview_window(window::MAIN) {
+                if w.is_visible().unwrap_or(false) {
+                    let _ = w.emit(SNAPSHOT_EVENT, &snapshot);
+                }
+            }
+        }
+    });
+}
+
+/// Records resource samples and applies retention now and then.
+fn spawn_history_writer(store: Option<Store>, mut rx: mpsc::Receiver<Vec<StatsSample>>) {
+    tauri::async_runtime::spawn(async move {
+        let mut last_prune: Option<std::time::Instant> = None;
+        while let Some(batch) = rx.recv().await {
+            let Some(store) = &store else { continue };
+            let records: Vec<SampleRecord> = batch
+                .into_iter()
+                .map(|s| SampleRecord {
+                    container_name: s.name,
+                    container_id: s.id.0,
+                    at_ms: s.usage.sampled_at_ms,
+                    cpu_percent: s.usage.cpu_percent,
+                    memory_used_bytes: s.usage.memory_used_bytes,
+                    memory_limit_bytes: s.usage.memory_limit_bytes,
+                })
+                .collect();
+            if let Err(e) = store.record(&records).await {
+                tracing::warn!("cannot record samples: {e}");
+            }
+            if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+                match store.prune(now_ms()).await {
+                    Ok(n) if n > 0 => tracing::debug!("pruned {n} old samples"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("cannot prune history: {e}"),
+                }
+                last_prune = Some(std::time::Instant::now());
+            }
+        }
+    });
+}

@@ -13,7 +13,9 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::Serialize;
-use stackwarden_model::{ContainerAction, ContainerId, CpuSample, ResourceUsage, ServiceRow};
+use stackwarden_model::{
+    ContainerAction, ContainerId, CpuSample, LogLine, ResourceUsage, ServiceRow,
+};
 
 use crate::convert::{row_from_inspect, usage_from_stats};
 use crate::endpoint::{describe, Connection};
@@ -45,13 +47,6 @@ pub struct RefreshTiming {
     pub list: Duration,
     pub inspect: Duration,
     pub stats: Duration,
-}
-
-/// One line of a container's log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LogLine {
-    pub stream: &'static str,
-    pub text: String,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -280,7 +275,7 @@ impl Engine {
                             .lines()
                             .map(|text| {
                                 Ok(LogLine {
-                                    stream,
+                                    stream: stream.to_string(),
                                     text: text.to_string(),
                                 })
                             })

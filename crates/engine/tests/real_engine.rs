@@ -175,7 +175,7 @@ async fn logs_give_the_tail_then_follow() {
         }
     }
     assert_eq!(seen[0].text, "late");
-    assert_eq!((seen[1].stream, seen[1].text.as_str()), ("stderr", "oops"));
+    assert_eq!((seen[1].stream.as_str(), seen[1].text.as_str()), ("stderr", "oops"));
 }
 
 #[tokio::test]

@@ -291,3 +291,22 @@ pub struct HistoryPoint {
     #[ts(type = "number")]
     pub memory_used_bytes: u64,
 }
+
+/// One line of a container's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct LogLine {
+    /// `stdout` or `stderr`.
+    pub stream: String,
+    pub text: String,
+}
+
+/// Log lines pushed to the window while it follows a container's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct LogBatch {
+    pub container_id: ContainerId,
+    pub lines: Vec<LogLine>,
+    /// Set when following stopped, with the reason (container gone, engine lost).
+    pub ended: Option<String>,
+}

@@ -1,0 +1,125 @@
+//! The window's commands. Each is thin: it reads the shared state or calls the
+//! engine adapter and maps errors to `UiError`.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use stackwarden_model::{ContainerAction, ContainerId, HistoryPoint, LogBatch, StackSnapshot};
+use tauri::{AppHandle, Emitter, State};
+
+use crate::error::{UiError, UiErrorCode};
+use crate::state::{AppInfo, AppState};
+
+pub const LOG_EVENT: &str = "logs";
+const LOG_TAIL: u32 = 200;
+const LOG_FLUSH: Duration = Duration::from_millis(100);
+const HISTORY_WINDOW_MS: i64 = 30 * 60 * 1000;
+const HISTORY_POINTS: u32 = 900;
+
+#[tauri::command]
+pub fn get_snapshot(state: State<'_, AppState>) -> StackSnapshot {
+    state.monitor.snapshot()
+}
+
+#[tauri::command]
+pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+    state.info.clone()
+}
+
+#[tauri::command]
+pub async fn container_action(
+    state: State<'_, AppState>,
+    id: ContainerId,
+    action: ContainerAction,
+) -> Result<(), UiError> {
+    let engine = state.monitor.engine().ok_or_else(UiError::engine_unreachable)?;
+    engine.act(&id.0, action).await?;
+    Ok(())
+}
+
+/// Starts following a container's log: the last 200 lines, then new ones,
+/// pushed as `logs` events in batches. Replaces any log already followed.
+#[tauri::command]
+pub fn open_logs(app: AppHandle, state: State<'_, AppState>, id: ContainerId) -> Result<(), UiError> {
+    let engine = state.monitor.engine().ok_or_else(UiError::engine_unreachable)?;
+    let stream = engine.logs(&id.0, LOG_TAIL, true);
+    let task = tauri::async_runtime::spawn(async move {
+        let mut stream = Box::pin(stream);
+        let mut pending = Vec::new();
+        let ended = loop {
+            let next = if pending.is_empty() {
+                stream.next().await.map(Some)
+            } else {
+                match tokio::time::timeout(LOG_FLUSH, stream.next()).await {
+                    Ok(item) => item.map(Some),
+                    Err(_) => Some(None),
+                }
+            };
+            match next {
+                Some(Some(Ok(line))) => {
+                    pending.push(line);
+                    if pending.len() < 500 {
+                        continue;
+                    }
+                }
+                Some(Some(Err(e))) => break Some(e.to_string()),
+                Some(None) => {}
+                None => break Some("the log ended (container stopped)".to_string()),
+            }
+            let batch = LogBatch {
+                container_id: id.clone(),
+                lines: std::mem::take(&mut pending),
+                ended: None,
+            };
+            if app.emit(LOG_EVENT, batch).is_err() {
+                break None;
+            }
+        };
+        let _ = app.emit(
+            LOG_EVENT,
+            LogBatch {
+                container_id: id,
+                lines: pending,
+                ended,
+            },
+        );
+    });
+    state.set_log_follower(Some(task.inner().abort_handle()));
+    Ok(())
+}
+
+#[tauri::command]
+pub fn close_logs(state: State<'_, AppState>) {
+    state.set_log_follower(None);
+}
+
+/// CPU and memory of a container over the last 30 minutes.
+#[tauri::command]
+pub async fn service_history(
+    state: State<'_, AppState>,
+    name: String,
+) -> Result<Vec<HistoryPoint>, UiError> {
+    let store = state.store.as_ref().ok_or_else(|| {
+        UiError::new(
+            UiErrorCode::StoreUnavailable,
+            state
+                .info
+                .store_error
+                .clone()
+                .unwrap_or_else(|| "history is unavailable".into()),
+        )
+    })?;
+    let since = crate::now_ms() - HISTORY_WINDOW_MS;
+    Ok(store.history(&name, since, HISTORY_POINTS).await?)
+}
+
+/// The window reports whether it is on screen; resources are sampled only then.
+#[tauri::command]
+pub fn set_view_visible(state: State<'_, AppState>, visible: bool) {
+    state.monitor.set_sampling(visible);
+}
+
+#[tauri::command]
+pub fn retry_engine(state: State<'_, AppState>) {
+    state.monitor.retry_now();
+}

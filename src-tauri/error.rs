@@ -1,0 +1,77 @@
+//! The one error type the window sees: a stable code to branch on and a
+//! message to show. Every domain error maps into it here.
+
+use serde::Serialize;
+use stackwarden_engine::EngineError;
+use stackwarden_store::StoreError;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export, export_to = "bindings/")]
+pub enum UiErrorCode {
+    EngineUnreachable,
+    ContainerGone,
+    ActionRefused,
+    EngineLost,
+    StoreUnavailable,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, thiserror::Error)]
+#[error("{message}")]
+#[ts(export, export_to = "bindings/")]
+pub struct UiError {
+    pub code: UiErrorCode,
+    pub message: String,
+}
+
+impl UiError {
+    pub fn new(code: UiErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn engine_unreachable() -> Self {
+        Self::new(
+            UiErrorCode::EngineUnreachable,
+            "The container engine is not reachable right now; Stackwarden keeps trying to reconnect.",
+        )
+    }
+}
+
+impl From<EngineError> for UiError {
+    fn from(e: EngineError) -> Self {
+        let code = match &e {
+            EngineError::Unreachable { .. } => UiErrorCode::EngineUnreachable,
+            EngineError::ContainerGone(_) => UiErrorCode::ContainerGone,
+            EngineError::ActionRefused { .. } => UiErrorCode::ActionRefused,
+            EngineError::Lost(_) => UiErrorCode::EngineLost,
+        };
+        Self::new(code, e.to_string())
+    }
+}
+
+impl From<StoreError> for UiError {
+    fn from(e: StoreError) -> Self {
+        Self::new(UiErrorCode::StoreUnavailable, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_errors_keep_their_meaning_and_words() {
+        let e: UiError = EngineError::ContainerGone("abc".into()).into();
+        assert_eq!(e.code, UiErrorCode::ContainerGone);
+        assert_eq!(e.message, "container abc no longer exists");
+        let json = serde_json::to_value(&e).ok();
+        assert_eq!(
+            json,
+            Some(serde_json::json!({"code": "container_gone", "message": "container abc no longer exists"}))
+        );
+    }
+}

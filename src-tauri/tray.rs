@@ -1,0 +1,136 @@
+//! The tray icon: its colour, title and tooltip show the overall state; its
+//! menu opens the window or quits. Green: all running; amber: some not
+//! running; red: engine unreachable; grey: still connecting.
+
+use stackwarden_model::{OverallLevel, StackSummary};
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
+use tauri::{AppHandle, Runtime};
+
+pub const TRAY_ID: &str = "stackwarden";
+const ICON_SIZE: u32 = 32;
+
+/// How the tray should look for a summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrayLook {
+    pub rgb: [u8; 3],
+    pub title: String,
+    pub tooltip: String,
+}
+
+pub fn look(summary: &StackSummary) -> TrayLook {
+    let rgb = match summary.level {
+        OverallLevel::AllRunning => [0x2e, 0xa0, 0x43],
+        OverallLevel::SomeNotRunning => [0xd2, 0x99, 0x22],
+        OverallLevel::EngineUnreachable => [0xcf, 0x22, 0x2e],
+        OverallLevel::Connecting => [0x8b, 0x94, 0x9e],
+    };
+    TrayLook {
+        rgb,
+        title: format!("Stackwarden: {}", summary.headline),
+        tooltip: summary.headline.clone(),
+    }
+}
+
+/// A filled disc with a darker rim, as straight RGBA.
+pub fn icon_rgba([r, g, b]: [u8; 3]) -> Vec<u8> {
+    let size = ICON_SIZE as f32;
+    let centre = size / 2.0 - 0.5;
+    let radius = size / 2.0 - 2.0;
+    let mut out = Vec::with_capacity((ICON_SIZE * ICON_SIZE * 4) as usize);
+    for y in 0..ICON_SIZE {
+        for x in 0..ICON_SIZE {
+            let d = ((x as f32 - centre).powi(2) + (y as f32 - centre).powi(2)).sqrt();
+            let alpha = (radius + 0.5 - d).clamp(0.0, 1.0);
+            let rim = d > radius - 2.5;
+            let shade = |c: u8| if rim { (f32::from(c) * 0.7) as u8 } else { c };
+            out.extend_from_slice(&[shade(r), shade(g), shade(b), (alpha * 255.0) as u8]);
+        }
+    }
+    out
+}
+
+pub fn create<R: Runtime>(app: &AppHandle<R>, summary: &StackSummary) -> tauri::Result<TrayIcon<R>> {
+    let open = MenuItem::with_id(app, "open", "Open Stackwarden", true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
+    let menu = Menu::with_items(app, &[&open, &PredefinedMenuItem::separator(app)?, &quit])?;
+    let l = look(summary);
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(Image::new_owned(icon_rgba(l.rgb), ICON_SIZE, ICON_SIZE))
+        .title(&l.title)
+        .tooltip(&l.tooltip)
+        .menu(&menu)
+        .show_menu_on_left_click(false)
+        .on_menu_event(|app, event| match event.id().as_ref() {
+            "open" => crate::window::show_main(app),
+            "quit" => app.exit(0),
+            _ => {}
+        })
+        .on_tray_icon_event(|tray, event| {
+            if let TrayIconEvent::Click {
+                button: MouseButton::Left,
+                button_state: MouseButtonState::Up,
+                ..
+            } = event
+            {
+                crate::window::show_main(tray.app_handle());
+            }
+        })
+        .build(app)
+}
+
+pub fn update<R: Runtime>(app: &AppHandle<R>, summary: &StackSummary) {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return;
+    };
+    let l = look(summary);
+    let results = [
+        tray.set_icon(Some(Image::new_owned(icon_rgba(l.rgb), ICON_SIZE, ICON_SIZE))),
+        tray.set_title(Some(&l.title)),
+        tray.set_tooltip(Some(&l.tooltip)),
+    ];
+    for r in results {
+        if let Err(e) = r {
+            tracing::warn!("tray update failed: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stackwarden_model::{EngineStatus, StackSummary};
+
+    #[test]
+    fn colour_and_words_follow_the_level() {
+        let unreachable = StackSummary::of(
+            &EngineStatus::Unreachable {
+                attempts: vec![],
+                hint: String::new(),
+                retry_in_ms: 0,
+            },
+            &[],
+        );
+        let l = look(&unreachable);
+        assert_eq!(l.rgb, [0xcf, 0x22, 0x2e]);
+        assert_eq!(l.title, "Stackwarden: Container engine unreachable");
+        let connected = StackSummary::of(
+            &EngineStatus::Connected {
+                endpoint: "e".into(),
+                source: "s".into(),
+            },
+            &[],
+        );
+        assert_eq!(look(&connected).rgb, [0x2e, 0xa0, 0x43]);
+    }
+
+    #[test]
+    fn icon_is_a_disc_with_transparent_corners() {
+        let px = icon_rgba([10, 200, 30]);
+        assert_eq!(px.len(), 32 * 32 * 4);
+        assert_eq!(px[3], 0, "corner transparent");
+        let centre = ((16 * 32 + 16) * 4) as usize;
+        assert_eq!(&px[centre..centre + 4], &[10, 200, 30, 255]);
+    }
+}

@@ -1,0 +1,96 @@
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { App } from "./App";
+import { fakeBackend, row, snapshot } from "./test/fixtures";
+
+afterEach(cleanup);
+
+const stack = () =>
+  snapshot([
+    row({ name: "sw-ok-web", project: "sw-ok", ports: [{ host_ip: "127.0.0.1", host_port: 18080, container_port: 8080, protocol: "tcp" }] }),
+    row({ name: "sw-mixed-exits", project: "sw-mixed", state: "exited", exit_code: 3, started_at_ms: null }),
+    row({ name: "loose", project: null }),
+  ]);
+
+describe("App", () => {
+  it("shows the rows grouped by project and reports visibility", async () => {
+    const backend = fakeBackend(stack());
+    render(<App backend={backend} />);
+    await screen.findByTestId("row-sw-ok-web");
+    expect(screen.getByTestId("group-sw-ok")).toBeTruthy();
+    expect(screen.getByTestId("group-none")).toBeTruthy();
+    expect(screen.getByTestId("state-sw-mixed-exits").textContent).toBe("exited (3)");
+    expect(backend.setViewVisible).toHaveBeenCalledWith(true);
+  });
+
+  it("runs an action with progress and says how it ended", async () => {
+    const backend = fakeBackend(stack());
+    let finish: () => void = () => {};
+    backend.containerAction = vi.fn(() => new Promise<void>((resolve) => (finish = resolve)));
+    render(<App backend={backend} />);
+    fireEvent.click(await screen.findByRole("button", { name: "Stop sw-ok-web" }));
+    expect(screen.getByTestId("state-sw-ok-web").textContent).toBe("Stopping…");
+    expect(backend.containerAction).toHaveBeenCalledWith("id-sw-ok-web", "stop");
+    await act(async () => finish());
+    expect(screen.getByTestId("action-outcome").textContent).toContain("Stopped sw-ok-web.");
+  });
+
+  it("shows why an action failed", async () => {
+    const backend = fakeBackend(stack());
+    backend.containerAction = vi.fn(async () => {
+      throw { code: "container_gone", message: "container id-sw-ok-web no longer exists" };
+    });
+    render(<App backend={backend} />);
+    fireEvent.click(await screen.findByRole("button", { name: "Restart sw-ok-web" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert.textContent).toContain("Could not restart sw-ok-web: container id-sw-ok-web no longer exists");
+  });
+
+  it("filters and follows new snapshots", async () => {
+    const backend = fakeBackend(stack());
+    render(<App backend={backend} />);
+    fireEvent.change(await screen.findByTestId("filter"), { target: { value: "mixed" } });
+    expect(screen.queryByTestId("row-sw-ok-web")).toBeNull();
+    expect(screen.getByTestId("row-count").textContent).toBe("1 of 3 containers");
+    act(() => backend.emit(snapshot([row({ name: "sw-mixed-exits", project: "sw-mixed" })])));
+    await waitFor(() => expect(screen.getByTestId("state-sw-mixed-exits").textContent).toBe("running"));
+  });
+
+  it("explains an unreachable engine and offers a retry", async () => {
+    const backend = fakeBackend(
+      snapshot([], {
+        engine: {
+          kind: "unreachable",
+          attempts: [{ endpoint: "unix:///run/podman/podman.sock", source: "rootful Podman", error: "no socket at /run/podman/podman.sock" }],
+          hint: "Start Podman's API service",
+          retry_in_ms: 2000,
+        },
+        config_error: "config file /x.toml, line 2, column 1: unknown field `endpiont`",
+      }),
+    );
+    render(<App backend={backend} />);
+    const problem = await screen.findByTestId("engine-problem");
+    expect(within(problem).getByText("no socket at /run/podman/podman.sock")).toBeTruthy();
+    expect(screen.getByTestId("config-error").textContent).toContain("line 2");
+    fireEvent.click(within(problem).getByRole("button", { name: "Retry now" }));
+    expect(backend.retryEngine).toHaveBeenCalled();
+  });
+
+  it("opens details with logs and closes them with Escape", async () => {
+    const backend = fakeBackend(stack());
+    render(<App backend={backend} />);
+    fireEvent.click(await screen.findByRole("button", { name: "Logs of sw-ok-web" }));
+    await screen.findByTestId("detail");
+    await waitFor(() => expect(backend.openLogs).toHaveBeenCalledWith("id-sw-ok-web"));
+    fireEvent.keyDown(window, { key: "Escape" });
+    await waitFor(() => expect(screen.queryByTestId("detail")).toBeNull());
+    expect(backend.closeLogs).toHaveBeenCalled();
+  });
+
+  it("opens published ports in the browser", async () => {
+    const backend = fakeBackend(stack());
+    render(<App backend={backend} />);
+    fireEvent.click(await screen.findByRole("button", { name: "18080→8080/tcp" }));
+    expect(backend.openUrl).toHaveBeenCalledWith("http://127.0.0.1:18080");
+  });
+});

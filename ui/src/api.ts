@@ -1,0 +1,51 @@
+// The window's only way to the Rust side: typed wrappers around the app's
+// commands and events. Components receive a `Backend`, so tests can hand them
+// a fake one without a Tauri window.
+import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import { open } from "@tauri-apps/plugin-shell";
+import type { AppInfo } from "./bindings/AppInfo";
+import type { ContainerAction } from "./bindings/ContainerAction";
+import type { ContainerId } from "./bindings/ContainerId";
+import type { HistoryPoint } from "./bindings/HistoryPoint";
+import type { LogBatch } from "./bindings/LogBatch";
+import type { StackSnapshot } from "./bindings/StackSnapshot";
+import type { UiError } from "./bindings/UiError";
+
+export type Unlisten = () => void;
+
+export interface Backend {
+  getSnapshot(): Promise<StackSnapshot>;
+  appInfo(): Promise<AppInfo>;
+  containerAction(id: ContainerId, action: ContainerAction): Promise<void>;
+  openLogs(id: ContainerId): Promise<void>;
+  closeLogs(): Promise<void>;
+  serviceHistory(name: string): Promise<HistoryPoint[]>;
+  setViewVisible(visible: boolean): Promise<void>;
+  retryEngine(): Promise<void>;
+  openUrl(url: string): Promise<void>;
+  onSnapshot(handler: (s: StackSnapshot) => void): Promise<Unlisten>;
+  onLogs(handler: (b: LogBatch) => void): Promise<Unlisten>;
+}
+
+/** Turns whatever a command rejected with into a `UiError`. */
+export function asUiError(e: unknown): UiError {
+  if (typeof e === "object" && e !== null && "code" in e && "message" in e) {
+    return e as UiError;
+  }
+  return { code: "engine_lost", message: String(e) };
+}
+
+export const tauriBackend: Backend = {
+  getSnapshot: () => invoke<StackSnapshot>("get_snapshot"),
+  appInfo: () => invoke<AppInfo>("app_info"),
+  containerAction: (id, action) => invoke<void>("container_action", { id, action }),
+  openLogs: (id) => invoke<void>("open_logs", { id }),
+  closeLogs: () => invoke<void>("close_logs"),
+  serviceHistory: (name) => invoke<HistoryPoint[]>("service_history", { name }),
+  setViewVisible: (visible) => invoke<void>("set_view_visible", { visible }),
+  retryEngine: () => invoke<void>("retry_engine"),
+  openUrl: (url) => open(url),
+  onSnapshot: (handler) => listen<StackSnapshot>("snapshot", (e) => handler(e.payload)),
+  onLogs: (handler) => listen<LogBatch>("logs", (e) => handler(e.payload)),
+};

@@ -1,0 +1,121 @@
+// One service up close: CPU and memory over the last half hour from the
+// history store, and its log (last 200 lines, then followed live).
+import { useEffect, useRef, useState } from "react";
+import { asUiError, type Backend } from "../api";
+import type { HistoryPoint } from "../bindings/HistoryPoint";
+import type { LogLine } from "../bindings/LogLine";
+import type { ServiceRow } from "../bindings/ServiceRow";
+import { humanBytes, percent } from "../format";
+import { Sparkline } from "./Sparkline";
+
+const MAX_LOG_LINES = 2000;
+
+export function ServiceDetail({ backend, row, onClose }: { backend: Backend; row: ServiceRow; onClose: () => void }) {
+  const [lines, setLines] = useState<LogLine[]>([]);
+  const [logState, setLogState] = useState<string>("Loading the last 200 lines…");
+  const [history, setHistory] = useState<HistoryPoint[]>([]);
+  const [historyError, setHistoryError] = useState<string | null>(null);
+  const logRef = useRef<HTMLPreElement>(null);
+  const closeRef = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    closeRef.current?.focus();
+    const onKey = (e: KeyboardEvent) => e.key === "Escape" && onClose();
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [onClose]);
+
+  useEffect(() => {
+    let cancelled = false;
+    let unlisten: (() => void) | undefined;
+    backend
+      .onLogs((batch) => {
+        if (batch.container_id !== row.id) return;
+        setLines((cur) => [...cur, ...batch.lines].slice(-MAX_LOG_LINES));
+        setLogState(batch.ended ? `Not following: ${batch.ended}` : "Following");
+      })
+      .then((u) => {
+        if (cancelled) {
+          u();
+          return;
+        }
+        unlisten = u;
+        backend.openLogs(row.id).catch((e) => setLogState(`Cannot read the log: ${asUiError(e).message}`));
+      });
+    return () => {
+      cancelled = true;
+      unlisten?.();
+      void backend.closeLogs();
+    };
+  }, [backend, row.id]);
+
+  useEffect(() => {
+    const el = logRef.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [lines]);
+
+  const sampledAt = row.usage?.sampled_at_ms;
+  useEffect(() => {
+    let cancelled = false;
+    backend
+      .serviceHistory(row.name)
+      .then((h) => {
+        if (!cancelled) {
+          setHistory(h);
+          setHistoryError(null);
+        }
+      })
+      .catch((e) => !cancelled && setHistoryError(asUiError(e).message));
+    return () => {
+      cancelled = true;
+    };
+  }, [backend, row.name, sampledAt]);
+
+  const latest = history[history.length - 1];
+  return (
+    <aside className="detail" aria-label={`Details of ${row.name}`} data-testid="detail">
+      <div className="detail-head">
+        <h2>{row.name}</h2>
+        <button ref={closeRef} type="button" onClick={onClose} aria-label="Close details">
+          Close (Esc)
+        </button>
+      </div>
+      <p className="muted small">
+        {row.image} · {row.id.slice(0, 12)}
+      </p>
+      <section aria-label="Resource history" className="charts">
+        {historyError ? (
+          <p className="muted">{historyError}</p>
+        ) : history.length < 2 ? (
+          <p className="muted">History appears after a few samples (while this window is open).</p>
+        ) : (
+          <>
+            <figure>
+              <figcaption>CPU, last 30 min {latest && <strong>{percent(latest.cpu_percent)}</strong>}</figcaption>
+              <Sparkline points={history.map((p) => [p.at_ms, p.cpu_percent])} label="CPU percent" />
+            </figure>
+            <figure>
+              <figcaption>
+                Memory {latest && <strong>{humanBytes(latest.memory_used_bytes)}</strong>}
+              </figcaption>
+              <Sparkline points={history.map((p) => [p.at_ms, p.memory_used_bytes])} label="Memory bytes" />
+            </figure>
+          </>
+        )}
+      </section>
+      <section aria-label="Log" className="logs">
+        <h3>
+          Log <span className="muted small" data-testid="log-state">{logState}</span>
+        </h3>
+        <pre ref={logRef} tabIndex={0} data-testid="log">
+          {lines.map((l, i) => (
+            <span key={i} className={l.stream === "stderr" ? "stderr" : undefined}>
+              {l.text}
+              {"\n"}
+            </span>
+          ))}
+        </pre>
+      </section>
+    </aside>
+  );
+}
