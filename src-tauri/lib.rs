@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use stackwarden_engine::endpoint::{candidates, Environment};
+use stackwarden_engine::endpoint::{pinned_from_env, resolve, Environment};
 use stackwarden_engine::{StackMonitor, StatsSample};
 use stackwarden_model::Config;
 use stackwarden_store::{Retention, SampleRecord, Store};
@@ -86,7 +86,11 @@ fn setup(app: &AppHandle, config: Config, config_error: Option<String>) -> tauri
     let (samples_tx, samples_rx) = mpsc::channel::<Vec<StatsSample>>(64);
     let monitor = tauri::async_runtime::block_on(async {
         StackMonitor {
-            candidates: candidates(config.engine.endpoint.as_deref(), &Environment::current()),
+            candidates: resolve(
+                pinned_from_env(),
+                config.engine.endpoint.as_deref(),
+                &Environment::current(),
+            ),
             interval: config.refresh.interval(),
             config_error,
             samples: Some(samples_tx),
@@ -118,7 +122,7 @@ fn setup(app: &AppHandle, config: Config, config_error: Option<String>) -> tauri
         refresh_interval_ms: u64::try_from(config.refresh.interval().as_millis()).unwrap_or(2000),
     };
 
-    tray::create(app, &monitor.snapshot().summary)?;
+    tray::spawn_creator(app.clone(), monitor.subscribe());
     spawn_snapshot_forwarder(app.clone(), monitor.subscribe());
     spawn_history_writer(store.clone(), samples_rx);
     app.manage(AppState {

@@ -80,6 +80,37 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, summary: &StackSummary) -> tauri::
         .build(app)
 }
 
+/// Creates the tray, retrying while the desktop has no StatusNotifierWatcher
+/// yet (a panel that starts after the app, or none at all): the app runs
+/// without a tray meanwhile, and closing its window then quits it.
+pub fn spawn_creator<R: Runtime>(
+    app: AppHandle<R>,
+    snapshots: tokio::sync::watch::Receiver<stackwarden_model::StackSnapshot>,
+) {
+    tauri::async_runtime::spawn(async move {
+        let mut warned = false;
+        loop {
+            let summary = snapshots.borrow().summary.clone();
+            match create(&app, &summary) {
+                Ok(_) => {
+                    tracing::info!("tray icon registered");
+                    update(&app, &snapshots.borrow().summary);
+                    return;
+                }
+                Err(e) => {
+                    if !warned {
+                        tracing::warn!("no tray yet ({e}); retrying every {} s", TRAY_RETRY.as_secs());
+                        warned = true;
+                    }
+                }
+            }
+            tokio::time::sleep(TRAY_RETRY).await;
+        }
+    });
+}
+
+const TRAY_RETRY: std::time::Duration = std::time::Duration::from_secs(3);
+
 pub fn update<R: Runtime>(app: &AppHandle<R>, summary: &StackSummary) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;

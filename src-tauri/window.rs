@@ -20,7 +20,11 @@ pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
 
 pub fn on_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
     if let WindowEvent::CloseRequested { api, .. } = event {
-        if window.label() == MAIN {
+        // Without a tray there would be no way back to a hidden window.
+        let has_tray = window.app_handle().tray_by_id(crate::tray::TRAY_ID).is_some();
+        if window.label() == MAIN && !has_tray {
+            window.app_handle().exit(0);
+        } else if window.label() == MAIN {
             api.prevent_close();
             let _ = window.hide();
             if let Some(state) = window.app_handle().try_state::<AppState>() {

@@ -93,7 +93,8 @@ containers() {
     --label com.docker.compose.service=web -p 127.0.0.1:18080:8080 \
     localhost/sw-test-busybox:latest httpd -f -p 8080 >/dev/null
   podman run -d --name sw-ok-worker --label com.docker.compose.project=sw-ok \
-    --label com.docker.compose.service=worker localhost/sw-test-busybox:latest >/dev/null
+    --label com.docker.compose.service=worker localhost/sw-test-busybox:latest \
+    sh -c 'echo worker ready; exec sleep infinity' >/dev/null
   podman run -d --name sw-mixed-healthy --label com.docker.compose.project=sw-mixed \
     --label com.docker.compose.service=healthy localhost/sw-test-health:latest >/dev/null 2>>"$state_dir/podman-cli.log"
   podman run -d --name sw-mixed-sick --label com.docker.compose.project=sw-mixed \

@@ -74,7 +74,7 @@ export function App({ backend }: { backend: Backend }) {
           ) : snapshot.engine.kind === "connecting" ? (
             <p className="muted" role="status">Looking for the container engine…</p>
           ) : (
-            <div className={selectedRow ? "split" : undefined}>
+            <div>
               <ServiceTable
                 backend={backend}
                 rows={snapshot.services}

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use stackwarden_engine::endpoint::{candidates, Environment, START_HINT};
+use stackwarden_engine::endpoint::{pinned_from_env, resolve, Environment, START_HINT};
 use stackwarden_engine::{connect, Candidate, Engine};
 use stackwarden_model::{Config, EngineStatus, StackSnapshot};
 
@@ -23,6 +23,7 @@ const EXIT_USAGE: u8 = 64;
 struct Cli {
     /// Use only this engine endpoint (unix:///path or tcp://host:port) instead
     /// of searching the config file, DOCKER_HOST and the usual sockets.
+    /// STACKWARDEN_HOST does the same from the environment.
     #[arg(long, global = true, value_name = "ENDPOINT")]
     host: Option<String>,
     /// Config file to read instead of ~/.config/stackwarden/config.toml.
@@ -58,13 +59,18 @@ fn main() -> ExitCode {
         None => launch::desktop_app(),
         Some(Command::Status { json, project }) => {
             let config = load_config(cli.config.as_deref());
-            let endpoints = match &cli.host {
-                Some(host) => vec![Candidate {
+            let pinned = match &cli.host {
+                Some(host) => Some(Candidate {
                     endpoint: host.clone(),
                     source: "--host".into(),
-                }],
-                None => candidates(config.engine.endpoint.as_deref(), &Environment::current()),
+                }),
+                None => pinned_from_env(),
             };
+            let endpoints = resolve(
+                pinned,
+                config.engine.endpoint.as_deref(),
+                &Environment::current(),
+            );
             status(&endpoints, json, project.as_deref())
         }
     }

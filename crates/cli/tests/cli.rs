@@ -43,6 +43,20 @@ fn exit_2_when_the_engine_is_unreachable_and_says_what_was_tried() {
 }
 
 #[test]
+fn stackwarden_host_pins_one_endpoint() {
+    let out = Command::new(env!("CARGO_BIN_EXE_stackwarden"))
+        .args(["status"])
+        .env("STACKWARDEN_CONFIG", "/nonexistent/stackwarden-config.toml")
+        .env("STACKWARDEN_HOST", "/nonexistent/pinned.sock")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("unix:///nonexistent/pinned.sock (STACKWARDEN_HOST)"), "{stderr}");
+    assert!(!stderr.contains("rootful Podman"), "pinned means nothing else is tried: {stderr}");
+}
+
+#[test]
 fn json_output_is_the_snapshot() {
     let out = stackwarden(&["status", "--json", "--project", "sw-mixed"]);
     assert_eq!(out.status.code(), Some(1));

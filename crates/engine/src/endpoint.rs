@@ -46,6 +46,29 @@ impl Environment {
     }
 }
 
+/// Pins Stackwarden to one engine, skipping the search (like `--host`).
+pub const PIN_ENV: &str = "STACKWARDEN_HOST";
+
+/// The endpoint pinned by `STACKWARDEN_HOST`, if set.
+pub fn pinned_from_env() -> Option<Candidate> {
+    std::env::var(PIN_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| Candidate {
+            endpoint: normalise(&v),
+            source: PIN_ENV.to_string(),
+        })
+}
+
+/// What to try: only the pinned endpoint when there is one, else the search
+/// order of [`candidates`].
+pub fn resolve(pinned: Option<Candidate>, configured: Option<&str>, env: &Environment) -> Vec<Candidate> {
+    match pinned {
+        Some(p) => vec![p],
+        None => candidates(configured, env),
+    }
+}
+
 /// The endpoints to try, in order, without duplicates.
 pub fn candidates(configured: Option<&str>, env: &Environment) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::new();

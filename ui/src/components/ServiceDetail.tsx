@@ -40,7 +40,10 @@ export function ServiceDetail({ backend, row, onClose }: { backend: Backend; row
           return;
         }
         unlisten = u;
-        backend.openLogs(row.id).catch((e) => setLogState(`Cannot read the log: ${asUiError(e).message}`));
+        backend
+          .openLogs(row.id)
+          .then(() => !cancelled && setLogState((cur) => (cur.startsWith("Loading") ? "Following" : cur)))
+          .catch((e) => setLogState(`Cannot read the log: ${asUiError(e).message}`));
       });
     return () => {
       cancelled = true;

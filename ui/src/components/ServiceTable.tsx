@@ -125,6 +125,7 @@ export function ServiceTable({ backend, rows, now, selected, onSelect }: Props) 
           appears here at once.
         </p>
       ) : (
+        <div className="table-wrap">
         <table className="table" data-testid="service-table">
           <thead>
             <tr>
@@ -173,6 +174,7 @@ export function ServiceTable({ backend, rows, now, selected, onSelect }: Props) 
             </tbody>
           ))}
         </table>
+        </div>
       )}
     </section>
   );
@@ -226,6 +228,7 @@ function Row({ row, now, pending, selected, onSelect, onAct, onOpenPort }: RowPr
       <td className="num">{row.started_at_ms !== null ? humanDuration(now - row.started_at_ms) : "—"}</td>
       <td className="num">{row.restart_count}</td>
       <td className="ports">
+        <div className="cell-row">
         {row.ports.map((p) =>
           p.host_port !== null ? (
             <button
@@ -243,8 +246,10 @@ function Row({ row, now, pending, selected, onSelect, onAct, onOpenPort }: RowPr
             </span>
           ),
         )}
+        </div>
       </td>
       <td className="actions">
+        <div className="cell-row">
         {running ? (
           <button type="button" disabled={busy} onClick={() => onAct("stop")} aria-label={`Stop ${row.name}`}>
             Stop
@@ -260,6 +265,7 @@ function Row({ row, now, pending, selected, onSelect, onAct, onOpenPort }: RowPr
         <button type="button" onClick={onSelect} aria-label={`Logs of ${row.name}`}>
           Logs
         </button>
+        </div>
       </td>
     </tr>
   );

@@ -1,0 +1,157 @@
+"""End-to-end harness: the real app under Xvfb with its own session bus, a
+StatusNotifierWatcher standing in for the desktop panel, tauri-driver with
+WebKitWebDriver, and a private Podman API service the tests may stop and
+start without disturbing anything else. Every process started here is
+stopped by its PID."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.options import ArgOptions
+
+from sni import SniHost
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("SW_ARTIFACTS", ROOT / "tests" / "artifacts"))
+APP = Path(os.environ.get("SW_APP_BINARY", ROOT / "target" / "debug" / "stackwarden-desktop"))
+
+
+def _stop(proc: subprocess.Popen, timeout=10):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def _wait_port(port: int, timeout=30.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
+@pytest.fixture(scope="session")
+def workdir():
+    d = Path(tempfile.mkdtemp(prefix="sw-e2e-"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def display():
+    num = os.environ.get("SW_E2E_DISPLAY", ":97")
+    xvfb = subprocess.Popen(["Xvfb", num, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while not Path(f"/tmp/.X11-unix/X{num.lstrip(':')}").exists():
+        assert time.time() < deadline, "Xvfb did not start"
+        time.sleep(0.1)
+    yield num
+    _stop(xvfb)
+
+
+@pytest.fixture(scope="session")
+def session_bus():
+    bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    address = bus.stdout.readline().strip()
+    assert address, "dbus-daemon printed no address"
+    yield address
+    _stop(bus)
+
+
+@pytest.fixture(scope="session")
+def sni(session_bus):
+    host = SniHost(session_bus)
+    yield host
+    host.close()
+
+
+class PrivateEngine:
+    """A Podman API service on its own socket, over the same containers."""
+
+    def __init__(self, socket_path: Path):
+        self.socket = socket_path
+        self.proc = None
+
+    @property
+    def endpoint(self):
+        return f"unix://{self.socket}"
+
+    def start(self):
+        self.socket.unlink(missing_ok=True)
+        self.proc = subprocess.Popen(["podman", "system", "service", "--time=0", self.endpoint],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 15
+        while not self.socket.exists():
+            assert time.time() < deadline, "private podman service did not start"
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.proc:
+            _stop(self.proc)
+            self.proc = None
+        self.socket.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def engine(workdir):
+    e = PrivateEngine(workdir / "engine.sock")
+    e.start()
+    yield e
+    e.stop()
+
+
+@pytest.fixture(scope="session")
+def app_env(display, session_bus, engine, workdir):
+    env = dict(os.environ)
+    env.update({
+        "DISPLAY": display,
+        "DBUS_SESSION_BUS_ADDRESS": session_bus,
+        "STACKWARDEN_HOST": engine.endpoint,
+        "STACKWARDEN_DATA_DIR": str(workdir / "data"),
+        "STACKWARDEN_CONFIG": str(workdir / "config.toml"),
+        "XDG_RUNTIME_DIR": str(workdir),
+        "NO_AT_BRIDGE": "1",
+    })
+    (workdir / "config.toml").write_text("[refresh]\ninterval_ms = 1000\n")
+    return env
+
+
+@pytest.fixture(scope="session")
+def driver(app_env, sni):
+    assert APP.is_file(), f"build the app first: {APP}"
+    td = subprocess.Popen(["tauri-driver", "--port", "4444", "--native-port", "4445"], env=app_env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_port(4444)
+    options = ArgOptions()
+    options.set_capability("browserName", "wry")
+    options.set_capability("tauri:options", {"application": str(APP)})
+    d = webdriver.Remote(command_executor="http://127.0.0.1:4444", options=options)
+    d.implicitly_wait(0)
+    yield d
+    try:
+        d.quit()
+    except Exception:  # the app may already have quit from its tray menu
+        pass
+    _stop(td)
+
+
+@pytest.fixture(scope="session")
+def artifacts():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

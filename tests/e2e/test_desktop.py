@@ -1,0 +1,173 @@
+"""The real Stackwarden window and tray against the real test engine.
+
+Order matters: the last test quits the app from its tray menu."""
+
+import os
+import re
+import subprocess
+import time
+
+from selenium.webdriver.common.by import By
+from Xlib import X, display as xdisplay
+from Xlib.protocol import event as xevent
+
+TEST_CONTAINERS = ["sw-ok-web", "sw-ok-worker", "sw-mixed-healthy", "sw-mixed-sick", "sw-mixed-exits"]
+
+
+def wait_for(what, probe, timeout=30.0, interval=0.25):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = probe()
+            if last:
+                return last
+        except Exception as e:  # element not there yet, stale, ...
+            last = e
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}; last seen: {last!r}")
+
+
+def text_of(driver, testid):
+    els = driver.find_elements(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
+    return els[0].text if els else None
+
+
+def button(driver, label):
+    return driver.find_element(By.CSS_SELECTOR, f'button[aria-label="{label}"]')
+
+
+def tray(sni):
+    service = sni.wait_for_item()
+    return service, sni.item_properties(service)
+
+
+def test_table_lists_the_test_containers(driver):
+    for name in TEST_CONTAINERS:
+        wait_for(f"row {name}", lambda n=name: text_of(driver, f"row-{n}"))
+    assert text_of(driver, "state-sw-mixed-exits") == "exited (3)"
+    assert text_of(driver, "state-sw-ok-web") == "running"
+    wait_for("sick container unhealthy", lambda: text_of(driver, "health-sw-mixed-sick") == "unhealthy")
+    assert text_of(driver, "health-sw-mixed-healthy") == "healthy"
+    # Resource figures arrive while the window is visible.
+    wait_for("CPU and memory figures", lambda: "B /" in text_of(driver, "row-sw-ok-web"))
+    assert "18080→8080/tcp" in text_of(driver, "row-sw-ok-web")
+    assert re.search(r"running", text_of(driver, "overall"))
+
+
+def test_stop_and_start_from_the_window(driver, artifacts):
+    button(driver, "Stop sw-ok-worker").click()
+    wait_for("worker stopped", lambda: (text_of(driver, "state-sw-ok-worker") or "").startswith("exited"))
+    assert text_of(driver, "action-outcome").startswith("Stopped sw-ok-worker.")
+    assert "of" in text_of(driver, "overall")  # "N of M running"
+    button(driver, "Start sw-ok-worker").click()
+    wait_for("worker running", lambda: text_of(driver, "state-sw-ok-worker") == "running")
+    assert text_of(driver, "action-outcome").startswith("Started sw-ok-worker.")
+    driver.save_screenshot(str(artifacts / "window-service-table.png"))
+
+
+def test_logs_and_history_in_the_detail_view(driver, artifacts):
+    button(driver, "Logs of sw-ok-worker").click()
+    wait_for("detail", lambda: text_of(driver, "detail"))
+    wait_for("log lines", lambda: "worker ready" in (text_of(driver, "log") or ""))
+    wait_for("following", lambda: text_of(driver, "log-state") == "Following")
+    wait_for("resource history chart", lambda: "CPU, last 30 min" in text_of(driver, "detail")
+             and driver.find_elements(By.CSS_SELECTOR, '[data-testid="detail"] svg.sparkline'),
+             timeout=20)
+    driver.save_screenshot(str(artifacts / "window-detail.png"))
+    driver.find_element(By.CSS_SELECTOR, 'button[aria-label="Close details"]').click()
+    wait_for("detail closed", lambda: text_of(driver, "detail") is None)
+
+
+def test_action_on_a_vanished_container_is_a_clear_error(driver):
+    # Through the real IPC boundary, as the page's own invoke does.
+    result = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        window.__TAURI_INTERNALS__.invoke('container_action', {id: 'sw-e2e-never-existed', action: 'restart'})
+            .then(() => done({ok: true}), (e) => done(e));
+    """)
+    assert result == {"code": "container_gone", "message": "container sw-e2e-never-existed no longer exists"}
+
+
+def test_commands_outside_the_allow_list_are_refused(driver):
+    # Least privilege: the page cannot reach the shell plugin's execute.
+    result = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        window.__TAURI_INTERNALS__.invoke('plugin:shell|execute', {program: 'sh', args: ['-c', 'true'], options: {}})
+            .then(() => done('allowed'), (e) => done(String(e)));
+    """)
+    assert result != "allowed"
+    assert "not allowed" in result.lower() or "denied" in result.lower(), result
+
+
+def test_tray_follows_the_engine_state(driver, sni, engine, artifacts):
+    service, props = tray(sni)
+    wait_for("tray title with counts", lambda: re.search(r"Stackwarden: \d+ of \d+ running", sni.item_properties(service)["title"]))
+    props = sni.item_properties(service)
+    assert props["status"] == "Active"
+    assert re.search(r"\d+ of \d+ running", props["tooltip_text"])
+    amber = props["icon"]
+
+    engine.stop()
+    wait_for("tray says unreachable",
+             lambda: sni.item_properties(service)["title"] == "Stackwarden: Container engine unreachable")
+    red = sni.item_properties(service)["icon"]
+    assert red[2] != amber[2], "icon colour changes with the state"
+    wait_for("window explains", lambda: text_of(driver, "engine-problem"))
+    assert engine.endpoint in text_of(driver, "engine-problem")
+    wait_for("the reason for the missing socket", lambda: "no socket at" in text_of(driver, "engine-problem"))
+    driver.save_screenshot(str(artifacts / "window-engine-unreachable.png"))
+
+    engine.start()
+    wait_for("reconnected by itself", lambda: text_of(driver, "row-sw-ok-web"), timeout=30)
+    wait_for("tray back to counts", lambda: "running" in sni.item_properties(service)["title"])
+
+
+def _find_app_window(pid):
+    d = xdisplay.Display(os.environ.get("SW_E2E_DISPLAY", ":97"))
+    pid_atom = d.intern_atom("_NET_WM_PID")
+
+    def walk(w):
+        prop = w.get_full_property(pid_atom, X.AnyPropertyType)
+        name = w.get_wm_name()
+        if prop and prop.value[0] == pid and name == "Stackwarden":
+            return w
+        for child in w.query_tree().children:
+            found = walk(child)
+            if found:
+                return found
+        return None
+
+    return d, walk(d.screen().root)
+
+
+def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni):
+    service = sni.wait_for_item()
+    pid = sni.owner_pid(service)
+    d, win = _find_app_window(pid)
+    assert win is not None, "app window not found on the display"
+    assert win.get_attributes().map_state == X.IsViewable
+    protocols = d.intern_atom("WM_PROTOCOLS")
+    delete = d.intern_atom("WM_DELETE_WINDOW")
+    msg = xevent.ClientMessage(window=win, client_type=protocols, data=(32, [delete, X.CurrentTime, 0, 0, 0]))
+    win.send_event(msg)
+    d.flush()
+    wait_for("window hidden", lambda: win.get_attributes().map_state != X.IsViewable)
+    assert os.path.exists(f"/proc/{pid}"), "the app keeps running in the tray"
+
+    props = sni.item_properties(service)
+    labels = sni.menu_labels(service, props["menu"])
+    assert set(labels) >= {"Open Stackwarden", "Quit"}, labels
+    sni.click_menu(service, props["menu"], labels["Open Stackwarden"])
+    wait_for("window shown again", lambda: win.get_attributes().map_state == X.IsViewable)
+    d.close()
+
+
+def test_quit_from_the_tray_menu(sni):
+    service = sni.wait_for_item()
+    pid = sni.owner_pid(service)
+    props = sni.item_properties(service)
+    labels = sni.menu_labels(service, props["menu"])
+    sni.click_menu(service, props["menu"], labels["Quit"])
+    wait_for("app exited", lambda: not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower()
+             or "(Z)" in open(f"/proc/{pid}/status").read(), timeout=15)
