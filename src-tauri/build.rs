@@ -1,6 +1,7 @@
 //! Declares the app's own commands so capabilities/ can allow exactly these.
 
 fn main() {
+    println!("cargo:rerun-if-changed=capabilities");
     let commands = tauri_build::AppManifest::new().commands(&[
         "get_snapshot",
         "app_info",

@@ -32,7 +32,10 @@ pub async fn container_action(
     id: ContainerId,
     action: ContainerAction,
 ) -> Result<(), UiError> {
-    let engine = state.monitor.engine().ok_or_else(UiError::engine_unreachable)?;
+    let engine = state
+        .monitor
+        .engine()
+        .ok_or_else(UiError::engine_unreachable)?;
     engine.act(&id.0, action).await?;
     Ok(())
 }
@@ -40,8 +43,15 @@ pub async fn container_action(
 /// Starts following a container's log: the last 200 lines, then new ones,
 /// pushed as `logs` events in batches. Replaces any log already followed.
 #[tauri::command]
-pub fn open_logs(app: AppHandle, state: State<'_, AppState>, id: ContainerId) -> Result<(), UiError> {
-    let engine = state.monitor.engine().ok_or_else(UiError::engine_unreachable)?;
+pub fn open_logs(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: ContainerId,
+) -> Result<(), UiError> {
+    let engine = state
+        .monitor
+        .engine()
+        .ok_or_else(UiError::engine_unreachable)?;
     let stream = engine.logs(&id.0, LOG_TAIL, true);
     let task = tauri::async_runtime::spawn(async move {
         let mut stream = Box::pin(stream);

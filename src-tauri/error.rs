@@ -71,7 +71,9 @@ mod tests {
         let json = serde_json::to_value(&e).ok();
         assert_eq!(
             json,
-            Some(serde_json::json!({"code": "container_gone", "message": "container abc no longer exists"}))
+            Some(
+                serde_json::json!({"code": "container_gone", "message": "container abc no longer exists"})
+            )
         );
     }
 }

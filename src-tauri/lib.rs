@@ -44,7 +44,12 @@ pub fn run() -> ExitCode {
         Ok(c) => (c, None),
         Err(e) => {
             tracing::warn!("{e}; going on with default settings");
-            (Config::default(), Some(format!("{e}. Stackwarden is using default settings until it is fixed.")))
+            (
+                Config::default(),
+                Some(format!(
+                    "{e}. Stackwarden is using default settings until it is fixed."
+                )),
+            )
         }
     };
 
@@ -75,7 +80,10 @@ pub fn run() -> ExitCode {
     };
     app.run(|_, event| {
         // Closing the window keeps the app in the tray; only Quit exits.
-        if let RunEvent::ExitRequested { api, code: None, .. } = event {
+        if let RunEvent::ExitRequested {
+            api, code: None, ..
+        } = event
+        {
             api.prevent_exit();
         }
     });
@@ -104,7 +112,9 @@ fn setup(app: &AppHandle, config: Config, config_error: Option<String>) -> tauri
     };
     let data_dir = Config::data_dir();
     let opened = match &data_dir {
-        Some(dir) => tauri::async_runtime::block_on(Store::open(dir, retention)).map_err(|e| e.to_string()),
+        Some(dir) => {
+            tauri::async_runtime::block_on(Store::open(dir, retention)).map_err(|e| e.to_string())
+        }
         None => Err("no data directory (set HOME or STACKWARDEN_DATA_DIR)".to_string()),
     };
     let (store, store_error) = match opened {

@@ -51,7 +51,10 @@ pub fn icon_rgba([r, g, b]: [u8; 3]) -> Vec<u8> {
     out
 }
 
-pub fn create<R: Runtime>(app: &AppHandle<R>, summary: &StackSummary) -> tauri::Result<TrayIcon<R>> {
+pub fn create<R: Runtime>(
+    app: &AppHandle<R>,
+    summary: &StackSummary,
+) -> tauri::Result<TrayIcon<R>> {
     let open = MenuItem::with_id(app, "open", "Open Stackwarden", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
     let menu = Menu::with_items(app, &[&open, &PredefinedMenuItem::separator(app)?, &quit])?;
@@ -99,7 +102,10 @@ pub fn spawn_creator<R: Runtime>(
                 }
                 Err(e) => {
                     if !warned {
-                        tracing::warn!("no tray yet ({e}); retrying every {} s", TRAY_RETRY.as_secs());
+                        tracing::warn!(
+                            "no tray yet ({e}); retrying every {} s",
+                            TRAY_RETRY.as_secs()
+                        );
                         warned = true;
                     }
                 }
@@ -117,7 +123,11 @@ pub fn update<R: Runtime>(app: &AppHandle<R>, summary: &StackSummary) {
     };
     let l = look(summary);
     let results = [
-        tray.set_icon(Some(Image::new_owned(icon_rgba(l.rgb), ICON_SIZE, ICON_SIZE))),
+        tray.set_icon(Some(Image::new_owned(
+            icon_rgba(l.rgb),
+            ICON_SIZE,
+            ICON_SIZE,
+        ))),
         tray.set_title(Some(&l.title)),
         tray.set_tooltip(Some(&l.tooltip)),
     ];

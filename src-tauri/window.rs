@@ -21,7 +21,10 @@ pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
 pub fn on_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
     if let WindowEvent::CloseRequested { api, .. } = event {
         // Without a tray there would be no way back to a hidden window.
-        let has_tray = window.app_handle().tray_by_id(crate::tray::TRAY_ID).is_some();
+        let has_tray = window
+            .app_handle()
+            .tray_by_id(crate::tray::TRAY_ID)
+            .is_some();
         if window.label() == MAIN && !has_tray {
             window.app_handle().exit(0);
         } else if window.label() == MAIN {

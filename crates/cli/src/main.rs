@@ -19,7 +19,11 @@ use stackwarden_model::{Config, EngineStatus, StackSnapshot};
 const EXIT_USAGE: u8 = 64;
 
 #[derive(Parser, Debug)]
-#[command(name = "stackwarden", version, about = "Keeps watch over a local AI container stack.")]
+#[command(
+    name = "stackwarden",
+    version,
+    about = "Keeps watch over a local AI container stack."
+)]
 struct Cli {
     /// Use only this engine endpoint (unix:///path or tcp://host:port) instead
     /// of searching the config file, DOCKER_HOST and the usual sockets.

@@ -4,7 +4,15 @@ use stackwarden_model::format::{human_bytes, human_duration_ms};
 use stackwarden_model::{EngineStatus, StackSnapshot};
 
 const HEADERS: [&str; 10] = [
-    "NAME", "PROJECT", "IMAGE", "STATE", "HEALTH", "CPU %", "MEM / LIMIT", "UPTIME", "RESTARTS",
+    "NAME",
+    "PROJECT",
+    "IMAGE",
+    "STATE",
+    "HEALTH",
+    "CPU %",
+    "MEM / LIMIT",
+    "UPTIME",
+    "RESTARTS",
     "PORTS",
 ];
 

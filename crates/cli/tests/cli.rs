@@ -1,6 +1,8 @@
 //! `stackwarden status` as a user runs it, against the real test engine
 //! (project `sw-ok`: all running; `sw-mixed`: one exited).
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers may panic: that is a failed test
+
 use std::process::{Command, Output};
 
 fn stackwarden(args: &[&str]) -> Output {
@@ -20,7 +22,10 @@ fn exit_0_when_every_watched_container_runs() {
     let out = stackwarden(&["status", "--project", "sw-ok"]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
-    assert!(stdout.contains("sw-ok-web") && stdout.contains("127.0.0.1:18080->8080/tcp"), "{stdout}");
+    assert!(
+        stdout.contains("sw-ok-web") && stdout.contains("127.0.0.1:18080->8080/tcp"),
+        "{stdout}"
+    );
     assert!(stdout.contains("All 2 running"), "{stdout}");
     assert!(!stdout.contains("sw-mixed"), "{stdout}");
 }
@@ -30,7 +35,10 @@ fn exit_1_when_some_do_not_run() {
     let out = stackwarden(&["status"]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
-    assert!(stdout.contains("sw-mixed-exits") && stdout.contains("exited (3)"), "{stdout}");
+    assert!(
+        stdout.contains("sw-mixed-exits") && stdout.contains("exited (3)"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -38,7 +46,10 @@ fn exit_2_when_the_engine_is_unreachable_and_says_what_was_tried() {
     let out = stackwarden(&["status", "--host", "unix:///nonexistent/podman.sock"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("unix:///nonexistent/podman.sock (--host): no socket at"), "{stderr}");
+    assert!(
+        stderr.contains("unix:///nonexistent/podman.sock (--host): no socket at"),
+        "{stderr}"
+    );
     assert!(stderr.contains("podman system service"), "{stderr}");
 }
 
@@ -52,8 +63,14 @@ fn stackwarden_host_pins_one_endpoint() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("unix:///nonexistent/pinned.sock (STACKWARDEN_HOST)"), "{stderr}");
-    assert!(!stderr.contains("rootful Podman"), "pinned means nothing else is tried: {stderr}");
+    assert!(
+        stderr.contains("unix:///nonexistent/pinned.sock (STACKWARDEN_HOST)"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("rootful Podman"),
+        "pinned means nothing else is tried: {stderr}"
+    );
 }
 
 #[test]
@@ -65,10 +82,16 @@ fn json_output_is_the_snapshot() {
     assert_eq!(v["summary"]["level"], "some_not_running");
     let services = v["services"].as_array().expect("services");
     assert_eq!(services.len(), 3);
-    let exits = services.iter().find(|s| s["name"] == "sw-mixed-exits").expect("exits");
+    let exits = services
+        .iter()
+        .find(|s| s["name"] == "sw-mixed-exits")
+        .expect("exits");
     assert_eq!(exits["state"], "exited");
     assert_eq!(exits["exit_code"], 3);
-    let healthy = services.iter().find(|s| s["name"] == "sw-mixed-healthy").expect("healthy");
+    let healthy = services
+        .iter()
+        .find(|s| s["name"] == "sw-mixed-healthy")
+        .expect("healthy");
     assert_eq!(healthy["state"], "running");
     assert!(healthy["usage"]["memory_used_bytes"].as_u64().unwrap_or(0) > 0);
 
@@ -91,13 +114,17 @@ fn bad_config_is_reported_with_line_and_the_command_goes_on() {
         .expect("run");
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("config.toml, line 2, column 1: unknown field `endpiont`"), "{stderr}");
+    assert!(
+        stderr.contains("config.toml, line 2, column 1: unknown field `endpiont`"),
+        "{stderr}"
+    );
     assert!(stderr.contains("default settings"), "{stderr}");
 }
 
 #[test]
 fn configured_endpoint_is_tried_before_docker_host() {
-    let real = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///run/podman/podman.sock".into());
+    let real =
+        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///run/podman/podman.sock".into());
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("config.toml");
     std::fs::write(&path, format!("[engine]\nendpoint = \"{real}\"\n")).expect("write");
@@ -128,7 +155,10 @@ fn socket_without_permission_is_explained() {
     let is_root = std::fs::metadata("/proc/self")
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
         .unwrap_or(false);
-    assert!(is_root, "this test runs as root (as the test command and CI do)");
+    assert!(
+        is_root,
+        "this test runs as root (as the test command and CI do)"
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let sock = dir.path().join("private.sock");
     let _listener = std::os::unix::net::UnixListener::bind(&sock).expect("bind");
@@ -137,7 +167,14 @@ fn socket_without_permission_is_explained() {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let bin = env!("CARGO_BIN_EXE_stackwarden");
     let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", bin, "status", "--host"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            bin,
+            "status",
+            "--host",
+        ])
         .arg(format!("unix://{}", sock.display()))
         .output()
         .expect("setpriv");

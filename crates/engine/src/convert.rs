@@ -24,7 +24,7 @@ pub fn row_from_inspect(inspect: &ContainerInspectResponse) -> Option<ServiceRow
     let state = inspect.state.as_ref();
     let container_state = state
         .and_then(|s| s.status)
-        .map(|s| ContainerState::from_engine(&s.to_string()))
+        .map(|s| ContainerState::from_engine(s.as_ref()))
         .unwrap_or(ContainerState::Unknown);
     let running = container_state == ContainerState::Running;
     let health = state
@@ -32,7 +32,7 @@ pub fn row_from_inspect(inspect: &ContainerInspectResponse) -> Option<ServiceRow
         .and_then(|h| h.status)
         .map(|h| match h {
             HealthStatusEnum::EMPTY | HealthStatusEnum::NONE => HealthState::None,
-            other => HealthState::from_engine(&other.to_string()),
+            other => HealthState::from_engine(other.as_ref()),
         })
         .unwrap_or(HealthState::None);
     let config = inspect.config.as_ref();
@@ -73,7 +73,9 @@ pub fn row_from_inspect(inspect: &ContainerInspectResponse) -> Option<ServiceRow
             state.and_then(|s| s.exit_code)
         },
         started_at_ms: if running {
-            state.and_then(|s| s.started_at.as_deref()).and_then(epoch_ms)
+            state
+                .and_then(|s| s.started_at.as_deref())
+                .and_then(epoch_ms)
         } else {
             None
         },
@@ -87,10 +89,7 @@ pub fn row_from_inspect(inspect: &ContainerInspectResponse) -> Option<ServiceRow
 }
 
 /// `"8080/tcp"` plus its host bindings into one mapping per binding.
-fn port_mappings(
-    key: &str,
-    bindings: Option<&[bollard::models::PortBinding]>,
-) -> Vec<PortMapping> {
+fn port_mappings(key: &str, bindings: Option<&[bollard::models::PortBinding]>) -> Vec<PortMapping> {
     let (port, protocol) = key.split_once('/').unwrap_or((key, "tcp"));
     let Ok(container_port) = port.parse::<u16>() else {
         return Vec::new();
@@ -156,7 +155,10 @@ mod tests {
     };
     use std::collections::HashMap;
 
-    fn inspect(status: ContainerStateStatusEnum, health: Option<HealthStatusEnum>) -> ContainerInspectResponse {
+    fn inspect(
+        status: ContainerStateStatusEnum,
+        health: Option<HealthStatusEnum>,
+    ) -> ContainerInspectResponse {
         let mut ports = HashMap::new();
         ports.insert(
             "8080/tcp".to_string(),
@@ -203,7 +205,9 @@ mod tests {
             ContainerStateStatusEnum::RUNNING,
             Some(HealthStatusEnum::UNHEALTHY),
         ));
-        let Some(row) = row else { panic!("row expected") };
+        let Some(row) = row else {
+            panic!("row expected")
+        };
         assert_eq!(row.name, "local-ai-redis");
         assert_eq!(row.image, "docker.io/library/redis:7");
         assert_eq!(row.project.as_deref(), Some("ai"));
@@ -220,7 +224,9 @@ mod tests {
     #[test]
     fn exited_container_keeps_exit_code_and_has_no_uptime() {
         let row = row_from_inspect(&inspect(ContainerStateStatusEnum::EXITED, None));
-        let Some(row) = row else { panic!("row expected") };
+        let Some(row) = row else {
+            panic!("row expected")
+        };
         assert_eq!(row.state, ContainerState::Exited);
         assert_eq!(row.health, HealthState::None);
         assert_eq!(row.exit_code, Some(3));
@@ -253,15 +259,24 @@ mod tests {
             }),
             ..Default::default()
         };
-        let (first, sample) = usage_from_stats(&stats(1_000_000_000, 10_000_000_000), None, Some(0), 10_000);
-        assert!((first.cpu_percent - 10.0).abs() < 1e-9, "{}", first.cpu_percent);
+        let (first, sample) =
+            usage_from_stats(&stats(1_000_000_000, 10_000_000_000), None, Some(0), 10_000);
+        assert!(
+            (first.cpu_percent - 10.0).abs() < 1e-9,
+            "{}",
+            first.cpu_percent
+        );
         let (second, _) = usage_from_stats(
             &stats(1_200_000_000, 12_000_000_000),
             sample.as_ref(),
             Some(0),
             11_000,
         );
-        assert!((second.cpu_percent - 20.0).abs() < 1e-9, "{}", second.cpu_percent);
+        assert!(
+            (second.cpu_percent - 20.0).abs() < 1e-9,
+            "{}",
+            second.cpu_percent
+        );
         assert_eq!(second.memory_used_bytes, 9_600_000);
         assert_eq!(second.memory_limit_bytes, 24_000_000_000);
     }

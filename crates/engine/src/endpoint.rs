@@ -62,7 +62,11 @@ pub fn pinned_from_env() -> Option<Candidate> {
 
 /// What to try: only the pinned endpoint when there is one, else the search
 /// order of [`candidates`].
-pub fn resolve(pinned: Option<Candidate>, configured: Option<&str>, env: &Environment) -> Vec<Candidate> {
+pub fn resolve(
+    pinned: Option<Candidate>,
+    configured: Option<&str>,
+    env: &Environment,
+) -> Vec<Candidate> {
     match pinned {
         Some(p) => vec![p],
         None => candidates(configured, env),
@@ -91,10 +95,11 @@ pub fn candidates(configured: Option<&str>, env: &Environment) -> Vec<Candidate>
         push(e.clone(), "CONTAINER_HOST");
     }
     push("unix:///run/podman/podman.sock".into(), "rootful Podman");
-    let runtime_dir = env
-        .xdg_runtime_dir
-        .clone()
-        .or_else(|| env.uid.filter(|u| *u != 0).map(|u| format!("/run/user/{u}")));
+    let runtime_dir = env.xdg_runtime_dir.clone().or_else(|| {
+        env.uid
+            .filter(|u| *u != 0)
+            .map(|u| format!("/run/user/{u}"))
+    });
     if let Some(dir) = runtime_dir {
         push(
             format!("unix://{}/podman/podman.sock", dir.trim_end_matches('/')),
@@ -116,7 +121,8 @@ fn normalise(endpoint: &str) -> String {
 }
 
 /// What to tell a user when no engine answered.
-pub const START_HINT: &str = "Start Podman's API service: `systemctl --user enable --now podman.socket` \
+pub const START_HINT: &str =
+    "Start Podman's API service: `systemctl --user enable --now podman.socket` \
 (rootless) or `sudo systemctl enable --now podman.socket` (rootful). Without systemd: \
 `podman system service --time=0 unix://$XDG_RUNTIME_DIR/podman/podman.sock &`. \
 Or point Stackwarden at your engine with DOCKER_HOST or `[engine] endpoint` in config.toml.";
@@ -238,7 +244,10 @@ mod tests {
         let c = candidates(None, &env);
         assert_eq!(
             endpoints(&c),
-            ["unix:///run/podman/podman.sock", "unix:///var/run/docker.sock"]
+            [
+                "unix:///run/podman/podman.sock",
+                "unix:///var/run/docker.sock"
+            ]
         );
         assert_eq!(c[0].source, "DOCKER_HOST");
     }
@@ -269,7 +278,9 @@ mod tests {
             panic!("nothing should answer")
         };
         assert_eq!(attempts.len(), 2);
-        assert!(attempts[0].error.contains("no socket at /nonexistent/a.sock"));
+        assert!(attempts[0]
+            .error
+            .contains("no socket at /nonexistent/a.sock"));
         assert_eq!(attempts[1].source, "DOCKER_HOST");
         assert!(!attempts[1].error.is_empty());
     }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use bollard::models::{ContainerStatsResponse, EventMessage};
 use bollard::query_parameters::{
     EventsOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder,
-    LogsOptionsBuilder, RestartContainerOptionsBuilder, StartContainerOptions,
-    StatsOptionsBuilder, StopContainerOptionsBuilder,
+    LogsOptionsBuilder, RestartContainerOptionsBuilder, StartContainerOptions, StatsOptionsBuilder,
+    StopContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::stream::{self, Stream, StreamExt};
@@ -261,30 +261,28 @@ impl Engine {
             .tail(&tail.to_string())
             .build();
         let id = id.to_string();
-        self.docker
-            .logs(&id, Some(options))
-            .flat_map(move |chunk| {
-                let lines: Vec<Result<LogLine, EngineError>> = match chunk {
-                    Ok(output) => {
-                        let stream = match output {
-                            bollard::container::LogOutput::StdErr { .. } => "stderr",
-                            _ => "stdout",
-                        };
-                        output
-                            .to_string()
-                            .lines()
-                            .map(|text| {
-                                Ok(LogLine {
-                                    stream: stream.to_string(),
-                                    text: text.to_string(),
-                                })
+        self.docker.logs(&id, Some(options)).flat_map(move |chunk| {
+            let lines: Vec<Result<LogLine, EngineError>> = match chunk {
+                Ok(output) => {
+                    let stream = match output {
+                        bollard::container::LogOutput::StdErr { .. } => "stderr",
+                        _ => "stdout",
+                    };
+                    output
+                        .to_string()
+                        .lines()
+                        .map(|text| {
+                            Ok(LogLine {
+                                stream: stream.to_string(),
+                                text: text.to_string(),
                             })
-                            .collect()
-                    }
-                    Err(e) => vec![Err(EngineError::about(&id, e))],
-                };
-                stream::iter(lines)
-            })
+                        })
+                        .collect()
+                }
+                Err(e) => vec![Err(EngineError::about(&id, e))],
+            };
+            stream::iter(lines)
+        })
     }
 
     /// Container events from `since_secs` (Unix seconds) on.

@@ -160,7 +160,11 @@ impl Task {
         }
     }
 
-    fn publish_unreachable(&self, attempts: Vec<stackwarden_model::EndpointAttempt>, retry: Duration) {
+    fn publish_unreachable(
+        &self,
+        attempts: Vec<stackwarden_model::EndpointAttempt>,
+        retry: Duration,
+    ) {
         let engine = EngineStatus::Unreachable {
             attempts,
             hint: START_HINT.to_string(),
@@ -256,7 +260,9 @@ impl Task {
             prev_cpu.remove(&key);
             return Ok(());
         }
-        if action.starts_with("exec_") || matches!(action.as_str(), "attach" | "resize" | "top" | "sync") {
+        if action.starts_with("exec_")
+            || matches!(action.as_str(), "attach" | "resize" | "top" | "sync")
+        {
             return Ok(());
         }
         match engine.inspect_row(&id).await {

@@ -2,13 +2,17 @@
 //! `tests/support/engine.sh`, reached through DOCKER_HOST). These tests fail,
 //! rather than skip, when no engine answers: the test command always starts one.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers may panic: that is a failed test
+
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use stackwarden_engine::endpoint::{candidates, Environment};
 use stackwarden_engine::{connect, Candidate, Engine, EngineError, StackMonitor};
-use stackwarden_model::{ContainerAction, ContainerState, EngineStatus, HealthState, StackSnapshot};
+use stackwarden_model::{
+    ContainerAction, ContainerState, EngineStatus, HealthState, StackSnapshot,
+};
 
 fn podman(args: &[&str]) -> String {
     let out = Command::new("podman")
@@ -28,9 +32,16 @@ struct TestContainer(String);
 
 impl TestContainer {
     fn run(name: &str, cmd: &[&str]) -> Self {
-        let _ = Command::new("podman").args(["rm", "-f", "-t", "0", name]).output();
+        let _ = Command::new("podman")
+            .args(["rm", "-f", "-t", "0", name])
+            .output();
         let mut args = vec![
-            "run", "-d", "--name", name, "--label", "stackwarden.test=it",
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--label",
+            "stackwarden.test=it",
             "localhost/sw-test-busybox:latest",
         ];
         args.extend_from_slice(cmd);
@@ -41,7 +52,9 @@ impl TestContainer {
 
 impl Drop for TestContainer {
     fn drop(&mut self) {
-        let _ = Command::new("podman").args(["rm", "-f", "-t", "0", &self.0]).output();
+        let _ = Command::new("podman")
+            .args(["rm", "-f", "-t", "0", &self.0])
+            .output();
     }
 }
 
@@ -70,7 +83,10 @@ async fn wait_for(
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() || tokio::time::timeout(left, rx.changed()).await.is_err() {
-            panic!("timed out waiting for {what}; last snapshot: {:#?}", rx.borrow());
+            panic!(
+                "timed out waiting for {what}; last snapshot: {:#?}",
+                rx.borrow()
+            );
         }
     }
 }
@@ -83,22 +99,38 @@ async fn full_refresh_reads_the_test_stack() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let rows = loop {
         let (rows, _timing) = engine.full_refresh(&mut prev).await.expect("refresh");
-        let sick = rows.iter().find(|r| r.name == "sw-mixed-sick").map(|r| r.health);
-        let healthy = rows.iter().find(|r| r.name == "sw-mixed-healthy").map(|r| r.health);
+        let sick = rows
+            .iter()
+            .find(|r| r.name == "sw-mixed-sick")
+            .map(|r| r.health);
+        let healthy = rows
+            .iter()
+            .find(|r| r.name == "sw-mixed-healthy")
+            .map(|r| r.health);
         if sick == Some(HealthState::Unhealthy) && healthy == Some(HealthState::Healthy) {
             break rows;
         }
         assert!(Instant::now() < deadline, "health never settled: {rows:#?}");
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    let get = |n: &str| rows.iter().find(|r| r.name == n).unwrap_or_else(|| panic!("{n} missing"));
+    let get = |n: &str| {
+        rows.iter()
+            .find(|r| r.name == n)
+            .unwrap_or_else(|| panic!("{n} missing"))
+    };
     let web = get("sw-ok-web");
     assert_eq!(web.state, ContainerState::Running);
     assert_eq!(web.health, HealthState::None);
     assert_eq!(web.project.as_deref(), Some("sw-ok"));
     assert_eq!(web.compose_service.as_deref(), Some("web"));
     assert_eq!(web.image, "localhost/sw-test-busybox:latest");
-    assert!(web.ports.iter().any(|p| p.host_port == Some(18080) && p.container_port == 8080), "{:?}", web.ports);
+    assert!(
+        web.ports
+            .iter()
+            .any(|p| p.host_port == Some(18080) && p.container_port == 8080),
+        "{:?}",
+        web.ports
+    );
     assert!(web.started_at_ms.is_some());
     let usage = web.usage.as_ref().expect("running container sampled");
     assert!(usage.memory_used_bytes > 0);
@@ -117,34 +149,62 @@ async fn cpu_percent_from_two_samples_sees_a_busy_container() {
     let mut prev = HashMap::new();
     let ids = vec!["sw-it-busy".to_string()];
     let mut rows = engine.inspect_rows(&ids).await.expect("inspect");
-    engine.sample(&mut rows, &mut prev).await.expect("first sample");
+    engine
+        .sample(&mut rows, &mut prev)
+        .await
+        .expect("first sample");
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    engine.sample(&mut rows, &mut prev).await.expect("second sample");
+    engine
+        .sample(&mut rows, &mut prev)
+        .await
+        .expect("second sample");
     let cpu = rows[0].usage.as_ref().map(|u| u.cpu_percent).unwrap_or(0.0);
-    assert!(cpu > 30.0, "a spinning container should use a good part of a core, got {cpu}");
+    assert!(
+        cpu > 30.0,
+        "a spinning container should use a good part of a core, got {cpu}"
+    );
 }
 
 #[tokio::test]
 async fn container_removed_between_list_and_stats_is_skipped() {
     let engine = engine().await;
     let gone = TestContainer::run("sw-it-vanish", &["sleep", "600"]);
-    let mut rows = engine.inspect_rows(&["sw-it-vanish".to_string()]).await.expect("inspect");
+    let mut rows = engine
+        .inspect_rows(&["sw-it-vanish".to_string()])
+        .await
+        .expect("inspect");
     drop(gone);
     let mut prev = HashMap::new();
-    let samples = engine.sample(&mut rows, &mut prev).await.expect("sampling must not fail");
+    let samples = engine
+        .sample(&mut rows, &mut prev)
+        .await
+        .expect("sampling must not fail");
     assert!(samples.is_empty());
     assert!(rows[0].usage.is_none());
-    let rows = engine.inspect_rows(&["sw-it-vanish".to_string()]).await.expect("inspect");
-    assert!(rows.is_empty(), "a removed container is left out, not an error");
+    let rows = engine
+        .inspect_rows(&["sw-it-vanish".to_string()])
+        .await
+        .expect("inspect");
+    assert!(
+        rows.is_empty(),
+        "a removed container is left out, not an error"
+    );
 }
 
 #[tokio::test]
 async fn actions_on_a_vanished_container_say_it_is_gone() {
     let engine = engine().await;
-    for action in [ContainerAction::Start, ContainerAction::Stop, ContainerAction::Restart] {
+    for action in [
+        ContainerAction::Start,
+        ContainerAction::Stop,
+        ContainerAction::Restart,
+    ] {
         match engine.act("sw-it-never-existed", action).await {
             Err(e @ EngineError::ContainerGone(_)) => {
-                assert_eq!(e.to_string(), "container sw-it-never-existed no longer exists")
+                assert_eq!(
+                    e.to_string(),
+                    "container sw-it-never-existed no longer exists"
+                )
             }
             other => panic!("{action:?}: expected ContainerGone, got {other:?}"),
         }
@@ -175,7 +235,10 @@ async fn logs_give_the_tail_then_follow() {
         }
     }
     assert_eq!(seen[0].text, "late");
-    assert_eq!((seen[1].stream.as_str(), seen[1].text.as_str()), ("stderr", "oops"));
+    assert_eq!(
+        (seen[1].stream.as_str(), seen[1].text.as_str()),
+        ("stderr", "oops")
+    );
 }
 
 #[tokio::test]
@@ -189,7 +252,10 @@ async fn monitor_follows_events_and_samples_only_on_demand() {
     }
     .spawn();
     let mut rx = handle.subscribe();
-    wait_for(&mut rx, "connected", |s| matches!(s.engine, EngineStatus::Connected { .. })).await;
+    wait_for(&mut rx, "connected", |s| {
+        matches!(s.engine, EngineStatus::Connected { .. })
+    })
+    .await;
 
     let name = "sw-it-monitor";
     let container = TestContainer::run(name, &["sleep", "600"]);
@@ -197,11 +263,16 @@ async fn monitor_follows_events_and_samples_only_on_demand() {
         s.services.iter().any(|r| r.name == name && r.is_running())
     })
     .await;
-    assert!(s.services.iter().all(|r| r.usage.is_none()), "no sampling while nobody looks");
+    assert!(
+        s.services.iter().all(|r| r.usage.is_none()),
+        "no sampling while nobody looks"
+    );
 
     handle.set_sampling(true);
     wait_for(&mut rx, "usage once sampling is on", |s| {
-        s.services.iter().any(|r| r.name == name && r.usage.is_some())
+        s.services
+            .iter()
+            .any(|r| r.name == name && r.usage.is_some())
     })
     .await;
     handle.set_sampling(false);
@@ -209,16 +280,24 @@ async fn monitor_follows_events_and_samples_only_on_demand() {
     let engine = handle.engine().expect("engine while connected");
     engine.act(name, ContainerAction::Stop).await.expect("stop");
     wait_for(&mut rx, "stopped via events", |s| {
-        s.services.iter().any(|r| r.name == name && r.state == ContainerState::Exited)
+        s.services
+            .iter()
+            .any(|r| r.name == name && r.state == ContainerState::Exited)
     })
     .await;
-    engine.act(name, ContainerAction::Start).await.expect("start");
+    engine
+        .act(name, ContainerAction::Start)
+        .await
+        .expect("start");
     wait_for(&mut rx, "running again", |s| {
         s.services.iter().any(|r| r.name == name && r.is_running())
     })
     .await;
     drop(container);
-    wait_for(&mut rx, "removed via events", |s| !s.services.iter().any(|r| r.name == name)).await;
+    wait_for(&mut rx, "removed via events", |s| {
+        !s.services.iter().any(|r| r.name == name)
+    })
+    .await;
 }
 
 /// A second API service on its own socket, so the test can stop and restart
@@ -239,10 +318,16 @@ impl PrivateService {
             .expect("podman system service");
         let deadline = Instant::now() + Duration::from_secs(10);
         while !std::path::Path::new(socket).exists() {
-            assert!(Instant::now() < deadline, "private service never made {socket}");
+            assert!(
+                Instant::now() < deadline,
+                "private service never made {socket}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self { socket: socket.to_string(), child: Some(child) }
+        Self {
+            socket: socket.to_string(),
+            child: Some(child),
+        }
     }
 
     fn stop(&mut self) {
@@ -264,7 +349,10 @@ impl Drop for PrivateService {
 async fn monitor_reports_a_lost_engine_and_reconnects_by_itself() {
     let dir = tempfile::tempdir().expect("tempdir");
     let socket = dir.path().join("engine.sock").to_string_lossy().to_string();
-    let only = vec![Candidate { endpoint: format!("unix://{socket}"), source: "test".into() }];
+    let only = vec![Candidate {
+        endpoint: format!("unix://{socket}"),
+        source: "test".into(),
+    }];
 
     // Not there yet: the monitor starts anyway and says what it tried.
     let handle = StackMonitor {
@@ -275,7 +363,10 @@ async fn monitor_reports_a_lost_engine_and_reconnects_by_itself() {
     }
     .spawn();
     let mut rx = handle.subscribe();
-    let s = wait_for(&mut rx, "unreachable", |s| matches!(s.engine, EngineStatus::Unreachable { .. })).await;
+    let s = wait_for(&mut rx, "unreachable", |s| {
+        matches!(s.engine, EngineStatus::Unreachable { .. })
+    })
+    .await;
     match &s.engine {
         EngineStatus::Unreachable { attempts, hint, .. } => {
             assert!(attempts[0].error.contains("no socket at"), "{attempts:?}");
@@ -289,12 +380,16 @@ async fn monitor_reports_a_lost_engine_and_reconnects_by_itself() {
     let mut service = PrivateService::start(&socket);
     handle.retry_now();
     wait_for(&mut rx, "connected to the new engine", |s| {
-        matches!(s.engine, EngineStatus::Connected { .. }) && s.services.iter().any(|r| r.name == "sw-ok-web")
+        matches!(s.engine, EngineStatus::Connected { .. })
+            && s.services.iter().any(|r| r.name == "sw-ok-web")
     })
     .await;
 
     service.stop();
-    let s = wait_for(&mut rx, "engine lost", |s| matches!(s.engine, EngineStatus::Unreachable { .. })).await;
+    let s = wait_for(&mut rx, "engine lost", |s| {
+        matches!(s.engine, EngineStatus::Unreachable { .. })
+    })
+    .await;
     assert!(s.services.is_empty());
 
     let _service = PrivateService::start(&socket);
@@ -311,7 +406,12 @@ async fn dead_socket_is_explained_as_refused() {
     let path = dir.path().join("dead.sock");
     let listener = std::os::unix::net::UnixListener::bind(&path).expect("bind");
     drop(listener);
-    let c = vec![Candidate { endpoint: format!("unix://{}", path.display()), source: "test".into() }];
-    let Err(attempts) = connect(&c).await else { panic!("must not connect") };
+    let c = vec![Candidate {
+        endpoint: format!("unix://{}", path.display()),
+        source: "test".into(),
+    }];
+    let Err(attempts) = connect(&c).await else {
+        panic!("must not connect")
+    };
     assert!(attempts[0].error.contains("refused"), "{attempts:?}");
 }

@@ -182,7 +182,9 @@ mod tests {
         ];
         for (text, want_line, want_reason) in cases {
             match parse(text) {
-                Err(ConfigError::Invalid { line, reason, path, .. }) => {
+                Err(ConfigError::Invalid {
+                    line, reason, path, ..
+                }) => {
                     assert_eq!(line, want_line, "{text}: {reason}");
                     assert!(reason.contains(want_reason), "{reason}");
                     assert_eq!(path, Path::new("/cfg/config.toml"));

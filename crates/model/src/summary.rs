@@ -123,7 +123,13 @@ mod tests {
             retry_in_ms: 1000,
         };
         let cases: Vec<(EngineStatus, Vec<ServiceRow>, OverallLevel, &str, i32)> = vec![
-            (connected(), vec![], OverallLevel::AllRunning, "No containers on the engine", 0),
+            (
+                connected(),
+                vec![],
+                OverallLevel::AllRunning,
+                "No containers on the engine",
+                0,
+            ),
             (
                 connected(),
                 vec![row(Running, H::None), row(Running, H::Healthy)],

@@ -105,7 +105,9 @@ impl Store {
     }
 
     pub async fn journal_mode(&self) -> Result<String, StoreError> {
-        let row = sqlx::query("PRAGMA journal_mode").fetch_one(&self.pool).await?;
+        let row = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(row.try_get::<String, _>(0)?)
     }
 
@@ -218,7 +220,11 @@ mod tests {
         let store = Store::open(&dir.path().join("nested"), retention()).await?;
         assert_eq!(store.journal_mode().await?, "wal");
         store
-            .record(&[sample("redis", 10, 1.5), sample("redis", 20, 2.5), sample("pg", 15, 9.0)])
+            .record(&[
+                sample("redis", 10, 1.5),
+                sample("redis", 20, 2.5),
+                sample("pg", 15, 9.0),
+            ])
             .await?;
         let h = store.history("redis", 0, 100).await?;
         assert_eq!(h.iter().map(|p| p.at_ms).collect::<Vec<_>>(), [10, 20]);
@@ -243,7 +249,9 @@ mod tests {
         let store = Store::open(dir.path(), retention()).await?;
         let hour = 3_600_000;
         let now = 10 * hour;
-        let mut batch: Vec<SampleRecord> = (0..5).map(|i| sample("llama", now - i * 1000, 1.0)).collect();
+        let mut batch: Vec<SampleRecord> = (0..5)
+            .map(|i| sample("llama", now - i * 1000, 1.0))
+            .collect();
         batch.push(sample("llama", now - 2 * hour, 1.0));
         batch.push(sample("qdrant", now - 2 * hour, 1.0));
         batch.push(sample("qdrant", now, 1.0));
@@ -251,7 +259,10 @@ mod tests {
         let removed = store.prune(now).await?;
         assert_eq!(removed, 4, "2 too old, 2 over the per-container count");
         let llama = store.history("llama", 0, 100).await?;
-        assert_eq!(llama.iter().map(|p| p.at_ms).collect::<Vec<_>>(), [now - 2000, now - 1000, now]);
+        assert_eq!(
+            llama.iter().map(|p| p.at_ms).collect::<Vec<_>>(),
+            [now - 2000, now - 1000, now]
+        );
         assert_eq!(store.history("qdrant", 0, 100).await?.len(), 1);
         Ok(())
     }

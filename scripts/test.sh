@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, lints, UI type check and tests, Rust unit and
+# integration tests against a real Podman engine, binding freshness, and the
+# end-to-end tests of the real window and tray. Installs what it needs first
+# and is safe to run again. Stops every process it started.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+bash scripts/install-deps.sh test
+venv=${SW_TEST_VENV:-$root/target/e2e-venv}
+state=${SW_TEST_STATE:-/tmp/stackwarden-test}
+export SW_TEST_STATE=$state
+
+step() { printf '\n==> %s\n' "$*"; }
+cleanup() {
+  step "Stopping the test engine and fixtures"
+  bash tests/support/engine.sh stop || true
+}
+trap cleanup EXIT
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "UI type check and tests"
+(cd ui && npm run --silent typecheck && npm run --silent test)
+
+step "UI build (embedded into the app)"
+(cd ui && npm run --silent build)
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "Starting Podman's API service and the test containers"
+bash tests/support/engine.sh start
+bash tests/support/engine.sh fixtures
+# shellcheck disable=SC1091
+source "$state/engine.env"
+
+step "Rust unit and integration tests (real engine, real SQLite)"
+cargo test --workspace --locked
+
+step "TypeScript bindings are fresh"
+if ! git diff --quiet -- ui/src/bindings || [ -n "$(git status --porcelain -- ui/src/bindings)" ]; then
+  git status --short -- ui/src/bindings
+  echo "The generated bindings in ui/src/bindings changed: commit what cargo test wrote." >&2
+  exit 1
+fi
+
+step "End-to-end: the real window (tauri-driver + WebKitWebDriver under Xvfb) and the tray (D-Bus)"
+cargo build --locked -p stackwarden-desktop
+bash tests/support/engine.sh fixtures
+mkdir -p tests/artifacts
+SW_APP_BINARY="$root/target/debug/stackwarden-desktop" SW_ARTIFACTS="$root/tests/artifacts" \
+  "$venv/bin/pytest" -p no:cacheprovider -q tests/e2e
+echo "Screenshots kept in tests/artifacts/"
