@@ -128,7 +128,8 @@ def app_env(display, session_bus, engine, workdir):
         "XDG_RUNTIME_DIR": str(workdir),
         "NO_AT_BRIDGE": "1",
     })
-    (workdir / "config.toml").write_text("[refresh]\ninterval_ms = 1000\n")
+    # Deliberately invalid: the window must say where and why, and run on defaults.
+    (workdir / "config.toml").write_text("[refresh]\ninterval_ms = 1000\nintreval = 5\n")
     return env
 
 

@@ -50,9 +50,22 @@ def test_table_lists_the_test_containers(driver):
     wait_for("sick container unhealthy", lambda: text_of(driver, "health-sw-mixed-sick") == "unhealthy")
     assert text_of(driver, "health-sw-mixed-healthy") == "healthy"
     # Resource figures arrive while the window is visible.
-    wait_for("CPU and memory figures", lambda: "B /" in text_of(driver, "row-sw-ok-web"))
+    wait_for("CPU and memory figures",
+             lambda: re.search(r"\d+\.\d%.*\d[kMG]?B\s*of \d", text_of(driver, "row-sw-ok-web"), re.S))
+    # Readable at 1280x800: the whole table, actions included, fits without scrolling sideways.
+    overflow = driver.execute_script(
+        "const t = document.querySelector('[data-testid=service-table]');"
+        "return [t.getBoundingClientRect().right, document.documentElement.clientWidth];")
+    assert overflow[0] <= overflow[1], f"table is {overflow[0]}px wide in a {overflow[1]}px window"
     assert "18080→8080/tcp" in text_of(driver, "row-sw-ok-web")
     assert re.search(r"running", text_of(driver, "overall"))
+
+
+def test_bad_config_is_shown_and_defaults_are_used(driver):
+    banner = text_of(driver, "config-error")
+    assert banner is not None, "the config problem is visible in the window"
+    assert "config.toml, line 3, column 1: unknown field `intreval`" in banner, banner
+    assert "default settings" in banner
 
 
 def test_stop_and_start_from_the_window(driver, artifacts):

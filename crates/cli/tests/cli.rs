@@ -182,3 +182,38 @@ fn socket_without_permission_is_explained() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("permission denied"), "{stderr}");
 }
+
+#[test]
+fn no_subcommand_opens_the_desktop_app_installed_beside_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cli = dir.path().join("stackwarden");
+    std::fs::copy(env!("CARGO_BIN_EXE_stackwarden"), &cli).expect("copy cli");
+    let marker = dir.path().join("launched");
+    let fake = dir.path().join("stackwarden-desktop");
+    std::fs::write(
+        &fake,
+        format!("#!/bin/sh\necho launched > '{}'\n", marker.display()),
+    )
+    .expect("write");
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = Command::new(&cli)
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&marker)
+            .expect("app was started")
+            .trim(),
+        "launched"
+    );
+
+    std::fs::remove_file(&fake).expect("rm");
+    let missing = Command::new(&cli)
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .expect("run");
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("desktop app (stackwarden-desktop) is not installed"));
+}

@@ -20,7 +20,7 @@ const columns: { key: SortKey | null; label: string }[] = [
   { key: "state", label: "State" },
   { key: "health", label: "Health" },
   { key: "cpu", label: "CPU" },
-  { key: "memory", label: "Memory / limit" },
+  { key: "memory", label: "Memory" },
   { key: "uptime", label: "Uptime" },
   { key: "restarts", label: "Restarts" },
   { key: null, label: "Ports" },
@@ -223,7 +223,14 @@ function Row({ row, now, pending, selected, onSelect, onAct, onOpenPort }: RowPr
       </td>
       <td className="num">{usage ? percent(usage.cpu_percent) : "—"}</td>
       <td className="num">
-        {usage ? `${humanBytes(usage.memory_used_bytes)} / ${humanBytes(usage.memory_limit_bytes)}` : "—"}
+        {usage ? (
+          <>
+            {humanBytes(usage.memory_used_bytes)}
+            <span className="limit">of {humanBytes(usage.memory_limit_bytes)}</span>
+          </>
+        ) : (
+          "—"
+        )}
       </td>
       <td className="num">{row.started_at_ms !== null ? humanDuration(now - row.started_at_ms) : "—"}</td>
       <td className="num">{row.restart_count}</td>

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs the benchmarks of docs/benchmarks.md on this machine, side by side with
+# their baselines in the same run. Needs what scripts/test.sh installs.
+#
+#   bash bench/run.sh            # full run (about 5 minutes)
+#   BENCH_APP_SECONDS=20 bash bench/run.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export PATH="$HOME/.cargo/bin:$PATH"
+venv=${SW_TEST_VENV:-$root/target/e2e-venv}
+seconds=${BENCH_APP_SECONDS:-60}
+
+bash tests/support/engine.sh start >/dev/null
+# shellcheck disable=SC1091
+source "${SW_TEST_STATE:-/tmp/stackwarden-test}/engine.env"
+trap 'bash tests/support/engine.sh stop >/dev/null 2>&1 || true' EXIT
+bash tests/support/engine.sh fixtures >/dev/null   # builds the images
+bash tests/support/engine.sh stop >/dev/null 2>&1 || true
+bash tests/support/engine.sh start >/dev/null
+
+(cd ui && npm run --silent build)
+cargo build --release --locked -p stackwarden-desktop -p stackwarden-cli
+cargo build --release --locked -p stackwarden-engine --example refresh_bench
+
+echo "## Machine"
+echo "$(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r), $(podman --version)"
+echo
+echo "## Refresh: in-process vs the podman CLI pair"
+./target/release/examples/refresh_bench 10 50
+
+echo
+echo "## Whole process: stackwarden status vs podman ps + podman stats --no-stream (50 containers)"
+SW_BENCH_KEEP=1 ./target/release/examples/refresh_bench 50 >/dev/null
+names=$(podman ps -q --filter label=stackwarden.test=bench | tr '\n' ' ')
+hyperfine --style none --warmup 3 --runs 30 -N \
+  --export-markdown /tmp/sw-hyperfine.md \
+  -n "stackwarden status" "./target/release/stackwarden status" \
+  -n "podman ps + podman stats --no-stream" "sh -c 'podman ps >/dev/null && podman stats --no-stream $names >/dev/null'" \
+  -i >/dev/null
+cat /tmp/sw-hyperfine.md
+
+echo
+echo "## Desktop app CPU with 50 containers at the default 2 s interval"
+"$venv/bin/python" bench/app_cpu.py "$root/target/release/stackwarden-desktop" "$seconds"
