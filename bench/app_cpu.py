@@ -18,8 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from sni import SniHost  # noqa: E402
-from Xlib import X, display as xdisplay  # noqa: E402
-from Xlib.protocol import event as xevent  # noqa: E402
+from x11 import find_app_window, is_viewable, request_close  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 DISPLAY = ":95"
@@ -58,23 +57,6 @@ def samples(db):
         return c.execute("SELECT COUNT(*) FROM resource_samples").fetchone()[0]
 
 
-def find_window(pid):
-    d = xdisplay.Display(DISPLAY)
-    pid_atom = d.intern_atom("_NET_WM_PID")
-
-    def walk(w):
-        prop = w.get_full_property(pid_atom, X.AnyPropertyType)
-        if prop and prop.value[0] == pid and w.get_wm_name() == "Stackwarden":
-            return w
-        for child in w.query_tree().children:
-            found = walk(child)
-            if found:
-                return found
-        return None
-
-    return d, walk(d.screen().root)
-
-
 def main():
     app, seconds = sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 60.0
     work = Path(tempfile.mkdtemp(prefix="sw-bench-"))
@@ -99,13 +81,10 @@ def main():
         visible = measure(pids, seconds)
         n1 = samples(db)
 
-        d, win = find_window(proc.pid)
-        protocols, delete = d.intern_atom("WM_PROTOCOLS"), d.intern_atom("WM_DELETE_WINDOW")
-        win.send_event(xevent.ClientMessage(window=win, client_type=protocols,
-                                            data=(32, [delete, X.CurrentTime, 0, 0, 0])))
-        d.flush()
+        d, win = find_app_window(DISPLAY, proc.pid)
+        request_close(d, win)
         time.sleep(3)
-        assert win.get_attributes().map_state != X.IsViewable, "window did not hide"
+        assert not is_viewable(win), "window did not hide"
         n2 = samples(db)
         hidden = measure(pids, seconds)
         n3 = samples(db)

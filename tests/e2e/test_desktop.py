@@ -8,8 +8,8 @@ import subprocess
 import time
 
 from selenium.webdriver.common.by import By
-from Xlib import X, display as xdisplay
-from Xlib.protocol import event as xevent
+
+from x11 import find_app_window, is_viewable, request_close
 
 TEST_CONTAINERS = ["sw-ok-web", "sw-ok-worker", "sw-mixed-healthy", "sw-mixed-sick", "sw-mixed-exits"]
 
@@ -136,43 +136,21 @@ def test_tray_follows_the_engine_state(driver, sni, engine, artifacts):
     wait_for("tray back to counts", lambda: "running" in sni.item_properties(service)["title"])
 
 
-def _find_app_window(pid):
-    d = xdisplay.Display(os.environ.get("SW_E2E_DISPLAY", ":97"))
-    pid_atom = d.intern_atom("_NET_WM_PID")
-
-    def walk(w):
-        prop = w.get_full_property(pid_atom, X.AnyPropertyType)
-        name = w.get_wm_name()
-        if prop and prop.value[0] == pid and name == "Stackwarden":
-            return w
-        for child in w.query_tree().children:
-            found = walk(child)
-            if found:
-                return found
-        return None
-
-    return d, walk(d.screen().root)
-
-
 def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni):
     service = sni.wait_for_item()
     pid = sni.owner_pid(service)
-    d, win = _find_app_window(pid)
+    d, win = find_app_window(os.environ.get("SW_E2E_DISPLAY", ":97"), pid)
     assert win is not None, "app window not found on the display"
-    assert win.get_attributes().map_state == X.IsViewable
-    protocols = d.intern_atom("WM_PROTOCOLS")
-    delete = d.intern_atom("WM_DELETE_WINDOW")
-    msg = xevent.ClientMessage(window=win, client_type=protocols, data=(32, [delete, X.CurrentTime, 0, 0, 0]))
-    win.send_event(msg)
-    d.flush()
-    wait_for("window hidden", lambda: win.get_attributes().map_state != X.IsViewable)
+    assert is_viewable(win)
+    request_close(d, win)
+    wait_for("window hidden", lambda: not is_viewable(win))
     assert os.path.exists(f"/proc/{pid}"), "the app keeps running in the tray"
 
     props = sni.item_properties(service)
     labels = sni.menu_labels(service, props["menu"])
     assert set(labels) >= {"Open Stackwarden", "Quit"}, labels
     sni.click_menu(service, props["menu"], labels["Open Stackwarden"])
-    wait_for("window shown again", lambda: win.get_attributes().map_state == X.IsViewable)
+    wait_for("window shown again", lambda: is_viewable(win))
     d.close()
 
 

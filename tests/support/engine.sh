@@ -53,12 +53,16 @@ start() {
   return 1
 }
 
-stop_service() {
-  if [ -f "$state_dir/podman-service.pid" ]; then
-    kill "$(cat "$state_dir/podman-service.pid")" 2>/dev/null || true
-    rm -f "$state_dir/podman-service.pid"
+# Stops the process whose PID is in $state_dir/NAME.pid, if any.
+kill_pidfile() {
+  local file="$state_dir/$1.pid"
+  if [ -f "$file" ]; then
+    kill "$(cat "$file")" 2>/dev/null || true
+    rm -f "$file"
   fi
 }
+
+stop_service() { kill_pidfile podman-service; }
 
 # Images: busybox from Debian's busybox-static, FROM scratch, built in ~2 s.
 images() {
@@ -119,12 +123,7 @@ start_health_ticker() {
   echo $! >"$state_dir/health-ticker.pid"
 }
 
-stop_health_ticker() {
-  if [ -f "$state_dir/health-ticker.pid" ]; then
-    kill "$(cat "$state_dir/health-ticker.pid")" 2>/dev/null || true
-    rm -f "$state_dir/health-ticker.pid"
-  fi
-}
+stop_health_ticker() { kill_pidfile health-ticker; }
 
 remove_containers() {
   export CONTAINERS_CONF=$conf

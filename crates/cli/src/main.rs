@@ -47,6 +47,9 @@ enum Command {
         /// Only containers of this compose project.
         #[arg(long, value_name = "NAME")]
         project: Option<String>,
+        /// Print where the time went (connect, list, inspect, stats) to stderr.
+        #[arg(long)]
+        timing: bool,
     },
 }
 
@@ -61,7 +64,11 @@ fn main() -> ExitCode {
     };
     match cli.command {
         None => launch::desktop_app(),
-        Some(Command::Status { json, project }) => {
+        Some(Command::Status {
+            json,
+            project,
+            timing,
+        }) => {
             let config = load_config(cli.config.as_deref());
             let pinned = match &cli.host {
                 Some(host) => Some(Candidate {
@@ -75,7 +82,7 @@ fn main() -> ExitCode {
                 config.engine.endpoint.as_deref(),
                 &Environment::current(),
             );
-            status(&endpoints, json, project.as_deref())
+            status(&endpoints, json, project.as_deref(), timing)
         }
     }
 }
@@ -91,7 +98,7 @@ fn load_config(path: Option<&std::path::Path>) -> Config {
     })
 }
 
-fn status(endpoints: &[Candidate], json: bool, project: Option<&str>) -> ExitCode {
+fn status(endpoints: &[Candidate], json: bool, project: Option<&str>, timing: bool) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -102,7 +109,7 @@ fn status(endpoints: &[Candidate], json: bool, project: Option<&str>) -> ExitCod
             return ExitCode::from(2);
         }
     };
-    let snapshot = runtime.block_on(read_snapshot(endpoints));
+    let snapshot = runtime.block_on(read_snapshot(endpoints, timing));
     let snapshot = match project {
         Some(p) => {
             let services = snapshot
@@ -128,10 +135,11 @@ fn status(endpoints: &[Candidate], json: bool, project: Option<&str>) -> ExitCod
     ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
 
-async fn read_snapshot(endpoints: &[Candidate]) -> StackSnapshot {
+async fn read_snapshot(endpoints: &[Candidate], timing: bool) -> StackSnapshot {
     let now = now_ms();
+    let started = std::time::Instant::now();
     let engine = match connect(endpoints).await {
-        Ok(c) => Engine::new(c),
+        Ok(c) => Engine::new(c).await,
         Err(attempts) => {
             let status = EngineStatus::Unreachable {
                 attempts,
@@ -145,8 +153,26 @@ async fn read_snapshot(endpoints: &[Candidate]) -> StackSnapshot {
         endpoint: engine.endpoint().to_string(),
         source: engine.source().to_string(),
     };
+    let connected = started.elapsed();
     match engine.full_refresh(&mut HashMap::new()).await {
-        Ok((rows, _)) => StackSnapshot::new(status, rows, None, now_ms()),
+        Ok((rows, t)) => {
+            if timing {
+                eprintln!(
+                    "connect {:?}, list {:?}, inspect {:?}, stats {:?} ({}), {} containers",
+                    connected,
+                    t.list,
+                    t.inspect,
+                    t.stats,
+                    if t.batch_stats {
+                        "one Podman call, overlapping the list"
+                    } else {
+                        "one call per container"
+                    },
+                    rows.len()
+                );
+            }
+            StackSnapshot::new(status, rows, None, now_ms())
+        }
         Err(e) => {
             let status = EngineStatus::Unreachable {
                 attempts: vec![stackwarden_model::EndpointAttempt {

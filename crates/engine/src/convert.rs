@@ -146,6 +146,29 @@ pub fn usage_from_stats(
     (usage, sample)
 }
 
+/// CPU % and memory from one entry of Podman's batch stats. Its clock is the
+/// wall clock, so the rate is CPU time over elapsed time (percent of one core).
+pub(crate) fn usage_from_libpod(
+    stats: &crate::libpod::LibpodStats,
+    prev: Option<&CpuSample>,
+    started_at_ms: Option<i64>,
+) -> (ResourceUsage, CpuSample) {
+    let taken_at_ms = i64::try_from(stats.system_nano / 1_000_000).unwrap_or(i64::MAX);
+    let sample = CpuSample {
+        container_ns: stats.cpu_nano,
+        system_ns: None,
+        online_cpus: 1,
+        taken_at_ms,
+    };
+    let usage = ResourceUsage {
+        cpu_percent: cpu_percent(prev, &sample, started_at_ms),
+        memory_used_bytes: stats.mem_usage,
+        memory_limit_bytes: stats.mem_limit,
+        sampled_at_ms: taken_at_ms,
+    };
+    (usage, sample)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +302,35 @@ mod tests {
         );
         assert_eq!(second.memory_used_bytes, 9_600_000);
         assert_eq!(second.memory_limit_bytes, 24_000_000_000);
+    }
+
+    #[test]
+    fn podman_batch_stats_rate_is_cpu_time_over_wall_time() {
+        let reading = |cpu_nano: u64, at_ms: u64| crate::libpod::LibpodStats {
+            container_id: "c".into(),
+            cpu_nano,
+            system_nano: at_ms * 1_000_000,
+            mem_usage: 10,
+            mem_limit: 100,
+        };
+        let (first, sample) = usage_from_libpod(&reading(500_000_000, 10_000), None, Some(5_000));
+        assert!(
+            (first.cpu_percent - 10.0).abs() < 1e-9,
+            "{}",
+            first.cpu_percent
+        );
+        let (second, _) =
+            usage_from_libpod(&reading(1_500_000_000, 12_000), Some(&sample), Some(5_000));
+        assert!(
+            (second.cpu_percent - 50.0).abs() < 1e-9,
+            "{}",
+            second.cpu_percent
+        );
+        assert_eq!(
+            (second.memory_used_bytes, second.memory_limit_bytes),
+            (10, 100)
+        );
+        assert_eq!(second.sampled_at_ms, 12_000);
     }
 
     #[test]

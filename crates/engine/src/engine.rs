@@ -17,9 +17,10 @@ use stackwarden_model::{
     ContainerAction, ContainerId, CpuSample, LogLine, ResourceUsage, ServiceRow,
 };
 
-use crate::convert::{row_from_inspect, usage_from_stats};
+use crate::convert::{row_from_inspect, usage_from_libpod, usage_from_stats};
 use crate::endpoint::{describe, Connection};
 use crate::error::EngineError;
+use crate::libpod::{LibpodClient, LibpodStats};
 
 /// Containers sampled at once; the engine answers each in a few ms.
 const STATS_CONCURRENCY: usize = 64;
@@ -31,6 +32,8 @@ pub struct Engine {
     docker: Docker,
     endpoint: String,
     source: String,
+    /// Podman's native API on the same socket, for batch stats.
+    libpod: Option<LibpodClient>,
 }
 
 /// One container's resource sample, for the table and the history store.
@@ -41,12 +44,15 @@ pub struct StatsSample {
     pub usage: ResourceUsage,
 }
 
-/// Where a full refresh spent its time.
+/// Where a full refresh spent its time. On Podman the list and the batch
+/// stats run at the same time, so `list` and `stats` overlap.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct RefreshTiming {
     pub list: Duration,
     pub inspect: Duration,
     pub stats: Duration,
+    /// Whether stats came from Podman's one-call endpoint.
+    pub batch_stats: bool,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -57,12 +63,27 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 impl Engine {
-    pub fn new(connection: Connection) -> Self {
+    /// Wraps a connection, noting whether Podman's native API is there too.
+    pub async fn new(connection: Connection) -> Self {
+        let libpod = LibpodClient::detect(&connection.endpoint).await;
         Self {
             docker: connection.docker,
             endpoint: connection.endpoint,
             source: connection.source,
+            libpod,
         }
+    }
+
+    /// Uses the Docker-compatible per-container stats even on Podman (as on
+    /// Docker); for comparison and tests.
+    pub fn without_batch_stats(mut self) -> Self {
+        self.libpod = None;
+        self
+    }
+
+    /// True when stats come from Podman's one-call endpoint.
+    pub fn has_batch_stats(&self) -> bool {
+        self.libpod.is_some()
     }
 
     pub fn endpoint(&self) -> &str {
@@ -144,6 +165,20 @@ impl Engine {
         rows: &mut [ServiceRow],
         prev: &mut HashMap<ContainerId, CpuSample>,
     ) -> Result<Vec<StatsSample>, EngineError> {
+        match &self.libpod {
+            Some(libpod) => {
+                let batch = libpod.all_stats().await?;
+                Ok(apply_batch(rows, prev, batch))
+            }
+            None => self.sample_one_by_one(rows, prev).await,
+        }
+    }
+
+    async fn sample_one_by_one(
+        &self,
+        rows: &mut [ServiceRow],
+        prev: &mut HashMap<ContainerId, CpuSample>,
+    ) -> Result<Vec<StatsSample>, EngineError> {
         let targets: Vec<(usize, String)> = rows
             .iter()
             .enumerate()
@@ -188,6 +223,31 @@ impl Engine {
         &self,
         prev: &mut HashMap<ContainerId, CpuSample>,
     ) -> Result<(Vec<ServiceRow>, RefreshTiming), EngineError> {
+        if let Some(libpod) = &self.libpod {
+            let ((ids, list), (batch, stats)) = tokio::join!(
+                async {
+                    let t = Instant::now();
+                    (libpod.list_ids().await, t.elapsed())
+                },
+                async {
+                    let t = Instant::now();
+                    (libpod.all_stats().await, t.elapsed())
+                }
+            );
+            let t = Instant::now();
+            let mut rows = self.inspect_rows(&ids?).await?;
+            let inspect = t.elapsed();
+            apply_batch(&mut rows, prev, batch?);
+            return Ok((
+                rows,
+                RefreshTiming {
+                    list,
+                    inspect,
+                    stats,
+                    batch_stats: true,
+                },
+            ));
+        }
         let t0 = Instant::now();
         let ids = self.list_ids().await?;
         let t1 = Instant::now();
@@ -201,6 +261,7 @@ impl Engine {
                 list: t1 - t0,
                 inspect: t2 - t1,
                 stats: t3 - t2,
+                batch_stats: false,
             },
         ))
     }
@@ -300,4 +361,33 @@ impl Engine {
             .events(Some(options))
             .map(|e| e.map_err(|e| EngineError::Lost(describe(&e))))
     }
+}
+
+/// Puts one batch of Podman stats on the running rows. Rows missing from the
+/// batch (stopped or removed meanwhile) lose their usage.
+fn apply_batch(
+    rows: &mut [ServiceRow],
+    prev: &mut HashMap<ContainerId, CpuSample>,
+    batch: Vec<LibpodStats>,
+) -> Vec<StatsSample> {
+    let by_id: HashMap<String, LibpodStats> = batch
+        .into_iter()
+        .map(|s| (s.container_id.clone(), s))
+        .collect();
+    let mut samples = Vec::with_capacity(by_id.len());
+    for row in rows.iter_mut().filter(|r| r.is_running()) {
+        let Some(stats) = by_id.get(&row.id.0) else {
+            row.usage = None;
+            continue;
+        };
+        let (usage, cpu) = usage_from_libpod(stats, prev.get(&row.id), row.started_at_ms);
+        prev.insert(row.id.clone(), cpu);
+        row.usage = Some(usage.clone());
+        samples.push(StatsSample {
+            id: row.id.clone(),
+            name: row.name.clone(),
+            usage,
+        });
+    }
+    samples
 }

@@ -7,6 +7,7 @@ mod convert;
 pub mod endpoint;
 mod engine;
 mod error;
+mod libpod;
 pub mod monitor;
 
 pub use convert::{cpu_sample, row_from_inspect, usage_from_stats};

@@ -125,7 +125,7 @@ impl Task {
             match connect(&self.config.candidates).await {
                 Ok(connection) => {
                     retry = FIRST_RETRY;
-                    let engine = Engine::new(connection);
+                    let engine = Engine::new(connection).await;
                     tracing::info!(endpoint = engine.endpoint(), "engine connected");
                     self.engine.send_replace(Some(engine.clone()));
                     let ended = self.run_connected(&engine).await;

@@ -61,7 +61,7 @@ impl Drop for TestContainer {
 async fn engine() -> Engine {
     let c = candidates(None, &Environment::current());
     match connect(&c).await {
-        Ok(conn) => Engine::new(conn),
+        Ok(conn) => Engine::new(conn).await,
         Err(attempts) => panic!(
             "no engine: start one with tests/support/engine.sh start && tests/support/engine.sh fixtures ({attempts:?})"
         ),
@@ -143,12 +143,20 @@ async fn full_refresh_reads_the_test_stack() {
 }
 
 #[tokio::test]
-async fn cpu_percent_from_two_samples_sees_a_busy_container() {
-    let engine = engine().await;
-    let _busy = TestContainer::run("sw-it-busy", &["sh", "-c", "while :; do :; done"]);
+async fn podman_is_detected_for_batch_stats() {
+    assert!(
+        engine().await.has_batch_stats(),
+        "the test engine is Podman on a unix socket"
+    );
+}
+
+async fn cpu_of_a_busy_container(engine: Engine, name: &str) -> f64 {
+    let _busy = TestContainer::run(name, &["sh", "-c", "while :; do :; done"]);
     let mut prev = HashMap::new();
-    let ids = vec!["sw-it-busy".to_string()];
-    let mut rows = engine.inspect_rows(&ids).await.expect("inspect");
+    let mut rows = engine
+        .inspect_rows(&[name.to_string()])
+        .await
+        .expect("inspect");
     engine
         .sample(&mut rows, &mut prev)
         .await
@@ -158,37 +166,51 @@ async fn cpu_percent_from_two_samples_sees_a_busy_container() {
         .sample(&mut rows, &mut prev)
         .await
         .expect("second sample");
-    let cpu = rows[0].usage.as_ref().map(|u| u.cpu_percent).unwrap_or(0.0);
+    let usage = rows[0].usage.as_ref().expect("sampled");
+    assert!(usage.memory_used_bytes > 0);
+    usage.cpu_percent
+}
+
+#[tokio::test]
+async fn cpu_percent_from_two_samples_sees_a_busy_container() {
+    let batch = cpu_of_a_busy_container(engine().await, "sw-it-busy-batch").await;
     assert!(
-        cpu > 30.0,
-        "a spinning container should use a good part of a core, got {cpu}"
+        batch > 30.0,
+        "Podman batch stats: a spinning container uses a good part of a core, got {batch}"
     );
+    let compat =
+        cpu_of_a_busy_container(engine().await.without_batch_stats(), "sw-it-busy-compat").await;
+    assert!(compat > 30.0, "per-container stats: got {compat}");
 }
 
 #[tokio::test]
 async fn container_removed_between_list_and_stats_is_skipped() {
-    let engine = engine().await;
-    let gone = TestContainer::run("sw-it-vanish", &["sleep", "600"]);
-    let mut rows = engine
-        .inspect_rows(&["sw-it-vanish".to_string()])
-        .await
-        .expect("inspect");
-    drop(gone);
-    let mut prev = HashMap::new();
-    let samples = engine
-        .sample(&mut rows, &mut prev)
-        .await
-        .expect("sampling must not fail");
-    assert!(samples.is_empty());
-    assert!(rows[0].usage.is_none());
-    let rows = engine
-        .inspect_rows(&["sw-it-vanish".to_string()])
-        .await
-        .expect("inspect");
-    assert!(
-        rows.is_empty(),
-        "a removed container is left out, not an error"
-    );
+    for (engine, name) in [
+        (engine().await, "sw-it-vanish-batch"),
+        (engine().await.without_batch_stats(), "sw-it-vanish-compat"),
+    ] {
+        let gone = TestContainer::run(name, &["sleep", "600"]);
+        let mut rows = engine
+            .inspect_rows(&[name.to_string()])
+            .await
+            .expect("inspect");
+        drop(gone);
+        let mut prev = HashMap::new();
+        let samples = engine
+            .sample(&mut rows, &mut prev)
+            .await
+            .expect("sampling must not fail");
+        assert!(samples.is_empty());
+        assert!(rows[0].usage.is_none());
+        let rows = engine
+            .inspect_rows(&[name.to_string()])
+            .await
+            .expect("inspect");
+        assert!(
+            rows.is_empty(),
+            "a removed container is left out, not an error"
+        );
+    }
 }
 
 #[tokio::test]

@@ -1,0 +1,36 @@
+"""Finding the app's X11 window and asking it to close the way a window
+manager does (WM_DELETE_WINDOW), for tests and benchmarks under Xvfb."""
+
+from Xlib import X, display as xdisplay
+from Xlib.protocol import event as xevent
+
+
+def find_app_window(display_name: str, pid: int, title: str = "Stackwarden"):
+    """Returns (display, window) of the top-level window of `pid` named `title`."""
+    d = xdisplay.Display(display_name)
+    pid_atom = d.intern_atom("_NET_WM_PID")
+
+    def walk(w):
+        prop = w.get_full_property(pid_atom, X.AnyPropertyType)
+        if prop and prop.value[0] == pid and w.get_wm_name() == title:
+            return w
+        for child in w.query_tree().children:
+            found = walk(child)
+            if found:
+                return found
+        return None
+
+    return d, walk(d.screen().root)
+
+
+def request_close(d, win):
+    """Sends WM_DELETE_WINDOW, as the close button of a window manager would."""
+    protocols = d.intern_atom("WM_PROTOCOLS")
+    delete = d.intern_atom("WM_DELETE_WINDOW")
+    win.send_event(xevent.ClientMessage(window=win, client_type=protocols,
+                                        data=(32, [delete, X.CurrentTime, 0, 0, 0])))
+    d.flush()
+
+
+def is_viewable(win) -> bool:
+    return win.get_attributes().map_state == X.IsViewable
