@@ -119,7 +119,7 @@ pub async fn service_history(
                 .unwrap_or_else(|| "history is unavailable".into()),
         )
     })?;
-    let since = crate::now_ms() - HISTORY_WINDOW_MS;
+    let since = stackwarden_model::clock::now_ms() - HISTORY_WINDOW_MS;
     Ok(store.history(&name, since, HISTORY_POINTS).await?)
 }
 

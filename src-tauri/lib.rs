@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use stackwarden_engine::endpoint::{pinned_from_env, resolve, Environment};
 use stackwarden_engine::{StackMonitor, StatsSample};
+use stackwarden_model::clock::now_ms;
 use stackwarden_model::Config;
 use stackwarden_store::{Retention, SampleRecord, Store};
 use tauri::{AppHandle, Emitter, Manager, RunEvent};
@@ -24,13 +25,6 @@ use crate::state::{display_path, AppInfo, AppState};
 
 pub const SNAPSHOT_EVENT: &str = "snapshot";
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
 
 pub fn run() -> ExitCode {
     let _ = tracing_subscriber::fmt()

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use stackwarden_engine::endpoint::{pinned_from_env, resolve, Environment, START_HINT};
 use stackwarden_engine::{connect, Candidate, Engine};
+use stackwarden_model::clock::now_ms;
 use stackwarden_model::{Config, EngineStatus, StackSnapshot};
 
 /// Exit code for a command line that could not be understood (sysexits EX_USAGE);
@@ -186,11 +187,4 @@ async fn read_snapshot(endpoints: &[Candidate], timing: bool) -> StackSnapshot {
             StackSnapshot::new(status, Vec::new(), None, now)
         }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }

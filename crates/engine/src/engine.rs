@@ -13,6 +13,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::Serialize;
+use stackwarden_model::clock::now_ms;
 use stackwarden_model::{
     ContainerAction, ContainerId, CpuSample, LogLine, ResourceUsage, ServiceRow,
 };
@@ -53,13 +54,6 @@ pub struct RefreshTiming {
     pub stats: Duration,
     /// Whether stats came from Podman's one-call endpoint.
     pub batch_stats: bool,
-}
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 impl Engine {

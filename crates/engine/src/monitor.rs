@@ -15,8 +15,9 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::MissedTickBehavior;
 
 use crate::endpoint::{connect, Candidate, START_HINT};
-use crate::engine::{now_ms, Engine, StatsSample};
+use crate::engine::{Engine, StatsSample};
 use crate::error::EngineError;
+use stackwarden_model::clock::now_ms;
 
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const MAX_RETRY: Duration = Duration::from_secs(5);

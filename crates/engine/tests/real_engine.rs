@@ -331,11 +331,25 @@ struct PrivateService {
 
 impl PrivateService {
     fn start(socket: &str) -> Self {
+        Self::start_with_log(socket, None)
+    }
+
+    /// With `log`, the service writes its debug log there, including one
+    /// access-log line per API request.
+    fn start_with_log(socket: &str, log: Option<&std::path::Path>) -> Self {
         let _ = std::fs::remove_file(socket);
-        let child = Command::new("podman")
+        let mut cmd = Command::new("podman");
+        let stderr = match log {
+            Some(path) => {
+                cmd.arg("--log-level=debug");
+                Stdio::from(std::fs::File::create(path).expect("log file"))
+            }
+            None => Stdio::null(),
+        };
+        let child = cmd
             .args(["system", "service", "--time=0", &format!("unix://{socket}")])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("podman system service");
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -419,6 +433,59 @@ async fn monitor_reports_a_lost_engine_and_reconnects_by_itself() {
         matches!(s.engine, EngineStatus::Connected { .. }) && !s.services.is_empty()
     })
     .await;
+}
+
+#[tokio::test]
+async fn monitor_ticks_sample_without_listing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("engine.sock").to_string_lossy().to_string();
+    let log = dir.path().join("service.log");
+    let _service = PrivateService::start_with_log(&socket, Some(&log));
+    let handle = StackMonitor {
+        candidates: vec![Candidate {
+            endpoint: format!("unix://{socket}"),
+            source: "test".into(),
+        }],
+        interval: Duration::from_millis(250),
+        config_error: None,
+        samples: None,
+    }
+    .spawn();
+    let mut rx = handle.subscribe();
+    wait_for(&mut rx, "connected with rows", |s| {
+        matches!(s.engine, EngineStatus::Connected { .. }) && !s.services.is_empty()
+    })
+    .await;
+    handle.set_sampling(true);
+    // An event in the middle: membership changes must not cause a list either.
+    let _c = TestContainer::run("sw-it-nolist", &["sleep", "600"]);
+    wait_for(&mut rx, "sampled new container", |s| {
+        s.services
+            .iter()
+            .any(|r| r.name == "sw-it-nolist" && r.usage.is_some())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    handle.set_sampling(false);
+
+    let text = std::fs::read_to_string(&log).expect("service log");
+    let requests: Vec<&str> = text.lines().filter(|l| l.contains("\"GET /")).collect();
+    let lists = requests
+        .iter()
+        .filter(|l| l.contains("/containers/json?") || l.contains("/containers/json "))
+        .count();
+    let stats = requests
+        .iter()
+        .filter(|l| l.contains("/containers/stats"))
+        .count();
+    assert_eq!(
+        lists, 1,
+        "only the first listing; every tick after it samples only: {requests:#?}"
+    );
+    assert!(
+        stats >= 4,
+        "sampling ticks reached the engine: {stats} stats calls"
+    );
 }
 
 #[tokio::test]

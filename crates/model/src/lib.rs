@@ -2,6 +2,7 @@
 //! command line. Pure data and pure functions: no engine, no database, no GUI,
 //! so every rule here is unit-testable with hand-built values.
 
+pub mod clock;
 pub mod config;
 pub mod format;
 pub mod service;
