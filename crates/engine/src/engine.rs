@@ -198,12 +198,7 @@ impl Engine {
                     if let Some(cpu) = cpu {
                         prev.insert(row.id.clone(), cpu);
                     }
-                    row.usage = Some(usage.clone());
-                    samples.push(StatsSample {
-                        id: row.id.clone(),
-                        name: row.name.clone(),
-                        usage,
-                    });
+                    samples.push(record_usage(row, usage));
                 }
                 Err(EngineError::ContainerGone(_)) => row.usage = None,
                 Err(e) => return Err(e),
@@ -376,12 +371,17 @@ fn apply_batch(
         };
         let (usage, cpu) = usage_from_libpod(stats, prev.get(&row.id), row.started_at_ms);
         prev.insert(row.id.clone(), cpu);
-        row.usage = Some(usage.clone());
-        samples.push(StatsSample {
-            id: row.id.clone(),
-            name: row.name.clone(),
-            usage,
-        });
+        samples.push(record_usage(row, usage));
     }
     samples
+}
+
+/// Puts a sample on its row and returns it for the history store.
+fn record_usage(row: &mut ServiceRow, usage: ResourceUsage) -> StatsSample {
+    row.usage = Some(usage.clone());
+    StatsSample {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        usage,
+    }
 }
