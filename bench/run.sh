@@ -34,11 +34,21 @@ echo "## Whole process: stackwarden status vs podman ps + podman stats --no-stre
 SW_BENCH_KEEP=1 ./target/release/examples/refresh_bench 50 >/dev/null
 names=$(podman ps -q --filter label=stackwarden.test=bench | tr '\n' ' ')
 hyperfine --style none --warmup 3 --runs 30 -N \
-  --export-markdown /tmp/sw-hyperfine.md \
+  --export-json /tmp/sw-hyperfine.json \
   -n "stackwarden status" "./target/release/stackwarden status" \
   -n "podman ps + podman stats --no-stream" "sh -c 'podman ps >/dev/null && podman stats --no-stream $names >/dev/null'" \
   -i >/dev/null
-cat /tmp/sw-hyperfine.md
+python3 - /tmp/sw-hyperfine.json <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+print("| command | median [ms] | mean ± σ [ms] | min [ms] | max [ms] |")
+print("|---|---|---|---|---|")
+for r in results:
+    ms = lambda v: f"{v * 1000:.1f}"
+    print(f"| `{r['command']}` | {ms(r['median'])} | {ms(r['mean'])} ± {ms(r['stddev'])} | {ms(r['min'])} | {ms(r['max'])} |")
+base = results[1]["median"] / results[0]["median"]
+print(f"\nCLI pair / stackwarden status (medians): {base:.2f}x")
+PY
 
 echo
 echo "## Desktop app CPU with 50 containers at the default 2 s interval"
