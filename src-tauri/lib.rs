@@ -48,6 +48,10 @@ pub fn run() -> ExitCode {
     };
 
     let app = tauri::Builder::default()
+        // First plugin, so a second launch only brings this window forward.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            window::show_main(app);
+        }))
         .plugin(tauri_plugin_shell::init())
         .invoke_handler(tauri::generate_handler![
             commands::get_snapshot,

@@ -9,6 +9,7 @@ import time
 
 from selenium.webdriver.common.by import By
 
+from conftest import APP
 from x11 import find_app_window, is_viewable, request_close
 
 TEST_CONTAINERS = ["sw-ok-web", "sw-ok-worker", "sw-mixed-healthy", "sw-mixed-sick", "sw-mixed-exits"]
@@ -136,7 +137,7 @@ def test_tray_follows_the_engine_state(driver, sni, engine, artifacts):
     wait_for("tray back to counts", lambda: "running" in sni.item_properties(service)["title"])
 
 
-def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni):
+def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni, app_env):
     service = sni.wait_for_item()
     pid = sni.owner_pid(service)
     d, win = find_app_window(os.environ.get("SW_E2E_DISPLAY", ":97"), pid)
@@ -151,6 +152,15 @@ def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni):
     assert set(labels) >= {"Open Stackwarden", "Quit"}, labels
     sni.click_menu(service, props["menu"], labels["Open Stackwarden"])
     wait_for("window shown again", lambda: is_viewable(win))
+
+    # Launching the app again (say, from the desktop launcher) brings this
+    # instance forward instead of starting a second one.
+    request_close(d, win)
+    wait_for("window hidden again", lambda: not is_viewable(win))
+    second = subprocess.run([str(APP)], env=app_env, capture_output=True, timeout=60)
+    assert second.returncode == 0, second.stderr[-2000:]
+    wait_for("first instance shown", lambda: is_viewable(win))
+    assert len(sni.watcher.items) == 1, f"one tray icon only: {sni.watcher.items}"
     d.close()
 
 
