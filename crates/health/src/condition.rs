@@ -1,0 +1,585 @@
+//! Probe conditions in the style of Gatus: `[STATUS] == 200`,
+//! `[BODY].status == ok`, `len([BODY].collections) == 5`,
+//! `[RESPONSE_TIME] < 150ms`, `[CONNECTED] == true`.
+//!
+//! Grammar: `OPERAND COMPARATOR OPERAND`, where an operand is a placeholder
+//! (`[STATUS]`, `[RESPONSE_TIME]`, `[CONNECTED]`, `[BODY]` with an optional
+//! path like `.a.b[0]`), `len(PLACEHOLDER)`, or a literal (number, duration
+//! with `ms`/`s`, `true`/`false`, or text, quoted or not).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use ts_rs::TS;
+
+/// One step of a `[BODY]` path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PathStep {
+    Key(String),
+    Index(usize),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Placeholder {
+    Status,
+    ResponseTime,
+    Connected,
+    Body(Vec<PathStep>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Operand {
+    Placeholder(Placeholder),
+    Len(Placeholder),
+    Number(f64),
+    /// Milliseconds.
+    Duration(f64),
+    Bool(bool),
+    Text(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Comparator {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Comparator {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Eq => "==",
+            Self::Ne => "!=",
+            Self::Lt => "<",
+            Self::Le => "<=",
+            Self::Gt => ">",
+            Self::Ge => ">=",
+        }
+    }
+
+    fn ordering_holds(self, o: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::*;
+        match self {
+            Self::Eq => o == Equal,
+            Self::Ne => o != Equal,
+            Self::Lt => o == Less,
+            Self::Le => o != Greater,
+            Self::Gt => o == Greater,
+            Self::Ge => o != Less,
+        }
+    }
+}
+
+/// A validated condition; `Display` gives back its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    text: String,
+    left: Operand,
+    comparator: Comparator,
+    right: Operand,
+}
+
+/// Why a condition was rejected at load, with the byte column (1-based).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("condition `{text}`, column {column}: {reason}")]
+pub struct ConditionError {
+    pub text: String,
+    pub column: usize,
+    pub reason: String,
+}
+
+/// What one probe run observed, for conditions to look at.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Observation<'a> {
+    pub status: Option<u16>,
+    pub response_time_ms: Option<f64>,
+    pub connected: Option<bool>,
+    /// The parsed JSON body, or `None` when there was none or it was not JSON.
+    pub body: Option<&'a Value>,
+}
+
+/// One condition's outcome with what was observed, for the "why" in the UI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct ConditionResult {
+    pub condition: String,
+    pub success: bool,
+    /// The observed left-hand value, e.g. `503`, `"degraded"`, `3 items`, `212ms`.
+    pub observed: String,
+}
+
+const COMPARATORS: [(&str, Comparator); 6] = [
+    ("==", Comparator::Eq),
+    ("!=", Comparator::Ne),
+    ("<=", Comparator::Le),
+    (">=", Comparator::Ge),
+    ("<", Comparator::Lt),
+    (">", Comparator::Gt),
+];
+
+impl FromStr for Condition {
+    type Err = ConditionError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let err = |column: usize, reason: String| ConditionError {
+            text: text.to_string(),
+            column,
+            reason,
+        };
+        let (at, comparator, width) = find_comparator(text).ok_or_else(|| {
+            err(
+                1,
+                "no comparator; expected one of ==, !=, <, <=, >, >=".to_string(),
+            )
+        })?;
+        let (left_text, right_text) = (&text[..at], &text[at + width..]);
+        let left = parse_operand(left_text).map_err(|r| err(leading(text, 0) + 1, r))?;
+        let right = parse_operand(right_text)
+            .map_err(|r| err(at + width + leading(right_text, 0) + 1, r))?;
+        if !matches!(left, Operand::Placeholder(_) | Operand::Len(_)) {
+            return Err(err(
+                leading(text, 0) + 1,
+                "the left side must be a placeholder such as [STATUS], [BODY].field or len([BODY].list)"
+                    .to_string(),
+            ));
+        }
+        check_types(&left, comparator, &right).map_err(|r| err(at + 1, r))?;
+        Ok(Self {
+            text: text.trim().to_string(),
+            left,
+            comparator,
+            right,
+        })
+    }
+}
+
+fn leading(s: &str, base: usize) -> usize {
+    base + (s.len() - s.trim_start().len())
+}
+
+/// The first comparator outside quotes and brackets: position, kind, width.
+fn find_comparator(text: &str) -> Option<(usize, Comparator, usize)> {
+    let bytes = text.as_bytes();
+    let (mut quote, mut depth) = (None::<u8>, 0i32);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None => match b {
+                b'"' | b'\'' => quote = Some(b),
+                b'[' | b'(' => depth += 1,
+                b']' | b')' => depth -= 1,
+                _ if depth == 0 => {
+                    for (sym, c) in COMPARATORS {
+                        if text[i..].starts_with(sym) {
+                            return Some((i, c, sym.len()));
+                        }
+                    }
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    None
+}
+
+fn parse_operand(raw: &str) -> Result<Operand, String> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err("missing operand".to_string());
+    }
+    if let Some(inner) = s.strip_prefix("len(").and_then(|r| r.strip_suffix(')')) {
+        return match parse_placeholder(inner.trim())? {
+            Some(p @ Placeholder::Body(_)) => Ok(Operand::Len(p)),
+            Some(_) => Err("len() takes [BODY] or a path below it".to_string()),
+            None => Err(format!("len() takes a placeholder, not `{inner}`")),
+        };
+    }
+    if let Some(p) = parse_placeholder(s)? {
+        return Ok(Operand::Placeholder(p));
+    }
+    if let Some(q) = s
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .or_else(|| s.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')))
+    {
+        return Ok(Operand::Text(q.to_string()));
+    }
+    match s {
+        "true" => return Ok(Operand::Bool(true)),
+        "false" => return Ok(Operand::Bool(false)),
+        _ => {}
+    }
+    if let Some(ms) = s
+        .strip_suffix("ms")
+        .and_then(|n| n.trim().parse::<f64>().ok())
+    {
+        return Ok(Operand::Duration(ms));
+    }
+    if let Some(secs) = s
+        .strip_suffix('s')
+        .and_then(|n| n.trim().parse::<f64>().ok())
+    {
+        return Ok(Operand::Duration(secs * 1000.0));
+    }
+    if let Ok(n) = s.parse::<f64>() {
+        return Ok(Operand::Number(n));
+    }
+    if s.starts_with('[') {
+        return Err(format!(
+            "unknown placeholder `{s}`; expected [STATUS], [RESPONSE_TIME], [CONNECTED] or [BODY]"
+        ));
+    }
+    Ok(Operand::Text(s.to_string()))
+}
+
+fn parse_placeholder(s: &str) -> Result<Option<Placeholder>, String> {
+    let p = match s {
+        "[STATUS]" => Placeholder::Status,
+        "[RESPONSE_TIME]" => Placeholder::ResponseTime,
+        "[CONNECTED]" => Placeholder::Connected,
+        _ => match s.strip_prefix("[BODY]") {
+            Some(path) => Placeholder::Body(parse_path(path)?),
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(p))
+}
+
+/// `.a.b[0].c` into steps.
+fn parse_path(path: &str) -> Result<Vec<PathStep>, String> {
+    let mut steps = Vec::new();
+    let mut rest = path;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('.') {
+            let end = after.find(['.', '[']).unwrap_or(after.len());
+            let key = &after[..end];
+            if key.is_empty() {
+                return Err(format!("empty key in body path `{path}`"));
+            }
+            steps.push(PathStep::Key(key.to_string()));
+            rest = &after[end..];
+        } else if let Some(after) = rest.strip_prefix('[') {
+            let end = after
+                .find(']')
+                .ok_or_else(|| format!("unclosed [ in body path `{path}`"))?;
+            let index = after[..end]
+                .trim()
+                .parse::<usize>()
+                .map_err(|_| format!("`{}` is not a list index in `{path}`", &after[..end]))?;
+            steps.push(PathStep::Index(index));
+            rest = &after[end + 1..];
+        } else {
+            return Err(format!("body path `{path}` must start with . or ["));
+        }
+    }
+    Ok(steps)
+}
+
+/// Rejects comparisons that can never be meaningful, at load time.
+fn check_types(left: &Operand, c: Comparator, right: &Operand) -> Result<(), String> {
+    let ordered = !matches!(c, Comparator::Eq | Comparator::Ne);
+    match (left, right) {
+        (Operand::Placeholder(Placeholder::Status), Operand::Number(n))
+            if n.fract() != 0.0 || !(100.0..=599.0).contains(n) =>
+        {
+            Err(format!("{n} is not an HTTP status code"))
+        }
+        (Operand::Placeholder(Placeholder::Status), r) if !matches!(r, Operand::Number(_)) => {
+            Err("[STATUS] compares with a number such as 200".to_string())
+        }
+        (Operand::Placeholder(Placeholder::ResponseTime), r)
+            if !matches!(r, Operand::Duration(_) | Operand::Number(_)) =>
+        {
+            Err("[RESPONSE_TIME] compares with a duration such as 150ms".to_string())
+        }
+        (Operand::Placeholder(Placeholder::Connected), r) if !matches!(r, Operand::Bool(_)) => {
+            Err("[CONNECTED] compares with true or false".to_string())
+        }
+        (Operand::Len(_), r) if !matches!(r, Operand::Number(_)) => {
+            Err("len() compares with a number".to_string())
+        }
+        (_, Operand::Text(_) | Operand::Bool(_)) if ordered => {
+            Err(format!("{} needs numbers on both sides", c.as_str()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A value seen during evaluation.
+#[derive(Debug, Clone, PartialEq)]
+enum Seen {
+    Missing(String),
+    Number(f64),
+    Bool(bool),
+    Text(String),
+    Json(Value),
+}
+
+impl fmt::Display for Seen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Missing(why) => write!(f, "missing ({why})"),
+            Self::Number(n) => write!(f, "{n}"),
+            Self::Bool(b) => write!(f, "{b}"),
+            Self::Text(t) => write!(f, "{t:?}"),
+            Self::Json(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+fn walk<'v>(body: &'v Value, steps: &[PathStep]) -> Result<&'v Value, String> {
+    let mut v = body;
+    for step in steps {
+        v = match step {
+            PathStep::Key(k) => v.get(k).ok_or_else(|| format!("no field `{k}`"))?,
+            PathStep::Index(i) => v.get(*i).ok_or_else(|| format!("no item {i}"))?,
+        };
+    }
+    Ok(v)
+}
+
+fn observe(p: &Placeholder, obs: &Observation<'_>) -> Seen {
+    match p {
+        Placeholder::Status => obs
+            .status
+            .map_or(Seen::Missing("no HTTP status".into()), |s| {
+                Seen::Number(f64::from(s))
+            }),
+        Placeholder::ResponseTime => obs
+            .response_time_ms
+            .map_or(Seen::Missing("no response".into()), Seen::Number),
+        Placeholder::Connected => obs
+            .connected
+            .map_or(Seen::Missing("not attempted".into()), Seen::Bool),
+        Placeholder::Body(steps) => match obs.body {
+            None => Seen::Missing("body is not JSON".into()),
+            Some(body) => match walk(body, steps) {
+                Err(why) => Seen::Missing(why),
+                Ok(Value::Number(n)) => n
+                    .as_f64()
+                    .map_or(Seen::Json(Value::Number(n.clone())), Seen::Number),
+                Ok(Value::Bool(b)) => Seen::Bool(*b),
+                Ok(Value::String(s)) => Seen::Text(s.clone()),
+                Ok(other) => Seen::Json(other.clone()),
+            },
+        },
+    }
+}
+
+impl Condition {
+    /// Evaluates against one observation; never fails, a missing value is a
+    /// failed condition that says what was missing.
+    pub fn evaluate(&self, obs: &Observation<'_>) -> ConditionResult {
+        let (seen, observed) = match &self.left {
+            Operand::Len(p) => match observe(p, obs) {
+                Seen::Json(Value::Array(a)) => {
+                    (Seen::Number(a.len() as f64), format!("{} items", a.len()))
+                }
+                Seen::Json(Value::Object(o)) => {
+                    (Seen::Number(o.len() as f64), format!("{} fields", o.len()))
+                }
+                Seen::Text(t) => (
+                    Seen::Number(t.chars().count() as f64),
+                    format!("{} characters", t.chars().count()),
+                ),
+                other => {
+                    let text = format!("{other}, not a list");
+                    (Seen::Missing(text.clone()), text)
+                }
+            },
+            Operand::Placeholder(Placeholder::ResponseTime) => {
+                let s = observe(&Placeholder::ResponseTime, obs);
+                let text = match &s {
+                    Seen::Number(ms) => format!("{ms:.0}ms"),
+                    other => other.to_string(),
+                };
+                (s, text)
+            }
+            Operand::Placeholder(p) => {
+                let s = observe(p, obs);
+                let text = s.to_string();
+                (s, text)
+            }
+            _ => (Seen::Missing("invalid left side".into()), "invalid".into()),
+        };
+        ConditionResult {
+            condition: self.text.clone(),
+            success: self.holds(&seen),
+            observed,
+        }
+    }
+
+    fn holds(&self, seen: &Seen) -> bool {
+        let c = self.comparator;
+        match (seen, &self.right) {
+            (Seen::Missing(_), _) => false,
+            (Seen::Number(a), Operand::Number(b) | Operand::Duration(b)) => {
+                a.partial_cmp(b).is_some_and(|o| c.ordering_holds(o))
+            }
+            (Seen::Bool(a), Operand::Bool(b)) => c.ordering_holds(a.cmp(b)),
+            (Seen::Text(a), Operand::Text(b)) => c.ordering_holds(a.as_str().cmp(b.as_str())),
+            // `[BODY].count == 5` where the body has "5" as text, or the reverse.
+            (Seen::Text(a), Operand::Number(b)) => a
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(|a| a.partial_cmp(b))
+                .is_some_and(|o| c.ordering_holds(o)),
+            (Seen::Number(a), Operand::Text(b)) => match c {
+                Comparator::Eq => a.to_string() == *b,
+                Comparator::Ne => a.to_string() != *b,
+                _ => false,
+            },
+            _ => c == Comparator::Ne,
+        }
+    }
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(s: &str) -> Condition {
+        match s.parse() {
+            Ok(c) => c,
+            Err(e) => panic!("{s}: {e}"),
+        }
+    }
+
+    #[test]
+    fn conditions_from_the_users_report_evaluate() {
+        let aidb = json!({"status": "ok", "database": "ok", "llama_cpp": "ok (no model loaded)", "federation": "0 servers cached"});
+        let hybrid = json!({"status": "healthy", "collections": ["codebase-context", "skills-patterns", "error-solutions", "interaction-history", "best-practices"]});
+        let degraded = json!({"status": "degraded", "collections": ["a", "b", "c"]});
+        let ok = |body| Observation {
+            status: Some(200),
+            response_time_ms: Some(42.0),
+            connected: Some(true),
+            body: Some(body),
+        };
+        let cases: Vec<(&str, Observation<'_>, bool, &str)> = vec![
+            ("[STATUS] == 200", ok(&aidb), true, "200"),
+            ("[BODY].status == ok", ok(&aidb), true, "\"ok\""),
+            ("[BODY].status == \"ok\"", ok(&aidb), true, "\"ok\""),
+            (
+                "[BODY].llama_cpp == ok (no model loaded)",
+                ok(&aidb),
+                true,
+                "\"ok (no model loaded)\"",
+            ),
+            (
+                "[BODY].status == healthy",
+                ok(&degraded),
+                false,
+                "\"degraded\"",
+            ),
+            ("len([BODY].collections) == 5", ok(&hybrid), true, "5 items"),
+            (
+                "len([BODY].collections) == 5",
+                ok(&degraded),
+                false,
+                "3 items",
+            ),
+            (
+                "[BODY].collections[0] == codebase-context",
+                ok(&hybrid),
+                true,
+                "\"codebase-context\"",
+            ),
+            ("[RESPONSE_TIME] < 150ms", ok(&aidb), true, "42ms"),
+            ("[RESPONSE_TIME] < 0.04s", ok(&aidb), false, "42ms"),
+            ("[CONNECTED] == true", ok(&aidb), true, "true"),
+            ("[STATUS] != 503", ok(&aidb), true, "200"),
+            (
+                "[BODY].missing == x",
+                ok(&aidb),
+                false,
+                "missing (no field `missing`)",
+            ),
+            ("len([BODY].status) > 1", ok(&aidb), true, "2 characters"),
+        ];
+        for (text, obs, want, observed) in cases {
+            let r = parse(text).evaluate(&obs);
+            assert_eq!((r.success, r.observed.as_str()), (want, observed), "{text}");
+            assert_eq!(r.condition, text);
+        }
+    }
+
+    #[test]
+    fn missing_observations_fail_and_say_so() {
+        let none = Observation::default();
+        let cases = [
+            ("[STATUS] == 200", "missing (no HTTP status)"),
+            ("[BODY].status == ok", "missing (body is not JSON)"),
+            ("[RESPONSE_TIME] < 150ms", "missing (no response)"),
+            (
+                "len([BODY].collections) == 5",
+                "missing (body is not JSON), not a list",
+            ),
+        ];
+        for (text, observed) in cases {
+            let r = parse(text).evaluate(&none);
+            assert!(!r.success, "{text}");
+            assert_eq!(r.observed, observed, "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_conditions_are_rejected_with_column_and_reason() {
+        let cases = [
+            ("[STATUS] 200", 1, "no comparator"),
+            ("[STATUS] == ", 13, "missing operand"),
+            ("[STATUS] == ok", 10, "compares with a number"),
+            ("[STATUS] == 2000", 10, "not an HTTP status code"),
+            ("[RESPONSE_TIME] < fast", 17, "duration"),
+            ("[BODY].status < ok", 15, "needs numbers"),
+            (
+                "[BODDY].status == ok",
+                1,
+                "unknown placeholder `[BODDY].status`",
+            ),
+            ("200 == [STATUS]", 1, "left side must be a placeholder"),
+            ("len([STATUS]) == 1", 1, "len() takes [BODY]"),
+            ("[BODY].a[x] == 1", 1, "not a list index"),
+            ("[BODY]a == 1", 1, "must start with . or ["),
+            ("[CONNECTED] == yes", 13, "true or false"),
+        ];
+        for (text, column, reason) in cases {
+            match text.parse::<Condition>() {
+                Ok(c) => panic!("{text} should be rejected, got {c:?}"),
+                Err(e) => {
+                    assert!(e.reason.contains(reason), "{text}: {}", e.reason);
+                    assert_eq!(e.column, column, "{text}: {e}");
+                    assert!(e.to_string().starts_with(&format!("condition `{text}`")));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn comparators_inside_quotes_or_brackets_are_not_split_on() {
+        let c = parse("[BODY].note == \"a<b\"");
+        let body = json!({"note": "a<b"});
+        let obs = Observation {
+            body: Some(&body),
+            ..Default::default()
+        };
+        assert!(c.evaluate(&obs).success);
+    }
+}
