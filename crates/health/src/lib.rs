@@ -3,6 +3,11 @@
 //! keeps each condition's result and the value it observed, so the window can
 //! say exactly why a service is unhealthy.
 
+pub mod breakdown;
 pub mod condition;
 
+pub use breakdown::{
+    breakdown, GroupScore, GroupSpec, HealthBreakdown, ProbeOutcome, ServiceHealth, ServiceSpec,
+    ServiceStatus,
+};
 pub use condition::{Condition, ConditionError, ConditionResult, Observation};
