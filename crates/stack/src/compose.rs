@@ -1,0 +1,248 @@
+//! The compose file as written: the subset of the Compose specification that
+//! Stackwarden reads, plus its `x-stackwarden` keys. Compose keys it does not
+//! use are accepted and ignored (the file is the user's, for compose too);
+//! inside `x-stackwarden` unknown keys are errors, to catch typos.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ComposeFile {
+    pub name: Option<String>,
+    pub services: Option<BTreeMap<String, Spanned<ComposeService>>>,
+    #[serde(rename = "x-stackwarden")]
+    pub stackwarden: Option<StackExtension>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ComposeService {
+    pub image: Option<String>,
+    pub container_name: Option<String>,
+    #[serde(default)]
+    pub ports: Vec<PortEntry>,
+    #[serde(default)]
+    pub volumes: Vec<VolumeEntry>,
+    pub environment: Option<ListOrMap>,
+    pub depends_on: Option<Spanned<DependsOn>>,
+    pub healthcheck: Option<Healthcheck>,
+    pub restart: Option<String>,
+    pub labels: Option<ListOrMap>,
+    pub networks: Option<NamesOrMap>,
+    #[serde(default)]
+    pub profiles: Vec<String>,
+    #[serde(rename = "x-stackwarden")]
+    pub stackwarden: Option<Spanned<ServiceExtension>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum PortEntry {
+    Short(String),
+    Number(u32),
+    Long {
+        target: u32,
+        published: Option<PortNumber>,
+        host_ip: Option<String>,
+        protocol: Option<String>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum PortNumber {
+    Number(u32),
+    Text(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum VolumeEntry {
+    Short(String),
+    Long {
+        source: Option<String>,
+        target: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum ListOrMap {
+    List(Vec<String>),
+    Map(BTreeMap<String, Option<ScalarValue>>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum ScalarValue {
+    Text(String),
+    Number(f64),
+    Bool(bool),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum NamesOrMap {
+    List(Vec<String>),
+    Map(BTreeMap<String, Option<serde::de::IgnoredAny>>),
+}
+
+impl NamesOrMap {
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Self::List(l) => l.clone(),
+            Self::Map(m) => m.keys().cloned().collect(),
+        }
+    }
+}
+
+impl ListOrMap {
+    /// `KEY=VALUE` list or map, as pairs.
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        match self {
+            Self::List(l) => l
+                .iter()
+                .map(|item| match item.split_once('=') {
+                    Some((k, v)) => (k.to_string(), v.to_string()),
+                    None => (item.clone(), String::new()),
+                })
+                .collect(),
+            Self::Map(m) => m
+                .iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        None => String::new(),
+                        Some(ScalarValue::Text(t)) => t.clone(),
+                        Some(ScalarValue::Number(n)) => n.to_string(),
+                        Some(ScalarValue::Bool(b)) => b.to_string(),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum DependsOn {
+    List(Vec<String>),
+    Map(BTreeMap<String, Option<serde::de::IgnoredAny>>),
+}
+
+impl DependsOn {
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Self::List(l) => l.clone(),
+            Self::Map(m) => m.keys().cloned().collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Healthcheck {
+    pub test: Option<HealthcheckTest>,
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+    pub retries: Option<u32>,
+    pub disable: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum HealthcheckTest {
+    Shell(String),
+    List(Vec<String>),
+}
+
+/// Top-level `x-stackwarden`: the groups of the health breakdown.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StackExtension {
+    #[serde(default)]
+    pub groups: BTreeMap<String, GroupExtension>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GroupExtension {
+    pub label: Option<String>,
+    #[serde(default = "yes")]
+    pub required: bool,
+    pub weight: Option<f64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A service's `x-stackwarden`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ServiceExtension {
+    pub group: Option<Spanned<String>>,
+    #[serde(default)]
+    pub probes: Vec<Spanned<ProbeEntry>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProbeEntry {
+    pub name: Option<String>,
+    pub interval: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    pub conditions: Vec<Spanned<String>>,
+    pub http: Option<HttpEntry>,
+    pub tcp: Option<TcpEntry>,
+    pub postgres: Option<PostgresEntry>,
+    pub redis: Option<RedisEntry>,
+    pub qdrant: Option<QdrantEntry>,
+    pub container: Option<ContainerEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HttpEntry {
+    pub url: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TcpEntry {
+    pub address: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PostgresEntry {
+    pub url: Spanned<String>,
+    /// Environment variable holding the password (never the password itself).
+    pub password_env: Option<String>,
+    #[serde(default)]
+    pub tables: Vec<String>,
+    #[serde(default)]
+    pub extensions: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RedisEntry {
+    pub url: Spanned<String>,
+    #[serde(default)]
+    pub require_persistence: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct QdrantEntry {
+    pub url: Spanned<String>,
+    #[serde(default)]
+    pub collections: Vec<String>,
+}
+
+/// Container state and HEALTHCHECK status; no settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ContainerEntry {}

@@ -1,0 +1,31 @@
+//! The stack definition. Users describe their stack in a compose file
+//! (`compose.yaml` / `docker-compose.yml`); Stackwarden reads it, keeps it
+//! valid for docker compose and podman-compose, and takes its own settings
+//! (groups, required or optional, probes) from `x-stackwarden` extension keys.
+//! Everything is validated at load: every problem comes back with file, line,
+//! column and reason, so the app can say it and keep the last good definition.
+//!
+//! The AI stack from the user's report ships embedded as the default.
+
+mod compose;
+mod duration;
+mod validate;
+
+pub use duration::parse_duration;
+pub use validate::{
+    load_file, parse, PortSpec, Probe, ProbeKind, Stack, StackError, StackProblem, StackService,
+};
+
+/// The AI stack of the user's report: llama.cpp, Qdrant, PostgreSQL, Redis,
+/// MindsDB, the MCP services and the optional agent backends.
+pub const DEFAULT_STACK_YAML: &str = include_str!("default-stack.yaml");
+pub const DEFAULT_STACK_NAME: &str = "<built-in AI stack>";
+
+/// The embedded default stack. It is validated by this crate's tests, so a
+/// failure here is a build defect, reported as an error rather than a panic.
+pub fn default_stack() -> Result<Stack, StackError> {
+    parse(DEFAULT_STACK_YAML, DEFAULT_STACK_NAME)
+}
+
+#[cfg(test)]
+mod tests;

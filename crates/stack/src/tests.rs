@@ -1,0 +1,176 @@
+use super::*;
+use stackwarden_health::ServiceSpec;
+
+fn problems(text: &str) -> Vec<StackProblem> {
+    match parse(text, "compose.yaml") {
+        Ok(s) => panic!("expected problems, got {s:#?}"),
+        Err(e) => e.problems().to_vec(),
+    }
+}
+
+#[test]
+fn the_default_stack_is_the_reports_stack() {
+    let stack = match default_stack() {
+        Ok(s) => s,
+        Err(e) => panic!("built-in stack invalid:\n{e}"),
+    };
+    assert_eq!(stack.name, "local-ai");
+    let containers: Vec<&str> = stack
+        .services
+        .iter()
+        .filter_map(|s| s.container_name.as_deref())
+        .collect();
+    for c in [
+        "local-ai-llama-cpp",
+        "local-ai-qdrant",
+        "local-ai-postgres",
+        "local-ai-redis",
+        "local-ai-mindsdb",
+        "local-ai-aidb",
+        "local-ai-hybrid-coordinator",
+        "local-ai-health-monitor",
+    ] {
+        assert!(containers.contains(&c), "{c} missing");
+    }
+    let core = stack
+        .services
+        .iter()
+        .filter(|s| s.group == "Core Infrastructure")
+        .count();
+    let agents = stack
+        .services
+        .iter()
+        .filter(|s| s.group == "Agent Backends")
+        .count();
+    assert_eq!((core, agents), (5, 5));
+    let optional: Vec<&str> = stack
+        .groups
+        .iter()
+        .filter(|g| !g.required)
+        .map(|g| g.name.as_str())
+        .collect();
+    assert_eq!(optional, ["Agent Backends", "Orchestration"]);
+    let pg = stack
+        .services
+        .iter()
+        .find(|s| s.name == "postgres")
+        .map(|s| &s.probes[0].kind);
+    match pg {
+        Some(ProbeKind::Postgres {
+            tables,
+            password_env,
+            ..
+        }) => {
+            assert_eq!(tables.len(), 7);
+            assert_eq!(password_env.as_deref(), Some("POSTGRES_PASSWORD"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let qdrant = stack
+        .services
+        .iter()
+        .find(|s| s.name == "qdrant")
+        .map(|s| &s.probes[0].kind);
+    assert!(
+        matches!(qdrant, Some(ProbeKind::Qdrant { collections, .. }) if collections.len() == 5)
+    );
+    let aidb = stack
+        .services
+        .iter()
+        .find(|s| s.name == "aidb")
+        .map(|s| s.probes[0].conditions.len());
+    assert_eq!(aidb, Some(7));
+    let ports: Vec<u16> = stack
+        .services
+        .iter()
+        .flat_map(|s| s.ports.iter().filter_map(|p| p.published))
+        .collect();
+    for p in [8080, 6333, 5432, 6379, 47334, 8091, 8092] {
+        assert!(ports.contains(&p), "port {p}");
+    }
+    // It feeds the health breakdown directly.
+    let specs: Vec<ServiceSpec> = stack
+        .services
+        .iter()
+        .map(|s| ServiceSpec {
+            name: s.name.clone(),
+            container: s.container_name.clone().unwrap_or_default(),
+            group: s.group.clone(),
+        })
+        .collect();
+    let b = stackwarden_health::breakdown(&stack.groups, &specs, &[], &Default::default());
+    assert_eq!(b.overall, 0.0, "nothing running");
+}
+
+#[test]
+fn plain_compose_files_load_with_defaults() {
+    let text = "services:\n  web:\n    image: nginx\n    ports:\n      - \"127.0.0.1:8080:80/tcp\"\n      - target: 443\n        published: \"8443\"\n    environment: [A=1]\n    labels: {a: b}\n    networks: [front]\n    depends_on:\n      db:\n        condition: service_healthy\n  db:\n    image: postgres\n    healthcheck:\n      test: pg_isready\n    volumes:\n      - type: volume\n        source: pg\n        target: /var/lib/postgresql/data\nvolumes:\n  pg: {}\n";
+    let stack = match parse(text, "compose.yaml") {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    let web = &stack.services[1];
+    assert_eq!(web.name, "web");
+    let published: Vec<Option<u16>> = web.ports.iter().map(|p| p.published).collect();
+    assert_eq!(published, [Some(8080), Some(8443)]);
+    assert_eq!(web.ports[0].host_ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(web.ports[1].target, 443);
+    assert_eq!(web.environment_keys, ["A"]);
+    assert_eq!(web.labels.get("a").map(String::as_str), Some("b"));
+    assert_eq!(web.networks, ["front"]);
+    assert_eq!(web.depends_on, ["db"]);
+    assert_eq!(web.group, "services");
+    assert_eq!(
+        stack.services[0]
+            .healthcheck
+            .as_ref()
+            .map(|h| h.test.as_str()),
+        Some("pg_isready")
+    );
+    assert_eq!(stack.services[0].volumes, ["pg:/var/lib/postgresql/data"]);
+    assert_eq!(stack.groups.len(), 1);
+}
+
+#[test]
+fn every_kind_of_bad_file_names_line_and_reason() {
+    let cases: Vec<(&str, u64, &str)> = vec![
+        ("services: [\n", 1, ""),
+        ("name: x\n", 1, "no `services:`"),
+        ("services:\n  web:\n    image: [a, b]\n", 3, ""),
+        ("services:\n  web:\n    image: a\n    depends_on: [db]\n", 4, "depends on `db`, which is not a service"),
+        ("services:\n  web:\n    image: a\n    x-stackwarden:\n      grop: core\n", 5, "unknown field `grop`"),
+        ("x-stackwarden:\n  groups: {core: {}}\nservices:\n  web:\n    image: a\n    x-stackwarden:\n      group: cor\n", 7, "does not declare (declared: core)"),
+        ("services:\n  web:\n    image: a\n    x-stackwarden:\n      probes:\n        - name: x\n", 6, "names no check"),
+        ("services:\n  web:\n    image: a\n    x-stackwarden:\n      probes:\n        - http: {url: \"http://x\"}\n          tcp: {address: \"x:1\"}\n", 6, "several checks (http, tcp)"),
+        ("services:\n  web:\n    image: a\n    x-stackwarden:\n      probes:\n        - http: {url: \"ftp://x\"}\n", 6, "must start with http:// or https://"),
+        ("services:\n  web:\n    image: a\n    x-stackwarden:\n      probes:\n        - tcp: {address: \"nohost\"}\n", 6, "is not host:port"),
+        ("services:\n  web:\n    image: a\n    x-stackwarden:\n      probes:\n        - container: {}\n          interval: 5 minutes\n", 7, "interval:"),
+        ("services:\n  web:\n    image: a\n    x-stackwarden:\n      probes:\n        - container: {}\n          interval: 1s\n          timeout: 5s\n", 6, "longer than its interval"),
+        ("services:\n  web:\n    image: a\n    x-stackwarden:\n      probes:\n        - http: {url: \"http://x\"}\n          conditions: [\"[STATUS] == ok\"]\n", 7, "[STATUS] compares with a number"),
+        ("services:\n  web:\n    x-stackwarden: {}\n", 3, "has no `image`"),
+    ];
+    for (text, line, reason) in cases {
+        let found = problems(text);
+        assert!(
+            found
+                .iter()
+                .any(|p| p.line == line && p.reason.contains(reason) && p.file == "compose.yaml"),
+            "{text:?}: wanted line {line} with {reason:?}, got {found:#?}"
+        );
+        for p in &found {
+            assert!(p.to_string().starts_with("compose.yaml, line "), "{p}");
+        }
+    }
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    let text = "services:\n  a:\n    image: x\n    depends_on: [nope]\n  b:\n    image: y\n    x-stackwarden:\n      probes:\n        - tcp: {address: bad}\n";
+    assert_eq!(problems(text).len(), 2);
+}
+
+#[test]
+fn unreadable_file_is_an_error_not_a_panic() {
+    let err = load_file(std::path::Path::new("/nonexistent/compose.yaml"));
+    assert!(matches!(err, Err(StackError::Unreadable { .. })));
+}

@@ -1,0 +1,501 @@
+//! From the compose file as written to a validated `Stack`, collecting every
+//! problem with its place in the file.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use serde_saphyr::{Location, Spanned};
+use stackwarden_health::{Condition, GroupSpec};
+
+use crate::compose::{ComposeFile, ProbeEntry};
+use crate::duration::parse_duration;
+
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Services without a group go here.
+pub const DEFAULT_GROUP: &str = "services";
+
+/// One problem in a stack file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}, line {line}, column {column}: {reason}")]
+pub struct StackProblem {
+    pub file: String,
+    pub line: u64,
+    pub column: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StackError {
+    #[error("cannot read stack file {file}: {reason}")]
+    Unreadable { file: String, reason: String },
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<StackProblem>),
+}
+
+impl StackError {
+    pub fn problems(&self) -> &[StackProblem] {
+        match self {
+            Self::Invalid(p) => p,
+            Self::Unreadable { .. } => &[],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stack {
+    pub name: String,
+    pub groups: Vec<GroupSpec>,
+    pub services: Vec<StackService>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackService {
+    pub name: String,
+    /// `container_name`, when the file sets one; otherwise the container is
+    /// found by its compose labels.
+    pub container_name: Option<String>,
+    pub image: Option<String>,
+    pub group: String,
+    pub depends_on: Vec<String>,
+    /// The compose `healthcheck`, when set and not disabled.
+    pub healthcheck: Option<HealthcheckSpec>,
+    pub ports: Vec<PortSpec>,
+    /// Names of the environment variables it sets (values may be secrets
+    /// and are not kept).
+    pub environment_keys: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub networks: Vec<String>,
+    /// Named volumes and bind mounts, as `source:target`.
+    pub volumes: Vec<String>,
+    pub restart: Option<String>,
+    pub profiles: Vec<String>,
+    pub probes: Vec<Probe>,
+}
+
+/// A compose `healthcheck:` as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthcheckSpec {
+    /// The command, e.g. `CMD-SHELL pg_isready -U mcp`.
+    pub test: String,
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+    pub retries: Option<u32>,
+}
+
+/// A port from `ports:`, short or long syntax.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSpec {
+    pub host_ip: Option<String>,
+    pub published: Option<u16>,
+    pub target: u16,
+    pub protocol: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    pub name: String,
+    pub kind: ProbeKind,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeKind {
+    Container,
+    Http {
+        url: String,
+    },
+    Tcp {
+        address: String,
+    },
+    Postgres {
+        url: String,
+        password_env: Option<String>,
+        tables: Vec<String>,
+        extensions: Vec<String>,
+    },
+    Redis {
+        url: String,
+        require_persistence: bool,
+    },
+    Qdrant {
+        url: String,
+        collections: Vec<String>,
+    },
+}
+
+impl ProbeKind {
+    fn word(&self) -> &'static str {
+        match self {
+            Self::Container => "container",
+            Self::Http { .. } => "http",
+            Self::Tcp { .. } => "tcp",
+            Self::Postgres { .. } => "postgres",
+            Self::Redis { .. } => "redis",
+            Self::Qdrant { .. } => "qdrant",
+        }
+    }
+}
+
+/// Reads and validates a stack file.
+pub fn load_file(path: &Path) -> Result<Stack, StackError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| StackError::Unreadable {
+        file: file.clone(),
+        reason: e.to_string(),
+    })?;
+    parse(&text, &file)
+}
+
+struct Problems<'a> {
+    file: &'a str,
+    list: Vec<StackProblem>,
+}
+
+impl Problems<'_> {
+    fn at(&mut self, at: &Location, reason: impl Into<String>) {
+        self.at_column(at, 0, reason);
+    }
+
+    fn at_column(&mut self, at: &Location, offset: u64, reason: impl Into<String>) {
+        self.list.push(StackProblem {
+            file: self.file.to_string(),
+            line: at.line().max(1),
+            column: at.column().max(1) + offset,
+            reason: reason.into(),
+        });
+    }
+}
+
+/// Validates stack file text; `file` names it in problems.
+pub fn parse(text: &str, file: &str) -> Result<Stack, StackError> {
+    let compose: ComposeFile = serde_saphyr::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map_or((1, 1), |l| (l.line().max(1), l.column().max(1)));
+        StackError::Invalid(vec![StackProblem {
+            file: file.to_string(),
+            line,
+            column,
+            reason: yaml_reason(&e.to_string()),
+        }])
+    })?;
+    let mut problems = Problems {
+        file,
+        list: Vec::new(),
+    };
+    let Some(services) = compose.services.filter(|s| !s.is_empty()) else {
+        return Err(StackError::Invalid(vec![StackProblem {
+            file: file.to_string(),
+            line: 1,
+            column: 1,
+            reason: "no `services:`; a stack file is a compose file with at least one service"
+                .into(),
+        }]));
+    };
+
+    // Group key (as services name it) -> the group as the breakdown shows it.
+    let declared: BTreeMap<String, GroupSpec> = compose
+        .stackwarden
+        .map(|x| {
+            x.groups
+                .into_iter()
+                .map(|(key, g)| {
+                    let spec = GroupSpec {
+                        name: g.label.unwrap_or_else(|| key.clone()),
+                        required: g.required,
+                        weight: g.weight,
+                    };
+                    (key, spec)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut groups: Vec<GroupSpec> = declared.values().cloned().collect();
+    let service_names: BTreeSet<&str> = services.keys().map(String::as_str).collect();
+
+    let mut out = Vec::new();
+    for (name, spanned) in &services {
+        let svc = &spanned.value;
+        let depends_on: Vec<String> = svc
+            .depends_on
+            .as_ref()
+            .map(|d| d.value.names())
+            .unwrap_or_default();
+        if let Some(d) = &svc.depends_on {
+            for missing in depends_on
+                .iter()
+                .filter(|n| !service_names.contains(n.as_str()))
+            {
+                problems.at(&d.referenced, format!("service `{name}` depends on `{missing}`, which is not a service in this file"));
+            }
+        }
+        if svc.image.is_none() {
+            problems.at(
+                &spanned.referenced,
+                format!("service `{name}` has no `image`"),
+            );
+        }
+        let ext = svc.stackwarden.as_ref();
+        let group = match ext.and_then(|x| x.value.group.as_ref()) {
+            Some(g) => match declared.get(&g.value) {
+                Some(spec) => spec.name.clone(),
+                None if declared.is_empty() => g.value.clone(),
+                None => {
+                    problems.at(&g.referenced, format!(
+                        "service `{name}` names group `{}`, which `x-stackwarden.groups` does not declare (declared: {})",
+                        g.value,
+                        declared.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ));
+                    g.value.clone()
+                }
+            },
+            None => DEFAULT_GROUP.to_string(),
+        };
+        let probes = ext
+            .map(|x| {
+                x.value
+                    .probes
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, p)| probe(name, i, p, &mut problems))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(StackService {
+            name: name.clone(),
+            container_name: svc.container_name.clone(),
+            image: svc.image.clone(),
+            group,
+            depends_on,
+            healthcheck: svc.healthcheck.as_ref().and_then(healthcheck_spec),
+            ports: svc.ports.iter().filter_map(port_spec).collect(),
+            environment_keys: svc
+                .environment
+                .as_ref()
+                .map(|e| e.pairs().into_iter().map(|(k, _)| k).collect())
+                .unwrap_or_default(),
+            labels: svc
+                .labels
+                .as_ref()
+                .map(|l| l.pairs().into_iter().collect())
+                .unwrap_or_default(),
+            networks: svc.networks.as_ref().map(|n| n.names()).unwrap_or_default(),
+            volumes: svc.volumes.iter().map(volume_text).collect(),
+            restart: svc.restart.clone(),
+            profiles: svc.profiles.clone(),
+            probes,
+        });
+    }
+    // Groups used but not declared (when none are declared) appear as required.
+    for s in &out {
+        if !groups.iter().any(|g| g.name == s.group) {
+            groups.push(GroupSpec {
+                name: s.group.clone(),
+                required: true,
+                weight: None,
+            });
+        }
+    }
+    if problems.list.is_empty() {
+        Ok(Stack {
+            name: compose.name.unwrap_or_else(|| file.to_string()),
+            groups,
+            services: out,
+        })
+    } else {
+        Err(StackError::Invalid(problems.list))
+    }
+}
+
+/// serde-saphyr renders errors with a snippet; keep the first line's reason.
+fn yaml_reason(rendered: &str) -> String {
+    let first = rendered.lines().next().unwrap_or(rendered).trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    match first.split_once(": ") {
+        Some((place, reason)) if place.starts_with("line ") => reason.to_string(),
+        _ => first.to_string(),
+    }
+}
+
+fn probe(
+    service: &str,
+    index: usize,
+    entry: &Spanned<ProbeEntry>,
+    problems: &mut Problems<'_>,
+) -> Option<Probe> {
+    let p = &entry.value;
+    let at = &entry.referenced;
+    let mut kinds: Vec<ProbeKind> = Vec::new();
+    let check_url = |url: &Spanned<String>, schemes: &[&str], problems: &mut Problems<'_>| {
+        if !schemes.iter().any(|s| url.value.starts_with(s)) {
+            problems.at(
+                &url.referenced,
+                format!("`{}` must start with {}", url.value, schemes.join(" or ")),
+            );
+        }
+        url.value.clone()
+    };
+    if p.container.is_some() {
+        kinds.push(ProbeKind::Container);
+    }
+    if let Some(h) = &p.http {
+        kinds.push(ProbeKind::Http {
+            url: check_url(&h.url, &["http://", "https://"], problems),
+        });
+    }
+    if let Some(t) = &p.tcp {
+        let ok = t
+            .address
+            .value
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if !ok {
+            problems.at(
+                &t.address.referenced,
+                format!("`{}` is not host:port", t.address.value),
+            );
+        }
+        kinds.push(ProbeKind::Tcp {
+            address: t.address.value.clone(),
+        });
+    }
+    if let Some(pg) = &p.postgres {
+        kinds.push(ProbeKind::Postgres {
+            url: check_url(&pg.url, &["postgres://", "postgresql://"], problems),
+            password_env: pg.password_env.clone(),
+            tables: pg.tables.clone(),
+            extensions: pg.extensions.clone(),
+        });
+    }
+    if let Some(r) = &p.redis {
+        kinds.push(ProbeKind::Redis {
+            url: check_url(&r.url, &["redis://"], problems),
+            require_persistence: r.require_persistence,
+        });
+    }
+    if let Some(q) = &p.qdrant {
+        kinds.push(ProbeKind::Qdrant {
+            url: check_url(&q.url, &["http://", "https://"], problems),
+            collections: q.collections.clone(),
+        });
+    }
+    let kind = match kinds.len() {
+        1 => kinds.remove(0),
+        0 => {
+            problems.at(at, format!("probe {} of service `{service}` names no check; use one of container, http, tcp, postgres, redis, qdrant", index + 1));
+            return None;
+        }
+        _ => {
+            let words: Vec<&str> = kinds.iter().map(ProbeKind::word).collect();
+            problems.at(at, format!("probe {} of service `{service}` names several checks ({}); give each its own probe", index + 1, words.join(", ")));
+            return None;
+        }
+    };
+    let mut duration = |d: &Option<Spanned<String>>, default: Duration, what: &str| match d {
+        None => default,
+        Some(s) => parse_duration(&s.value).unwrap_or_else(|reason| {
+            problems.at(&s.referenced, format!("{what}: {reason}"));
+            default
+        }),
+    };
+    let interval = duration(&p.interval, DEFAULT_INTERVAL, "interval");
+    let timeout = duration(&p.timeout, DEFAULT_TIMEOUT, "timeout");
+    if timeout > interval {
+        problems.at(at, format!("probe {} of service `{service}`: timeout {timeout:?} is longer than its interval {interval:?}", index + 1));
+    }
+    let conditions = p
+        .conditions
+        .iter()
+        .filter_map(|c| match c.value.parse::<Condition>() {
+            Ok(cond) => Some(cond),
+            Err(e) => {
+                problems.at_column(&c.referenced, 0, e.to_string());
+                None
+            }
+        })
+        .collect();
+    Some(Probe {
+        name: p.name.clone().unwrap_or_else(|| kind.word().to_string()),
+        kind,
+        interval,
+        timeout,
+        conditions,
+    })
+}
+
+fn port_spec(p: &crate::compose::PortEntry) -> Option<PortSpec> {
+    use crate::compose::{PortEntry, PortNumber};
+    match p {
+        PortEntry::Short(s) => {
+            // [[ip:]published:]target[/protocol]
+            let (spec, protocol) = s.split_once('/').unwrap_or((s, "tcp"));
+            let mut parts: Vec<&str> = spec.rsplitn(3, ':').collect();
+            parts.reverse();
+            let (host_ip, published, target) = match parts.as_slice() {
+                [t] => (None, None, *t),
+                [p, t] => (None, Some(*p), *t),
+                [ip, p, t] => (Some(ip.to_string()), Some(*p), *t),
+                _ => return None,
+            };
+            Some(PortSpec {
+                host_ip,
+                published: published.and_then(|p| p.parse().ok()),
+                target: target.parse().ok()?,
+                protocol: protocol.to_string(),
+            })
+        }
+        PortEntry::Number(n) => Some(PortSpec {
+            host_ip: None,
+            published: None,
+            target: u16::try_from(*n).ok()?,
+            protocol: "tcp".into(),
+        }),
+        PortEntry::Long {
+            target,
+            published,
+            host_ip,
+            protocol,
+        } => Some(PortSpec {
+            host_ip: host_ip.clone(),
+            published: match published {
+                Some(PortNumber::Number(n)) => u16::try_from(*n).ok(),
+                Some(PortNumber::Text(t)) => t.parse().ok(),
+                None => None,
+            },
+            target: u16::try_from(*target).ok()?,
+            protocol: protocol.clone().unwrap_or_else(|| "tcp".into()),
+        }),
+    }
+}
+
+fn healthcheck_spec(h: &crate::compose::Healthcheck) -> Option<HealthcheckSpec> {
+    use crate::compose::HealthcheckTest;
+    if h.disable == Some(true) {
+        return None;
+    }
+    let test = match h.test.as_ref()? {
+        HealthcheckTest::Shell(s) => s.clone(),
+        HealthcheckTest::List(l) if l.first().map(String::as_str) == Some("NONE") => return None,
+        HealthcheckTest::List(l) => l.join(" "),
+    };
+    Some(HealthcheckSpec {
+        test,
+        interval: h.interval.clone(),
+        timeout: h.timeout.clone(),
+        retries: h.retries,
+    })
+}
+
+fn volume_text(v: &crate::compose::VolumeEntry) -> String {
+    use crate::compose::VolumeEntry;
+    match v {
+        VolumeEntry::Short(s) => s.clone(),
+        VolumeEntry::Long { source, target, .. } => {
+            format!("{}:{target}", source.as_deref().unwrap_or(""))
+        }
+    }
+}
