@@ -25,7 +25,7 @@ pub(crate) struct ComposeService {
     #[serde(default)]
     pub volumes: Vec<VolumeEntry>,
     pub environment: Option<ListOrMap>,
-    pub depends_on: Option<Spanned<DependsOn>>,
+    pub depends_on: Option<Spanned<NamesOrMap>>,
     pub healthcheck: Option<Healthcheck>,
     pub restart: Option<String>,
     pub labels: Option<ListOrMap>,
@@ -81,6 +81,7 @@ pub(crate) enum ScalarValue {
     Bool(bool),
 }
 
+/// A list of names, or a map keyed by them (`networks`, `depends_on`).
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub(crate) enum NamesOrMap {
@@ -120,22 +121,6 @@ impl ListOrMap {
                     (k.clone(), v)
                 })
                 .collect(),
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub(crate) enum DependsOn {
-    List(Vec<String>),
-    Map(BTreeMap<String, Option<serde::de::IgnoredAny>>),
-}
-
-impl DependsOn {
-    pub fn names(&self) -> Vec<String> {
-        match self {
-            Self::List(l) => l.clone(),
-            Self::Map(m) => m.keys().cloned().collect(),
         }
     }
 }
