@@ -35,6 +35,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "Starting Podman's API service and the test containers"
 bash tests/support/engine.sh start
 bash tests/support/engine.sh fixtures
+bash tests/support/engine.sh databases
 # shellcheck disable=SC1091
 source "$state/engine.env"
 

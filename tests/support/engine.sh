@@ -5,6 +5,7 @@
 #
 #   tests/support/engine.sh start      # engine service only
 #   tests/support/engine.sh fixtures   # images + test containers
+#   tests/support/engine.sh databases  # real PostgreSQL and Redis containers
 #   tests/support/engine.sh stop       # removes test containers, stops the service
 #
 # Environment it exports for callers (source tests/support/engine.env):
@@ -88,6 +89,57 @@ CF
   podman build --format docker -q -t localhost/sw-test-health:latest -f "$ctx/Containerfile.health" "$ctx" >/dev/null
 }
 
+# A real Debian userland with PostgreSQL 15 and Redis 7 from Debian's
+# packages (no registry needed): debootstrap, then podman import. Built once
+# and kept; `SW_REBUILD_DB_IMAGE=1` forces a rebuild.
+db_image() {
+  export CONTAINERS_CONF=$conf
+  if podman image exists localhost/sw-test-db:latest && [ -z "${SW_REBUILD_DB_IMAGE:-}" ]; then
+    return 0
+  fi
+  local mirror root
+  mirror=${SW_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+  root="$state_dir/db-rootfs"
+  rm -rf "$root"
+  echo "engine: building the PostgreSQL/Redis test image (debootstrap from $mirror)"
+  debootstrap --variant=minbase --include=postgresql-15,redis-server bookworm "$root" "$mirror" \
+    >"$state_dir/debootstrap.log" 2>&1 || { tail -n 30 "$state_dir/debootstrap.log" >&2; return 1; }
+  rm -rf "$root/var/cache/apt/archives"/*.deb "$root/var/lib/apt/lists"/*
+  tar -C "$root" -c . | podman import --change 'CMD ["/bin/bash"]' - localhost/sw-test-db-base:latest >/dev/null 2>"$state_dir/import.log"
+  rm -rf "$root"
+  local ctx="$state_dir/image-db"
+  rm -rf "$ctx"; mkdir -p "$ctx"
+  cp "$here/db/postgres-entrypoint.sh" "$here/db/init.sql" "$ctx/"
+  cat >"$ctx/Containerfile" <<'CF'
+FROM localhost/sw-test-db-base:latest
+COPY postgres-entrypoint.sh init.sql /usr/local/share/sw-test/
+RUN chmod +x /usr/local/share/sw-test/postgres-entrypoint.sh
+STOPSIGNAL SIGKILL
+CF
+  podman build --format docker -q -t localhost/sw-test-db:latest "$ctx" >/dev/null
+}
+
+db_containers() {
+  export CONTAINERS_CONF=$conf
+  for c in sw-db-postgres sw-db-redis; do podman rm -f -t 0 "$c" >/dev/null 2>&1 || true; done
+  podman run -d --name sw-db-postgres --label stackwarden.test=db -p 127.0.0.1:15432:5432 \
+    -e POSTGRES_PASSWORD=sw-test-pw localhost/sw-test-db:latest \
+    /usr/local/share/sw-test/postgres-entrypoint.sh >/dev/null
+  podman run -d --name sw-db-redis --label stackwarden.test=db -p 127.0.0.1:16379:6379 \
+    localhost/sw-test-db:latest redis-server --bind 0.0.0.0 --protected-mode no --appendonly yes --dir /tmp >/dev/null
+  for _ in $(seq 1 150); do
+    if podman exec sw-db-postgres pg_isready -q -h 127.0.0.1 -U mcp -d mcp 2>/dev/null &&
+       podman exec sw-db-redis redis-cli ping 2>/dev/null | grep -q PONG; then
+      echo "engine: PostgreSQL on 127.0.0.1:15432, Redis on 127.0.0.1:16379"
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "engine: the database containers did not become ready" >&2
+  podman logs sw-db-postgres >&2 || true
+  return 1
+}
+
 # The test stack. Project "sw-ok": all running. Project "sw-mixed": one with a
 # healthcheck, one that turns unhealthy, one that exits.
 containers() {
@@ -138,6 +190,7 @@ remove_containers() {
 case "${1:-}" in
   start) start ;;
   fixtures) write_conf; images; containers ;;
+  databases) write_conf; db_image; db_containers ;;
   stop) write_conf; stop_health_ticker; remove_containers; stop_service ;;
   stop-service) stop_service ;;
   *) echo "usage: $0 start|fixtures|stop|stop-service" >&2; exit 2 ;;

@@ -4,8 +4,10 @@
 //! never fails as a function: a refused connection, a timeout or a body that
 //! is not JSON is an outcome, not an error.
 //!
-//! Kinds here: container state, HTTP(S) with conditions, TCP connect, Qdrant
-//! collections. PostgreSQL and Redis checks come next (issue 3).
+//! Kinds: container state, HTTP(S) with conditions, TCP connect, Qdrant
+//! collections, PostgreSQL (tables, extensions), Redis (PING, persistence).
+
+mod database;
 
 use std::time::{Duration, Instant};
 
@@ -85,14 +87,20 @@ impl ProbeRunner {
                 self.http_outcome(probe, &url, collections).await
             }
             ProbeKind::Tcp { address } => tcp_outcome(probe, address).await,
-            ProbeKind::Postgres { .. } | ProbeKind::Redis { .. } => outcome(
-                probe,
-                Vec::new(),
-                Some(format!(
-                    "{} probes are not supported by this version",
-                    kind_word(&probe.kind)
-                )),
-            ),
+            ProbeKind::Postgres {
+                url,
+                password_env,
+                tables,
+                extensions,
+            } => {
+                let password = password_env.as_deref().and_then(|v| std::env::var(v).ok());
+                let seen = database::postgres(url, password, tables, extensions);
+                database_outcome(probe, seen).await
+            }
+            ProbeKind::Redis {
+                url,
+                require_persistence,
+            } => database_outcome(probe, database::redis(url, *require_persistence)).await,
         }
     }
 
@@ -209,12 +217,27 @@ async fn tcp_outcome(probe: &Probe, address: &str) -> ProbeOutcome {
     outcome(probe, results, error)
 }
 
-fn kind_word(kind: &ProbeKind) -> &'static str {
-    match kind {
-        ProbeKind::Postgres { .. } => "PostgreSQL",
-        ProbeKind::Redis { .. } => "Redis",
-        _ => "these",
-    }
+/// A database probe's own checks plus the user's conditions (which may look
+/// at `[RESPONSE_TIME]` and `[CONNECTED]`), under the probe's timeout.
+async fn database_outcome(
+    probe: &Probe,
+    seen: impl std::future::Future<Output = Result<database::DatabaseSeen, String>>,
+) -> ProbeOutcome {
+    let seen = match tokio::time::timeout(probe.timeout, seen).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("no answer within {}", millis(probe.timeout))),
+    };
+    let (mut results, elapsed, error) = match seen {
+        Ok(s) => (s.checks, Some(s.elapsed_ms), None),
+        Err(e) => (Vec::new(), None, Some(e)),
+    };
+    let observation = Observation {
+        connected: Some(error.is_none()),
+        response_time_ms: elapsed,
+        ..Default::default()
+    };
+    results.extend(probe.conditions.iter().map(|c| c.evaluate(&observation)));
+    outcome(probe, results, error)
 }
 
 fn millis(d: Duration) -> String {

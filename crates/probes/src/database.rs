@@ -1,0 +1,130 @@
+//! PostgreSQL and Redis probes, the checks the user's report ran by hand with
+//! `psql -c '\dt'` and `redis-cli`: can we connect, do the required tables
+//! and extensions exist, does Redis answer PING and persist its data.
+
+use std::time::Instant;
+
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection, Row};
+use stackwarden_health::ConditionResult;
+
+use crate::check;
+
+/// What a database probe saw: its own checks, and the time to answer them.
+pub(crate) struct DatabaseSeen {
+    pub checks: Vec<ConditionResult>,
+    pub elapsed_ms: f64,
+}
+
+/// Connects to PostgreSQL and checks the required tables (any schema on the
+/// search path) and extensions.
+pub(crate) async fn postgres(
+    url: &str,
+    password: Option<String>,
+    tables: &[String],
+    extensions: &[String],
+) -> Result<DatabaseSeen, String> {
+    let started = Instant::now();
+    let mut options: PgConnectOptions = url
+        .parse()
+        .map_err(|e| format!("invalid PostgreSQL URL: {e}"))?;
+    if let Some(password) = password {
+        options = options.password(&password);
+    }
+    let options = options.disable_statement_logging();
+    let mut conn = PgConnection::connect_with(&options)
+        .await
+        .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+    let present: Vec<String> = sqlx::query(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = ANY (current_schemas(false))",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .map_err(|e| format!("cannot list tables: {e}"))?
+    .iter()
+    .filter_map(|r| r.try_get::<String, _>(0).ok())
+    .collect();
+    let installed: Vec<String> = sqlx::query("SELECT extname::text FROM pg_extension")
+        .fetch_all(&mut conn)
+        .await
+        .map_err(|e| format!("cannot list extensions: {e}"))?
+        .iter()
+        .filter_map(|r| r.try_get::<String, _>(0).ok())
+        .collect();
+    let _ = conn.close().await;
+    let mut checks = vec![check("connect", true, "connected")];
+    for t in tables {
+        let found = present.contains(t);
+        checks.push(check(
+            format!("table {t} exists"),
+            found,
+            if found { "present" } else { "missing" },
+        ));
+    }
+    for e in extensions {
+        let found = installed.contains(e);
+        checks.push(check(
+            format!("extension {e} installed"),
+            found,
+            if found { "installed" } else { "not installed" },
+        ));
+    }
+    Ok(DatabaseSeen {
+        checks,
+        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+    })
+}
+
+/// PING, and with `require_persistence` the persistence settings from INFO
+/// (RDB snapshots or the append-only file must be on).
+pub(crate) async fn redis(url: &str, require_persistence: bool) -> Result<DatabaseSeen, String> {
+    let started = Instant::now();
+    let client = redis::Client::open(url).map_err(|e| format!("invalid Redis URL: {e}"))?;
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|e| format!("cannot connect to Redis: {e}"))?;
+    let pong: String = redis::cmd("PING")
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| format!("PING failed: {e}"))?;
+    let mut checks = vec![check("PING answers PONG", pong == "PONG", pong.clone())];
+    if require_persistence {
+        let info: String = redis::cmd("INFO")
+            .arg("persistence")
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| format!("INFO failed: {e}"))?;
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}:")))
+                .map(|v| v.trim().to_string())
+        };
+        let aof = field("aof_enabled").as_deref() == Some("1");
+        let config: Vec<String> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("save")
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_default();
+        let save = config.get(1).cloned().unwrap_or_default();
+        let rdb = !save.trim().is_empty();
+        let observed = format!(
+            "appendonly {}, save \"{}\"",
+            if aof { "yes" } else { "no" },
+            save.trim()
+        );
+        checks.push(check(
+            "data persists (AOF or RDB snapshots)",
+            aof || rdb,
+            observed,
+        ));
+        if let Some(status) = field("rdb_last_bgsave_status").filter(|s| s != "ok") {
+            checks.push(check("last RDB save succeeded", false, status));
+        }
+    }
+    Ok(DatabaseSeen {
+        checks,
+        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+    })
+}

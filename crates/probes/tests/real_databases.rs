@@ -1,0 +1,119 @@
+//! PostgreSQL and Redis probes against real servers: Debian's postgresql-15
+//! and redis-server in containers started by `tests/support/engine.sh
+//! databases` (PostgreSQL on 127.0.0.1:15432 with the report's seven tables,
+//! Redis on 127.0.0.1:16379 with the append-only file on).
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers may panic: that is a failed test
+
+use stackwarden_health::ProbeOutcome;
+use stackwarden_probes::ProbeRunner;
+use stackwarden_stack::{parse, Probe};
+
+const TABLES: &str = "[document_embeddings, imported_documents, open_skills, points_of_interest, system_registry, telemetry_events, tool_registry]";
+
+fn probe(yaml: &str) -> Probe {
+    let text =
+        format!("services:\n  svc:\n    image: x\n    x-stackwarden:\n      probes:\n{yaml}");
+    match parse(&text, "test.yaml") {
+        Ok(stack) => stack.services[0].probes[0].clone(),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn failing(o: &ProbeOutcome) -> Vec<(String, String)> {
+    o.conditions
+        .iter()
+        .filter(|c| !c.success)
+        .map(|c| (c.condition.clone(), c.observed.clone()))
+        .collect()
+}
+
+async fn run(yaml: &str) -> ProbeOutcome {
+    ProbeRunner::new().unwrap().run(&probe(yaml), None).await
+}
+
+#[tokio::test]
+async fn postgres_tables_extensions_and_bad_password() {
+    // The password comes from the environment variable the stack file names.
+    std::env::set_var("SW_TEST_PG_PASSWORD", "sw-test-pw");
+    std::env::set_var("SW_TEST_PG_WRONG", "not-the-password");
+    let ok = run(&format!(
+        "        - postgres:\n            url: \"postgres://mcp@127.0.0.1:15432/mcp\"\n            password_env: SW_TEST_PG_PASSWORD\n            tables: {TABLES}\n            extensions: [pg_trgm]\n          timeout: 5s\n          conditions: [\"[RESPONSE_TIME] < 5s\"]\n"
+    ))
+    .await;
+    assert!(
+        ok.success,
+        "run `tests/support/engine.sh databases` first: {ok:#?}"
+    );
+    assert_eq!(ok.conditions.len(), 1 + 7 + 1 + 1);
+
+    let missing = run(
+        "        - postgres:\n            url: \"postgres://mcp@127.0.0.1:15432/mcp\"\n            password_env: SW_TEST_PG_PASSWORD\n            tables: [tool_registry, no_such_table]\n            extensions: [vector]\n          timeout: 5s\n",
+    )
+    .await;
+    assert!(!missing.success);
+    assert_eq!(
+        failing(&missing),
+        [
+            (
+                "table no_such_table exists".to_string(),
+                "missing".to_string()
+            ),
+            (
+                "extension vector installed".to_string(),
+                "not installed".to_string()
+            ),
+        ]
+    );
+
+    let wrong = run(
+        "        - postgres:\n            url: \"postgres://mcp@127.0.0.1:15432/mcp\"\n            password_env: SW_TEST_PG_WRONG\n          timeout: 5s\n",
+    )
+    .await;
+    assert!(!wrong.success);
+    let error = wrong.error.unwrap_or_default();
+    assert!(error.contains("password authentication failed"), "{error}");
+}
+
+#[tokio::test]
+async fn redis_ping_and_persistence() {
+    let yaml = "        - redis: {url: \"redis://127.0.0.1:16379\", require_persistence: true}\n          timeout: 5s\n";
+    let ok = run(yaml).await;
+    assert!(
+        ok.success,
+        "run `tests/support/engine.sh databases` first: {ok:#?}"
+    );
+    assert_eq!(ok.conditions[0].observed, "PONG");
+
+    // Turn persistence off on the live server: the probe must notice.
+    let client = redis::Client::open("redis://127.0.0.1:16379").unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let set =
+        |k: &'static str, v: &'static str| redis::cmd("CONFIG").arg("SET").arg(k).arg(v).clone();
+    let _: () = set("appendonly", "no")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: () = set("save", "").query_async(&mut conn).await.unwrap();
+    let off = run(yaml).await;
+    let _: () = set("appendonly", "yes")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(!off.success);
+    assert_eq!(
+        failing(&off),
+        [(
+            "data persists (AOF or RDB snapshots)".to_string(),
+            "appendonly no, save \"\"".to_string()
+        )]
+    );
+
+    let closed =
+        run("        - redis: {url: \"redis://127.0.0.1:1\"}\n          timeout: 2s\n").await;
+    assert!(!closed.success);
+    assert!(closed
+        .error
+        .unwrap_or_default()
+        .contains("cannot connect to Redis"));
+}
