@@ -2,6 +2,7 @@
 //! GUI toolkit so it starts in milliseconds; it shares the domain crates with
 //! the desktop app, which it launches when given no subcommand.
 
+mod health;
 mod launch;
 mod table;
 
@@ -52,6 +53,18 @@ enum Command {
         #[arg(long)]
         timing: bool,
     },
+    /// Run every probe of the stack once and print the health breakdown.
+    /// Exit code: 0 every required group healthy, 1 not, 2 no engine,
+    /// 65 the stack file is invalid.
+    Health {
+        /// Print the breakdown and every probe's conditions as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Compose file of the stack (default: `[stack] file` in the config,
+        /// else the built-in AI stack).
+        #[arg(long, value_name = "FILE")]
+        stack: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -71,21 +84,32 @@ fn main() -> ExitCode {
             timing,
         }) => {
             let config = load_config(cli.config.as_deref());
-            let pinned = match &cli.host {
-                Some(host) => Some(Candidate {
-                    endpoint: host.clone(),
-                    source: "--host".into(),
-                }),
-                None => pinned_from_env(),
-            };
-            let endpoints = resolve(
-                pinned,
-                config.engine.endpoint.as_deref(),
-                &Environment::current(),
-            );
+            let endpoints = endpoints_for(cli.host.as_deref(), &config);
             status(&endpoints, json, project.as_deref(), timing)
         }
+        Some(Command::Health { json, stack }) => {
+            let config = load_config(cli.config.as_deref());
+            let endpoints = endpoints_for(cli.host.as_deref(), &config);
+            let stack_file = stack.or(config.stack.file.clone());
+            health::run(&endpoints, stack_file.as_deref(), json)
+        }
     }
+}
+
+/// Only `--host` (or STACKWARDEN_HOST) when given, else the usual search.
+fn endpoints_for(host: Option<&str>, config: &Config) -> Vec<Candidate> {
+    let pinned = match host {
+        Some(host) => Some(Candidate {
+            endpoint: host.to_string(),
+            source: "--host".into(),
+        }),
+        None => pinned_from_env(),
+    };
+    resolve(
+        pinned,
+        config.engine.endpoint.as_deref(),
+        &Environment::current(),
+    )
 }
 
 fn load_config(path: Option<&std::path::Path>) -> Config {
@@ -99,16 +123,23 @@ fn load_config(path: Option<&std::path::Path>) -> Config {
     })
 }
 
-fn status(endpoints: &[Candidate], json: bool, project: Option<&str>, timing: bool) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+/// A single-threaded runtime: the CLI does one round of I/O and exits.
+pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
-        Ok(rt) => rt,
+        Ok(rt) => Some(rt),
         Err(e) => {
             eprintln!("stackwarden: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
+            None
         }
+    }
+}
+
+fn status(endpoints: &[Candidate], json: bool, project: Option<&str>, timing: bool) -> ExitCode {
+    let Some(runtime) = runtime() else {
+        return ExitCode::from(2);
     };
     let snapshot = runtime.block_on(read_snapshot(endpoints, timing));
     let snapshot = match project {

@@ -17,6 +17,14 @@ pub struct Config {
     pub engine: EngineConfig,
     pub refresh: RefreshConfig,
     pub history: HistoryConfig,
+    pub stack: StackConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StackConfig {
+    /// The compose file describing the stack; the built-in AI stack when unset.
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]

@@ -8,6 +8,9 @@
 //! collections, PostgreSQL (tables, extensions), Redis (PING, persistence).
 
 mod database;
+mod round;
+
+pub use round::{find_container, probe_round, stack_health};
 
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,124 @@
+//! One probe round over a whole stack: find each service's container, run
+//! every probe at once, and turn the outcomes into the health breakdown.
+//! Shared by `stackwarden health` and (next) the app's probe scheduler.
+
+use std::collections::HashMap;
+
+use futures_util::future::join_all;
+use stackwarden_health::{breakdown, HealthBreakdown, ProbeOutcome, ServiceSpec};
+use stackwarden_model::ServiceRow;
+use stackwarden_stack::{Stack, StackService};
+
+use crate::ProbeRunner;
+
+/// The container of a stack service: by `container_name`, else by the compose
+/// labels compose puts on it (project = stack name, service = service name).
+pub fn find_container<'a>(
+    stack: &Stack,
+    service: &StackService,
+    rows: &'a [ServiceRow],
+) -> Option<&'a ServiceRow> {
+    match &service.container_name {
+        Some(name) => rows.iter().find(|r| &r.name == name),
+        None => rows.iter().find(|r| {
+            r.compose_service.as_deref() == Some(service.name.as_str())
+                && r.project.as_deref() == Some(stack.name.as_str())
+        }),
+    }
+}
+
+/// Runs every probe of every service concurrently; the map holds each
+/// service's outcomes in the order the stack file lists its probes.
+pub async fn probe_round(
+    runner: &ProbeRunner,
+    stack: &Stack,
+    rows: &[ServiceRow],
+) -> HashMap<String, Vec<ProbeOutcome>> {
+    let runs = stack.services.iter().flat_map(|service| {
+        let row = find_container(stack, service, rows);
+        service
+            .probes
+            .iter()
+            .map(move |p| async move { (service.name.clone(), runner.run(p, row).await) })
+    });
+    let mut out: HashMap<String, Vec<ProbeOutcome>> = HashMap::new();
+    for (service, outcome) in join_all(runs).await {
+        out.entry(service).or_default().push(outcome);
+    }
+    out
+}
+
+/// The breakdown of `stack` from container rows and probe outcomes.
+pub fn stack_health(
+    stack: &Stack,
+    rows: &[ServiceRow],
+    outcomes: &HashMap<String, Vec<ProbeOutcome>>,
+) -> HealthBreakdown {
+    let specs: Vec<ServiceSpec> = stack
+        .services
+        .iter()
+        .map(|s| ServiceSpec {
+            name: s.name.clone(),
+            container: find_container(stack, s, rows)
+                .map(|r| r.name.clone())
+                .or_else(|| s.container_name.clone())
+                .unwrap_or_else(|| format!("{}-{}-1", stack.name, s.name)),
+            group: s.group.clone(),
+        })
+        .collect();
+    breakdown(&stack.groups, &specs, rows, outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stackwarden_model::{ContainerId, ContainerState, HealthState};
+    use stackwarden_stack::parse;
+
+    fn row(name: &str, project: Option<&str>, service: Option<&str>) -> ServiceRow {
+        ServiceRow {
+            id: ContainerId(name.into()),
+            name: name.into(),
+            image: "i".into(),
+            project: project.map(Into::into),
+            compose_service: service.map(Into::into),
+            state: ContainerState::Running,
+            health: HealthState::None,
+            exit_code: None,
+            started_at_ms: None,
+            restart_count: 0,
+            ports: vec![],
+            usage: None,
+        }
+    }
+
+    #[test]
+    fn containers_are_found_by_name_or_compose_labels() {
+        let stack = match parse(
+            "name: ai\nservices:\n  named:\n    image: x\n    container_name: my-db\n  labelled:\n    image: y\n  absent:\n    image: z\n",
+            "c.yaml",
+        ) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        let rows = vec![
+            row("my-db", None, None),
+            row("ai-labelled-1", Some("ai"), Some("labelled")),
+            row("other-labelled-1", Some("other"), Some("labelled")),
+        ];
+        let found: Vec<Option<&str>> = stack
+            .services
+            .iter()
+            .map(|s| find_container(&stack, s, &rows).map(|r| r.name.as_str()))
+            .collect();
+        // Services are kept in file-name order: absent, labelled, named.
+        assert_eq!(found, [None, Some("ai-labelled-1"), Some("my-db")]);
+        let b = stack_health(&stack, &rows, &HashMap::new());
+        let absent = b
+            .services
+            .iter()
+            .find(|s| s.service == "absent")
+            .map(|s| s.reason.as_str());
+        assert_eq!(absent, Some("no container named ai-absent-1"));
+    }
+}
