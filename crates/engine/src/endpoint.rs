@@ -184,15 +184,7 @@ fn is_version_mismatch(e: &bollard::errors::Error) -> bool {
 
 /// bollard's error text, with the OS error made readable where it hides one.
 pub(crate) fn describe(e: &bollard::errors::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let more = cause.to_string();
-        if !text.contains(&more) {
-            text = format!("{text}: {more}");
-        }
-        source = cause.source();
-    }
+    let text = stackwarden_model::error_text::with_causes(e);
     if text.contains("Permission denied") || text.contains("permission denied") {
         format!("permission denied (is your user allowed to use this socket?): {text}")
     } else if text.contains("Connection refused") {

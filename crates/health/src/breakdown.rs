@@ -270,24 +270,9 @@ fn fmt_weight(w: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stackwarden_model::{ContainerId, ContainerState};
+    use stackwarden_model::ContainerState;
 
-    fn row(name: &str, state: ContainerState, health: HealthState) -> ServiceRow {
-        ServiceRow {
-            id: ContainerId(format!("id-{name}")),
-            name: name.into(),
-            image: "i".into(),
-            project: None,
-            compose_service: None,
-            state,
-            health,
-            exit_code: (state == ContainerState::Exited).then_some(3),
-            started_at_ms: None,
-            restart_count: 0,
-            ports: vec![],
-            usage: None,
-        }
-    }
+    use stackwarden_model::testing::row;
 
     fn spec(name: &str, group: &str) -> ServiceSpec {
         ServiceSpec {

@@ -4,10 +4,14 @@
 
 pub mod clock;
 pub mod config;
+pub mod error_text;
 pub mod format;
 pub mod service;
 pub mod summary;
 pub mod usage;
+
+#[doc(hidden)]
+pub mod testing;
 
 pub use config::{Config, ConfigError};
 pub use service::{

@@ -87,23 +87,10 @@ fn count<'a>(rows: impl Iterator<Item = &'a ServiceRow>) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::{ContainerId, ContainerState};
+    use crate::service::ContainerState;
 
     fn row(state: ContainerState, health: HealthState) -> ServiceRow {
-        ServiceRow {
-            id: ContainerId("x".into()),
-            name: "x".into(),
-            image: "i".into(),
-            project: None,
-            compose_service: None,
-            state,
-            health,
-            exit_code: None,
-            started_at_ms: None,
-            restart_count: 0,
-            ports: vec![],
-            usage: None,
-        }
+        crate::testing::row("x", state, health)
     }
 
     fn connected() -> EngineStatus {

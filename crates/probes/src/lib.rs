@@ -249,22 +249,13 @@ fn millis(d: Duration) -> String {
 
 /// reqwest's error with its causes, which say what actually went wrong.
 fn describe(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let more = cause.to_string();
-        if !text.contains(&more) {
-            text = format!("{text}: {more}");
-        }
-        source = cause.source();
-    }
-    text
+    stackwarden_model::error_text::with_causes(e)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stackwarden_model::{ContainerId, ContainerState};
+    use stackwarden_model::ContainerState;
 
     fn container_probe() -> Probe {
         Probe {
@@ -277,20 +268,7 @@ mod tests {
     }
 
     fn row(state: ContainerState, health: HealthState) -> ServiceRow {
-        ServiceRow {
-            id: ContainerId("c".into()),
-            name: "c".into(),
-            image: "i".into(),
-            project: None,
-            compose_service: None,
-            state,
-            health,
-            exit_code: None,
-            started_at_ms: None,
-            restart_count: 0,
-            ports: vec![],
-            usage: None,
-        }
+        stackwarden_model::testing::row("c", state, health)
     }
 
     #[test]

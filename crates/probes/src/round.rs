@@ -72,24 +72,15 @@ pub fn stack_health(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stackwarden_model::{ContainerId, ContainerState, HealthState};
+    use stackwarden_model::{ContainerState, HealthState};
     use stackwarden_stack::parse;
 
     fn row(name: &str, project: Option<&str>, service: Option<&str>) -> ServiceRow {
-        ServiceRow {
-            id: ContainerId(name.into()),
-            name: name.into(),
-            image: "i".into(),
-            project: project.map(Into::into),
-            compose_service: service.map(Into::into),
-            state: ContainerState::Running,
-            health: HealthState::None,
-            exit_code: None,
-            started_at_ms: None,
-            restart_count: 0,
-            ports: vec![],
-            usage: None,
-        }
+        let mut r =
+            stackwarden_model::testing::row(name, ContainerState::Running, HealthState::None);
+        r.project = project.map(Into::into);
+        r.compose_service = service.map(Into::into);
+        r
     }
 
     #[test]
