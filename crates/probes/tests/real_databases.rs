@@ -5,31 +5,19 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers may panic: that is a failed test
 
+mod common;
+
+use common::{failing, probes};
 use stackwarden_health::ProbeOutcome;
 use stackwarden_probes::ProbeRunner;
-use stackwarden_stack::{parse, Probe};
 
 const TABLES: &str = "[document_embeddings, imported_documents, open_skills, points_of_interest, system_registry, telemetry_events, tool_registry]";
 
-fn probe(yaml: &str) -> Probe {
-    let text =
-        format!("services:\n  svc:\n    image: x\n    x-stackwarden:\n      probes:\n{yaml}");
-    match parse(&text, "test.yaml") {
-        Ok(stack) => stack.services[0].probes[0].clone(),
-        Err(e) => panic!("{e}"),
-    }
-}
-
-fn failing(o: &ProbeOutcome) -> Vec<(String, String)> {
-    o.conditions
-        .iter()
-        .filter(|c| !c.success)
-        .map(|c| (c.condition.clone(), c.observed.clone()))
-        .collect()
-}
-
 async fn run(yaml: &str) -> ProbeOutcome {
-    ProbeRunner::new().unwrap().run(&probe(yaml), None).await
+    ProbeRunner::new()
+        .unwrap()
+        .run(&probes(yaml)[0], None)
+        .await
 }
 
 #[tokio::test]

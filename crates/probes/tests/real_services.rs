@@ -9,9 +9,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use stackwarden_health::ProbeOutcome;
+mod common;
+
+use common::{failing, probes};
 use stackwarden_probes::ProbeRunner;
-use stackwarden_stack::{parse, Probe};
 
 const HTTP_PORT: u16 = 18190;
 
@@ -106,24 +107,6 @@ fn start_services(www: &Path) -> Container {
         std::thread::sleep(Duration::from_millis(50));
     }
     Container("sw-probe-http")
-}
-
-fn probes(yaml_probes: &str) -> Vec<Probe> {
-    let text = format!(
-        "services:\n  svc:\n    image: x\n    x-stackwarden:\n      probes:\n{yaml_probes}"
-    );
-    match parse(&text, "test.yaml") {
-        Ok(stack) => stack.services[0].probes.clone(),
-        Err(e) => panic!("{e}"),
-    }
-}
-
-fn failing(o: &ProbeOutcome) -> Vec<(String, String)> {
-    o.conditions
-        .iter()
-        .filter(|c| !c.success)
-        .map(|c| (c.condition.clone(), c.observed.clone()))
-        .collect()
 }
 
 #[tokio::test]
