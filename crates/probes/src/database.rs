@@ -35,22 +35,18 @@ pub(crate) async fn postgres(
     let mut conn = PgConnection::connect_with(&options)
         .await
         .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
-    let present: Vec<String> = sqlx::query(
+    let present = names(
+        &mut conn,
         "SELECT table_name::text FROM information_schema.tables WHERE table_schema = ANY (current_schemas(false))",
+        "tables",
     )
-    .fetch_all(&mut conn)
-    .await
-    .map_err(|e| format!("cannot list tables: {e}"))?
-    .iter()
-    .filter_map(|r| r.try_get::<String, _>(0).ok())
-    .collect();
-    let installed: Vec<String> = sqlx::query("SELECT extname::text FROM pg_extension")
-        .fetch_all(&mut conn)
-        .await
-        .map_err(|e| format!("cannot list extensions: {e}"))?
-        .iter()
-        .filter_map(|r| r.try_get::<String, _>(0).ok())
-        .collect();
+    .await?;
+    let installed = names(
+        &mut conn,
+        "SELECT extname::text FROM pg_extension",
+        "extensions",
+    )
+    .await?;
     let _ = conn.close().await;
     let mut checks = vec![check("connect", true, "connected")];
     for t in tables {
@@ -73,6 +69,21 @@ pub(crate) async fn postgres(
         checks,
         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
     })
+}
+
+/// The first column of every row of `sql`, as text.
+async fn names(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    what: &str,
+) -> Result<Vec<String>, String> {
+    Ok(sqlx::query(sql)
+        .fetch_all(conn)
+        .await
+        .map_err(|e| format!("cannot list {what}: {e}"))?
+        .iter()
+        .filter_map(|r| r.try_get::<String, _>(0).ok())
+        .collect())
 }
 
 /// PING, and with `require_persistence` the persistence settings from INFO

@@ -120,10 +120,7 @@ impl ProbeRunner {
     }
 
     async fn http_outcome(&self, probe: &Probe, url: &str, collections: &[String]) -> ProbeOutcome {
-        let seen = match tokio::time::timeout(probe.timeout, self.get(url)).await {
-            Ok(r) => r,
-            Err(_) => Err(format!("no answer within {}", millis(probe.timeout))),
-        };
+        let seen = within(probe.timeout, self.get(url)).await;
         let (obs_status, obs_time, body, error) = match &seen {
             Ok(s) => (
                 Some(s.status),
@@ -226,10 +223,7 @@ async fn database_outcome(
     probe: &Probe,
     seen: impl std::future::Future<Output = Result<database::DatabaseSeen, String>>,
 ) -> ProbeOutcome {
-    let seen = match tokio::time::timeout(probe.timeout, seen).await {
-        Ok(r) => r,
-        Err(_) => Err(format!("no answer within {}", millis(probe.timeout))),
-    };
+    let seen = within(probe.timeout, seen).await;
     let (mut results, elapsed, error) = match seen {
         Ok(s) => (s.checks, Some(s.elapsed_ms), None),
         Err(e) => (Vec::new(), None, Some(e)),
@@ -241,6 +235,16 @@ async fn database_outcome(
     };
     results.extend(probe.conditions.iter().map(|c| c.evaluate(&observation)));
     outcome(probe, results, error)
+}
+
+/// The probe's own work under its timeout; running out is an error that says so.
+async fn within<T>(
+    timeout: Duration,
+    work: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    tokio::time::timeout(timeout, work)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {}", millis(timeout))))
 }
 
 fn millis(d: Duration) -> String {
