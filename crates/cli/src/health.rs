@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use serde_json::json;
 use stackwarden_engine::endpoint::START_HINT;
 use stackwarden_engine::{connect, Candidate, Engine};
-use stackwarden_health::{HealthBreakdown, ProbeOutcome, ServiceStatus};
+use stackwarden_health::{HealthBreakdown, ProbeOutcome};
 use stackwarden_probes::{probe_round, stack_health, ProbeRunner};
 use stackwarden_stack::{default_stack, load_file, Stack};
 
@@ -76,22 +76,7 @@ pub fn run(endpoints: &[Candidate], stack_file: Option<&Path>, json: bool) -> Ex
     } else {
         print!("{}", render(&stack, &breakdown, &outcomes));
     }
-    ExitCode::from(exit_code(&breakdown))
-}
-
-/// 0 when every required group is fully healthy (optional groups, like the
-/// report's agent backends, do not fail the command), else 1.
-fn exit_code(b: &HealthBreakdown) -> u8 {
-    let required_ok = b
-        .groups
-        .iter()
-        .filter(|g| g.required)
-        .all(|g| g.total == 0 || g.healthy == g.total);
-    if required_ok {
-        0
-    } else {
-        1
-    }
+    ExitCode::from(breakdown.level().exit_code())
 }
 
 fn render(
@@ -113,7 +98,7 @@ fn render(
             out.push_str(&format!(
                 "  {:<26} {:<9} {}\n",
                 s.service,
-                word(s.status),
+                s.status.word(),
                 s.reason
             ));
             for o in outcomes.get(&s.service).into_iter().flatten() {
@@ -131,14 +116,4 @@ fn render(
     }
     out.push_str(&format!("\nOVERALL {:.0}%\n{}\n", b.overall, b.formula));
     out
-}
-
-fn word(s: ServiceStatus) -> &'static str {
-    match s {
-        ServiceStatus::Healthy => "healthy",
-        ServiceStatus::Degraded => "degraded",
-        ServiceStatus::Unhealthy => "unhealthy",
-        ServiceStatus::Down => "down",
-        ServiceStatus::Unknown => "unknown",
-    }
 }

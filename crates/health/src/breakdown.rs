@@ -87,6 +87,31 @@ pub struct ProbeOutcome {
     pub error: Option<String>,
 }
 
+/// One run of one probe, as the scheduler saw it and the store keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct ProbeRun {
+    pub service: String,
+    /// When the run finished, ms since the Unix epoch.
+    #[ts(type = "number")]
+    pub at_ms: i64,
+    /// Wall time of the whole check (connect, request, queries): the probe's
+    /// response time.
+    pub duration_ms: f64,
+    pub outcome: ProbeOutcome,
+}
+
+/// A stored probe run reduced to what a response-time chart needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct ResponsePoint {
+    pub probe: String,
+    #[ts(type = "number")]
+    pub at_ms: i64,
+    pub duration_ms: f64,
+    pub success: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export, export_to = "bindings/")]
 pub struct ServiceHealth {

@@ -5,9 +5,11 @@
 
 pub mod breakdown;
 pub mod condition;
+pub mod verdict;
 
 pub use breakdown::{
-    breakdown, GroupScore, GroupSpec, HealthBreakdown, ProbeOutcome, ServiceHealth, ServiceSpec,
-    ServiceStatus,
+    breakdown, GroupScore, GroupSpec, HealthBreakdown, ProbeOutcome, ProbeRun, ResponsePoint,
+    ServiceHealth, ServiceSpec, ServiceStatus,
 };
 pub use condition::{Condition, ConditionError, ConditionResult, Observation};
+pub use verdict::{transitions, HealthLevel, StatusTransition};

@@ -9,8 +9,10 @@
 
 mod database;
 mod round;
+mod schedule;
 
 pub use round::{find_container, probe_round, stack_health};
+pub use schedule::{view, HealthRecord, HealthScheduler, ProbeView, StackHealth, StackServiceView};
 
 use std::time::{Duration, Instant};
 

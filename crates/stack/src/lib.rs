@@ -9,9 +9,11 @@
 
 mod compose;
 mod duration;
+mod source;
 mod validate;
 
 pub use duration::parse_duration;
+pub use source::{GoodText, LoadedStack, SavedText, StackSource, StackWatcher, POLL_INTERVAL};
 pub use validate::{
     load_file, parse, PortSpec, Probe, ProbeKind, Stack, StackError, StackProblem, StackService,
 };

@@ -174,3 +174,16 @@ fn unreadable_file_is_an_error_not_a_panic() {
     let err = load_file(std::path::Path::new("/nonexistent/compose.yaml"));
     assert!(matches!(err, Err(StackError::Unreadable { .. })));
 }
+
+#[test]
+fn probe_targets_hide_passwords() {
+    let kind = ProbeKind::Redis {
+        url: "redis://default:hunter2@localhost:6379".into(),
+        require_persistence: false,
+    };
+    assert_eq!(kind.target(), "redis://default:***@localhost:6379");
+    let http = ProbeKind::Http {
+        url: "http://localhost:8091/health".into(),
+    };
+    assert_eq!(http.target(), "http://localhost:8091/health");
+}

@@ -128,7 +128,7 @@ pub enum ProbeKind {
 }
 
 impl ProbeKind {
-    fn word(&self) -> &'static str {
+    pub fn word(&self) -> &'static str {
         match self {
             Self::Container => "container",
             Self::Http { .. } => "http",
@@ -137,6 +137,32 @@ impl ProbeKind {
             Self::Redis { .. } => "redis",
             Self::Qdrant { .. } => "qdrant",
         }
+    }
+
+    /// What the probe checks, for display: its URL or address without any
+    /// password written into it.
+    pub fn target(&self) -> String {
+        match self {
+            Self::Container => "container state".to_string(),
+            Self::Http { url }
+            | Self::Qdrant { url, .. }
+            | Self::Postgres { url, .. }
+            | Self::Redis { url, .. } => without_password(url),
+            Self::Tcp { address } => address.clone(),
+        }
+    }
+}
+
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((user_info, host)) if user_info.contains(':') => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_string(),
     }
 }
 

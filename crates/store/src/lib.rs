@@ -1,7 +1,13 @@
 //! Stackwarden's own SQLite database under the XDG data directory. Migrations
 //! run at open (timestamped files in `migrations/`, embedded at build time),
 //! the journal is WAL so the window can read while the monitor writes, and
-//! resource samples are pruned by age and by count per container.
+//! resource samples are pruned by age and by count per container. Probe runs,
+//! status transitions and the last good stack definition live in
+//! `health_history`.
+
+mod health_history;
+
+pub use health_history::{StoredStack, StoredTransition};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -181,7 +187,8 @@ impl Store {
         .execute(&self.pool)
         .await?
         .rows_affected();
-        Ok(by_age + by_count)
+        let health = self.prune_health(now_ms.saturating_sub(max_age_ms)).await?;
+        Ok(by_age + by_count + health)
     }
 
     pub async fn close(&self) {
