@@ -90,8 +90,11 @@ pub struct HealthScheduler {
     pub records: Option<mpsc::Sender<HealthRecord>>,
 }
 
+/// A row's name, state, HEALTHCHECK status and exit code.
+type RowKey = (String, String, String, Option<i64>);
+
 /// The rows' fields health depends on; usage samples change nothing here.
-fn health_inputs(s: &StackSnapshot) -> (bool, Vec<(String, String, String, Option<i64>)>) {
+fn health_inputs(s: &StackSnapshot) -> (bool, Vec<RowKey>) {
     (
         matches!(s.engine, EngineStatus::Connected { .. }),
         s.services
