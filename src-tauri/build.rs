@@ -11,6 +11,8 @@ fn main() {
         "service_history",
         "set_view_visible",
         "retry_engine",
+        "get_health",
+        "probe_history",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(commands)) {
         eprintln!("tauri-build failed: {e:#}");

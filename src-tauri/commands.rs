@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use stackwarden_health::ResponsePoint;
+use stackwarden_model::clock::now_ms;
 use stackwarden_model::{ContainerAction, ContainerId, HistoryPoint, LogBatch, StackSnapshot};
+use stackwarden_probes::StackHealth;
 use tauri::{AppHandle, Emitter, State};
 
 use crate::error::{UiError, UiErrorCode};
@@ -119,7 +122,7 @@ pub async fn service_history(
                 .unwrap_or_else(|| "history is unavailable".into()),
         )
     })?;
-    let since = stackwarden_model::clock::now_ms() - HISTORY_WINDOW_MS;
+    let since = now_ms() - HISTORY_WINDOW_MS;
     Ok(store.history(&name, since, HISTORY_POINTS).await?)
 }
 
@@ -132,4 +135,23 @@ pub fn set_view_visible(state: State<'_, AppState>, visible: bool) {
 #[tauri::command]
 pub fn retry_engine(state: State<'_, AppState>) {
     state.monitor.retry_now();
+}
+
+#[tauri::command]
+pub fn get_health(state: State<'_, AppState>) -> StackHealth {
+    state.health.borrow().clone()
+}
+
+/// A stack service's probe response times over the last 30 minutes.
+#[tauri::command]
+pub async fn probe_history(
+    state: State<'_, AppState>,
+    service: String,
+) -> Result<Vec<ResponsePoint>, UiError> {
+    let Some(store) = &state.store else {
+        return Ok(Vec::new());
+    };
+    Ok(store
+        .response_times(&service, now_ms() - HISTORY_WINDOW_MS, HISTORY_POINTS)
+        .await?)
 }

@@ -1,10 +1,12 @@
 //! The Stackwarden desktop app: wires the domain crates to a Tauri window and
-//! tray. The monitor publishes snapshots; this crate forwards them to the
-//! window (`snapshot` event) and the tray, records resource samples in the
+//! tray. The monitor publishes snapshots and the probe scheduler the stack's
+//! health; this crate forwards both to the window (`snapshot` and `health`
+//! events) and the tray, records samples, probe runs and transitions in the
 //! store, and exposes a few thin commands. No domain logic lives here.
 
 mod commands;
 mod error;
+mod health;
 mod state;
 mod tray;
 mod window;
@@ -34,18 +36,17 @@ pub fn run() -> ExitCode {
         )
         .try_init();
 
-    let (config, config_error) = match Config::load() {
-        Ok(c) => (c, None),
-        Err(e) => {
-            tracing::warn!("{e}; going on with default settings");
-            (
-                Config::default(),
-                Some(format!(
-                    "{e}. Stackwarden is using default settings until it is fixed."
-                )),
-            )
+    let (config, problems) = Config::load_lenient();
+    let config_error = (!problems.is_empty()).then(|| {
+        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        for p in &list {
+            tracing::warn!("{p}");
         }
-    };
+        format!(
+            "{}. Stackwarden uses default settings for those parts until they are fixed; the rest of the file applies.",
+            list.join("; ")
+        )
+    });
 
     let app = tauri::Builder::default()
         // First plugin, so a second launch only brings this window forward.
@@ -62,6 +63,8 @@ pub fn run() -> ExitCode {
             commands::service_history,
             commands::set_view_visible,
             commands::retry_engine,
+            commands::get_health,
+            commands::probe_history,
         ])
         .setup(move |app| {
             setup(app.handle(), config, config_error)?;
@@ -130,15 +133,20 @@ fn setup(app: &AppHandle, config: Config, config_error: Option<String>) -> tauri
         refresh_interval_ms: u64::try_from(config.refresh.interval().as_millis()).unwrap_or(2000),
     };
 
-    tray::spawn_creator(app.clone(), monitor.subscribe());
-    spawn_snapshot_forwarder(app.clone(), monitor.subscribe());
+    let health = tauri::async_runtime::block_on(health::start(&config, store.as_ref(), &monitor));
+    let snapshots = monitor.subscribe();
     spawn_history_writer(store.clone(), samples_rx);
     app.manage(AppState {
         monitor,
+        health: health.clone(),
         store,
         info,
         log_follower: Mutex::new(None),
+        tray_look: Mutex::new(None),
     });
+    tray::spawn_creator(app.clone());
+    spawn_snapshot_forwarder(app.clone(), snapshots);
+    health::spawn_forwarder(app.clone(), health);
     Ok(())
 }
 
@@ -148,13 +156,9 @@ fn spawn_snapshot_forwarder(
     mut rx: tokio::sync::watch::Receiver<stackwarden_model::StackSnapshot>,
 ) {
     tauri::async_runtime::spawn(async move {
-        let mut last_summary = None;
         while rx.changed().await.is_ok() {
             let snapshot = rx.borrow_and_update().clone();
-            if last_summary.as_ref() != Some(&snapshot.summary) {
-                tray::update(&app, &snapshot.summary);
-                last_summary = Some(snapshot.summary.clone());
-            }
+            tray::refresh(&app);
             if let Some(w) = app.get_webview_window(window::MAIN) {
                 if w.is_visible().unwrap_or(false) {
                     let _ = w.emit(SNAPSHOT_EVENT, &snapshot);

@@ -1,20 +1,28 @@
-//! What the commands share: the monitor's handle, the history store and the
-//! single log follower the window may have open.
+//! What the commands and the tray share: the monitor's handle, the stack's
+//! health, the history store and the single log follower the window may
+//! have open.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use serde::Serialize;
 use stackwarden_engine::MonitorHandle;
+use stackwarden_probes::StackHealth;
 use stackwarden_store::Store;
+use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use ts_rs::TS;
 
+use crate::tray::TrayLook;
+
 pub struct AppState {
     pub monitor: MonitorHandle,
+    pub health: watch::Receiver<StackHealth>,
     pub store: Option<Store>,
     pub info: AppInfo,
     pub log_follower: Mutex<Option<AbortHandle>>,
+    /// What the tray shows now, so it is only touched on a change.
+    pub tray_look: Mutex<Option<TrayLook>>,
 }
 
 /// Facts about this installation the window shows in its footer and banners.

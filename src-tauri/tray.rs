@@ -1,12 +1,19 @@
 //! The tray icon: its colour, title and tooltip show the overall state; its
-//! menu opens the window or quits. Green: all running; amber: some not
-//! running; red: engine unreachable; grey: still connecting.
+//! menu opens the window or quits. With the stack's health known, the colour
+//! follows its level (green: every required service healthy; amber: one is
+//! degraded, unhealthy or unknown; red: one is down) and the title its score.
+//! Otherwise: green all running, amber some not running; red engine
+//! unreachable; grey still connecting.
 
+use stackwarden_health::HealthLevel;
 use stackwarden_model::{OverallLevel, StackSummary};
+use stackwarden_probes::StackHealth;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
-use tauri::{AppHandle, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
+
+use crate::state::AppState;
 
 pub const TRAY_ID: &str = "stackwarden";
 const ICON_SIZE: u32 = 32;
@@ -19,12 +26,32 @@ pub struct TrayLook {
     pub tooltip: String,
 }
 
-pub fn look(summary: &StackSummary) -> TrayLook {
+const GREEN: [u8; 3] = [0x2e, 0xa0, 0x43];
+const AMBER: [u8; 3] = [0xd2, 0x99, 0x22];
+const RED: [u8; 3] = [0xcf, 0x22, 0x2e];
+const GREY: [u8; 3] = [0x8b, 0x94, 0x9e];
+
+pub fn look(summary: &StackSummary, health: Option<&StackHealth>) -> TrayLook {
+    let scored = health.and_then(|h| Some((h, h.breakdown.as_ref()?, h.level?)));
+    if let (OverallLevel::AllRunning | OverallLevel::SomeNotRunning, Some((h, b, level))) =
+        (summary.level, scored)
+    {
+        let rgb = match level {
+            HealthLevel::Healthy => GREEN,
+            HealthLevel::Degraded => AMBER,
+            HealthLevel::Failing => RED,
+        };
+        return TrayLook {
+            rgb,
+            title: format!("Stackwarden: {:.0}% healthy", b.overall),
+            tooltip: format!("{}\n{}", h.headline, summary.headline),
+        };
+    }
     let rgb = match summary.level {
-        OverallLevel::AllRunning => [0x2e, 0xa0, 0x43],
-        OverallLevel::SomeNotRunning => [0xd2, 0x99, 0x22],
-        OverallLevel::EngineUnreachable => [0xcf, 0x22, 0x2e],
-        OverallLevel::Connecting => [0x8b, 0x94, 0x9e],
+        OverallLevel::AllRunning => GREEN,
+        OverallLevel::SomeNotRunning => AMBER,
+        OverallLevel::EngineUnreachable => RED,
+        OverallLevel::Connecting => GREY,
     };
     TrayLook {
         rgb,
@@ -51,14 +78,10 @@ pub fn icon_rgba([r, g, b]: [u8; 3]) -> Vec<u8> {
     out
 }
 
-pub fn create<R: Runtime>(
-    app: &AppHandle<R>,
-    summary: &StackSummary,
-) -> tauri::Result<TrayIcon<R>> {
+pub fn create<R: Runtime>(app: &AppHandle<R>, l: &TrayLook) -> tauri::Result<TrayIcon<R>> {
     let open = MenuItem::with_id(app, "open", "Open Stackwarden", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
     let menu = Menu::with_items(app, &[&open, &PredefinedMenuItem::separator(app)?, &quit])?;
-    let l = look(summary);
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(Image::new_owned(icon_rgba(l.rgb), ICON_SIZE, ICON_SIZE))
         .title(&l.title)
@@ -83,21 +106,29 @@ pub fn create<R: Runtime>(
         .build(app)
 }
 
+/// The look for the app's current state.
+fn current_look<R: Runtime>(app: &AppHandle<R>) -> Option<TrayLook> {
+    let state = app.try_state::<AppState>()?;
+    let summary = state.monitor.snapshot().summary;
+    let health = state.health.borrow().clone();
+    Some(look(&summary, Some(&health)))
+}
+
 /// Creates the tray, retrying while the desktop has no StatusNotifierWatcher
 /// yet (a panel that starts after the app, or none at all): the app runs
 /// without a tray meanwhile, and closing its window then quits it.
-pub fn spawn_creator<R: Runtime>(
-    app: AppHandle<R>,
-    snapshots: tokio::sync::watch::Receiver<stackwarden_model::StackSnapshot>,
-) {
+pub fn spawn_creator<R: Runtime>(app: AppHandle<R>) {
     tauri::async_runtime::spawn(async move {
         let mut warned = false;
         loop {
-            let summary = snapshots.borrow().summary.clone();
-            match create(&app, &summary) {
+            let Some(l) = current_look(&app) else {
+                tokio::time::sleep(TRAY_RETRY).await;
+                continue;
+            };
+            match create(&app, &l) {
                 Ok(_) => {
                     tracing::info!("tray icon registered");
-                    update(&app, &snapshots.borrow().summary);
+                    refresh(&app);
                     return;
                 }
                 Err(e) => {
@@ -117,11 +148,25 @@ pub fn spawn_creator<R: Runtime>(
 
 const TRAY_RETRY: std::time::Duration = std::time::Duration::from_secs(3);
 
-pub fn update<R: Runtime>(app: &AppHandle<R>, summary: &StackSummary) {
-    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+/// Brings the tray up to date with the engine and health, if it changed.
+pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
+    let (Some(tray), Some(l), Some(state)) = (
+        app.tray_by_id(TRAY_ID),
+        current_look(app),
+        app.try_state::<AppState>(),
+    ) else {
         return;
     };
-    let l = look(summary);
+    {
+        let mut shown = match state.tray_look.lock() {
+            Ok(shown) => shown,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if shown.as_ref() == Some(&l) {
+            return;
+        }
+        *shown = Some(l.clone());
+    }
     let results = [
         tray.set_icon(Some(Image::new_owned(
             icon_rgba(l.rgb),
@@ -153,7 +198,7 @@ mod tests {
             },
             &[],
         );
-        let l = look(&unreachable);
+        let l = look(&unreachable, None);
         assert_eq!(l.rgb, [0xcf, 0x22, 0x2e]);
         assert_eq!(l.title, "Stackwarden: Container engine unreachable");
         let connected = StackSummary::of(
@@ -163,7 +208,50 @@ mod tests {
             },
             &[],
         );
-        assert_eq!(look(&connected).rgb, [0x2e, 0xa0, 0x43]);
+        assert_eq!(look(&connected, None).rgb, GREEN);
+    }
+
+    #[test]
+    fn with_health_the_tray_shows_score_and_level() {
+        use std::collections::HashMap;
+        use std::sync::Arc;
+
+        use stackwarden_model::testing::row;
+        use stackwarden_model::{ContainerState, HealthState, StackSnapshot};
+
+        let yaml = "name: ai\nx-stackwarden:\n  groups:\n    core: { label: Core, required: true }\nservices:\n  db:\n    image: x\n    container_name: ai-db\n    x-stackwarden: { group: core }\n  web:\n    image: x\n    container_name: ai-web\n    x-stackwarden: { group: core }\n";
+        let loaded = stackwarden_stack::LoadedStack {
+            stack: stackwarden_stack::parse(yaml, "s.yaml").ok().map(Arc::new),
+            source: "s.yaml".into(),
+            error: None,
+        };
+        let engine = EngineStatus::Connected {
+            endpoint: "e".into(),
+            source: "s".into(),
+        };
+        let at = |web: ContainerState| {
+            let rows = vec![
+                row("ai-db", ContainerState::Running, HealthState::None),
+                row("ai-web", web, HealthState::None),
+            ];
+            let snapshot = StackSnapshot::new(engine.clone(), rows, None, 0);
+            let health = stackwarden_probes::view(&loaded, &snapshot, &HashMap::new());
+            look(&snapshot.summary, Some(&health))
+        };
+        let healthy = at(ContainerState::Running);
+        assert_eq!(healthy.rgb, GREEN);
+        assert_eq!(healthy.title, "Stackwarden: 100% healthy");
+        assert!(
+            healthy
+                .tooltip
+                .starts_with("ai: 100% healthy, all required"),
+            "{}",
+            healthy.tooltip
+        );
+        let stopped = at(ContainerState::Exited);
+        assert_eq!(stopped.rgb, RED);
+        assert_eq!(stopped.title, "Stackwarden: 50% healthy");
+        assert!(stopped.tooltip.contains("web down"), "{}", stopped.tooltip);
     }
 
     #[test]

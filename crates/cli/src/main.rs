@@ -113,14 +113,14 @@ fn endpoints_for(host: Option<&str>, config: &Config) -> Vec<Candidate> {
 }
 
 fn load_config(path: Option<&std::path::Path>) -> Config {
-    let loaded = match path {
-        Some(p) => Config::load_from(p),
-        None => Config::load(),
+    let (config, problems) = match path {
+        Some(p) => Config::load_lenient_from(p),
+        None => Config::load_lenient(),
     };
-    loaded.unwrap_or_else(|e| {
-        eprintln!("stackwarden: {e}; going on with default settings");
-        Config::default()
-    })
+    for e in problems {
+        eprintln!("stackwarden: {e}; going on with default settings for that part");
+    }
+    config
 }
 
 /// A single-threaded runtime: the CLI does one round of I/O and exits.

@@ -110,16 +110,7 @@ impl Config {
         directories::ProjectDirs::from("", "", "stackwarden").map(|d| d.data_dir().to_path_buf())
     }
 
-    /// Loads the user's config. A missing file is not an error (defaults);
-    /// an unreadable or invalid one is, and the caller decides whether to go
-    /// on with defaults.
-    pub fn load() -> Result<Self, ConfigError> {
-        match Self::default_path() {
-            Some(path) => Self::load_from(&path),
-            None => Ok(Self::default()),
-        }
-    }
-
+    /// Reads one config file strictly: any problem is an error.
     pub fn load_from(path: &Path) -> Result<Self, ConfigError> {
         match std::fs::read_to_string(path) {
             Ok(text) => Self::parse(&text, path),
@@ -131,8 +122,10 @@ impl Config {
         }
     }
 
+    /// Parses `text`; a relative `[stack] file` is taken relative to the
+    /// config file's folder, and `~/` means the home folder.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| {
+        let mut config: Self = toml::from_str(text).map_err(|e| {
             let offset = e.span().map(|s| s.start).unwrap_or(0);
             let (line, column) = line_column(text, offset);
             ConfigError::Invalid {
@@ -141,8 +134,94 @@ impl Config {
                 column,
                 reason: e.message().trim().to_string(),
             }
-        })
+        })?;
+        if let Some(file) = config.stack.file.take() {
+            config.stack.file = Some(resolve_stack_file(file, path));
+        }
+        Ok(config)
     }
+}
+
+impl Config {
+    /// Like `parse`, but a problem inside one `[section]` only costs that
+    /// section: it takes its defaults and the other sections still apply.
+    /// Returns every problem found, each with its line and column.
+    pub fn parse_lenient(text: &str, path: &Path) -> (Self, Vec<ConfigError>) {
+        let mut text = text.to_string();
+        let mut problems = Vec::new();
+        for _ in 0..16 {
+            match Self::parse(&text, path) {
+                Ok(config) => return (config, problems),
+                Err(e) => {
+                    let line = match &e {
+                        ConfigError::Invalid { line, .. } => *line,
+                        ConfigError::Unreadable { .. } => 0,
+                    };
+                    problems.push(e);
+                    match without_section_at(&text, line) {
+                        Some(rest) => text = rest,
+                        None => break,
+                    }
+                }
+            }
+        }
+        (Self::default(), problems)
+    }
+
+    /// The user's config, leniently: a missing file gives defaults.
+    pub fn load_lenient() -> (Self, Vec<ConfigError>) {
+        match Self::default_path() {
+            Some(path) => Self::load_lenient_from(&path),
+            None => (Self::default(), Vec::new()),
+        }
+    }
+
+    pub fn load_lenient_from(path: &Path) -> (Self, Vec<ConfigError>) {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse_lenient(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Self::default(), Vec::new()),
+            Err(source) => (
+                Self::default(),
+                vec![ConfigError::Unreadable {
+                    path: path.to_path_buf(),
+                    source,
+                }],
+            ),
+        }
+    }
+}
+
+/// `text` with the `[section]` holding 1-based `line` blanked out (lines
+/// kept, so later problems keep their line numbers); `None` when the line
+/// is outside any section.
+fn without_section_at(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = line.checked_sub(1)?.min(lines.len().checked_sub(1)?);
+    let is_header = |l: &str| l.trim_start().starts_with('[');
+    let start = (0..=at).rev().find(|&i| is_header(lines[i]))?;
+    let end = (start + 1..lines.len())
+        .find(|&i| is_header(lines[i]))
+        .unwrap_or(lines.len());
+    let kept: Vec<&str> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| if (start..end).contains(&i) { "" } else { l })
+        .collect();
+    Some(kept.join("\n"))
+}
+
+fn resolve_stack_file(file: PathBuf, config_path: &Path) -> PathBuf {
+    if let Ok(rest) = file.strip_prefix("~") {
+        if let Some(home) = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf()) {
+            return home.join(rest);
+        }
+    }
+    if file.is_relative() {
+        if let Some(dir) = config_path.parent() {
+            return dir.join(file);
+        }
+    }
+    file
 }
 
 /// 1-based line and column of a byte offset.
@@ -159,6 +238,49 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new("/cfg/config.toml"))
+    }
+
+    #[test]
+    fn a_bad_section_costs_only_that_section() {
+        let text = "[refresh]\ninterval_ms = 1000\nintreval = 5\n\n[stack]\nfile = \"/s/compose.yaml\"\n\n[history]\nretention_hours = \"many\"\n";
+        let (config, problems) = Config::parse_lenient(text, Path::new("/cfg/config.toml"));
+        assert_eq!(config.stack.file, Some(PathBuf::from("/s/compose.yaml")));
+        assert_eq!(config.refresh, RefreshConfig::default());
+        assert_eq!(config.history, HistoryConfig::default());
+        let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("line 3, column 1: unknown field `intreval`")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("line 9, column 19")),
+            "{messages:?}"
+        );
+        // Outside any section (or broken beyond repair): all defaults.
+        let (config, problems) = Config::parse_lenient("oops = 1\n", Path::new("c.toml"));
+        assert_eq!(config, Config::default());
+        assert_eq!(problems.len(), 1);
+    }
+
+    #[test]
+    fn stack_file_is_relative_to_the_config_folder() {
+        let file = |text: &str| parse(text).ok().and_then(|c| c.stack.file);
+        assert_eq!(
+            file("[stack]\nfile = \"compose.yaml\""),
+            Some(PathBuf::from("/cfg/compose.yaml"))
+        );
+        assert_eq!(
+            file("[stack]\nfile = \"/srv/ai/compose.yaml\""),
+            Some(PathBuf::from("/srv/ai/compose.yaml"))
+        );
+        let home = file("[stack]\nfile = \"~/ai/compose.yaml\"").unwrap_or_default();
+        assert!(
+            home.is_absolute() && home.ends_with("ai/compose.yaml"),
+            "{home:?}"
+        );
     }
 
     #[test]

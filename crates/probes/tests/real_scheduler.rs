@@ -190,7 +190,11 @@ async fn scheduler_follows_probes_and_container_changes() {
     let count = |probe: &str| runs.iter().filter(|r| r.outcome.probe == probe).count();
     assert!(count("health") >= 3, "health ran {} times", count("health"));
     assert!((1..=2).contains(&count("running")), "{}", count("running"));
-    let running = runs.iter().rev().find(|r| r.outcome.probe == "running").unwrap();
+    let running = runs
+        .iter()
+        .rev()
+        .find(|r| r.outcome.probe == "running")
+        .unwrap();
     assert!(running.outcome.success, "{running:?}");
     assert!(runs
         .iter()
