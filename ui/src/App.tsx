@@ -1,11 +1,13 @@
 // The window: a header with the overall state, a sidebar of views and the
-// current view. State comes from the Rust side as `snapshot` events; this
-// component only reads it and sends actions back.
+// current view. State comes from the Rust side as `snapshot` and `health`
+// events; this component only reads them and sends actions back.
 import { useCallback, useEffect, useState } from "react";
 import type { Backend } from "./api";
 import type { AppInfo } from "./bindings/AppInfo";
 import type { ContainerId } from "./bindings/ContainerId";
+import type { StackHealth } from "./bindings/StackHealth";
 import type { StackSnapshot } from "./bindings/StackSnapshot";
+import { HealthPanel } from "./components/HealthPanel";
 import { EngineProblem } from "./components/EngineProblem";
 import { Header } from "./components/Header";
 import { ServiceDetail } from "./components/ServiceDetail";
@@ -16,19 +18,28 @@ export function App({ backend }: { backend: Backend }) {
   const [info, setInfo] = useState<AppInfo | null>(null);
   const [selected, setSelected] = useState<ContainerId | null>(null);
   const [now, setNow] = useState(() => Date.now());
+  const [health, setHealth] = useState<StackHealth | null>(null);
+  const [view, setView] = useState<"services" | "health">("services");
 
   useEffect(() => {
     let unlisten: (() => void) | undefined;
+    let unlistenHealth: (() => void) | undefined;
     let cancelled = false;
     backend.onSnapshot((s) => setSnapshot(s)).then((u) => {
       if (cancelled) u();
       else unlisten = u;
     });
+    backend.onHealth((h) => setHealth(h)).then((u) => {
+      if (cancelled) u();
+      else unlistenHealth = u;
+    });
     backend.getSnapshot().then((s) => !cancelled && setSnapshot((cur) => cur ?? s));
+    backend.getHealth().then((h) => !cancelled && setHealth((cur) => cur ?? h));
     backend.appInfo().then((i) => !cancelled && setInfo(i));
     return () => {
       cancelled = true;
       unlisten?.();
+      unlistenHealth?.();
     };
   }, [backend]);
 
@@ -49,14 +60,23 @@ export function App({ backend }: { backend: Backend }) {
 
   return (
     <div className="app">
-      <Header snapshot={snapshot} />
+      <Header snapshot={snapshot} health={health} onShowHealth={() => setView("health")} />
       <div className="body">
         <nav className="sidebar" aria-label="Views">
-          <a className="nav-item active" href="#services" aria-current="page">
-            Services
-          </a>
+          {(["services", "health"] as const).map((v) => (
+            <button
+              key={v}
+              type="button"
+              className={`nav-item${view === v ? " active" : ""}`}
+              aria-current={view === v ? "page" : undefined}
+              onClick={() => setView(v)}
+              data-testid={`nav-${v}`}
+            >
+              {v === "services" ? "Services" : "Health"}
+            </button>
+          ))}
         </nav>
-        <main id="services" className="content">
+        <main id={view} className="content">
           {snapshot?.config_error && (
             <div className="banner warning" role="alert" data-testid="config-error">
               {snapshot.config_error}
@@ -67,7 +87,14 @@ export function App({ backend }: { backend: Backend }) {
               History is off: {info.store_error}
             </div>
           )}
-          {snapshot === null ? (
+          {health?.stack_error && (
+            <div className="banner warning" role="alert" data-testid="stack-error">
+              {health.stack_error}
+            </div>
+          )}
+          {view === "health" && snapshot?.engine.kind === "connected" ? (
+            <HealthPanel backend={backend} health={health} />
+          ) : snapshot === null ? (
             <p className="muted">Starting…</p>
           ) : snapshot.engine.kind === "unreachable" ? (
             <EngineProblem engine={snapshot.engine} onRetry={() => void backend.retryEngine()} />
@@ -78,6 +105,7 @@ export function App({ backend }: { backend: Backend }) {
               <ServiceTable
                 backend={backend}
                 rows={snapshot.services}
+                health={health}
                 now={now}
                 selected={selected}
                 onSelect={setSelected}
@@ -87,6 +115,7 @@ export function App({ backend }: { backend: Backend }) {
                   key={selectedRow.id}
                   backend={backend}
                   row={selectedRow}
+                  health={health}
                   onClose={closeDetail}
                 />
               )}

@@ -9,6 +9,8 @@ import type { ContainerAction } from "./bindings/ContainerAction";
 import type { ContainerId } from "./bindings/ContainerId";
 import type { HistoryPoint } from "./bindings/HistoryPoint";
 import type { LogBatch } from "./bindings/LogBatch";
+import type { ResponsePoint } from "./bindings/ResponsePoint";
+import type { StackHealth } from "./bindings/StackHealth";
 import type { StackSnapshot } from "./bindings/StackSnapshot";
 import type { UiError } from "./bindings/UiError";
 
@@ -26,6 +28,9 @@ export interface Backend {
   openUrl(url: string): Promise<void>;
   onSnapshot(handler: (s: StackSnapshot) => void): Promise<Unlisten>;
   onLogs(handler: (b: LogBatch) => void): Promise<Unlisten>;
+  getHealth(): Promise<StackHealth>;
+  probeHistory(service: string): Promise<ResponsePoint[]>;
+  onHealth(handler: (h: StackHealth) => void): Promise<Unlisten>;
 }
 
 /** Turns whatever a command rejected with into a `UiError`. */
@@ -48,4 +53,7 @@ export const tauriBackend: Backend = {
   openUrl: (url) => open(url),
   onSnapshot: (handler) => listen<StackSnapshot>("snapshot", (e) => handler(e.payload)),
   onLogs: (handler) => listen<LogBatch>("logs", (e) => handler(e.payload)),
+  getHealth: () => invoke<StackHealth>("get_health"),
+  probeHistory: (service) => invoke<ResponsePoint[]>("probe_history", { service }),
+  onHealth: (handler) => listen<StackHealth>("health", (e) => handler(e.payload)),
 };

@@ -1,16 +1,31 @@
-// One service up close: CPU and memory over the last half hour from the
+// One service up close: its probes (last conditions, response times) when
+// the stack names it, CPU and memory over the last half hour from the
 // history store, and its log (last 200 lines, then followed live).
 import { useEffect, useRef, useState } from "react";
 import { asUiError, type Backend } from "../api";
 import type { HistoryPoint } from "../bindings/HistoryPoint";
 import type { LogLine } from "../bindings/LogLine";
 import type { ServiceRow } from "../bindings/ServiceRow";
+import type { StackHealth } from "../bindings/StackHealth";
+import { membership, runsOf } from "../health";
+import { ProbeResults } from "./ProbeResults";
 import { humanBytes, percent } from "../format";
 import { Sparkline } from "./Sparkline";
 
 const MAX_LOG_LINES = 2000;
 
-export function ServiceDetail({ backend, row, onClose }: { backend: Backend; row: ServiceRow; onClose: () => void }) {
+export function ServiceDetail({
+  backend,
+  row,
+  health,
+  onClose,
+}: {
+  backend: Backend;
+  row: ServiceRow;
+  health: StackHealth | null;
+  onClose: () => void;
+}) {
+  const member = membership(health).get(row.name);
   const [lines, setLines] = useState<LogLine[]>([]);
   const [logState, setLogState] = useState<string>("Loading the last 200 lines…");
   const [history, setHistory] = useState<HistoryPoint[]>([]);
@@ -86,6 +101,18 @@ export function ServiceDetail({ backend, row, onClose }: { backend: Backend; row
       <p className="muted small">
         {row.image} · {row.id.slice(0, 12)}
       </p>
+      {member && (
+        <section aria-label="Probes" className="detail-probes">
+          <h3>
+            {member.stack} · {member.service.service}{" "}
+            {member.health && (
+              <span className={`badge status-${member.health.status}`}>{member.health.status}</span>
+            )}
+          </h3>
+          {member.health && <p className="muted small">{member.health.reason}</p>}
+          <ProbeResults backend={backend} service={member.service} runs={runsOf(health, member.service.service)} />
+        </section>
+      )}
       <section aria-label="Resource history" className="charts">
         {historyError ? (
           <p className="muted">{historyError}</p>

@@ -1,11 +1,16 @@
 // The live service table: grouped by compose project, sortable by any column,
 // filterable, with start/stop/restart/logs per row. Actions show progress
-// while they run and say how they ended.
+// while they run and say how they ended. Containers the stack file names
+// carry their stack, group and health status; stack services with no
+// container at all are listed after them.
 import { useEffect, useMemo, useRef, useState } from "react";
 import { asUiError, type Backend } from "../api";
 import type { ContainerAction } from "../bindings/ContainerAction";
 import type { ContainerId } from "../bindings/ContainerId";
 import type { ServiceRow } from "../bindings/ServiceRow";
+import type { StackHealth } from "../bindings/StackHealth";
+import type { StackServiceView } from "../bindings/StackServiceView";
+import { type Membership, membership, missingServices } from "../health";
 import { humanBytes, humanDuration, percent } from "../format";
 import { filterRows, nextSort, type Sort, type SortKey, sortRows } from "../table";
 
@@ -44,12 +49,13 @@ export function groupByProject(rows: ServiceRow[]): [string, ServiceRow[]][] {
 interface Props {
   backend: Backend;
   rows: ServiceRow[];
+  health: StackHealth | null;
   now: number;
   selected: ContainerId | null;
   onSelect: (id: ContainerId | null) => void;
 }
 
-export function ServiceTable({ backend, rows, now, selected, onSelect }: Props) {
+export function ServiceTable({ backend, rows, health, now, selected, onSelect }: Props) {
   const [query, setQuery] = useState("");
   const [sort, setSort] = useState<Sort>({ key: "name", descending: false });
   const [pending, setPending] = useState<Record<string, ContainerAction>>({});
@@ -68,6 +74,8 @@ export function ServiceTable({ backend, rows, now, selected, onSelect }: Props) 
     return () => window.removeEventListener("keydown", onKey);
   }, []);
 
+  const members = useMemo(() => membership(health), [health]);
+  const missing = useMemo(() => missingServices(health), [health]);
   const groups = useMemo(
     () => groupByProject(sortRows(filterRows(rows, query), sort, now)),
     [rows, query, sort, now],
@@ -119,7 +127,7 @@ export function ServiceTable({ backend, rows, now, selected, onSelect }: Props) 
           </button>
         </div>
       )}
-      {rows.length === 0 ? (
+      {rows.length === 0 && missing.length === 0 ? (
         <p className="empty muted">
           The engine has no containers. Start your stack (for example <code>podman-compose up -d</code>) and it
           appears here at once.
@@ -163,6 +171,7 @@ export function ServiceTable({ backend, rows, now, selected, onSelect }: Props) 
                 <Row
                   key={row.id}
                   row={row}
+                  member={members.get(row.name)}
                   now={now}
                   pending={pending[row.id]}
                   selected={row.id === selected}
@@ -173,6 +182,19 @@ export function ServiceTable({ backend, rows, now, selected, onSelect }: Props) 
               ))}
             </tbody>
           ))}
+          {missing.length > 0 && (
+            <tbody data-testid="missing-services">
+              <tr className="group">
+                <th colSpan={columns.length} scope="rowgroup">
+                  Stack {health?.stack_name}: services with no container{" "}
+                  <span className="muted">{missing.length}</span>
+                </th>
+              </tr>
+              {missing.map((s) => (
+                <MissingRow key={s.service} service={s} />
+              ))}
+            </tbody>
+          )}
         </table>
         </div>
       )}
@@ -180,8 +202,30 @@ export function ServiceTable({ backend, rows, now, selected, onSelect }: Props) 
   );
 }
 
+function MissingRow({ service }: { service: StackServiceView }) {
+  return (
+    <tr data-testid={`missing-${service.service}`}>
+      <td className="name">
+        {service.container}
+        <div className="muted small">
+          {service.service} · {service.group}
+          {service.required ? " (required)" : ""}
+        </div>
+      </td>
+      <td className="image" title={service.image ?? ""}>{service.image ?? "—"}</td>
+      <td>
+        <span className="badge state-exited">no container</span>
+      </td>
+      <td colSpan={columns.length - 3} className="muted small">
+        The stack file names it; the engine has no container by that name.
+      </td>
+    </tr>
+  );
+}
+
 interface RowProps {
   row: ServiceRow;
+  member: Membership | undefined;
   now: number;
   pending: ContainerAction | undefined;
   selected: boolean;
@@ -190,7 +234,7 @@ interface RowProps {
   onOpenPort: (url: string) => void;
 }
 
-function Row({ row, now, pending, selected, onSelect, onAct, onOpenPort }: RowProps) {
+function Row({ row, member, now, pending, selected, onSelect, onAct, onOpenPort }: RowProps) {
   const running = row.state === "running";
   const busy = pending !== undefined;
   const usage = row.usage;
@@ -209,7 +253,18 @@ function Row({ row, now, pending, selected, onSelect, onAct, onOpenPort }: RowPr
         <button type="button" className="link" onClick={onSelect} title="Show details and logs">
           {row.name}
         </button>
-        {row.compose_service && <div className="muted small">{row.compose_service}</div>}
+        {member ? (
+          <div className="muted small" data-testid={`stack-${row.name}`}>
+            {member.stack} · {member.service.group}
+            {member.health && (
+              <span className={`badge status-${member.health.status}`} title={member.health.reason}>
+                {member.health.status}
+              </span>
+            )}
+          </div>
+        ) : (
+          row.compose_service && <div className="muted small">{row.compose_service}</div>
+        )}
       </td>
       <td className="image" title={row.image}>{row.image}</td>
       <td data-testid={`state-${row.name}`}>

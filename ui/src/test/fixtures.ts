@@ -2,6 +2,8 @@
 import { vi } from "vitest";
 import type { Backend } from "../api";
 import type { ServiceRow } from "../bindings/ServiceRow";
+import type { ServiceStatus } from "../bindings/ServiceStatus";
+import type { StackHealth } from "../bindings/StackHealth";
 import type { StackSnapshot } from "../bindings/StackSnapshot";
 
 export function row(over: Partial<ServiceRow> & { name: string }): ServiceRow {
@@ -39,8 +41,82 @@ export function snapshot(services: ServiceRow[], over: Partial<StackSnapshot> = 
   };
 }
 
-export function fakeBackend(initial: StackSnapshot): Backend & { emit: (s: StackSnapshot) => void } {
+export function noHealth(): StackHealth {
+  return {
+    source: "<built-in AI stack>",
+    stack_name: null,
+    stack_error: null,
+    services: [],
+    breakdown: null,
+    level: null,
+    headline: "No stack loaded",
+    last_runs: [],
+    updated_at_ms: 0,
+  };
+}
+
+/** A stack "ai": core (required) with web and db, extras (optional) with ghost (no container). */
+export function stackHealth(webStatus: ServiceStatus = "healthy"): StackHealth {
+  const svc = (service: string, group: string, required: boolean, has_container: boolean) => ({
+    service,
+    group,
+    required,
+    container: `ai-${service}`,
+    has_container,
+    image: "localhost/test:latest",
+    probes:
+      service === "web"
+        ? [{ name: "health", kind: "http", target: "http://127.0.0.1:8091/health", interval_ms: 5000, timeout_ms: 2000 }]
+        : [],
+  });
+  const webOk = webStatus === "healthy";
+  const coreScore = webOk ? 100 : webStatus === "degraded" ? 75 : 50;
+  return {
+    source: "/home/u/ai/compose.yaml",
+    stack_name: "ai",
+    stack_error: null,
+    services: [svc("web", "Core", true, true), svc("db", "Core", true, true), svc("ghost", "Extras", false, false)],
+    breakdown: {
+      services: [
+        { service: "web", group: "Core", status: webStatus, reason: webOk ? "all 1 probes pass" : "all 1 probes failing" },
+        { service: "db", group: "Core", status: "healthy", reason: "running (no probes)" },
+        { service: "ghost", group: "Extras", status: "down", reason: "no container named ai-ghost" },
+      ],
+      groups: [
+        { group: "Core", required: true, weight: 3, healthy: webOk ? 2 : 1, total: 2, score: coreScore },
+        { group: "Extras", required: false, weight: 1, healthy: 0, total: 1, score: 0 },
+      ],
+      overall: (3 * coreScore) / 4,
+      formula: `overall = (3×${coreScore}% + 1×0%) / 4 = ${(3 * coreScore) / 4}%`,
+    },
+    level: webOk ? "healthy" : "degraded",
+    headline: "ai: 75% healthy",
+    last_runs: [
+      {
+        service: "web",
+        at_ms: 1000,
+        duration_ms: 12.5,
+        outcome: {
+          probe: "health",
+          success: webOk,
+          conditions: [
+            { condition: "[STATUS] == 200", success: true, observed: "200" },
+            { condition: "[BODY].status == ok", success: webOk, observed: webOk ? '"ok"' : '"degraded"' },
+          ],
+          error: null,
+        },
+      },
+    ],
+    updated_at_ms: 1000,
+  };
+}
+
+export function fakeBackend(
+  initial: StackSnapshot,
+  health: StackHealth = noHealth(),
+): Backend & { emit: (s: StackSnapshot) => void; emitHealth: (h: StackHealth) => void } {
   let handler: ((s: StackSnapshot) => void) | null = null;
+  let healthHandler: ((h: StackHealth) => void) | null = null;
   return {
     getSnapshot: vi.fn(async () => initial),
     appInfo: vi.fn(async () => ({
@@ -64,6 +140,18 @@ export function fakeBackend(initial: StackSnapshot): Backend & { emit: (s: Stack
       };
     }),
     onLogs: vi.fn(async () => () => {}),
+    getHealth: vi.fn(async () => health),
+    probeHistory: vi.fn(async () => [
+      { probe: "health", at_ms: 0, duration_ms: 10, success: true },
+      { probe: "health", at_ms: 1000, duration_ms: 12.5, success: true },
+    ]),
+    onHealth: vi.fn(async (h) => {
+      healthHandler = h;
+      return () => {
+        healthHandler = null;
+      };
+    }),
     emit: (s) => handler?.(s),
+    emitHealth: (h) => healthHandler?.(h),
   };
 }

@@ -1,0 +1,44 @@
+// Joins the stack's health with the engine's rows: which stack service a
+// container is, and which stack services have no container. Pure functions.
+import type { ServiceHealth } from "./bindings/ServiceHealth";
+import type { StackHealth } from "./bindings/StackHealth";
+import type { StackServiceView } from "./bindings/StackServiceView";
+
+export interface Membership {
+  stack: string;
+  service: StackServiceView;
+  health: ServiceHealth | null;
+}
+
+/** Container name → its stack service, for containers the stack names. */
+export function membership(health: StackHealth | null): Map<string, Membership> {
+  const out = new Map<string, Membership>();
+  if (!health?.stack_name) return out;
+  for (const service of health.services) {
+    if (!service.has_container) continue;
+    out.set(service.container, {
+      stack: health.stack_name,
+      service,
+      health: serviceHealth(health, service.service),
+    });
+  }
+  return out;
+}
+
+/** Stack services the engine has no container for. */
+export function missingServices(health: StackHealth | null): StackServiceView[] {
+  return health?.services.filter((s) => !s.has_container) ?? [];
+}
+
+export function serviceHealth(health: StackHealth | null, service: string): ServiceHealth | null {
+  return health?.breakdown?.services.find((s) => s.service === service) ?? null;
+}
+
+/** The newest run of each of a service's probes. */
+export function runsOf(health: StackHealth | null, service: string) {
+  return health?.last_runs.filter((r) => r.service === service) ?? [];
+}
+
+export function percentScore(score: number): string {
+  return `${Math.round(score)}%`;
+}
