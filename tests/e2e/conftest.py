@@ -128,9 +128,66 @@ def app_env(display, session_bus, engine, workdir):
         "XDG_RUNTIME_DIR": str(workdir),
         "NO_AT_BRIDGE": "1",
     })
-    # Deliberately invalid: the window must say where and why, and run on defaults.
-    (workdir / "config.toml").write_text("[refresh]\ninterval_ms = 1000\nintreval = 5\n")
+    env["SW_TEST_PG_PASSWORD"] = "sw-test-pw"
+    # [refresh] is deliberately invalid: the window must say where and why and
+    # use its defaults, while [stack] still applies.
+    (workdir / "stack.yaml").write_text(E2E_STACK)
+    (workdir / "config.toml").write_text(
+        "[refresh]\ninterval_ms = 1000\nintreval = 5\n\n[stack]\nfile = \"stack.yaml\"\n")
     return env
+
+
+# The test containers as a stack: four required services (one checked over
+# TCP, two real databases), one optional agent with no container at all.
+E2E_STACK = """\
+name: e2e
+x-stackwarden:
+  groups:
+    core: { label: Core Infrastructure, required: true }
+    agents: { label: Agent Backends, required: false }
+services:
+  web:
+    image: localhost/sw-test-busybox:latest
+    container_name: sw-ok-web
+    x-stackwarden:
+      group: core
+      probes:
+        - name: port
+          tcp: { address: "127.0.0.1:18080" }
+          interval: 5s
+          timeout: 1s
+  worker:
+    image: localhost/sw-test-busybox:latest
+    container_name: sw-ok-worker
+    x-stackwarden: { group: core }
+  postgres:
+    image: localhost/sw-test-db:latest
+    container_name: sw-db-postgres
+    x-stackwarden:
+      group: core
+      probes:
+        - name: schema
+          postgres:
+            url: "postgres://mcp@127.0.0.1:15432/mcp"
+            password_env: SW_TEST_PG_PASSWORD
+            tables: [document_embeddings, imported_documents, open_skills, points_of_interest, system_registry, telemetry_events, tool_registry]
+          interval: 5s
+          timeout: 2s
+  redis:
+    image: localhost/sw-test-db:latest
+    container_name: sw-db-redis
+    x-stackwarden:
+      group: core
+      probes:
+        - name: ping
+          redis: { url: "redis://127.0.0.1:16379", require_persistence: true }
+          interval: 5s
+          timeout: 2s
+  aider:
+    image: docker.io/paulgauthier/aider:latest
+    container_name: local-ai-aider
+    x-stackwarden: { group: agents }
+"""
 
 
 @pytest.fixture(scope="session")

@@ -69,6 +69,49 @@ def test_bad_config_is_shown_and_defaults_are_used(driver):
     assert "default settings" in banner
 
 
+def test_health_breakdown_and_a_stopped_required_container(driver, sni, artifacts):
+    """The stack file's groups scored from real probes (TCP, PostgreSQL, Redis);
+    stopping a required container lowers the score in the window and the tray
+    within one probe interval (5 s in the e2e stack)."""
+    wait_for("health score in the header", lambda: "e2e: 75% healthy" in (text_of(driver, "header-score") or ""))
+    # Stack membership and the service with no container, in the table.
+    assert "e2e · Core Infrastructure" in text_of(driver, "stack-sw-db-postgres")
+    assert "local-ai-aider" in text_of(driver, "missing-aider")
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-health"]').click()
+    wait_for("health panel", lambda: text_of(driver, "health-panel"))
+    assert text_of(driver, "group-score-Core Infrastructure").startswith("Core Infrastructure 100% (4/4)")
+    assert text_of(driver, "group-score-Agent Backends").startswith("Agent Backends 0% (0/1)")
+    assert text_of(driver, "health-overall") == "75%"
+    assert "(3×100% + 1×0%) / 4 = 75%" in text_of(driver, "health-formula")
+    # Why postgres is healthy: its probe's conditions, measured.
+    driver.find_element(By.XPATH, '//button[contains(., "postgres")]').click()
+    wait_for("postgres probe conditions", lambda: "table telemetry_events exists" in (text_of(driver, "probes-postgres") or ""))
+    driver.save_screenshot(str(artifacts / "window-health.png"))
+    service = sni.wait_for_item()
+    wait_for("tray shows the score", lambda: sni.item_properties(service)["title"] == "Stackwarden: 75% healthy")
+    healthy_icon = sni.item_properties(service)["icon"]
+
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
+    button(driver, "Stop sw-ok-web").click()
+    wait_for("web stopped", lambda: (text_of(driver, "action-outcome") or "").startswith("Stopped sw-ok-web."), timeout=40)
+    stopped = time.time()
+    wait_for("score drops in the window", lambda: "e2e: 56% healthy" in text_of(driver, "header-score"), timeout=5)
+    wait_for("score drops in the tray",
+             lambda: sni.item_properties(service)["title"] == "Stackwarden: 56% healthy", timeout=5)
+    assert time.time() - stopped < 5.0, "within one probe interval"
+    props = sni.item_properties(service)
+    assert "web down" in props["tooltip_text"], props["tooltip_text"]
+    assert props["icon"][2] != healthy_icon[2], "icon colour follows the level"
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-health"]').click()
+    wait_for("core group drops", lambda: text_of(driver, "group-score-Core Infrastructure").startswith("Core Infrastructure 75% (3/4)"))
+    assert text_of(driver, "service-status-web") == "down"
+    driver.save_screenshot(str(artifacts / "window-health-web-down.png"))
+
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
+    button(driver, "Start sw-ok-web").click()
+    wait_for("score recovers", lambda: "e2e: 75% healthy" in text_of(driver, "header-score"), timeout=20)
+
+
 def test_stop_and_start_from_the_window(driver, artifacts):
     button(driver, "Stop sw-ok-worker").click()
     wait_for("worker stopped", lambda: (text_of(driver, "state-sw-ok-worker") or "").startswith("exited"))
@@ -116,7 +159,7 @@ def test_commands_outside_the_allow_list_are_refused(driver):
 
 def test_tray_follows_the_engine_state(driver, sni, engine, artifacts):
     service, props = tray(sni)
-    wait_for("tray title with counts", lambda: re.search(r"Stackwarden: \d+ of \d+ running", sni.item_properties(service)["title"]))
+    wait_for("tray title with the score", lambda: re.search(r"Stackwarden: \d+% healthy", sni.item_properties(service)["title"]))
     props = sni.item_properties(service)
     assert props["status"] == "Active"
     assert re.search(r"\d+ of \d+ running", props["tooltip_text"])
@@ -134,7 +177,7 @@ def test_tray_follows_the_engine_state(driver, sni, engine, artifacts):
 
     engine.start()
     wait_for("reconnected by itself", lambda: text_of(driver, "row-sw-ok-web"), timeout=30)
-    wait_for("tray back to counts", lambda: "running" in sni.item_properties(service)["title"])
+    wait_for("tray back to the score", lambda: "% healthy" in sni.item_properties(service)["title"])
 
 
 def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni, app_env):

@@ -181,7 +181,8 @@ remove_containers() {
   export CONTAINERS_CONF=$conf
   local ids
   ids=""
-  for filter in com.docker.compose.project=sw-ok com.docker.compose.project=sw-mixed stackwarden.test; do
+  # The database containers (stackwarden.test=db) outlive a fixtures reset.
+  for filter in com.docker.compose.project=sw-ok com.docker.compose.project=sw-mixed stackwarden.test=it stackwarden.test=bench; do
     ids="$ids $(podman ps -aq --filter "label=$filter" 2>/dev/null || true)"
   done
   for id in $ids; do podman rm -f -t 0 "$id" >/dev/null 2>&1 || true; done

@@ -187,3 +187,22 @@ fn probe_targets_hide_passwords() {
     };
     assert_eq!(http.target(), "http://localhost:8091/health");
 }
+
+#[test]
+fn required_groups_come_first() {
+    let stack = crate::default_stack().unwrap();
+    let names: Vec<(&str, bool)> = stack
+        .groups
+        .iter()
+        .map(|g| (g.name.as_str(), g.required))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("Core Infrastructure", true),
+            ("MCP Services", true),
+            ("Agent Backends", false),
+            ("Orchestration", false)
+        ]
+    );
+}

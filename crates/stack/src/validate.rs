@@ -326,6 +326,8 @@ pub fn parse(text: &str, file: &str) -> Result<Stack, StackError> {
             });
         }
     }
+    // Required groups first, as the user's report lists them.
+    groups.sort_by_key(|g| !g.required);
     if problems.list.is_empty() {
         Ok(Stack {
             name: compose.name.unwrap_or_else(|| file.to_string()),

@@ -216,8 +216,8 @@ function MissingRow({ service }: { service: StackServiceView }) {
       <td>
         <span className="badge state-exited">no container</span>
       </td>
-      <td colSpan={columns.length - 3} className="muted small">
-        The stack file names it; the engine has no container by that name.
+      <td colSpan={columns.length - 3} className="muted small note">
+        Named in the stack file; the engine has no such container.
       </td>
     </tr>
   );
