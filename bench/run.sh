@@ -53,3 +53,6 @@ PY
 echo
 echo "## Desktop app CPU with 50 containers at the default 2 s interval"
 "$venv/bin/python" bench/app_cpu.py "$root/target/release/stackwarden-desktop" "$seconds"
+
+echo
+SW_BENCH_OWN_ENGINE=0 bash bench/health_round.sh

@@ -18,7 +18,7 @@ app_packages=(
 # The real engine and GUI harness the tests use.
 test_packages=(
   podman runc busybox-static xvfb xauth webkit2gtk-driver dbus dbus-x11
-  python3-venv imagemagick hyperfine procps util-linux debootstrap
+  python3-venv imagemagick hyperfine procps util-linux debootstrap jq
 )
 
 as_root() {

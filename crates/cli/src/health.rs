@@ -1,15 +1,14 @@
 //! `stackwarden health`: one probe round over the stack and the breakdown,
 //! as the user's report wrote it by hand ("Core Infrastructure 100% (5/5)").
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
 
 use serde_json::json;
 use stackwarden_engine::endpoint::START_HINT;
 use stackwarden_engine::{connect, Candidate, Engine};
-use stackwarden_health::{HealthBreakdown, ProbeOutcome};
-use stackwarden_probes::{probe_round, stack_health, ProbeRunner};
+use stackwarden_health::{HealthBreakdown, ProbeRun};
+use stackwarden_probes::{outcomes_by_service, probe_round, stack_health, ProbeRunner};
 use stackwarden_stack::{default_stack, load_file, Stack};
 
 /// sysexits EX_DATAERR: the stack file is invalid.
@@ -53,10 +52,11 @@ pub fn run(endpoints: &[Candidate], stack_file: Option<&Path>, json: bool) -> Ex
             Err(e) => Err(e),
         }
         .map_err(|e| format!("  {}: {e}", engine.endpoint()))?;
-        let outcomes = probe_round(&runner, &stack, &rows).await;
-        Ok((stack_health(&stack, &rows, &outcomes), outcomes))
+        let runs = probe_round(&runner, &stack, &rows).await;
+        let outcomes = outcomes_by_service(&runs);
+        Ok((stack_health(&stack, &rows, &outcomes), runs))
     });
-    let (breakdown, outcomes) = match result {
+    let (breakdown, runs) = match result {
         Ok(r) => r,
         Err(tried) => {
             eprintln!("Container engine unreachable. Tried:\n{tried}\n{START_HINT}");
@@ -67,23 +67,19 @@ pub fn run(endpoints: &[Candidate], stack_file: Option<&Path>, json: bool) -> Ex
         let value = json!({
             "stack": stack.name,
             "breakdown": breakdown,
-            "probes": outcomes,
+            "probes": runs,
         });
         match serde_json::to_string_pretty(&value) {
             Ok(text) => println!("{text}"),
             Err(e) => eprintln!("stackwarden: cannot write JSON: {e}"),
         }
     } else {
-        print!("{}", render(&stack, &breakdown, &outcomes));
+        print!("{}", render(&stack, &breakdown, &runs));
     }
     ExitCode::from(breakdown.level().exit_code())
 }
 
-fn render(
-    stack: &Stack,
-    b: &HealthBreakdown,
-    outcomes: &HashMap<String, Vec<ProbeOutcome>>,
-) -> String {
+fn render(stack: &Stack, b: &HealthBreakdown, runs: &[ProbeRun]) -> String {
     let mut out = format!("Stack {}\n\n", stack.name);
     for g in &b.groups {
         out.push_str(&format!(
@@ -101,7 +97,8 @@ fn render(
                 s.status.word(),
                 s.reason
             ));
-            for o in outcomes.get(&s.service).into_iter().flatten() {
+            for run in runs.iter().filter(|r| r.service == s.service) {
+                let o = &run.outcome;
                 if let Some(e) = &o.error {
                     out.push_str(&format!("      {}: {e}\n", o.probe));
                 }

@@ -57,7 +57,18 @@ fn json_carries_every_condition() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["stack"], "sw-test");
-    let pg = &v["probes"]["postgres"][0];
+    let run = |service: &str| {
+        v["probes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["service"] == service)
+            .unwrap_or_else(|| panic!("no run of {service}: {v}"))
+            .clone()
+    };
+    let pg_run = run("postgres");
+    assert!(pg_run["duration_ms"].as_f64().unwrap() > 0.0, "{pg_run}");
+    let pg = &pg_run["outcome"];
     assert_eq!(pg["success"], true);
     let names: Vec<&str> = pg["conditions"]
         .as_array()
@@ -70,7 +81,7 @@ fn json_carries_every_condition() {
         "{names:?}"
     );
     assert!(names.contains(&"extension pg_trgm installed"), "{names:?}");
-    assert_eq!(v["probes"]["redis"][0]["conditions"][0]["observed"], "PONG");
+    assert_eq!(run("redis")["outcome"]["conditions"][0]["observed"], "PONG");
 }
 
 #[test]

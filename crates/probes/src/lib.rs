@@ -11,7 +11,7 @@ mod database;
 mod round;
 mod schedule;
 
-pub use round::{find_container, probe_round, stack_health};
+pub use round::{find_container, outcomes_by_service, probe_round, stack_health};
 pub use schedule::{view, HealthRecord, HealthScheduler, ProbeView, StackHealth, StackServiceView};
 
 use std::time::{Duration, Instant};

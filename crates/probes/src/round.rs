@@ -5,7 +5,10 @@
 use std::collections::HashMap;
 
 use futures_util::future::join_all;
-use stackwarden_health::{breakdown, HealthBreakdown, ProbeOutcome, ServiceSpec};
+use std::time::Instant;
+
+use stackwarden_health::{breakdown, HealthBreakdown, ProbeOutcome, ProbeRun, ServiceSpec};
+use stackwarden_model::clock::now_ms;
 use stackwarden_model::ServiceRow;
 use stackwarden_stack::{Stack, StackService};
 
@@ -27,23 +30,36 @@ pub fn find_container<'a>(
     }
 }
 
-/// Runs every probe of every service concurrently; the map holds each
-/// service's outcomes in the order the stack file lists its probes.
+/// Runs every probe of every service concurrently, each timed like the
+/// app's scheduler times it; runs come back in stack-file order.
 pub async fn probe_round(
     runner: &ProbeRunner,
     stack: &Stack,
     rows: &[ServiceRow],
-) -> HashMap<String, Vec<ProbeOutcome>> {
+) -> Vec<ProbeRun> {
     let runs = stack.services.iter().flat_map(|service| {
         let row = find_container(stack, service, rows);
-        service
-            .probes
-            .iter()
-            .map(move |p| async move { (service.name.clone(), runner.run(p, row).await) })
+        service.probes.iter().map(move |p| async move {
+            let started = Instant::now();
+            let outcome = runner.run(p, row).await;
+            ProbeRun {
+                service: service.name.clone(),
+                at_ms: now_ms(),
+                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+                outcome,
+            }
+        })
     });
+    join_all(runs).await
+}
+
+/// Each service's outcomes, in the order of `runs`.
+pub fn outcomes_by_service(runs: &[ProbeRun]) -> HashMap<String, Vec<ProbeOutcome>> {
     let mut out: HashMap<String, Vec<ProbeOutcome>> = HashMap::new();
-    for (service, outcome) in join_all(runs).await {
-        out.entry(service).or_default().push(outcome);
+    for run in runs {
+        out.entry(run.service.clone())
+            .or_default()
+            .push(run.outcome.clone());
     }
     out
 }
