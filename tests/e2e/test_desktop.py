@@ -112,6 +112,19 @@ def test_health_breakdown_and_a_stopped_required_container(driver, sni, artifact
     wait_for("score recovers", lambda: "e2e: 75% healthy" in text_of(driver, "header-score"), timeout=20)
 
 
+def test_a_broken_stack_file_keeps_the_last_good_definition(driver, workdir, artifacts):
+    stack_file = workdir / "stack.yaml"
+    good = stack_file.read_text()
+    stack_file.write_text(good.replace("container_name: sw-ok-worker\n", "container_name: sw-ok-worker\n    depends_on: [nowhere]\n"))
+    banner = wait_for("stack file banner", lambda: text_of(driver, "stack-error"), timeout=15)
+    assert "stack.yaml, line 20" in banner and "nowhere" in banner, banner
+    assert "keeps using the last good definition" in banner, banner
+    assert "e2e: 75% healthy" in text_of(driver, "header-score"), "still scored on the last good stack"
+    driver.save_screenshot(str(artifacts / "window-stack-file-broken.png"))
+    stack_file.write_text(good)
+    wait_for("banner gone after the fix", lambda: text_of(driver, "stack-error") is None, timeout=15)
+
+
 def test_stop_and_start_from_the_window(driver, artifacts):
     button(driver, "Stop sw-ok-worker").click()
     wait_for("worker stopped", lambda: (text_of(driver, "state-sw-ok-worker") or "").startswith("exited"))
