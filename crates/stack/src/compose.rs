@@ -141,12 +141,52 @@ pub(crate) enum HealthcheckTest {
     List(Vec<String>),
 }
 
-/// Top-level `x-stackwarden`: the groups of the health breakdown.
+/// Top-level `x-stackwarden`: the groups of the health breakdown and the
+/// verification checklist's settings.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StackExtension {
     #[serde(default)]
     pub groups: BTreeMap<String, GroupExtension>,
+    pub verify: Option<VerifyExtension>,
+}
+
+/// `x-stackwarden.verify`: what one-click verification checks beyond what
+/// it derives from the services and their probes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyExtension {
+    pub telemetry: Option<Spanned<TelemetryExtension>>,
+    #[serde(default)]
+    pub limits: BTreeMap<String, Spanned<LimitExtension>>,
+    #[serde(default)]
+    pub checks: Vec<Spanned<CheckExtension>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TelemetryExtension {
+    pub dir: String,
+    #[serde(default)]
+    pub files: Vec<String>,
+    pub fresh_within: Option<Spanned<String>>,
+    pub required: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LimitExtension {
+    pub memory: Option<Spanned<String>>,
+    pub cpu_percent: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CheckExtension {
+    pub service: Spanned<String>,
+    #[serde(default = "yes")]
+    pub required: bool,
+    pub probe: Spanned<ProbeEntry>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,13 +9,17 @@
 
 mod compose;
 mod duration;
+mod size;
 mod source;
 mod validate;
 
 pub use duration::parse_duration;
+pub use size::parse_bytes;
 pub use source::{GoodText, LoadedStack, SavedText, StackSource, StackWatcher, POLL_INTERVAL};
 pub use validate::{
-    load_file, parse, PortSpec, Probe, ProbeKind, Stack, StackError, StackProblem, StackService,
+    load_file, parse, ExtraCheck, LimitSpec, PortSpec, Probe, ProbeKind, Stack, StackError,
+    StackProblem, StackService, TelemetrySpec, VerifySpec, DEFAULT_TELEMETRY_DIR,
+    DEFAULT_TELEMETRY_FILES,
 };
 
 /// The AI stack of the user's report: llama.cpp, Qdrant, PostgreSQL, Redis,

@@ -206,3 +206,67 @@ fn required_groups_come_first() {
         ]
     );
 }
+
+const VERIFY_BASE: &str = "services:\n  aidb:\n    image: a\nx-stackwarden:\n  verify:\n";
+
+#[test]
+fn verify_section_extends_the_checklist() {
+    let text = format!(
+        "{VERIFY_BASE}    telemetry:\n      dir: /var/telemetry\n      files: [a.jsonl]\n      fresh_within: 10m\n    limits:\n      aidb: {{ memory: 512MB, cpu_percent: 80 }}\n    checks:\n      - service: aidb\n        required: false\n        probe:\n          name: pgvector\n          http: {{ url: \"http://127.0.0.1:8091/health\" }}\n          conditions: [\"[BODY].pgvector == ok\"]\n"
+    );
+    let stack = parse(&text, "compose.yaml").unwrap();
+    let v = &stack.verify;
+    assert_eq!(v.telemetry.dir, "/var/telemetry");
+    assert_eq!(v.telemetry.files, ["a.jsonl"]);
+    assert_eq!(v.telemetry.fresh_within, std::time::Duration::from_secs(600));
+    assert!(v.telemetry.required && v.telemetry.configured);
+    assert_eq!(v.limits["aidb"].memory_bytes, Some(512_000_000));
+    assert_eq!(v.limits["aidb"].cpu_percent, Some(80.0));
+    assert_eq!(v.checks.len(), 1);
+    assert_eq!(v.checks[0].probe.name, "pgvector");
+    assert!(!v.checks[0].required);
+
+    // Without the section: the report's telemetry folder, not required.
+    let plain = parse("services:\n  a:\n    image: x\n", "c.yaml").unwrap();
+    assert_eq!(plain.verify.telemetry.dir, DEFAULT_TELEMETRY_DIR);
+    assert!(!plain.verify.telemetry.required && !plain.verify.telemetry.configured);
+}
+
+#[test]
+fn bad_checklist_entries_are_rejected_with_line_and_reason() {
+    let cases: Vec<(String, u64, &str)> = vec![
+        (
+            format!("{VERIFY_BASE}    checks:\n      - service: nowhere\n        probe: {{ container: {{}} }}\n"),
+            7,
+            "check 1 of `verify.checks` names service `nowhere`, which is not a service",
+        ),
+        (
+            format!("{VERIFY_BASE}    checks:\n      - service: aidb\n        probe:\n          http: {{ url: \"http://x\" }}\n          conditions: [\"[STATUS] == ok\"]\n"),
+            10,
+            "[STATUS] compares with a number",
+        ),
+        (
+            format!("{VERIFY_BASE}    limits:\n      ghost: {{ memory: 1GB }}\n"),
+            7,
+            "`verify.limits` names `ghost`",
+        ),
+        (
+            format!("{VERIFY_BASE}    limits:\n      aidb: {{ memory: lots }}\n"),
+            7,
+            "memory: `lots` is not a size",
+        ),
+        (
+            format!("{VERIFY_BASE}    telemetry: {{ dir: /t, fresh_within: soon }}\n"),
+            6,
+            "",
+        ),
+        (format!("{VERIFY_BASE}    tellemetry: {{}}\n"), 6, "unknown field `tellemetry`"),
+    ];
+    for (text, line, reason) in cases {
+        let found = problems(&text);
+        assert!(
+            found.iter().any(|p| p.line == line && p.reason.contains(reason)),
+            "{text}: wanted line {line} with {reason:?}, got {found:#?}"
+        );
+    }
+}

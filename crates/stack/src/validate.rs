@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde_saphyr::{Location, Spanned};
 use stackwarden_health::{Condition, GroupSpec};
 
-use crate::compose::{ComposeFile, ProbeEntry};
+use crate::compose::{ComposeFile, ProbeEntry, VerifyExtension};
+use crate::size::parse_bytes;
 use crate::duration::parse_duration;
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
@@ -48,6 +49,48 @@ pub struct Stack {
     pub name: String,
     pub groups: Vec<GroupSpec>,
     pub services: Vec<StackService>,
+    pub verify: VerifySpec,
+}
+
+/// The report's telemetry folder and files: the default telemetry check.
+pub const DEFAULT_TELEMETRY_DIR: &str = "~/.local/share/nixos-ai-stack/telemetry";
+pub const DEFAULT_TELEMETRY_FILES: [&str; 2] = ["aidb-events.jsonl", "hybrid-events.jsonl"];
+const DEFAULT_FRESH_WITHIN: Duration = Duration::from_secs(24 * 3600);
+
+/// Settings of one-click verification beyond what it derives from the
+/// services (`x-stackwarden.verify`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifySpec {
+    pub telemetry: TelemetrySpec,
+    /// Per service name.
+    pub limits: BTreeMap<String, LimitSpec>,
+    pub checks: Vec<ExtraCheck>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelemetrySpec {
+    /// May start with `~/`.
+    pub dir: String,
+    pub files: Vec<String>,
+    /// Each file must have been written within this long.
+    pub fresh_within: Duration,
+    pub required: bool,
+    /// False when these are the defaults (the report's folder).
+    pub configured: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LimitSpec {
+    pub memory_bytes: Option<u64>,
+    pub cpu_percent: Option<f64>,
+}
+
+/// A check the stack file adds to the checklist: a probe of a service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtraCheck {
+    pub service: String,
+    pub required: bool,
+    pub probe: Probe,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -224,22 +267,21 @@ pub fn parse(text: &str, file: &str) -> Result<Stack, StackError> {
     };
 
     // Group key (as services name it) -> the group as the breakdown shows it.
-    let declared: BTreeMap<String, GroupSpec> = compose
-        .stackwarden
-        .map(|x| {
-            x.groups
-                .into_iter()
-                .map(|(key, g)| {
-                    let spec = GroupSpec {
-                        name: g.label.unwrap_or_else(|| key.clone()),
-                        required: g.required,
-                        weight: g.weight,
-                    };
-                    (key, spec)
-                })
-                .collect()
+    let (group_entries, verify_entry) = match compose.stackwarden {
+        Some(x) => (x.groups, x.verify),
+        None => (BTreeMap::new(), None),
+    };
+    let declared: BTreeMap<String, GroupSpec> = group_entries
+        .into_iter()
+        .map(|(key, g)| {
+            let spec = GroupSpec {
+                name: g.label.unwrap_or_else(|| key.clone()),
+                required: g.required,
+                weight: g.weight,
+            };
+            (key, spec)
         })
-        .unwrap_or_default();
+        .collect();
     let mut groups: Vec<GroupSpec> = declared.values().cloned().collect();
     let service_names: BTreeSet<&str> = services.keys().map(String::as_str).collect();
 
@@ -328,11 +370,13 @@ pub fn parse(text: &str, file: &str) -> Result<Stack, StackError> {
     }
     // Required groups first, as the user's report lists them.
     groups.sort_by_key(|g| !g.required);
+    let verify = verify_spec(verify_entry.as_ref(), &service_names, &mut problems);
     if problems.list.is_empty() {
         Ok(Stack {
             name: compose.name.unwrap_or_else(|| file.to_string()),
             groups,
             services: out,
+            verify,
         })
     } else {
         Err(StackError::Invalid(problems.list))
@@ -453,6 +497,103 @@ fn probe(
         timeout,
         conditions,
     })
+}
+
+fn verify_spec(
+    entry: Option<&VerifyExtension>,
+    services: &BTreeSet<&str>,
+    problems: &mut Problems<'_>,
+) -> VerifySpec {
+    let default_telemetry = TelemetrySpec {
+        dir: DEFAULT_TELEMETRY_DIR.to_string(),
+        files: DEFAULT_TELEMETRY_FILES.iter().map(ToString::to_string).collect(),
+        fresh_within: DEFAULT_FRESH_WITHIN,
+        required: false,
+        configured: false,
+    };
+    let Some(v) = entry else {
+        return VerifySpec {
+            telemetry: default_telemetry,
+            limits: BTreeMap::new(),
+            checks: Vec::new(),
+        };
+    };
+    let telemetry = match &v.telemetry {
+        None => default_telemetry,
+        Some(t) => {
+            if t.value.files.is_empty() {
+                problems.at(&t.referenced, "`telemetry` lists no `files` to check");
+            }
+            let fresh_within = match &t.value.fresh_within {
+                None => DEFAULT_FRESH_WITHIN,
+                Some(d) => parse_duration(&d.value).unwrap_or_else(|reason| {
+                    problems.at(&d.referenced, format!("fresh_within: {reason}"));
+                    DEFAULT_FRESH_WITHIN
+                }),
+            };
+            TelemetrySpec {
+                dir: t.value.dir.clone(),
+                files: t.value.files.clone(),
+                fresh_within,
+                required: t.value.required.unwrap_or(true),
+                configured: true,
+            }
+        }
+    };
+    let mut limits = BTreeMap::new();
+    for (service, limit) in &v.limits {
+        if !services.contains(service.as_str()) {
+            problems.at(
+                &limit.referenced,
+                format!("`verify.limits` names `{service}`, which is not a service in this file"),
+            );
+            continue;
+        }
+        let memory_bytes = limit.value.memory.as_ref().and_then(|m| {
+            parse_bytes(&m.value)
+                .map_err(|reason| problems.at(&m.referenced, format!("memory: {reason}")))
+                .ok()
+        });
+        if let Some(cpu) = limit.value.cpu_percent {
+            if !(cpu > 0.0) {
+                problems.at(&limit.referenced, format!("cpu_percent of `{service}` must be above 0"));
+            }
+        }
+        limits.insert(
+            service.clone(),
+            LimitSpec {
+                memory_bytes,
+                cpu_percent: limit.value.cpu_percent,
+            },
+        );
+    }
+    let mut checks = Vec::new();
+    for (i, c) in v.checks.iter().enumerate() {
+        let service = &c.value.service;
+        if !services.contains(service.value.as_str()) {
+            problems.at(
+                &service.referenced,
+                format!(
+                    "check {} of `verify.checks` names service `{}`, which is not a service in this file",
+                    i + 1,
+                    service.value
+                ),
+            );
+            continue;
+        }
+        if let Some(probe) = probe(&service.value, i, &c.value.probe, problems) {
+            checks.push(ExtraCheck {
+                service: service.value.clone(),
+                required: c.value.required,
+                probe,
+            });
+        }
+    }
+    VerifySpec {
+        telemetry,
+        limits,
+        checks,
+    }
 }
 
 fn port_spec(p: &crate::compose::PortEntry) -> Option<PortSpec> {

@@ -1,0 +1,43 @@
+//! Memory sizes as people write them: `512MB`, `4GB`, `2GiB`, `1.5G`.
+
+/// Bytes in `text`; decimal units (kB, MB, GB, TB, also k, M, G, T) and
+/// binary ones (KiB, MiB, GiB, TiB).
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let s = text.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size such as 512MB or 4GB"))?;
+    let factor: f64 = match unit.trim() {
+        "" | "B" => 1.0,
+        "k" | "kB" | "KB" => 1e3,
+        "M" | "MB" => 1e6,
+        "G" | "GB" => 1e9,
+        "T" | "TB" => 1e12,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "TiB" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        other => return Err(format!("unknown size unit `{other}` in `{s}`; use B, kB, MB, GB, TB or KiB, MiB, GiB, TiB")),
+    };
+    Ok((value * factor).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_bytes("512MB"), Ok(512_000_000));
+        assert_eq!(parse_bytes("4GB"), Ok(4_000_000_000));
+        assert_eq!(parse_bytes("2GiB"), Ok(2 * 1024 * 1024 * 1024));
+        assert_eq!(parse_bytes("1.5G"), Ok(1_500_000_000));
+        assert_eq!(parse_bytes("100"), Ok(100));
+        assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("4XB").unwrap_err().contains("unknown size unit `XB`"));
+    }
+}
