@@ -142,8 +142,9 @@ fn setup(app: &AppHandle, config: Config, config_error: Option<String>) -> tauri
         store,
         info,
         log_follower: Mutex::new(None),
-        tray_look: Mutex::new(None),
+        tray_refresh: std::sync::Arc::new(tokio::sync::Notify::new()),
     });
+    tray::spawn_updater(app.clone());
     tray::spawn_creator(app.clone());
     spawn_snapshot_forwarder(app.clone(), snapshots);
     health::spawn_forwarder(app.clone(), health);

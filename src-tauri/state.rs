@@ -3,17 +3,15 @@
 //! have open.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use stackwarden_engine::MonitorHandle;
 use stackwarden_probes::StackHealth;
 use stackwarden_store::Store;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::AbortHandle;
 use ts_rs::TS;
-
-use crate::tray::TrayLook;
 
 pub struct AppState {
     pub monitor: MonitorHandle,
@@ -21,8 +19,8 @@ pub struct AppState {
     pub store: Option<Store>,
     pub info: AppInfo,
     pub log_follower: Mutex<Option<AbortHandle>>,
-    /// What the tray shows now, so it is only touched on a change.
-    pub tray_look: Mutex<Option<TrayLook>>,
+    /// Wakes the tray task (see `tray::spawn_updater`).
+    pub tray_refresh: Arc<Notify>,
 }
 
 /// Facts about this installation the window shows in its footer and banners.

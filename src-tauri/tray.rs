@@ -148,39 +148,48 @@ pub fn spawn_creator<R: Runtime>(app: AppHandle<R>) {
 
 const TRAY_RETRY: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// Brings the tray up to date with the engine and health, if it changed.
+/// Asks the tray task to bring the tray up to date; cheap, and many asks
+/// in a row collapse into one update.
 pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
-    let (Some(tray), Some(l), Some(state)) = (
-        app.tray_by_id(TRAY_ID),
-        current_look(app),
-        app.try_state::<AppState>(),
-    ) else {
-        return;
-    };
-    {
-        let mut shown = match state.tray_look.lock() {
-            Ok(shown) => shown,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if shown.as_ref() == Some(&l) {
+    if let Some(state) = app.try_state::<AppState>() {
+        state.tray_refresh.notify_one();
+    }
+}
+
+/// The one task that touches the tray after creation, so two updates can
+/// never race and leave a stale look behind.
+pub fn spawn_updater<R: Runtime>(app: AppHandle<R>) {
+    tauri::async_runtime::spawn(async move {
+        let Some(state) = app.try_state::<AppState>() else {
             return;
+        };
+        let wake = std::sync::Arc::clone(&state.tray_refresh);
+        let mut shown: Option<TrayLook> = None;
+        loop {
+            wake.notified().await;
+            let (Some(tray), Some(l)) = (app.tray_by_id(TRAY_ID), current_look(&app)) else {
+                continue;
+            };
+            if shown.as_ref() == Some(&l) {
+                continue;
+            }
+            let results = [
+                tray.set_icon(Some(Image::new_owned(
+                    icon_rgba(l.rgb),
+                    ICON_SIZE,
+                    ICON_SIZE,
+                ))),
+                tray.set_title(Some(&l.title)),
+                tray.set_tooltip(Some(&l.tooltip)),
+            ];
+            for r in results {
+                if let Err(e) = r {
+                    tracing::warn!("tray update failed: {e}");
+                }
+            }
+            shown = Some(l);
         }
-        *shown = Some(l.clone());
-    }
-    let results = [
-        tray.set_icon(Some(Image::new_owned(
-            icon_rgba(l.rgb),
-            ICON_SIZE,
-            ICON_SIZE,
-        ))),
-        tray.set_title(Some(&l.title)),
-        tray.set_tooltip(Some(&l.tooltip)),
-    ];
-    for r in results {
-        if let Err(e) = r {
-            tracing::warn!("tray update failed: {e}");
-        }
-    }
+    });
 }
 
 #[cfg(test)]

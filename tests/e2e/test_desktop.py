@@ -93,22 +93,23 @@ def test_health_breakdown_and_a_stopped_required_container(driver, sni, artifact
 
     driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
     button(driver, "Stop sw-ok-web").click()
-    wait_for("web stopped", lambda: (text_of(driver, "action-outcome") or "").startswith("Stopped sw-ok-web."), timeout=40)
-    stopped = time.time()
-    wait_for("score drops in the window", lambda: "e2e: 56% healthy" in text_of(driver, "header-score"), timeout=5)
-    wait_for("score drops in the tray",
-             lambda: sni.item_properties(service)["title"] == "Stackwarden: 56% healthy", timeout=5)
-    assert time.time() - stopped < 5.0, "within one probe interval"
-    props = sni.item_properties(service)
-    assert "web down" in props["tooltip_text"], props["tooltip_text"]
-    assert props["icon"][2] != healthy_icon[2], "icon colour follows the level"
-    driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-health"]').click()
-    wait_for("core group drops", lambda: text_of(driver, "group-score-Core Infrastructure").startswith("Core Infrastructure 75% (3/4)"))
-    assert text_of(driver, "service-status-web") == "down"
-    driver.save_screenshot(str(artifacts / "window-health-web-down.png"))
-
-    driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
-    button(driver, "Start sw-ok-web").click()
+    try:
+        wait_for("web stopped", lambda: (text_of(driver, "action-outcome") or "").startswith("Stopped sw-ok-web."), timeout=40)
+        stopped = time.time()
+        wait_for("score drops in the window", lambda: "e2e: 56% healthy" in text_of(driver, "header-score"), timeout=5)
+        wait_for("score drops in the tray",
+                 lambda: sni.item_properties(service)["title"] == "Stackwarden: 56% healthy", timeout=5)
+        assert time.time() - stopped < 5.0, "within one probe interval"
+        props = sni.item_properties(service)
+        assert "web down" in props["tooltip_text"], props["tooltip_text"]
+        assert props["icon"][2] != healthy_icon[2], "icon colour follows the level"
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-health"]').click()
+        wait_for("core group drops", lambda: text_of(driver, "group-score-Core Infrastructure").startswith("Core Infrastructure 75% (3/4)"))
+        assert text_of(driver, "service-status-web") == "down"
+        driver.save_screenshot(str(artifacts / "window-health-web-down.png"))
+    finally:
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
+        wait_for("start button", lambda: button(driver, "Start sw-ok-web")).click()
     wait_for("score recovers", lambda: "e2e: 75% healthy" in text_of(driver, "header-score"), timeout=20)
 
 

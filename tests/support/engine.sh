@@ -122,11 +122,14 @@ CF
 db_containers() {
   export CONTAINERS_CONF=$conf
   for c in sw-db-postgres sw-db-redis; do podman rm -f -t 0 "$c" >/dev/null 2>&1 || true; done
+  # Data in named volumes, as a real stack keeps it (verification checks it).
   podman run -d --name sw-db-postgres --label stackwarden.test=db -p 127.0.0.1:15432:5432 \
+    -v sw-test-pgdata:/var/lib/postgresql/sw-data \
     -e POSTGRES_PASSWORD=sw-test-pw localhost/sw-test-db:latest \
     /usr/local/share/sw-test/postgres-entrypoint.sh >/dev/null
   podman run -d --name sw-db-redis --label stackwarden.test=db -p 127.0.0.1:16379:6379 \
-    localhost/sw-test-db:latest redis-server --bind 0.0.0.0 --protected-mode no --appendonly yes --dir /tmp >/dev/null
+    -v sw-test-redisdata:/data \
+    localhost/sw-test-db:latest redis-server --bind 0.0.0.0 --protected-mode no --appendonly yes --dir /data >/dev/null
   for _ in $(seq 1 150); do
     if podman exec sw-db-postgres pg_isready -q -h 127.0.0.1 -U mcp -d mcp 2>/dev/null &&
        podman exec sw-db-redis redis-cli ping 2>/dev/null | grep -q PONG; then

@@ -5,26 +5,17 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use serde_json::json;
-use stackwarden_engine::endpoint::START_HINT;
-use stackwarden_engine::{connect, Candidate, Engine};
+use stackwarden_engine::Candidate;
 use stackwarden_health::{HealthBreakdown, ProbeRun};
 use stackwarden_probes::{outcomes_by_service, probe_round, stack_health, ProbeRunner};
-use stackwarden_stack::{default_stack, load_file, Stack};
+use stackwarden_stack::Stack;
 
-/// sysexits EX_DATAERR: the stack file is invalid.
-const EXIT_BAD_STACK: u8 = 65;
+use crate::stack_input::{engine_rows, load_stack};
 
 pub fn run(endpoints: &[Candidate], stack_file: Option<&Path>, json: bool) -> ExitCode {
-    let loaded = match stack_file {
-        Some(path) => load_file(path),
-        None => default_stack(),
-    };
-    let stack = match loaded {
+    let stack = match load_stack(stack_file, "probed") {
         Ok(stack) => stack,
-        Err(e) => {
-            eprintln!("stackwarden: the stack file is invalid; nothing was probed:\n{e}");
-            return ExitCode::from(EXIT_BAD_STACK);
-        }
+        Err(code) => return ExitCode::from(code),
     };
     let Some(runtime) = crate::runtime() else {
         return ExitCode::from(2);
@@ -37,29 +28,15 @@ pub fn run(endpoints: &[Candidate], stack_file: Option<&Path>, json: bool) -> Ex
         }
     };
     let result = runtime.block_on(async {
-        let engine = match connect(endpoints).await {
-            Ok(c) => Engine::new(c).await,
-            Err(attempts) => {
-                return Err(attempts
-                    .iter()
-                    .map(|a| format!("  {} ({}): {}", a.endpoint, a.source, a.error))
-                    .collect::<Vec<_>>()
-                    .join("\n"))
-            }
-        };
-        let rows = match engine.list_ids().await {
-            Ok(ids) => engine.inspect_rows(&ids).await,
-            Err(e) => Err(e),
-        }
-        .map_err(|e| format!("  {}: {e}", engine.endpoint()))?;
+        let (_engine, rows) = engine_rows(endpoints).await?;
         let runs = probe_round(&runner, &stack, &rows).await;
         let outcomes = outcomes_by_service(&runs);
-        Ok((stack_health(&stack, &rows, &outcomes), runs))
+        Ok::<_, String>((stack_health(&stack, &rows, &outcomes), runs))
     });
     let (breakdown, runs) = match result {
         Ok(r) => r,
-        Err(tried) => {
-            eprintln!("Container engine unreachable. Tried:\n{tried}\n{START_HINT}");
+        Err(why) => {
+            eprintln!("{why}");
             return ExitCode::from(2);
         }
     };

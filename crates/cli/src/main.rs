@@ -4,7 +4,10 @@
 
 mod health;
 mod launch;
+mod stack_input;
+mod store;
 mod table;
+mod verify;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -65,6 +68,22 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         stack: Option<PathBuf>,
     },
+    /// Run the stack's verification checklist: engine, containers, health
+    /// endpoints, tables, collections, Redis persistence, telemetry, resource
+    /// limits, data in volumes. Exit code: 0 every required check passed,
+    /// 1 not, 65 the stack file is invalid. The run is stored for the report.
+    Verify {
+        /// Print the run (every result with evidence and hint) as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Compose file of the stack (default: `[stack] file` in the config,
+        /// else the built-in AI stack).
+        #[arg(long, value_name = "FILE")]
+        stack: Option<PathBuf>,
+        /// Do not store the run in the history.
+        #[arg(long)]
+        no_record: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -92,6 +111,24 @@ fn main() -> ExitCode {
             let endpoints = endpoints_for(cli.host.as_deref(), &config);
             let stack_file = stack.or(config.stack.file.clone());
             health::run(&endpoints, stack_file.as_deref(), json)
+        }
+        Some(Command::Verify {
+            json,
+            stack,
+            no_record,
+        }) => {
+            let config = load_config(cli.config.as_deref());
+            let endpoints = endpoints_for(cli.host.as_deref(), &config);
+            let stack_file = stack.or(config.stack.file.clone());
+            verify::run(
+                &endpoints,
+                &config,
+                verify::VerifyArgs {
+                    stack_file: stack_file.as_deref(),
+                    json,
+                    record: !no_record,
+                },
+            )
         }
     }
 }

@@ -3,8 +3,8 @@
 
 use bollard::models::{ContainerInspectResponse, ContainerStatsResponse, HealthStatusEnum};
 use stackwarden_model::{
-    cpu_percent, ContainerId, ContainerState, CpuSample, HealthState, PortMapping, ResourceUsage,
-    ServiceRow,
+    cpu_percent, ContainerId, ContainerState, CpuSample, HealthState, MountInfo, PortMapping,
+    ResourceUsage, ServiceRow,
 };
 
 const PROJECT_LABEL: &str = "com.docker.compose.project";
@@ -59,6 +59,25 @@ pub fn row_from_inspect(inspect: &ContainerInspectResponse) -> Option<ServiceRow
         })
         .unwrap_or_default();
     ports.sort_by_key(|p| (p.container_port, p.host_port));
+    let mounts = inspect
+        .mounts
+        .iter()
+        .flatten()
+        .map(|m| MountInfo {
+            kind: m
+                .typ
+                .as_ref()
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "unknown".to_string()),
+            source: m
+                .name
+                .clone()
+                .filter(|n| !n.is_empty())
+                .or_else(|| m.source.clone())
+                .unwrap_or_default(),
+            destination: m.destination.clone().unwrap_or_default(),
+        })
+        .collect();
     Some(ServiceRow {
         id: ContainerId(id),
         name,
@@ -84,6 +103,7 @@ pub fn row_from_inspect(inspect: &ContainerInspectResponse) -> Option<ServiceRow
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(0),
         ports,
+        mounts,
         usage: None,
     })
 }

@@ -6,6 +6,7 @@
 pub mod breakdown;
 pub mod condition;
 pub mod verdict;
+pub mod verification;
 
 pub use breakdown::{
     breakdown, GroupScore, GroupSpec, HealthBreakdown, ProbeOutcome, ProbeRun, ResponsePoint,
@@ -13,3 +14,4 @@ pub use breakdown::{
 };
 pub use condition::{Condition, ConditionError, ConditionResult, Observation};
 pub use verdict::{transitions, HealthLevel, StatusTransition};
+pub use verification::{CheckResult, CheckStatus, VerificationRun};

@@ -16,7 +16,8 @@ pub mod testing;
 pub use config::{Config, ConfigError};
 pub use service::{
     ContainerAction, ContainerId, ContainerState, EndpointAttempt, EngineStatus, HealthState,
-    HistoryPoint, LogBatch, LogLine, PortMapping, ResourceUsage, ServiceRow, StackSnapshot,
+    HistoryPoint, LogBatch, LogLine, MountInfo, PortMapping, ResourceUsage, ServiceRow,
+    StackSnapshot,
 };
 pub use summary::{OverallLevel, StackSummary};
 pub use usage::{cpu_percent, CpuSample};

@@ -153,8 +153,22 @@ pub struct ServiceRow {
     pub started_at_ms: Option<i64>,
     pub restart_count: u32,
     pub ports: Vec<PortMapping>,
+    /// Volumes and bind mounts: where the container keeps data that outlives it.
+    pub mounts: Vec<MountInfo>,
     /// Last resource sample; `None` until sampled or when not running.
     pub usage: Option<ResourceUsage>,
+}
+
+/// A mount of a container, as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct MountInfo {
+    /// `volume`, `bind`, `tmpfs`...
+    pub kind: String,
+    /// The volume's name, or the host path of a bind mount.
+    pub source: String,
+    /// Where it appears inside the container.
+    pub destination: String,
 }
 
 impl ServiceRow {

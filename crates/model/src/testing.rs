@@ -16,6 +16,7 @@ pub fn row(name: &str, state: ContainerState, health: HealthState) -> ServiceRow
         started_at_ms: None,
         restart_count: 0,
         ports: vec![],
+        mounts: Vec::new(),
         usage: None,
     }
 }

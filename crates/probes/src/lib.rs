@@ -173,7 +173,8 @@ fn conditions_or_default(probe: &Probe) -> Vec<Condition> {
     }
 }
 
-fn container_outcome(probe: &Probe, container: Option<&ServiceRow>) -> ProbeOutcome {
+/// The container probe: state and HEALTHCHECK of the service's container.
+pub fn container_outcome(probe: &Probe, container: Option<&ServiceRow>) -> ProbeOutcome {
     let Some(row) = container else {
         return outcome(
             probe,

@@ -21,7 +21,11 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         "MiB" => 1024.0 * 1024.0,
         "GiB" => 1024.0 * 1024.0 * 1024.0,
         "TiB" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        other => return Err(format!("unknown size unit `{other}` in `{s}`; use B, kB, MB, GB, TB or KiB, MiB, GiB, TiB")),
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}` in `{s}`; use B, kB, MB, GB, TB or KiB, MiB, GiB, TiB"
+            ))
+        }
     };
     Ok((value * factor).round() as u64)
 }
@@ -38,6 +42,8 @@ mod tests {
         assert_eq!(parse_bytes("1.5G"), Ok(1_500_000_000));
         assert_eq!(parse_bytes("100"), Ok(100));
         assert!(parse_bytes("lots").is_err());
-        assert!(parse_bytes("4XB").unwrap_err().contains("unknown size unit `XB`"));
+        assert!(parse_bytes("4XB")
+            .unwrap_err()
+            .contains("unknown size unit `XB`"));
     }
 }

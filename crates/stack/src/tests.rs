@@ -218,7 +218,10 @@ fn verify_section_extends_the_checklist() {
     let v = &stack.verify;
     assert_eq!(v.telemetry.dir, "/var/telemetry");
     assert_eq!(v.telemetry.files, ["a.jsonl"]);
-    assert_eq!(v.telemetry.fresh_within, std::time::Duration::from_secs(600));
+    assert_eq!(
+        v.telemetry.fresh_within,
+        std::time::Duration::from_secs(600)
+    );
     assert!(v.telemetry.required && v.telemetry.configured);
     assert_eq!(v.limits["aidb"].memory_bytes, Some(512_000_000));
     assert_eq!(v.limits["aidb"].cpu_percent, Some(80.0));
@@ -265,7 +268,9 @@ fn bad_checklist_entries_are_rejected_with_line_and_reason() {
     for (text, line, reason) in cases {
         let found = problems(&text);
         assert!(
-            found.iter().any(|p| p.line == line && p.reason.contains(reason)),
+            found
+                .iter()
+                .any(|p| p.line == line && p.reason.contains(reason)),
             "{text}: wanted line {line} with {reason:?}, got {found:#?}"
         );
     }

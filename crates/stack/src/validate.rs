@@ -9,8 +9,8 @@ use serde_saphyr::{Location, Spanned};
 use stackwarden_health::{Condition, GroupSpec};
 
 use crate::compose::{ComposeFile, ProbeEntry, VerifyExtension};
-use crate::size::parse_bytes;
 use crate::duration::parse_duration;
+use crate::size::parse_bytes;
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -506,7 +506,10 @@ fn verify_spec(
 ) -> VerifySpec {
     let default_telemetry = TelemetrySpec {
         dir: DEFAULT_TELEMETRY_DIR.to_string(),
-        files: DEFAULT_TELEMETRY_FILES.iter().map(ToString::to_string).collect(),
+        files: DEFAULT_TELEMETRY_FILES
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         fresh_within: DEFAULT_FRESH_WITHIN,
         required: false,
         configured: false,
@@ -555,8 +558,11 @@ fn verify_spec(
                 .ok()
         });
         if let Some(cpu) = limit.value.cpu_percent {
-            if !(cpu > 0.0) {
-                problems.at(&limit.referenced, format!("cpu_percent of `{service}` must be above 0"));
+            if cpu.is_nan() || cpu <= 0.0 {
+                problems.at(
+                    &limit.referenced,
+                    format!("cpu_percent of `{service}` must be above 0"),
+                );
             }
         }
         limits.insert(

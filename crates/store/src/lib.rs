@@ -6,8 +6,10 @@
 //! `health_history`.
 
 mod health_history;
+mod verification;
 
 pub use health_history::{StoredStack, StoredTransition};
+pub use verification::RunSummary;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -2,6 +2,7 @@
 import type { ContainerId } from "./ContainerId";
 import type { ContainerState } from "./ContainerState";
 import type { HealthState } from "./HealthState";
+import type { MountInfo } from "./MountInfo";
 import type { PortMapping } from "./PortMapping";
 import type { ResourceUsage } from "./ResourceUsage";
 
@@ -30,6 +31,10 @@ exit_code: number | null,
  * is not running.
  */
 started_at_ms: number | null, restart_count: number, ports: Array<PortMapping>, 
+/**
+ * Volumes and bind mounts: where the container keeps data that outlives it.
+ */
+mounts: Array<MountInfo>, 
 /**
  * Last resource sample; `None` until sampled or when not running.
  */

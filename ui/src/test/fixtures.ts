@@ -18,6 +18,7 @@ export function row(over: Partial<ServiceRow> & { name: string }): ServiceRow {
     started_at_ms: 0,
     restart_count: 0,
     ports: [],
+    mounts: [],
     usage: null,
     ...over,
   };

@@ -1,0 +1,54 @@
+//! What `health`, `verify` and `report` share: the stack to use and the
+//! engine's containers.
+
+use std::path::Path;
+
+use stackwarden_engine::endpoint::START_HINT;
+use stackwarden_engine::{connect, Candidate, Engine};
+use stackwarden_model::ServiceRow;
+use stackwarden_stack::{default_stack, load_file, Stack};
+
+/// sysexits EX_DATAERR: the stack file is invalid.
+pub const EXIT_BAD_STACK: u8 = 65;
+
+/// The stack file given, or the built-in AI stack; a bad file is reported
+/// with every problem and `Err` carries the exit code.
+pub fn load_stack(stack_file: Option<&Path>, doing: &str) -> Result<Stack, u8> {
+    let loaded = match stack_file {
+        Some(path) => load_file(path),
+        None => default_stack(),
+    };
+    loaded.map_err(|e| {
+        eprintln!("stackwarden: the stack file is invalid; nothing was {doing}:\n{e}");
+        EXIT_BAD_STACK
+    })
+}
+
+/// Connects, lists and inspects every container; `Err` says what was tried
+/// and how to start the engine.
+pub async fn engine_rows(endpoints: &[Candidate]) -> Result<(Engine, Vec<ServiceRow>), String> {
+    let engine = match connect(endpoints).await {
+        Ok(c) => Engine::new(c).await,
+        Err(attempts) => {
+            let tried: Vec<String> = attempts
+                .iter()
+                .map(|a| format!("  {} ({}): {}", a.endpoint, a.source, a.error))
+                .collect();
+            return Err(format!(
+                "Container engine unreachable. Tried:\n{}\n{START_HINT}",
+                tried.join("\n")
+            ));
+        }
+    };
+    let rows = match engine.list_ids().await {
+        Ok(ids) => engine.inspect_rows(&ids).await,
+        Err(e) => Err(e),
+    }
+    .map_err(|e| {
+        format!(
+            "Container engine unreachable. Tried:\n  {}: {e}\n{START_HINT}",
+            engine.endpoint()
+        )
+    })?;
+    Ok((engine, rows))
+}

@@ -1,0 +1,183 @@
+//! Line charts over time with plotters, as SVG text or PNG files. Text needs
+//! a TrueType font: DejaVu Sans (or Liberation Sans) from the system; without
+//! one the charts are drawn without labels and say so.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+pub const WIDTH: u32 = 900;
+pub const HEIGHT: u32 = 320;
+
+const FONT_CANDIDATES: [&str; 4] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+];
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ChartError(String);
+
+/// One line: a name and (time ms, value) points, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(i64, f64)>,
+}
+
+/// Registers a system font once; false when none is installed.
+pub fn fonts_ready() -> bool {
+    static READY: OnceLock<bool> = OnceLock::new();
+    *READY.get_or_init(|| {
+        for path in FONT_CANDIDATES {
+            if let Ok(bytes) = std::fs::read(path) {
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
+                    return true;
+                }
+            }
+        }
+        false
+    })
+}
+
+fn err(e: impl std::fmt::Display) -> ChartError {
+    ChartError(e.to_string())
+}
+
+fn clock(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+        .unwrap_or_default()
+}
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    unit: &str,
+    series: &[Series],
+) -> Result<(), ChartError>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(err)?;
+    let points = series.iter().flat_map(|s| s.points.iter());
+    let (mut x0, mut x1, mut y1) = (i64::MAX, i64::MIN, 0.0f64);
+    for &(x, y) in points {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y1 = y1.max(y);
+    }
+    if x0 > x1 {
+        return Ok(());
+    }
+    if x1 == x0 {
+        x1 = x0 + 1000;
+    }
+    let y1 = if y1 <= 0.0 { 1.0 } else { y1 * 1.1 };
+    let text = fonts_ready();
+    let mut builder = ChartBuilder::on(&root);
+    builder.margin(10);
+    if text {
+        builder
+            .caption(title, ("sans-serif", 18))
+            .x_label_area_size(28)
+            .y_label_area_size(70);
+    }
+    let mut chart = builder.build_cartesian_2d(x0..x1, 0.0..y1).map_err(err)?;
+    if text {
+        chart
+            .configure_mesh()
+            .x_labels(6)
+            .y_labels(5)
+            .x_label_formatter(&|x| clock(*x))
+            .y_desc(unit)
+            .draw()
+            .map_err(err)?;
+    }
+    for (i, s) in series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let line = chart
+            .draw_series(LineSeries::new(
+                s.points.iter().copied(),
+                color.stroke_width(2),
+            ))
+            .map_err(err)?;
+        if text {
+            line.label(s.name.clone()).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+            });
+        }
+    }
+    if text && series.len() > 1 {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK.mix(0.3))
+            .draw()
+            .map_err(err)?;
+    }
+    root.present().map_err(err)
+}
+
+/// The chart as an SVG document.
+pub fn svg(title: &str, unit: &str, series: &[Series]) -> Result<String, ChartError> {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (WIDTH, HEIGHT)).into_drawing_area();
+        draw(root, title, unit, series)?;
+    }
+    Ok(out)
+}
+
+/// The chart as a PNG file at `path`.
+pub fn png(path: &Path, title: &str, unit: &str, series: &[Series]) -> Result<(), ChartError> {
+    let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
+    draw(root, title, unit, series)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series() -> Vec<Series> {
+        vec![
+            Series {
+                name: "llama".into(),
+                points: vec![(0, 1.0), (60_000, 2.5), (120_000, 1.8)],
+            },
+            Series {
+                name: "qdrant".into(),
+                points: vec![(0, 8.4), (120_000, 8.0)],
+            },
+        ]
+    }
+
+    #[test]
+    fn svg_draws_every_series_with_its_legend() {
+        let text = svg("CPU", "%", &series()).unwrap();
+        assert!(text.starts_with("<svg"), "{}", &text[..80]);
+        assert!(text.trim_end().ends_with("</svg>"));
+        assert!(text.matches("<polyline").count() >= 2, "{text}");
+        for label in ["llama", "qdrant", "CPU"] {
+            assert!(text.contains(&format!("\n{label}\n")), "{label} in {text}");
+        }
+    }
+
+    #[test]
+    fn png_is_a_png_of_the_right_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cpu.png");
+        png(&path, "CPU", "%", &series()).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+        let height = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
+        assert_eq!((width, height), (WIDTH, HEIGHT));
+    }
+}

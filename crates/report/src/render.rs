@@ -1,0 +1,391 @@
+//! The report's content as blocks (headings, paragraphs, tables, lists,
+//! charts) built once from `ReportData`, then written as Markdown or HTML.
+
+use std::path::{Path, PathBuf};
+
+use stackwarden_health::{CheckStatus, VerificationRun};
+use stackwarden_model::format::{human_bytes, human_duration_ms};
+
+use crate::chart::{self, Series};
+use crate::data::{ReportData, ReportError};
+
+enum Block {
+    Heading(String),
+    Para(String),
+    Table {
+        headers: Vec<&'static str>,
+        rows: Vec<Vec<String>>,
+    },
+    List(Vec<String>),
+    Chart {
+        file: &'static str,
+        title: String,
+        unit: &'static str,
+        series: Vec<Series>,
+    },
+}
+
+fn when(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S %Z")
+                .to_string()
+        })
+        .unwrap_or_else(|| format!("{ms} ms"))
+}
+
+fn status_word(s: CheckStatus) -> &'static str {
+    match s {
+        CheckStatus::Pass => "✅ pass",
+        CheckStatus::Fail => "❌ FAIL",
+        CheckStatus::Skipped => "⏭ skipped",
+    }
+}
+
+fn service_table(run: &VerificationRun) -> Vec<Vec<String>> {
+    run.services
+        .iter()
+        .map(|r| {
+            let usage = r.usage.as_ref();
+            vec![
+                r.name.clone(),
+                match r.exit_code {
+                    Some(code) if !r.is_running() => format!("{} ({code})", r.state.as_str()),
+                    _ => r.state.as_str().to_string(),
+                },
+                r.health.as_str().to_string(),
+                usage
+                    .map(|u| human_bytes(u.memory_used_bytes))
+                    .unwrap_or_else(|| "—".into()),
+                usage
+                    .map(|u| format!("{:.1}%", u.cpu_percent))
+                    .unwrap_or_else(|| "—".into()),
+                r.started_at_ms
+                    .map(|t| human_duration_ms(run.started_at_ms - t))
+                    .unwrap_or_else(|| "—".into()),
+            ]
+        })
+        .collect()
+}
+
+fn blocks(data: &ReportData) -> Vec<Block> {
+    let run = &data.run;
+    let at = when(run.started_at_ms);
+    let mut out = vec![Block::Para(format!(
+        "Generated {} from the measurements stored in `{}`. Nothing here is typed in: each figure comes from a measurement and carries the time it was taken.",
+        when(data.generated_at_ms),
+        data.database
+    ))];
+
+    out.push(Block::Heading("Summary".into()));
+    let mut summary = vec![format!(
+        "Last verification: {at}: {} passed, {} failed ({} required), {} skipped, in {:.0} ms.",
+        run.passed, run.failed, run.required_failed, run.skipped, run.duration_ms
+    )];
+    if let Some(b) = &run.breakdown {
+        summary.push(format!(
+            "Overall health: {:.0}% (measured {at}).",
+            b.overall
+        ));
+    }
+    summary.push(if run.ok() {
+        "Every required check passed.".into()
+    } else {
+        "Required checks failed: see “Missing or failing”.".into()
+    });
+    out.push(Block::List(summary));
+
+    out.push(Block::Heading(format!("Running services (measured {at})")));
+    out.push(Block::Table {
+        headers: vec!["Container", "Status", "Health", "RAM", "CPU %", "Uptime"],
+        rows: service_table(run),
+    });
+
+    out.push(Block::Heading(format!(
+        "System health breakdown (measured {at})"
+    )));
+    match &run.breakdown {
+        Some(b) => {
+            let mut rows: Vec<Vec<String>> = b
+                .groups
+                .iter()
+                .map(|g| {
+                    vec![
+                        g.group.clone(),
+                        format!("{:.0}% ({}/{})", g.score, g.healthy, g.total),
+                        if g.required { "required" } else { "optional" }.to_string(),
+                        format!("{}", g.weight),
+                    ]
+                })
+                .collect();
+            rows.push(vec![
+                "OVERALL".into(),
+                format!("{:.0}%", b.overall),
+                String::new(),
+                String::new(),
+            ]);
+            out.push(Block::Table {
+                headers: vec!["Component", "Health score", "Group", "Weight"],
+                rows,
+            });
+            out.push(Block::Para(format!("Formula: {}", b.formula)));
+        }
+        None => out.push(Block::Para(
+            "No breakdown: the container engine did not answer during this run.".into(),
+        )),
+    }
+
+    out.push(Block::Heading(format!("Verification ({at})")));
+    out.push(Block::Table {
+        headers: vec!["Check", "Result", "Took", "Evidence"],
+        rows: run
+            .results
+            .iter()
+            .map(|r| {
+                vec![
+                    format!("{}{}", r.name, if r.required { "" } else { " (optional)" }),
+                    status_word(r.status).to_string(),
+                    format!("{:.0} ms", r.duration_ms),
+                    r.evidence.clone(),
+                ]
+            })
+            .collect(),
+    });
+
+    out.push(Block::Heading("Missing or failing".into()));
+    let mut problems: Vec<String> = run
+        .results
+        .iter()
+        .filter(|r| r.status == CheckStatus::Fail)
+        .map(|r| {
+            format!(
+                "{}{}: {}. Fix: {}",
+                r.name,
+                if r.required { "" } else { " (optional)" },
+                r.evidence,
+                r.hint
+            )
+        })
+        .collect();
+    if let Some(b) = &run.breakdown {
+        for s in b.services.iter().filter(|s| {
+            s.status != stackwarden_health::ServiceStatus::Healthy
+                && !run.results.iter().any(|r| {
+                    r.status == CheckStatus::Fail && r.service.as_deref() == Some(&s.service)
+                })
+        }) {
+            problems.push(format!(
+                "{} ({}): {}, {}",
+                s.service,
+                s.group,
+                s.status.word(),
+                s.reason
+            ));
+        }
+    }
+    if problems.is_empty() {
+        out.push(Block::Para("Nothing is missing or failing.".into()));
+    } else {
+        out.push(Block::List(problems));
+    }
+
+    out.push(Block::Heading("Charts".into()));
+    let span = |points: &mut dyn Iterator<Item = i64>| {
+        let v: Vec<i64> = points.collect();
+        match (v.iter().min(), v.iter().max()) {
+            (Some(a), Some(b)) => format!("{} to {}, {} samples", when(*a), when(*b), v.len()),
+            _ => "no samples".into(),
+        }
+    };
+    let cpu: Vec<Series> = data
+        .resources
+        .iter()
+        .map(|(name, pts)| Series {
+            name: name.clone(),
+            points: pts.iter().map(|p| (p.at_ms, p.cpu_percent)).collect(),
+        })
+        .collect();
+    let memory: Vec<Series> = data
+        .resources
+        .iter()
+        .map(|(name, pts)| Series {
+            name: name.clone(),
+            points: pts
+                .iter()
+                .map(|p| (p.at_ms, p.memory_used_bytes as f64 / 1e6))
+                .collect(),
+        })
+        .collect();
+    let mut response: Vec<Series> = Vec::new();
+    for (service, pts) in &data.response_times {
+        let mut probes: Vec<&str> = pts.iter().map(|p| p.probe.as_str()).collect();
+        probes.dedup();
+        probes.sort_unstable();
+        probes.dedup();
+        for probe in probes {
+            response.push(Series {
+                name: format!("{service}/{probe}"),
+                points: pts
+                    .iter()
+                    .filter(|p| p.probe == probe)
+                    .map(|p| (p.at_ms, p.duration_ms))
+                    .collect(),
+            });
+        }
+    }
+    for (file, title, unit, series) in [
+        ("cpu.png", "CPU per container", "CPU %", cpu),
+        ("memory.png", "Memory per container", "MB", memory),
+        ("response-times.png", "Probe response times", "ms", response),
+    ] {
+        if series.is_empty() {
+            out.push(Block::Para(format!("{title}: no stored samples.")));
+            continue;
+        }
+        let mut times = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+        out.push(Block::Chart {
+            file,
+            title: format!("{title} ({})", span(&mut times)),
+            unit,
+            series,
+        });
+    }
+    if !chart::fonts_ready() {
+        out.push(Block::Para(
+            "Charts are drawn without labels: no DejaVu or Liberation font is installed.".into(),
+        ));
+    }
+    out
+}
+
+fn md_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// A Markdown report and the PNG charts it links to.
+pub struct MarkdownReport {
+    pub text: String,
+    /// Written beside the Markdown file, in `<name>-charts/`.
+    pub charts: Vec<PathBuf>,
+}
+
+/// Writes the Markdown report to `path` and its charts beside it.
+pub fn render_markdown(data: &ReportData, path: &Path) -> Result<MarkdownReport, ReportError> {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report".into());
+    let chart_dir_name = format!("{stem}-charts");
+    let chart_dir = path
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(&chart_dir_name);
+    let mut text = format!("# Stackwarden status report: {}\n\n", data.run.stack);
+    let mut charts = Vec::new();
+    for block in blocks(data) {
+        match block {
+            Block::Heading(h) => text.push_str(&format!("## {h}\n\n")),
+            Block::Para(p) => text.push_str(&format!("{p}\n\n")),
+            Block::List(items) => {
+                for i in items {
+                    text.push_str(&format!("- {}\n", md_cell(&i)));
+                }
+                text.push('\n');
+            }
+            Block::Table { headers, rows } => {
+                text.push_str(&format!("| {} |\n", headers.join(" | ")));
+                text.push_str(&format!("|{}\n", "---|".repeat(headers.len())));
+                for r in rows {
+                    let cells: Vec<String> = r.iter().map(|c| md_cell(c)).collect();
+                    text.push_str(&format!("| {} |\n", cells.join(" | ")));
+                }
+                text.push('\n');
+            }
+            Block::Chart {
+                file,
+                title,
+                unit,
+                series,
+            } => {
+                std::fs::create_dir_all(&chart_dir).map_err(|source| ReportError::Write {
+                    path: chart_dir.display().to_string(),
+                    source,
+                })?;
+                let png = chart_dir.join(file);
+                chart::png(&png, &title, unit, &series)?;
+                text.push_str(&format!(
+                    "![{title}]({chart_dir_name}/{file})\n\n{title}\n\n"
+                ));
+                charts.push(png);
+            }
+        }
+    }
+    std::fs::write(path, &text).map_err(|source| ReportError::Write {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(MarkdownReport { text, charts })
+}
+
+fn esc(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#1f2328}table{border-collapse:collapse;margin:8px 0 16px;width:100%}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f6f8fa}figure{margin:12px 0}figcaption{color:#656d76;font-size:13px}svg{max-width:100%;height:auto}";
+
+/// The report as one HTML page with the charts inline as SVG.
+pub fn render_html(data: &ReportData) -> Result<String, ReportError> {
+    let title = format!("Stackwarden status report: {}", data.run.stack);
+    let mut html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n<h1>{}</h1>\n",
+        esc(&title),
+        esc(&title)
+    );
+    for block in blocks(data) {
+        match block {
+            Block::Heading(h) => html.push_str(&format!("<h2>{}</h2>\n", esc(&h))),
+            Block::Para(p) => html.push_str(&format!("<p>{}</p>\n", esc(&p))),
+            Block::List(items) => {
+                html.push_str("<ul>\n");
+                for i in items {
+                    html.push_str(&format!("<li>{}</li>\n", esc(&i)));
+                }
+                html.push_str("</ul>\n");
+            }
+            Block::Table { headers, rows } => {
+                html.push_str("<table><thead><tr>");
+                for h in headers {
+                    html.push_str(&format!("<th>{}</th>", esc(h)));
+                }
+                html.push_str("</tr></thead><tbody>\n");
+                for r in rows {
+                    html.push_str("<tr>");
+                    for c in r {
+                        html.push_str(&format!("<td>{}</td>", esc(&c)));
+                    }
+                    html.push_str("</tr>\n");
+                }
+                html.push_str("</tbody></table>\n");
+            }
+            Block::Chart {
+                file,
+                title,
+                unit,
+                series,
+            } => {
+                let svg = chart::svg(&title, unit, &series)?;
+                html.push_str(&format!(
+                    "<figure data-chart=\"{}\">{svg}<figcaption>{}</figcaption></figure>\n",
+                    esc(file.trim_end_matches(".png")),
+                    esc(&title)
+                ));
+            }
+        }
+    }
+    html.push_str("</body></html>\n");
+    Ok(html)
+}

@@ -1,0 +1,294 @@
+//! The checks that are not probes: telemetry files, resource use and data in
+//! volumes. Each returns its status, evidence and hint.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use stackwarden_model::format::{human_bytes, human_duration_ms};
+use stackwarden_model::ServiceRow;
+use stackwarden_stack::{LimitSpec, TelemetrySpec};
+
+use stackwarden_health::CheckStatus;
+
+pub struct Verdict {
+    pub status: CheckStatus,
+    pub evidence: String,
+    pub hint: String,
+}
+
+impl Verdict {
+    pub fn pass(evidence: impl Into<String>) -> Self {
+        Self {
+            status: CheckStatus::Pass,
+            evidence: evidence.into(),
+            hint: String::new(),
+        }
+    }
+
+    pub fn fail(evidence: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self {
+            status: CheckStatus::Fail,
+            evidence: evidence.into(),
+            hint: hint.into(),
+        }
+    }
+
+    pub fn skipped(evidence: impl Into<String>) -> Self {
+        Self {
+            status: CheckStatus::Skipped,
+            evidence: evidence.into(),
+            hint: String::new(),
+        }
+    }
+}
+
+/// `~/x` under `home`.
+pub fn expand_home(dir: &str, home: Option<&Path>) -> PathBuf {
+    match (dir.strip_prefix("~/"), home) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(dir),
+    }
+}
+
+pub fn telemetry(spec: &TelemetrySpec, home: Option<&Path>, now: SystemTime) -> Verdict {
+    let dir = expand_home(&spec.dir, home);
+    let mut seen = Vec::new();
+    let mut problems = Vec::new();
+    for name in &spec.files {
+        let path = dir.join(name);
+        match std::fs::metadata(&path) {
+            Err(e) => {
+                seen.push(format!("{name}: missing ({e})"));
+                problems.push(format!("{name} is missing"));
+            }
+            Ok(meta) => {
+                let age = meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| now.duration_since(m).ok())
+                    .unwrap_or(Duration::ZERO);
+                let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
+                seen.push(format!(
+                    "{name}: {}, written {} ago",
+                    human_bytes(meta.len()),
+                    human_duration_ms(age_ms)
+                ));
+                if meta.len() == 0 {
+                    problems.push(format!("{name} is empty"));
+                } else if age > spec.fresh_within {
+                    problems.push(format!(
+                        "{name} has not grown for {}",
+                        human_duration_ms(age_ms)
+                    ));
+                }
+            }
+        }
+    }
+    let evidence = format!("in {}: {}", dir.display(), seen.join("; "));
+    if problems.is_empty() {
+        Verdict::pass(evidence)
+    } else {
+        Verdict::fail(
+            evidence,
+            format!(
+                "{}. Check that the services writing telemetry run and write to {} (their volume or bind mount).",
+                problems.join(", "),
+                dir.display()
+            ),
+        )
+    }
+}
+
+/// Share of its memory limit at which a container counts as at the limit.
+const AT_LIMIT: f64 = 0.95;
+
+/// `rows`: the stack's containers, freshly sampled; `limits` by container.
+pub fn resources(rows: &[(String, ServiceRow)], limits: &[(String, LimitSpec)]) -> Verdict {
+    let mut seen = Vec::new();
+    let mut over = Vec::new();
+    for (service, row) in rows {
+        let Some(u) = &row.usage else { continue };
+        let limit = limits.iter().find(|(s, _)| s == service).map(|(_, l)| l);
+        let mem_limit = limit
+            .and_then(|l| l.memory_bytes)
+            .unwrap_or(u.memory_limit_bytes);
+        let share = if mem_limit > 0 {
+            u.memory_used_bytes as f64 / mem_limit as f64
+        } else {
+            0.0
+        };
+        seen.push(format!(
+            "{service} {} of {} ({:.0}%), CPU {:.1}%",
+            human_bytes(u.memory_used_bytes),
+            human_bytes(mem_limit),
+            share * 100.0,
+            u.cpu_percent
+        ));
+        let configured = limit.and_then(|l| l.memory_bytes).is_some();
+        if (configured && share > 1.0) || (!configured && share >= AT_LIMIT) {
+            over.push(format!(
+                "{service} uses {} of its {} memory limit",
+                human_bytes(u.memory_used_bytes),
+                human_bytes(mem_limit)
+            ));
+        }
+        if let Some(cpu) = limit.and_then(|l| l.cpu_percent) {
+            if u.cpu_percent > cpu {
+                over.push(format!(
+                    "{service} uses {:.1}% CPU, over its {cpu}% limit",
+                    u.cpu_percent
+                ));
+            }
+        }
+    }
+    if seen.is_empty() {
+        return Verdict::skipped("no running stack container to measure");
+    }
+    let evidence = seen.join("; ");
+    if over.is_empty() {
+        Verdict::pass(evidence)
+    } else {
+        Verdict::fail(
+            format!("{}. Measured: {evidence}", over.join("; ")),
+            "Raise the limit in the stack file (x-stackwarden.verify.limits) or the container's, or find what grows (its log, its load).",
+        )
+    }
+}
+
+pub fn data_in_volumes(row: &ServiceRow, targets: &[String]) -> Verdict {
+    let kept: Vec<String> = row
+        .mounts
+        .iter()
+        .filter(|m| m.kind == "volume" || m.kind == "bind")
+        .map(|m| format!("{} {} → {}", m.kind, m.source, m.destination))
+        .collect();
+    let missing: Vec<&String> = targets
+        .iter()
+        .filter(|t| {
+            !row.mounts
+                .iter()
+                .any(|m| (m.kind == "volume" || m.kind == "bind") && m.destination == t.as_str())
+        })
+        .collect();
+    if kept.is_empty() {
+        return Verdict::fail(
+            format!("{} has no volume or bind mount: its data lives in the container and is lost when the container is removed", row.name),
+            "Before removing or recreating it, mount a named volume at its data path (see `volumes:` in the stack file) and copy the data there.",
+        );
+    }
+    if !missing.is_empty() {
+        let missing: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+        return Verdict::fail(
+            format!(
+                "nothing mounted at {} (the stack file's volumes); mounted: {}",
+                missing.join(", "),
+                kept.join("; ")
+            ),
+            format!("Recreate {} with the stack file's volumes; data written at {} now would be lost with the container.", row.name, missing.join(", ")),
+        );
+    }
+    Verdict::pass(kept.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stackwarden_model::testing::row;
+    use stackwarden_model::{ContainerState, HealthState, MountInfo, ResourceUsage};
+
+    #[test]
+    fn telemetry_files_must_exist_be_non_empty_and_fresh() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.jsonl"), "{}\n").unwrap();
+        std::fs::write(dir.path().join("empty.jsonl"), "").unwrap();
+        let spec = |files: &[&str]| TelemetrySpec {
+            dir: "~/t".into(),
+            files: files.iter().map(ToString::to_string).collect(),
+            fresh_within: Duration::from_secs(60),
+            required: true,
+            configured: true,
+        };
+        std::fs::create_dir(dir.path().join("t")).unwrap();
+        std::fs::rename(dir.path().join("a.jsonl"), dir.path().join("t/a.jsonl")).unwrap();
+        std::fs::rename(
+            dir.path().join("empty.jsonl"),
+            dir.path().join("t/empty.jsonl"),
+        )
+        .unwrap();
+        let home = Some(dir.path());
+        let now = SystemTime::now();
+        let ok = telemetry(&spec(&["a.jsonl"]), home, now);
+        assert_eq!(ok.status, CheckStatus::Pass, "{}", ok.evidence);
+        assert!(
+            ok.evidence.contains("a.jsonl: 3B, written"),
+            "{}",
+            ok.evidence
+        );
+        let bad = telemetry(&spec(&["a.jsonl", "empty.jsonl", "gone.jsonl"]), home, now);
+        assert_eq!(bad.status, CheckStatus::Fail);
+        assert!(
+            bad.hint
+                .starts_with("empty.jsonl is empty, gone.jsonl is missing"),
+            "{}",
+            bad.hint
+        );
+        let stale = telemetry(&spec(&["a.jsonl"]), home, now + Duration::from_secs(3600));
+        assert!(
+            stale.hint.contains("has not grown for 1h0m"),
+            "{}",
+            stale.hint
+        );
+    }
+
+    fn with_usage(used: u64, limit: u64, cpu: f64) -> ServiceRow {
+        let mut r = row("c", ContainerState::Running, HealthState::None);
+        r.usage = Some(ResourceUsage {
+            cpu_percent: cpu,
+            memory_used_bytes: used,
+            memory_limit_bytes: limit,
+            sampled_at_ms: 0,
+        });
+        r
+    }
+
+    #[test]
+    fn resources_against_limits() {
+        let gb = 1_000_000_000;
+        let rows = vec![("llama".to_string(), with_usage(3 * gb, 16 * gb, 1.8))];
+        assert_eq!(resources(&rows, &[]).status, CheckStatus::Pass);
+        let limits = vec![(
+            "llama".to_string(),
+            LimitSpec {
+                memory_bytes: Some(2 * gb),
+                cpu_percent: Some(1.0),
+            },
+        )];
+        let v = resources(&rows, &limits);
+        assert_eq!(v.status, CheckStatus::Fail);
+        assert!(v.evidence.starts_with("llama uses 3.0GB of its 2.0GB memory limit; llama uses 1.8% CPU, over its 1% limit"), "{}", v.evidence);
+        let at_cgroup_limit = vec![("db".to_string(), with_usage(99, 100, 0.0))];
+        assert_eq!(resources(&at_cgroup_limit, &[]).status, CheckStatus::Fail);
+        assert_eq!(resources(&[], &[]).status, CheckStatus::Skipped);
+    }
+
+    #[test]
+    fn data_must_sit_in_the_declared_volumes() {
+        let mut r = row("pg", ContainerState::Running, HealthState::None);
+        assert_eq!(data_in_volumes(&r, &[]).status, CheckStatus::Fail);
+        r.mounts.push(MountInfo {
+            kind: "volume".into(),
+            source: "pgdata".into(),
+            destination: "/var/lib/postgresql/data".into(),
+        });
+        let ok = data_in_volumes(&r, &["/var/lib/postgresql/data".into()]);
+        assert_eq!(ok.status, CheckStatus::Pass);
+        assert_eq!(ok.evidence, "volume pgdata → /var/lib/postgresql/data");
+        let v = data_in_volumes(&r, &["/srv/other".into()]);
+        assert_eq!(v.status, CheckStatus::Fail);
+        assert!(
+            v.evidence.starts_with("nothing mounted at /srv/other"),
+            "{}",
+            v.evidence
+        );
+    }
+}
