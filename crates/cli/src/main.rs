@@ -4,6 +4,7 @@
 
 mod health;
 mod launch;
+mod report;
 mod stack_input;
 mod store;
 mod table;
@@ -84,6 +85,17 @@ enum Command {
         #[arg(long)]
         no_record: bool,
     },
+    /// Write the status report from stored measurements only: service table,
+    /// health breakdown, the last verification with evidence, charts.
+    Report {
+        /// md (PNG charts beside the file) or html (SVG charts inside);
+        /// default: from --out's extension, else md.
+        #[arg(long, value_enum)]
+        format: Option<report::Format>,
+        /// Where to write it (default: stackwarden-report.md or .html here).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -129,6 +141,10 @@ fn main() -> ExitCode {
                     record: !no_record,
                 },
             )
+        }
+        Some(Command::Report { format, out }) => {
+            let config = load_config(cli.config.as_deref());
+            report::run(&config, format, out)
         }
     }
 }

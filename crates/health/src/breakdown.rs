@@ -116,6 +116,8 @@ pub struct ResponsePoint {
 #[ts(export, export_to = "bindings/")]
 pub struct ServiceHealth {
     pub service: String,
+    /// The container it runs as (or would, when there is none).
+    pub container: String,
     pub group: String,
     pub status: ServiceStatus,
     /// One line on why, e.g. "container exited (3)" or "1 of 3 probes failing".
@@ -216,6 +218,7 @@ pub fn breakdown(
             );
             ServiceHealth {
                 service: spec.name.clone(),
+                container: spec.container.clone(),
                 group: spec.group.clone(),
                 status,
                 reason,

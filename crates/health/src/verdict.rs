@@ -140,6 +140,7 @@ mod tests {
                 .iter()
                 .map(|(service, group, status)| ServiceHealth {
                     service: (*service).into(),
+                    container: format!("c-{service}"),
                     group: (*group).into(),
                     status: *status,
                     reason: format!("because {service}"),

@@ -50,9 +50,11 @@ fn err(e: impl std::fmt::Display) -> ChartError {
     ChartError(e.to_string())
 }
 
-fn clock(ms: i64) -> String {
+/// Time of day, with seconds when the chart spans under ten minutes.
+fn clock(ms: i64, span_ms: i64) -> String {
+    let format = if span_ms < 600_000 { "%H:%M:%S" } else { "%H:%M" };
     chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+        .map(|t| t.with_timezone(&chrono::Local).format(format).to_string())
         .unwrap_or_default()
 }
 
@@ -77,7 +79,9 @@ where
         return Ok(());
     }
     if x1 == x0 {
-        x1 = x0 + 1000;
+        // One instant: centre it in a minute-wide window.
+        x0 -= 30_000;
+        x1 += 30_000;
     }
     let y1 = if y1 <= 0.0 { 1.0 } else { y1 * 1.1 };
     let text = fonts_ready();
@@ -95,13 +99,21 @@ where
             .configure_mesh()
             .x_labels(6)
             .y_labels(5)
-            .x_label_formatter(&|x| clock(*x))
+            .x_label_formatter(&|x| clock(*x, x1 - x0))
             .y_desc(unit)
             .draw()
             .map_err(err)?;
     }
     for (i, s) in series.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
+        // Points as well as the line, so a single sample still shows.
+        chart
+            .draw_series(
+                s.points
+                    .iter()
+                    .map(|&(x, y)| Circle::new((x, y), 3, color.filled())),
+            )
+            .map_err(err)?;
         let line = chart
             .draw_series(LineSeries::new(
                 s.points.iter().copied(),
@@ -164,6 +176,7 @@ mod tests {
         assert!(text.starts_with("<svg"), "{}", &text[..80]);
         assert!(text.trim_end().ends_with("</svg>"));
         assert!(text.matches("<polyline").count() >= 2, "{text}");
+        assert_eq!(text.matches("<circle").count(), 5, "one per point");
         for label in ["llama", "qdrant", "CPU"] {
             assert!(text.contains(&format!("\n{label}\n")), "{label} in {text}");
         }

@@ -43,11 +43,16 @@ impl ReportData {
     pub async fn load(store: &Store, now_ms: i64) -> Result<Self, ReportError> {
         let run = store.last_verification().await?.ok_or(ReportError::NoRun)?;
         let since = run.started_at_ms - CHART_WINDOW_MS;
+        // The stack's containers when the run knows them, else all measured.
+        let containers: Vec<String> = match &run.breakdown {
+            Some(b) => b.services.iter().map(|s| s.container.clone()).collect(),
+            None => run.services.iter().map(|r| r.name.clone()).collect(),
+        };
         let mut resources = BTreeMap::new();
-        for row in &run.services {
-            let points = store.history(&row.name, since, CHART_POINTS).await?;
+        for name in containers {
+            let points = store.history(&name, since, CHART_POINTS).await?;
             if !points.is_empty() {
-                resources.insert(row.name.clone(), points);
+                resources.insert(name, points);
             }
         }
         let mut response_times = BTreeMap::new();

@@ -37,36 +37,69 @@ fn when(ms: i64) -> String {
 
 fn status_word(s: CheckStatus) -> &'static str {
     match s {
-        CheckStatus::Pass => "✅ pass",
-        CheckStatus::Fail => "❌ FAIL",
-        CheckStatus::Skipped => "⏭ skipped",
+        CheckStatus::Pass => "✓ pass",
+        CheckStatus::Fail => "✗ FAIL",
+        CheckStatus::Skipped => "– skipped",
     }
 }
 
+/// One row per stack service, as the user's report lists them; without a
+/// breakdown (no engine), every container measured.
 fn service_table(run: &VerificationRun) -> Vec<Vec<String>> {
-    run.services
-        .iter()
-        .map(|r| {
-            let usage = r.usage.as_ref();
-            vec![
-                r.name.clone(),
-                match r.exit_code {
-                    Some(code) if !r.is_running() => format!("{} ({code})", r.state.as_str()),
-                    _ => r.state.as_str().to_string(),
-                },
-                r.health.as_str().to_string(),
-                usage
-                    .map(|u| human_bytes(u.memory_used_bytes))
-                    .unwrap_or_else(|| "—".into()),
-                usage
-                    .map(|u| format!("{:.1}%", u.cpu_percent))
-                    .unwrap_or_else(|| "—".into()),
-                r.started_at_ms
-                    .map(|t| human_duration_ms(run.started_at_ms - t))
-                    .unwrap_or_else(|| "—".into()),
-            ]
-        })
-        .collect()
+    let row_of = |r: &stackwarden_model::ServiceRow| {
+        let usage = r.usage.as_ref();
+        [
+            match r.exit_code {
+                Some(code) if !r.is_running() => format!("{} ({code})", r.state.as_str()),
+                _ => r.state.as_str().to_string(),
+            },
+            usage
+                .map(|u| human_bytes(u.memory_used_bytes))
+                .unwrap_or_else(|| "—".into()),
+            usage
+                .map(|u| format!("{:.1}%", u.cpu_percent))
+                .unwrap_or_else(|| "—".into()),
+            r.started_at_ms
+                .map(|t| human_duration_ms(run.started_at_ms - t))
+                .unwrap_or_else(|| "—".into()),
+        ]
+    };
+    match &run.breakdown {
+        Some(b) => b
+            .services
+            .iter()
+            .map(|s| {
+                let [state, ram, cpu, uptime] =
+                    match run.services.iter().find(|r| r.name == s.container) {
+                        Some(r) => row_of(r),
+                        None => ["no container".into(), "—".into(), "—".into(), "—".into()],
+                    };
+                vec![
+                    format!("{} ({})", s.service, s.container),
+                    state,
+                    s.status.word().to_string(),
+                    ram,
+                    cpu,
+                    uptime,
+                ]
+            })
+            .collect(),
+        None => run
+            .services
+            .iter()
+            .map(|r| {
+                let [state, ram, cpu, uptime] = row_of(r);
+                vec![
+                    r.name.clone(),
+                    state,
+                    r.health.as_str().to_string(),
+                    ram,
+                    cpu,
+                    uptime,
+                ]
+            })
+            .collect(),
+    }
 }
 
 fn blocks(data: &ReportData) -> Vec<Block> {
@@ -98,7 +131,14 @@ fn blocks(data: &ReportData) -> Vec<Block> {
 
     out.push(Block::Heading(format!("Running services (measured {at})")));
     out.push(Block::Table {
-        headers: vec!["Container", "Status", "Health", "RAM", "CPU %", "Uptime"],
+        headers: vec![
+            "Service (container)",
+            "Status",
+            "Health",
+            "RAM",
+            "CPU %",
+            "Uptime",
+        ],
         rows: service_table(run),
     });
 

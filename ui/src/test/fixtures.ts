@@ -79,9 +79,9 @@ export function stackHealth(webStatus: ServiceStatus = "healthy"): StackHealth {
     services: [svc("web", "Core", true, true), svc("db", "Core", true, true), svc("ghost", "Extras", false, false)],
     breakdown: {
       services: [
-        { service: "web", group: "Core", status: webStatus, reason: webOk ? "all 1 probes pass" : "all 1 probes failing" },
-        { service: "db", group: "Core", status: "healthy", reason: "running (no probes)" },
-        { service: "ghost", group: "Extras", status: "down", reason: "no container named ai-ghost" },
+        { service: "web", container: "ai-web", group: "Core", status: webStatus, reason: webOk ? "all 1 probes pass" : "all 1 probes failing" },
+        { service: "db", container: "ai-db", group: "Core", status: "healthy", reason: "running (no probes)" },
+        { service: "ghost", container: "ai-ghost", group: "Extras", status: "down", reason: "no container named ai-ghost" },
       ],
       groups: [
         { group: "Core", required: true, weight: 3, healthy: webOk ? 2 : 1, total: 2, score: coreScore },

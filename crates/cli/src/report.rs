@@ -1,0 +1,81 @@
+//! `stackwarden report`: the status report from stored measurements only,
+//! as Markdown (PNG charts beside it) or HTML (SVG charts inside).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use stackwarden_model::clock::now_ms;
+use stackwarden_model::Config;
+use stackwarden_report::{render_html, render_markdown, ReportData, ReportError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Md,
+    Html,
+}
+
+/// The format asked for, else the one `out`'s extension names, else Markdown.
+pub fn format_for(format: Option<Format>, out: Option<&Path>) -> Format {
+    format.unwrap_or_else(
+        || match out.and_then(|p| p.extension()).and_then(|e| e.to_str()) {
+            Some("html" | "htm") => Format::Html,
+            _ => Format::Md,
+        },
+    )
+}
+
+pub fn run(config: &Config, format: Option<Format>, out: Option<PathBuf>) -> ExitCode {
+    let format = format_for(format, out.as_deref());
+    let out = out.unwrap_or_else(|| {
+        PathBuf::from(match format {
+            Format::Md => "stackwarden-report.md",
+            Format::Html => "stackwarden-report.html",
+        })
+    });
+    let Some(runtime) = crate::runtime() else {
+        return ExitCode::from(2);
+    };
+    let result: Result<String, String> = runtime.block_on(async {
+        let store = crate::store::open_store(config).await?;
+        let data = ReportData::load(&store, now_ms())
+            .await
+            .map_err(|e| e.to_string());
+        store.close().await;
+        let data = data?;
+        match format {
+            Format::Md => render_markdown(&data, &out)
+                .map(|r| {
+                    let charts: Vec<String> =
+                        r.charts.iter().map(|c| c.display().to_string()).collect();
+                    if charts.is_empty() {
+                        format!("wrote {}", out.display())
+                    } else {
+                        format!("wrote {} and {}", out.display(), charts.join(", "))
+                    }
+                })
+                .map_err(|e| e.to_string()),
+            Format::Html => {
+                let html = render_html(&data).map_err(|e| e.to_string())?;
+                std::fs::write(&out, html)
+                    .map_err(|source| {
+                        ReportError::Write {
+                            path: out.display().to_string(),
+                            source,
+                        }
+                        .to_string()
+                    })
+                    .map(|()| format!("wrote {}", out.display()))
+            }
+        }
+    });
+    match result {
+        Ok(done) => {
+            println!("{done}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("stackwarden: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
