@@ -13,6 +13,10 @@ fn main() {
         "retry_engine",
         "get_health",
         "probe_history",
+        "verify_now",
+        "verification_history",
+        "verification_run",
+        "export_report",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(commands)) {
         eprintln!("tauri-build failed: {e:#}");

@@ -4,11 +4,13 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use stackwarden_health::ResponsePoint;
+use stackwarden_health::{ResponsePoint, VerificationRun, VerificationSummary};
 use stackwarden_model::clock::now_ms;
 use stackwarden_model::{ContainerAction, ContainerId, HistoryPoint, LogBatch, StackSnapshot};
 use stackwarden_probes::StackHealth;
+use stackwarden_report::{render_html, render_markdown, ReportData, ReportError};
 use tauri::{AppHandle, Emitter, State};
+use ts_rs::TS;
 
 use crate::error::{UiError, UiErrorCode};
 use crate::state::{AppInfo, AppState};
@@ -154,4 +156,99 @@ pub async fn probe_history(
     Ok(store
         .response_times(&service, now_ms() - HISTORY_WINDOW_MS, HISTORY_POINTS)
         .await?)
+}
+
+/// Starts one-click verification; results arrive as `verify-progress`
+/// events, the whole run as `verify-done`.
+#[tauri::command]
+pub fn verify_now(app: AppHandle) -> Result<(), UiError> {
+    crate::verification::start(&app)
+}
+
+const HISTORY_RUNS: u32 = 50;
+
+#[tauri::command]
+pub async fn verification_history(
+    state: State<'_, AppState>,
+) -> Result<Vec<VerificationSummary>, UiError> {
+    let Some(store) = &state.store else {
+        return Ok(Vec::new());
+    };
+    Ok(store.verification_history(HISTORY_RUNS).await?)
+}
+
+#[tauri::command]
+pub async fn verification_run(
+    state: State<'_, AppState>,
+    id: i64,
+) -> Result<Option<VerificationRun>, UiError> {
+    let Some(store) = &state.store else {
+        return Ok(None);
+    };
+    Ok(store.verification_run(id).await?)
+}
+
+/// Writes the status report (from stored measurements) into the data
+/// folder's `reports/` and returns its path.
+#[tauri::command]
+pub async fn export_report(
+    state: State<'_, AppState>,
+    format: ReportFormat,
+) -> Result<String, UiError> {
+    let Some(store) = &state.store else {
+        return Err(UiError::new(
+            UiErrorCode::StoreUnavailable,
+            "History is off, so there is nothing stored to report.",
+        ));
+    };
+    let data = ReportData::load(store, now_ms())
+        .await
+        .map_err(report_error)?;
+    let dir = store
+        .path()
+        .parent()
+        .map(|d| d.join("reports"))
+        .unwrap_or_else(|| std::path::PathBuf::from("reports"));
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        UiError::new(
+            UiErrorCode::StoreUnavailable,
+            format!("cannot create {}: {e}", dir.display()),
+        )
+    })?;
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let path = match format {
+        ReportFormat::Md => {
+            let path = dir.join(format!("stackwarden-report-{stamp}.md"));
+            render_markdown(&data, &path).map_err(report_error)?;
+            path
+        }
+        ReportFormat::Html => {
+            let path = dir.join(format!("stackwarden-report-{stamp}.html"));
+            let html = render_html(&data).map_err(report_error)?;
+            std::fs::write(&path, html).map_err(|e| {
+                UiError::new(
+                    UiErrorCode::StoreUnavailable,
+                    format!("cannot write {}: {e}", path.display()),
+                )
+            })?;
+            path
+        }
+    };
+    Ok(path.display().to_string())
+}
+
+#[derive(Debug, Clone, Copy, serde::Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export, export_to = "bindings/")]
+pub enum ReportFormat {
+    Md,
+    Html,
+}
+
+fn report_error(e: ReportError) -> UiError {
+    let code = match e {
+        ReportError::NoRun => UiErrorCode::ActionRefused,
+        _ => UiErrorCode::StoreUnavailable,
+    };
+    UiError::new(code, e.to_string())
 }

@@ -28,7 +28,7 @@ pub async fn start(
     config: &Config,
     store: Option<&Store>,
     monitor: &MonitorHandle,
-) -> watch::Receiver<StackHealth> {
+) -> (watch::Receiver<StackHealth>, watch::Receiver<LoadedStack>) {
     let source = match &config.stack.file {
         Some(path) => StackSource::File(path.clone()),
         None => StackSource::BuiltIn,
@@ -65,12 +65,12 @@ pub async fn start(
             };
             let (tx, rx) = watch::channel(view(&broken, &monitor.snapshot(), &HashMap::new()));
             tokio::spawn(async move { tx.closed().await });
-            return rx;
+            return (rx, stacks);
         }
     };
     let health = HealthScheduler {
         runner,
-        stacks,
+        stacks: stacks.clone(),
         snapshots: monitor.subscribe(),
         records: Some(records_tx),
     }
@@ -79,7 +79,7 @@ pub async fn start(
         tokio::spawn(save_good_stacks(store.clone(), good_rx));
         tokio::spawn(record(store.clone(), records_rx));
     }
-    health
+    (health, stacks)
 }
 
 fn local_time(ms: i64) -> String {

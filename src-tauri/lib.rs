@@ -9,6 +9,7 @@ mod error;
 mod health;
 mod state;
 mod tray;
+mod verification;
 mod window;
 
 use std::process::ExitCode;
@@ -65,6 +66,10 @@ pub fn run() -> ExitCode {
             commands::retry_engine,
             commands::get_health,
             commands::probe_history,
+            commands::verify_now,
+            commands::verification_history,
+            commands::verification_run,
+            commands::export_report,
         ])
         .setup(move |app| {
             setup(app.handle(), config, config_error)?;
@@ -133,12 +138,14 @@ fn setup(app: &AppHandle, config: Config, config_error: Option<String>) -> tauri
         refresh_interval_ms: u64::try_from(config.refresh.interval().as_millis()).unwrap_or(2000),
     };
 
-    let health = tauri::async_runtime::block_on(health::start(&config, store.as_ref(), &monitor));
+    let (health, stacks) =
+        tauri::async_runtime::block_on(health::start(&config, store.as_ref(), &monitor));
     let snapshots = monitor.subscribe();
     spawn_history_writer(store.clone(), samples_rx);
     app.manage(AppState {
         monitor,
         health: health.clone(),
+        stacks,
         store,
         info,
         log_follower: Mutex::new(None),

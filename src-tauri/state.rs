@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use stackwarden_engine::MonitorHandle;
 use stackwarden_probes::StackHealth;
+use stackwarden_stack::LoadedStack;
 use stackwarden_store::Store;
 use tokio::sync::{watch, Notify};
 use tokio::task::AbortHandle;
@@ -16,6 +17,8 @@ use ts_rs::TS;
 pub struct AppState {
     pub monitor: MonitorHandle,
     pub health: watch::Receiver<StackHealth>,
+    /// The stack definition in use (verification runs its checklist).
+    pub stacks: watch::Receiver<LoadedStack>,
     pub store: Option<Store>,
     pub info: AppInfo,
     pub log_follower: Mutex<Option<AbortHandle>>,

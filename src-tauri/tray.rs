@@ -80,8 +80,12 @@ pub fn icon_rgba([r, g, b]: [u8; 3]) -> Vec<u8> {
 
 pub fn create<R: Runtime>(app: &AppHandle<R>, l: &TrayLook) -> tauri::Result<TrayIcon<R>> {
     let open = MenuItem::with_id(app, "open", "Open Stackwarden", true, None::<&str>)?;
+    let verify = MenuItem::with_id(app, "verify", "Verify now", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
-    let menu = Menu::with_items(app, &[&open, &PredefinedMenuItem::separator(app)?, &quit])?;
+    let menu = Menu::with_items(
+        app,
+        &[&open, &verify, &PredefinedMenuItem::separator(app)?, &quit],
+    )?;
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(Image::new_owned(icon_rgba(l.rgb), ICON_SIZE, ICON_SIZE))
         .title(&l.title)
@@ -90,6 +94,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, l: &TrayLook) -> tauri::Result<Tra
         .show_menu_on_left_click(false)
         .on_menu_event(|app, event| match event.id().as_ref() {
             "open" => crate::window::show_main(app),
+            "verify" => crate::verification::from_tray(app),
             "quit" => app.exit(0),
             _ => {}
         })

@@ -14,4 +14,6 @@ pub use breakdown::{
 };
 pub use condition::{Condition, ConditionError, ConditionResult, Observation};
 pub use verdict::{transitions, HealthLevel, StatusTransition};
-pub use verification::{CheckResult, CheckStatus, VerificationRun};
+pub use verification::{
+    CheckResult, CheckStatus, PlannedCheck, VerificationRun, VerificationSummary,
+};

@@ -68,3 +68,29 @@ impl VerificationRun {
         self.required_failed == 0
     }
 }
+
+/// A stored run's totals, for the history list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct VerificationSummary {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub stack: String,
+    #[ts(type = "number")]
+    pub started_at_ms: i64,
+    pub duration_ms: f64,
+    pub passed: u32,
+    pub failed: u32,
+    pub skipped: u32,
+    pub required_failed: u32,
+}
+
+/// A check about to run, so the window can list the checklist before the
+/// first result arrives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct PlannedCheck {
+    pub id: String,
+    pub name: String,
+    pub required: bool,
+}

@@ -52,7 +52,11 @@ fn err(e: impl std::fmt::Display) -> ChartError {
 
 /// Time of day, with seconds when the chart spans under ten minutes.
 fn clock(ms: i64, span_ms: i64) -> String {
-    let format = if span_ms < 600_000 { "%H:%M:%S" } else { "%H:%M" };
+    let format = if span_ms < 600_000 {
+        "%H:%M:%S"
+    } else {
+        "%H:%M"
+    };
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.with_timezone(&chrono::Local).format(format).to_string())
         .unwrap_or_default()

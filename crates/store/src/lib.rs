@@ -9,7 +9,6 @@ mod health_history;
 mod verification;
 
 pub use health_history::{StoredStack, StoredTransition};
-pub use verification::RunSummary;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

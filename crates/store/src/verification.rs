@@ -4,22 +4,9 @@
 //! probe runs and resource samples a run measured go to their own tables.
 
 use sqlx::Row;
-use stackwarden_health::{CheckResult, CheckStatus, VerificationRun};
+use stackwarden_health::{CheckResult, CheckStatus, VerificationRun, VerificationSummary};
 
 use crate::{SampleRecord, Store, StoreError};
-
-/// A run's totals, for the history list.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunSummary {
-    pub id: i64,
-    pub stack: String,
-    pub started_at_ms: i64,
-    pub duration_ms: f64,
-    pub passed: u32,
-    pub failed: u32,
-    pub skipped: u32,
-    pub required_failed: u32,
-}
 
 fn status_from(text: &str) -> CheckStatus {
     match text {
@@ -98,7 +85,10 @@ impl Store {
     }
 
     /// The newest runs first, at most `limit`.
-    pub async fn verification_history(&self, limit: u32) -> Result<Vec<RunSummary>, StoreError> {
+    pub async fn verification_history(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<VerificationSummary>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, stack, started_at_ms, duration_ms, passed, failed, skipped, required_failed
              FROM verification_runs ORDER BY started_at_ms DESC, id DESC LIMIT ?",
@@ -108,7 +98,7 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                Ok(RunSummary {
+                Ok(VerificationSummary {
                     id: r.try_get(0)?,
                     stack: r.try_get(1)?,
                     started_at_ms: r.try_get(2)?,
