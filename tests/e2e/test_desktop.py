@@ -113,6 +113,47 @@ def test_health_breakdown_and_a_stopped_required_container(driver, sni, artifact
     wait_for("score recovers", lambda: "e2e: 75% healthy" in text_of(driver, "header-score"), timeout=20)
 
 
+def test_verify_now_shows_each_checks_result_and_exports_the_report(driver, sni, workdir, artifacts):
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-verify"]').click()
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="verify-now"]').click()
+    summary = wait_for("the run's summary", lambda: "passed" in (text_of(driver, "verify-summary") or "")
+                       and text_of(driver, "verify-summary"), timeout=20)
+    assert "(0 required)" in summary, summary
+    rows = driver.find_elements(By.CSS_SELECTOR, '[data-testid="checks"] tbody tr')
+    ids = [r.get_attribute("data-testid").removeprefix("check-") for r in rows]
+    for expected in ["engine", "running:web", "running:postgres", "probe:web:port", "probe:postgres:schema",
+                     "probe:redis:ping", "telemetry", "resources", "volumes:postgres", "volumes:redis"]:
+        assert expected in ids, (expected, ids)
+    statuses = {i: text_of(driver, f"check-status-{i}") for i in ids}
+    assert all(v in ("pass", "FAIL", "skipped") for v in statuses.values()), statuses
+    assert statuses["probe:postgres:schema"] == "pass"
+    assert statuses["volumes:postgres"] == "pass"
+    assert statuses["telemetry"] == "FAIL", "not configured in the e2e stack: the report's folder is absent"
+    assert "table tool_registry exists (saw present)" in text_of(driver, "check-probe:postgres:schema")
+    assert "Fix:" in text_of(driver, "check-telemetry")
+    driver.save_screenshot(str(artifacts / "window-verify.png"))
+
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="export-html"]').click()
+    saved = wait_for("export", lambda: text_of(driver, "export-result"))
+    assert saved.startswith("Report saved to "), saved
+    path = saved.removeprefix("Report saved to ")
+    assert path.startswith(str(workdir / "data" / "reports")), path
+    assert "<svg" in open(path).read()
+
+    # The tray's "Verify now" runs it again and shows the view.
+    runs_before = len(driver.find_elements(By.CSS_SELECTOR, '[data-testid="verify-history"] li'))
+    service = sni.wait_for_item()
+    props = sni.item_properties(service)
+    labels = sni.menu_labels(service, props["menu"])
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
+    sni.click_menu(service, props["menu"], labels["Verify now"])
+    wait_for("verify view from the tray", lambda: text_of(driver, "verify-panel"))
+    wait_for("a second run in the history",
+             lambda: len(driver.find_elements(By.CSS_SELECTOR, '[data-testid="verify-history"] li')) == runs_before + 1,
+             timeout=20)
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
+
+
 def test_a_broken_stack_file_keeps_the_last_good_definition(driver, workdir, artifacts):
     stack_file = workdir / "stack.yaml"
     good = stack_file.read_text()

@@ -8,6 +8,7 @@ import type { ContainerId } from "./bindings/ContainerId";
 import type { StackHealth } from "./bindings/StackHealth";
 import type { StackSnapshot } from "./bindings/StackSnapshot";
 import { HealthPanel } from "./components/HealthPanel";
+import { VerifyPanel } from "./components/VerifyPanel";
 import { EngineProblem } from "./components/EngineProblem";
 import { Header } from "./components/Header";
 import { ServiceDetail } from "./components/ServiceDetail";
@@ -19,11 +20,12 @@ export function App({ backend }: { backend: Backend }) {
   const [selected, setSelected] = useState<ContainerId | null>(null);
   const [now, setNow] = useState(() => Date.now());
   const [health, setHealth] = useState<StackHealth | null>(null);
-  const [view, setView] = useState<"services" | "health">("services");
+  const [view, setView] = useState<"services" | "health" | "verify">("services");
 
   useEffect(() => {
     let unlisten: (() => void) | undefined;
     let unlistenHealth: (() => void) | undefined;
+    let unlistenView: (() => void) | undefined;
     let cancelled = false;
     backend.onSnapshot((s) => setSnapshot(s)).then((u) => {
       if (cancelled) u();
@@ -33,6 +35,10 @@ export function App({ backend }: { backend: Backend }) {
       if (cancelled) u();
       else unlistenHealth = u;
     });
+    backend.onShowView((v) => v === "verify" && setView("verify")).then((u) => {
+      if (cancelled) u();
+      else unlistenView = u;
+    });
     backend.getSnapshot().then((s) => !cancelled && setSnapshot((cur) => cur ?? s));
     backend.getHealth().then((h) => !cancelled && setHealth((cur) => cur ?? h));
     backend.appInfo().then((i) => !cancelled && setInfo(i));
@@ -40,6 +46,7 @@ export function App({ backend }: { backend: Backend }) {
       cancelled = true;
       unlisten?.();
       unlistenHealth?.();
+      unlistenView?.();
     };
   }, [backend]);
 
@@ -63,7 +70,7 @@ export function App({ backend }: { backend: Backend }) {
       <Header snapshot={snapshot} health={health} onShowHealth={() => setView("health")} />
       <div className="body">
         <nav className="sidebar" aria-label="Views">
-          {(["services", "health"] as const).map((v) => (
+          {(["services", "health", "verify"] as const).map((v) => (
             <button
               key={v}
               type="button"
@@ -72,7 +79,7 @@ export function App({ backend }: { backend: Backend }) {
               onClick={() => setView(v)}
               data-testid={`nav-${v}`}
             >
-              {v === "services" ? "Services" : "Health"}
+              {v === "services" ? "Services" : v === "health" ? "Health" : "Verify"}
             </button>
           ))}
         </nav>
@@ -92,7 +99,9 @@ export function App({ backend }: { backend: Backend }) {
               {health.stack_error}
             </div>
           )}
-          {view === "health" && snapshot?.engine.kind === "connected" ? (
+          {view === "verify" ? (
+            <VerifyPanel backend={backend} />
+          ) : view === "health" && snapshot?.engine.kind === "connected" ? (
             <HealthPanel backend={backend} health={health} />
           ) : snapshot === null ? (
             <p className="muted">Starting…</p>

@@ -9,7 +9,12 @@ import type { ContainerAction } from "./bindings/ContainerAction";
 import type { ContainerId } from "./bindings/ContainerId";
 import type { HistoryPoint } from "./bindings/HistoryPoint";
 import type { LogBatch } from "./bindings/LogBatch";
+import type { CheckResult } from "./bindings/CheckResult";
+import type { ReportFormat } from "./bindings/ReportFormat";
 import type { ResponsePoint } from "./bindings/ResponsePoint";
+import type { VerificationRun } from "./bindings/VerificationRun";
+import type { VerificationSummary } from "./bindings/VerificationSummary";
+import type { VerifyStarted } from "./bindings/VerifyStarted";
 import type { StackHealth } from "./bindings/StackHealth";
 import type { StackSnapshot } from "./bindings/StackSnapshot";
 import type { UiError } from "./bindings/UiError";
@@ -31,6 +36,14 @@ export interface Backend {
   getHealth(): Promise<StackHealth>;
   probeHistory(service: string): Promise<ResponsePoint[]>;
   onHealth(handler: (h: StackHealth) => void): Promise<Unlisten>;
+  verifyNow(): Promise<void>;
+  verificationHistory(): Promise<VerificationSummary[]>;
+  verificationRun(id: number): Promise<VerificationRun | null>;
+  exportReport(format: ReportFormat): Promise<string>;
+  onVerifyStarted(handler: (s: VerifyStarted) => void): Promise<Unlisten>;
+  onVerifyProgress(handler: (r: CheckResult) => void): Promise<Unlisten>;
+  onVerifyDone(handler: (r: VerificationRun) => void): Promise<Unlisten>;
+  onShowView(handler: (view: string) => void): Promise<Unlisten>;
 }
 
 /** Turns whatever a command rejected with into a `UiError`. */
@@ -56,4 +69,12 @@ export const tauriBackend: Backend = {
   getHealth: () => invoke<StackHealth>("get_health"),
   probeHistory: (service) => invoke<ResponsePoint[]>("probe_history", { service }),
   onHealth: (handler) => listen<StackHealth>("health", (e) => handler(e.payload)),
+  verifyNow: () => invoke<void>("verify_now"),
+  verificationHistory: () => invoke<VerificationSummary[]>("verification_history"),
+  verificationRun: (id) => invoke<VerificationRun | null>("verification_run", { id }),
+  exportReport: (format) => invoke<string>("export_report", { format }),
+  onVerifyStarted: (handler) => listen<VerifyStarted>("verify-started", (e) => handler(e.payload)),
+  onVerifyProgress: (handler) => listen<CheckResult>("verify-progress", (e) => handler(e.payload)),
+  onVerifyDone: (handler) => listen<VerificationRun>("verify-done", (e) => handler(e.payload)),
+  onShowView: (handler) => listen<string>("show-view", (e) => handler(e.payload)),
 };

@@ -2,7 +2,12 @@
 import { vi } from "vitest";
 import type { Backend } from "../api";
 import type { ServiceRow } from "../bindings/ServiceRow";
+import type { CheckResult } from "../bindings/CheckResult";
 import type { ServiceStatus } from "../bindings/ServiceStatus";
+import type { VerificationRun } from "../bindings/VerificationRun";
+import type { VerifyStarted } from "../bindings/VerifyStarted";
+
+export type EventName = "verify-started" | "verify-progress" | "verify-done" | "show-view";
 import type { StackHealth } from "../bindings/StackHealth";
 import type { StackSnapshot } from "../bindings/StackSnapshot";
 
@@ -115,9 +120,22 @@ export function stackHealth(webStatus: ServiceStatus = "healthy"): StackHealth {
 export function fakeBackend(
   initial: StackSnapshot,
   health: StackHealth = noHealth(),
-): Backend & { emit: (s: StackSnapshot) => void; emitHealth: (h: StackHealth) => void } {
+): Backend & {
+  emit: (s: StackSnapshot) => void;
+  emitHealth: (h: StackHealth) => void;
+  emitEvent: (name: EventName, payload: unknown) => void;
+} {
   let handler: ((s: StackSnapshot) => void) | null = null;
   let healthHandler: ((h: StackHealth) => void) | null = null;
+  const listeners: Partial<Record<EventName, (p: unknown) => void>> = {};
+  const on =
+    <T,>(name: EventName) =>
+    async (h: (p: T) => void) => {
+      listeners[name] = h as (p: unknown) => void;
+      return () => {
+        delete listeners[name];
+      };
+    };
   return {
     getSnapshot: vi.fn(async () => initial),
     appInfo: vi.fn(async () => ({
@@ -152,7 +170,16 @@ export function fakeBackend(
         healthHandler = null;
       };
     }),
+    verifyNow: vi.fn(async () => {}),
+    verificationHistory: vi.fn(async () => []),
+    verificationRun: vi.fn(async () => null),
+    exportReport: vi.fn(async (format) => `/data/reports/stackwarden-report.${format}`),
+    onVerifyStarted: vi.fn(on<VerifyStarted>("verify-started")),
+    onVerifyProgress: vi.fn(on<CheckResult>("verify-progress")),
+    onVerifyDone: vi.fn(on<VerificationRun>("verify-done")),
+    onShowView: vi.fn(on<string>("show-view")),
     emit: (s) => handler?.(s),
     emitHealth: (h) => healthHandler?.(h),
+    emitEvent: (name, payload) => listeners[name]?.(payload),
   };
 }
