@@ -56,3 +56,6 @@ echo "## Desktop app CPU with 50 containers at the default 2 s interval"
 
 echo
 SW_BENCH_OWN_ENGINE=0 bash bench/health_round.sh
+
+echo
+SW_BENCH_OWN_ENGINE=0 bash bench/verify_round.sh

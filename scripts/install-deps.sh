@@ -13,12 +13,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 app_packages=(
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
   libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libssl-dev libxdo-dev pkg-config
-  build-essential file curl ca-certificates git
+  build-essential file curl ca-certificates git fonts-dejavu-core
 )
 # The real engine and GUI harness the tests use.
 test_packages=(
   podman runc busybox-static xvfb xauth webkit2gtk-driver dbus dbus-x11
-  python3-venv imagemagick hyperfine procps util-linux debootstrap jq
+  python3-venv imagemagick hyperfine procps util-linux debootstrap jq chromium
 )
 
 as_root() {

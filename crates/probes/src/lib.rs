@@ -8,6 +8,7 @@
 //! collections, PostgreSQL (tables, extensions), Redis (PING, persistence).
 
 mod database;
+mod http;
 mod round;
 mod schedule;
 
@@ -30,7 +31,7 @@ pub enum ProbeError {
 /// Shared clients for probe runs (one HTTP connection pool).
 #[derive(Debug, Clone)]
 pub struct ProbeRunner {
-    http: reqwest::Client,
+    http: http::HttpClient,
 }
 
 /// A condition the probe itself checks (a required table, a collection),
@@ -66,20 +67,12 @@ fn outcome(probe: &Probe, conditions: Vec<ConditionResult>, error: Option<String
     }
 }
 
-struct HttpSeen {
-    status: u16,
-    elapsed: Duration,
-    body: Option<Value>,
-}
-
 impl ProbeRunner {
+    /// Cheap: HTTPS is set up on the first https probe.
     pub fn new() -> Result<Self, ProbeError> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("stackwarden/", env!("CARGO_PKG_VERSION")))
-            .no_proxy()
-            .build()
-            .map_err(|e| ProbeError::Client(e.to_string()))?;
-        Ok(Self { http })
+        Ok(Self {
+            http: http::HttpClient::new(),
+        })
     }
 
     /// Runs `probe`; `container` is the service's current row, if it has one.
@@ -109,25 +102,17 @@ impl ProbeRunner {
         }
     }
 
-    async fn get(&self, url: &str) -> Result<HttpSeen, String> {
-        let started = Instant::now();
-        let response = self.http.get(url).send().await.map_err(|e| describe(&e))?;
-        let status = response.status().as_u16();
-        let bytes = response.bytes().await.map_err(|e| describe(&e))?;
-        Ok(HttpSeen {
-            status,
-            elapsed: started.elapsed(),
-            body: serde_json::from_slice(&bytes).ok(),
-        })
-    }
-
     async fn http_outcome(&self, probe: &Probe, url: &str, collections: &[String]) -> ProbeOutcome {
-        let seen = within(probe.timeout, self.get(url)).await;
+        let seen = within(probe.timeout, self.http.get(url)).await;
+        let json: Option<Value> = seen
+            .as_ref()
+            .ok()
+            .and_then(|s| serde_json::from_slice(&s.body).ok());
         let (obs_status, obs_time, body, error) = match &seen {
             Ok(s) => (
                 Some(s.status),
                 Some(s.elapsed.as_secs_f64() * 1000.0),
-                s.body.as_ref(),
+                json.as_ref(),
                 None,
             ),
             Err(e) => (None, None, None, Some(e.clone())),
@@ -255,10 +240,6 @@ fn millis(d: Duration) -> String {
 }
 
 /// reqwest's error with its causes, which say what actually went wrong.
-fn describe(e: &reqwest::Error) -> String {
-    stackwarden_model::error_text::with_causes(e)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,94 @@
+//! Benchmark: one-click verification of a stack (the built-in AI stack
+//! unless a file is given) as the app runs it: rows already known from the
+//! monitor, every check at once. Prints per-check medians and the round's.
+//!
+//!   cargo run --release -p stackwarden-verify --example verify_bench -- [ROUNDS] [STACK_FILE]
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use stackwarden_engine::endpoint::{candidates, Environment};
+use stackwarden_engine::{connect, Engine};
+use stackwarden_probes::ProbeRunner;
+use stackwarden_stack::{default_stack, load_file};
+use stackwarden_verify::{verify, VerifyInput};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let rounds: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(30);
+    let stack = match args.next() {
+        Some(path) => load_file(path.as_ref())?,
+        None => default_stack()?,
+    };
+    let conn = connect(&candidates(None, &Environment::current()))
+        .await
+        .map_err(|attempts| format!("no engine: {attempts:?}"))?;
+    let engine = Engine::new(conn).await;
+    let rows = engine.inspect_rows(&engine.list_ids().await?).await?;
+    let runner = ProbeRunner::new()?;
+    let once = || {
+        verify(VerifyInput {
+            stack: &stack,
+            engine: Ok(engine.clone()),
+            rows: rows.clone(),
+            runner: &runner,
+            home: None,
+            progress: None,
+        })
+    };
+    for _ in 0..3 {
+        once().await;
+    }
+    let mut round_ms = Vec::new();
+    let mut per_check: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut last = None;
+    for _ in 0..rounds {
+        let started = Instant::now();
+        let run = once().await;
+        round_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        for r in &run.results {
+            per_check.entry(r.id.clone()).or_default().push(r.duration_ms);
+        }
+        last = Some(run);
+    }
+    let Some(last) = last else {
+        return Ok(());
+    };
+    println!(
+        "{} checks, {rounds} rounds, medians: {} passed, {} failed, {} skipped in the last round\n",
+        last.results.len(),
+        last.passed,
+        last.failed,
+        last.skipped
+    );
+    println!("| check | median [ms] | last result |");
+    println!("|---|---|---|");
+    let mut slowest = 0.0f64;
+    for r in &last.results {
+        let ms = per_check.get(&r.id).cloned().map(median).unwrap_or(f64::NAN);
+        slowest = slowest.max(ms);
+        let what = if r.status == stackwarden_health::CheckStatus::Fail {
+            format!("FAIL: {}", r.evidence.chars().take(90).collect::<String>())
+        } else {
+            r.status.word().to_string()
+        };
+        println!("| {} | {ms:.2} | {what} |", r.id);
+    }
+    let round = median(round_ms);
+    println!("\n| measure | median [ms] |\n|---|---|");
+    println!("| whole verification round (all checks at once) | {round:.2} |");
+    println!("| slowest check (median) | {slowest:.2} |");
+    println!("VERIFY_MEDIAN_MS={round:.3}");
+    println!("VERIFY_CHECKS={}", last.results.len());
+    Ok(())
+}
