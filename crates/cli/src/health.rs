@@ -28,7 +28,7 @@ pub fn run(endpoints: &[Candidate], stack_file: Option<&Path>, json: bool) -> Ex
         }
     };
     let result = runtime.block_on(async {
-        let (_engine, rows) = engine_rows(endpoints).await?;
+        let (_engine, rows) = engine_rows(endpoints, Some(&stack)).await?;
         let runs = probe_round(&runner, &stack, &rows).await;
         let outcomes = outcomes_by_service(&runs);
         Ok::<_, String>((stack_health(&stack, &rows, &outcomes), runs))

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use stackwarden_engine::endpoint::START_HINT;
-use stackwarden_engine::{connect, Candidate, Engine};
+use stackwarden_engine::{connect, Candidate, Engine, ListedContainer};
 use stackwarden_model::ServiceRow;
 use stackwarden_stack::{default_stack, load_file, Stack};
 
@@ -24,9 +24,24 @@ pub fn load_stack(stack_file: Option<&Path>, doing: &str) -> Result<Stack, u8> {
     })
 }
 
-/// Connects, lists and inspects every container; `Err` says what was tried
-/// and how to start the engine.
-pub async fn engine_rows(endpoints: &[Candidate]) -> Result<(Engine, Vec<ServiceRow>), String> {
+/// Whether a listed container is one of `stack`'s: by `container_name`, or
+/// by the compose labels (project = stack name, service = service name).
+fn in_stack(stack: &Stack, c: &ListedContainer) -> bool {
+    stack.services.iter().any(|s| match &s.container_name {
+        Some(name) => *name == c.name,
+        None => {
+            c.project.as_deref() == Some(stack.name.as_str())
+                && c.service.as_deref() == Some(s.name.as_str())
+        }
+    })
+}
+
+/// Connects, lists and inspects the stack's containers (every container
+/// without a stack); `Err` says what was tried and how to start the engine.
+pub async fn engine_rows(
+    endpoints: &[Candidate],
+    stack: Option<&Stack>,
+) -> Result<(Engine, Vec<ServiceRow>), String> {
     let engine = match connect(endpoints).await {
         Ok(c) => Engine::new(c).await,
         Err(attempts) => {
@@ -40,8 +55,15 @@ pub async fn engine_rows(endpoints: &[Candidate]) -> Result<(Engine, Vec<Service
             ));
         }
     };
-    let rows = match engine.list_ids().await {
-        Ok(ids) => engine.inspect_rows(&ids).await,
+    let rows = match engine.list_named().await {
+        Ok(listed) => {
+            let ids: Vec<String> = listed
+                .into_iter()
+                .filter(|c| stack.is_none_or(|s| in_stack(s, c)))
+                .map(|c| c.id)
+                .collect();
+            engine.inspect_rows(&ids).await
+        }
         Err(e) => Err(e),
     }
     .map_err(|e| {

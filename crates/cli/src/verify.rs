@@ -40,7 +40,7 @@ pub fn run(
         }
     };
     let run = runtime.block_on(async {
-        let (engine, rows) = match engine_rows(endpoints).await {
+        let (engine, rows) = match engine_rows(endpoints, Some(&stack)).await {
             Ok((engine, rows)) => (Ok(engine), rows),
             Err(why) => (Err(why), Vec::new()),
         };

@@ -207,6 +207,12 @@ fn the_report_is_built_from_the_stored_run_with_valid_charts() {
     ] {
         assert!(report.contains(section), "{section} in {report}");
     }
+    // Only the stack's containers were inspected and measured.
+    let names: Vec<&str> = run.services.iter().map(|r| r.name.as_str()).collect();
+    assert!(
+        names.contains(&"sw-db-redis") && !names.iter().any(|n| n.starts_with("sw-mixed")),
+        "{names:?}"
+    );
     // Numbers match the stored run.
     let pg = run
         .services

@@ -7,8 +7,8 @@ use stackwarden_model::{
     ResourceUsage, ServiceRow,
 };
 
-const PROJECT_LABEL: &str = "com.docker.compose.project";
-const SERVICE_LABEL: &str = "com.docker.compose.service";
+pub(crate) const PROJECT_LABEL: &str = "com.docker.compose.project";
+pub(crate) const SERVICE_LABEL: &str = "com.docker.compose.service";
 
 /// Milliseconds since the epoch of an RFC 3339 time; `None` for the engine's
 /// zero time (`0001-01-01T00:00:00Z`) and anything unparsable.

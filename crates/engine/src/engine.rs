@@ -28,6 +28,15 @@ const STATS_CONCURRENCY: usize = 64;
 /// Grace period for stop and restart before the engine kills.
 const STOP_TIMEOUT_SECS: i32 = 10;
 
+/// A container as the engine's list names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedContainer {
+    pub id: String,
+    pub name: String,
+    pub project: Option<String>,
+    pub service: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Engine {
     docker: Docker,
@@ -105,6 +114,34 @@ impl Engine {
             .await
             .map_err(|e| EngineError::Lost(describe(&e)))?;
         Ok(list.into_iter().filter_map(|c| c.id).collect())
+    }
+
+    /// Every container's id, name and compose labels, from one list call: enough
+    /// to pick the ones worth inspecting.
+    pub async fn list_named(&self) -> Result<Vec<ListedContainer>, EngineError> {
+        let options = ListContainersOptionsBuilder::default().all(true).build();
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| EngineError::Lost(describe(&e)))?;
+        Ok(list
+            .into_iter()
+            .filter_map(|c| {
+                let label = |key: &str| c.labels.as_ref().and_then(|l| l.get(key)).cloned();
+                Some(ListedContainer {
+                    name: c
+                        .names
+                        .as_ref()
+                        .and_then(|n| n.first())
+                        .map(|n| n.trim_start_matches('/').to_string())
+                        .unwrap_or_default(),
+                    project: label(crate::convert::PROJECT_LABEL),
+                    service: label(crate::convert::SERVICE_LABEL),
+                    id: c.id?,
+                })
+            })
+            .collect())
     }
 
     /// The row of one container; `ContainerGone` if it was removed.

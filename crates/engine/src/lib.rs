@@ -12,6 +12,6 @@ pub mod monitor;
 
 pub use convert::{cpu_sample, row_from_inspect, usage_from_stats};
 pub use endpoint::{connect, Candidate, Connection};
-pub use engine::{Engine, RefreshTiming, StatsSample};
+pub use engine::{Engine, ListedContainer, RefreshTiming, StatsSample};
 pub use error::EngineError;
 pub use monitor::{MonitorHandle, StackMonitor};

@@ -109,7 +109,10 @@ mod tests {
     #[tokio::test]
     async fn https_is_set_up_on_first_use_and_reports_failures() {
         let client = HttpClient::new();
-        assert!(client.tls.get().is_none(), "no TLS set-up before an https probe");
+        assert!(
+            client.tls.get().is_none(),
+            "no TLS set-up before an https probe"
+        );
         let closed = client.get("https://127.0.0.1:1/health").await;
         assert!(closed.is_err());
         assert!(

@@ -57,7 +57,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let run = once().await;
         round_ms.push(started.elapsed().as_secs_f64() * 1000.0);
         for r in &run.results {
-            per_check.entry(r.id.clone()).or_default().push(r.duration_ms);
+            per_check
+                .entry(r.id.clone())
+                .or_default()
+                .push(r.duration_ms);
         }
         last = Some(run);
     }
@@ -75,7 +78,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("|---|---|---|");
     let mut slowest = 0.0f64;
     for r in &last.results {
-        let ms = per_check.get(&r.id).cloned().map(median).unwrap_or(f64::NAN);
+        let ms = per_check
+            .get(&r.id)
+            .cloned()
+            .map(median)
+            .unwrap_or(f64::NAN);
         slowest = slowest.max(ms);
         let what = if r.status == stackwarden_health::CheckStatus::Fail {
             format!("FAIL: {}", r.evidence.chars().take(90).collect::<String>())

@@ -115,7 +115,7 @@ async fn run_check(
         CheckKind::EngineReachable => match engine {
             Ok(e) => (
                 Verdict::pass(format!(
-                    "{} ({}) answered; {} containers",
+                    "{} ({}) answered; {} containers inspected",
                     e.endpoint(),
                     e.source(),
                     input.rows.len()
