@@ -19,9 +19,11 @@ down() {
   for n in $names; do podman rm -f -t 0 "$n" >/dev/null 2>&1 || true; done
 }
 
-serve() { # name port dir
-  podman run -d --name "$1" --label stackwarden.test=bench -p "127.0.0.1:$2:$2" \
-    -v "$3:/www:ro" localhost/sw-test-busybox:latest httpd -f -p "$2" -h /www >/dev/null
+serve() { # name port dir [more podman args]
+  local name=$1 port=$2 dir=$3
+  shift 3
+  podman run -d --name "$name" --label stackwarden.test=bench -p "127.0.0.1:$port:$port" \
+    -v "$dir:/www:ro" "$@" localhost/sw-test-busybox:latest httpd -f -p "$port" -h /www >/dev/null
 }
 
 up() {
@@ -34,17 +36,20 @@ up() {
   echo '{"status":"ok","database":"ok","redis":"ok","ml_engine":"ok","pgvector":"ok","llama_cpp":"ok (no model loaded)","federation":"0 servers cached"}' >"$www/aidb/health"
   echo '{"status":"healthy","service":"hybrid-coordinator","collections":["codebase-context","skills-patterns","error-solutions","interaction-history","best-practices"]}' >"$www/hybrid/health"
   serve local-ai-llama-cpp 8080 "$www/llama"
-  serve local-ai-qdrant 6333 "$www/qdrant"
+  # Data services keep their data in the volumes the built-in stack declares.
+  serve local-ai-qdrant 6333 "$www/qdrant" -v sw-bench-qdrant-data:/qdrant/storage
   serve local-ai-mindsdb 47334 "$www/mindsdb"
   serve local-ai-aidb 8091 "$www/aidb"
   serve local-ai-hybrid-coordinator 8092 "$www/hybrid"
   podman run -d --name local-ai-health-monitor --label stackwarden.test=bench \
     localhost/sw-test-busybox:latest sleep infinity >/dev/null
   podman run -d --name local-ai-postgres --label stackwarden.test=bench -p 127.0.0.1:5432:5432 \
-    -e POSTGRES_PASSWORD=sw-test-pw localhost/sw-test-db:latest \
+    -e POSTGRES_PASSWORD=sw-test-pw -e PGDATA=/var/lib/postgresql/data \
+    -v sw-bench-postgres-data:/var/lib/postgresql/data localhost/sw-test-db:latest \
     /usr/local/share/sw-test/postgres-entrypoint.sh >/dev/null
   podman run -d --name local-ai-redis --label stackwarden.test=bench -p 127.0.0.1:6379:6379 \
-    localhost/sw-test-db:latest redis-server --bind 0.0.0.0 --protected-mode no --appendonly yes --dir /tmp >/dev/null
+    -v sw-bench-redis-data:/data \
+    localhost/sw-test-db:latest redis-server --bind 0.0.0.0 --protected-mode no --appendonly yes --dir /data >/dev/null
   for _ in $(seq 1 150); do
     if podman exec local-ai-postgres pg_isready -q -h 127.0.0.1 -U mcp -d mcp 2>/dev/null &&
        podman exec local-ai-redis redis-cli ping 2>/dev/null | grep -q PONG; then

@@ -90,30 +90,38 @@ CF
 }
 
 # A real Debian userland with PostgreSQL 15 and Redis 7 from Debian's
-# packages (no registry needed): debootstrap, then podman import. Built once
-# and kept; `SW_REBUILD_DB_IMAGE=1` forces a rebuild.
+# packages (no registry needed): debootstrap, then podman import. The base
+# is built once and kept (`SW_REBUILD_DB_IMAGE=1` forces it); the layer with
+# the entrypoint and schema is rebuilt whenever those files change.
 db_image() {
   export CONTAINERS_CONF=$conf
-  if podman image exists localhost/sw-test-db:latest && [ -z "${SW_REBUILD_DB_IMAGE:-}" ]; then
+  if ! podman image exists localhost/sw-test-db-base:latest || [ -n "${SW_REBUILD_DB_IMAGE:-}" ]; then
+    local mirror root
+    mirror=${SW_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+    root="$state_dir/db-rootfs"
+    rm -rf "$root"
+    echo "engine: building the PostgreSQL/Redis test image (debootstrap from $mirror)"
+    debootstrap --variant=minbase --include=postgresql-15,redis-server bookworm "$root" "$mirror" \
+      >"$state_dir/debootstrap.log" 2>&1 || { tail -n 30 "$state_dir/debootstrap.log" >&2; return 1; }
+    rm -rf "$root/var/cache/apt/archives"/*.deb "$root/var/lib/apt/lists"/*
+    tar -C "$root" -c . | podman import --change 'CMD ["/bin/bash"]' - localhost/sw-test-db-base:latest >/dev/null 2>"$state_dir/import.log"
+    rm -rf "$root"
+    podman rmi -f localhost/sw-test-db:latest >/dev/null 2>&1 || true
+  fi
+  local sum
+  sum=$(cat "$here/db/postgres-entrypoint.sh" "$here/db/init.sql" | sha256sum | cut -c1-16)
+  if podman image exists localhost/sw-test-db:latest &&
+     [ "$(podman image inspect --format '{{index .Labels "sw.sum"}}' localhost/sw-test-db:latest 2>/dev/null)" = "$sum" ]; then
     return 0
   fi
-  local mirror root
-  mirror=${SW_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-  root="$state_dir/db-rootfs"
-  rm -rf "$root"
-  echo "engine: building the PostgreSQL/Redis test image (debootstrap from $mirror)"
-  debootstrap --variant=minbase --include=postgresql-15,redis-server bookworm "$root" "$mirror" \
-    >"$state_dir/debootstrap.log" 2>&1 || { tail -n 30 "$state_dir/debootstrap.log" >&2; return 1; }
-  rm -rf "$root/var/cache/apt/archives"/*.deb "$root/var/lib/apt/lists"/*
-  tar -C "$root" -c . | podman import --change 'CMD ["/bin/bash"]' - localhost/sw-test-db-base:latest >/dev/null 2>"$state_dir/import.log"
-  rm -rf "$root"
   local ctx="$state_dir/image-db"
   rm -rf "$ctx"; mkdir -p "$ctx"
   cp "$here/db/postgres-entrypoint.sh" "$here/db/init.sql" "$ctx/"
-  cat >"$ctx/Containerfile" <<'CF'
+  cat >"$ctx/Containerfile" <<CF
 FROM localhost/sw-test-db-base:latest
 COPY postgres-entrypoint.sh init.sql /usr/local/share/sw-test/
 RUN chmod +x /usr/local/share/sw-test/postgres-entrypoint.sh
+LABEL sw.sum=$sum
 STOPSIGNAL SIGKILL
 CF
   podman build --format docker -q -t localhost/sw-test-db:latest "$ctx" >/dev/null

@@ -4,7 +4,7 @@
 # pg_trgm extension standing in for pgvector (not packaged for Debian 12).
 set -euo pipefail
 bin=/usr/lib/postgresql/15/bin
-data=/var/lib/postgresql/sw-data
+data=${PGDATA:-/var/lib/postgresql/sw-data}
 mkdir -p "$data" /run/postgresql
 chown -R postgres:postgres "$data" /run/postgresql
 if [ ! -s "$data/PG_VERSION" ]; then
