@@ -7,25 +7,15 @@ use std::process::ExitCode;
 use serde_json::json;
 use stackwarden_engine::Candidate;
 use stackwarden_health::{HealthBreakdown, ProbeRun};
-use stackwarden_probes::{outcomes_by_service, probe_round, stack_health, ProbeRunner};
+use stackwarden_probes::{outcomes_by_service, probe_round, stack_health};
 use stackwarden_stack::Stack;
 
-use crate::stack_input::{engine_rows, load_stack};
+use crate::stack_input::{engine_rows, prepare};
 
 pub fn run(endpoints: &[Candidate], stack_file: Option<&Path>, json: bool) -> ExitCode {
-    let stack = match load_stack(stack_file, "probed") {
-        Ok(stack) => stack,
+    let (stack, runtime, runner) = match prepare(stack_file, "probed") {
+        Ok(ready) => ready,
         Err(code) => return ExitCode::from(code),
-    };
-    let Some(runtime) = crate::runtime() else {
-        return ExitCode::from(2);
-    };
-    let runner = match ProbeRunner::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("stackwarden: {e}");
-            return ExitCode::from(2);
-        }
     };
     let result = runtime.block_on(async {
         let (_engine, rows) = engine_rows(endpoints, Some(&stack)).await?;

@@ -6,6 +6,7 @@ use std::path::Path;
 use stackwarden_engine::endpoint::START_HINT;
 use stackwarden_engine::{connect, Candidate, Engine, ListedContainer};
 use stackwarden_model::ServiceRow;
+use stackwarden_probes::ProbeRunner;
 use stackwarden_stack::{default_stack, load_file, Stack};
 
 /// sysexits EX_DATAERR: the stack file is invalid.
@@ -34,6 +35,21 @@ fn in_stack(stack: &Stack, c: &ListedContainer) -> bool {
                 && c.service.as_deref() == Some(s.name.as_str())
         }
     })
+}
+
+/// What `health` and `verify` start from: the stack, a runtime and a probe
+/// runner; `Err` is the exit code after saying why.
+pub fn prepare(
+    stack_file: Option<&Path>,
+    doing: &str,
+) -> Result<(Stack, tokio::runtime::Runtime, ProbeRunner), u8> {
+    let stack = load_stack(stack_file, doing)?;
+    let runtime = crate::runtime().ok_or(2)?;
+    let runner = ProbeRunner::new().map_err(|e| {
+        eprintln!("stackwarden: {e}");
+        2
+    })?;
+    Ok((stack, runtime, runner))
 }
 
 /// Connects, lists and inspects the stack's containers (every container

@@ -7,11 +7,10 @@ use std::process::ExitCode;
 
 use stackwarden_engine::Candidate;
 use stackwarden_health::{CheckResult, CheckStatus, VerificationRun};
-use stackwarden_probes::ProbeRunner;
 use stackwarden_verify::{verify, VerifyInput};
 use tokio::sync::mpsc;
 
-use crate::stack_input::{engine_rows, load_stack};
+use crate::stack_input::{engine_rows, prepare};
 use crate::store::open_store;
 
 pub struct VerifyArgs<'a> {
@@ -25,19 +24,9 @@ pub fn run(
     config: &stackwarden_model::Config,
     args: VerifyArgs<'_>,
 ) -> ExitCode {
-    let stack = match load_stack(args.stack_file, "checked") {
-        Ok(stack) => stack,
+    let (stack, runtime, runner) = match prepare(args.stack_file, "checked") {
+        Ok(ready) => ready,
         Err(code) => return ExitCode::from(code),
-    };
-    let Some(runtime) = crate::runtime() else {
-        return ExitCode::from(2);
-    };
-    let runner = match ProbeRunner::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("stackwarden: {e}");
-            return ExitCode::from(2);
-        }
     };
     let run = runtime.block_on(async {
         let (engine, rows) = match engine_rows(endpoints, Some(&stack)).await {

@@ -107,13 +107,7 @@ impl Engine {
 
     /// Ids of every container, running or not.
     pub async fn list_ids(&self) -> Result<Vec<String>, EngineError> {
-        let options = ListContainersOptionsBuilder::default().all(true).build();
-        let list = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| EngineError::Lost(describe(&e)))?;
-        Ok(list.into_iter().filter_map(|c| c.id).collect())
+        Ok(self.list_named().await?.into_iter().map(|c| c.id).collect())
     }
 
     /// Every container's id, name and compose labels, from one list call: enough
