@@ -86,6 +86,10 @@ def test_health_breakdown_and_a_stopped_required_container(driver, sni, artifact
     # Why postgres is healthy: its probe's conditions, measured.
     driver.find_element(By.XPATH, '//button[contains(., "postgres")]').click()
     wait_for("postgres probe conditions", lambda: "table telemetry_events exists" in (text_of(driver, "probes-postgres") or ""))
+    # Its response time over the last runs (every 5 s), from SQLite.
+    wait_for("response-time chart", lambda: driver.find_elements(
+        By.CSS_SELECTOR, '[data-testid="probes-postgres"] svg[aria-label="Response time of schema"]'), timeout=20)
+    assert re.search(r"Response time, last 30 min\s*[\d.]+ ms", text_of(driver, "probes-postgres"))
     driver.save_screenshot(str(artifacts / "window-health.png"))
     service = sni.wait_for_item()
     wait_for("tray shows the score", lambda: sni.item_properties(service)["title"] == "Stackwarden: 75% healthy")

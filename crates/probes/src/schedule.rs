@@ -125,7 +125,7 @@ impl HealthScheduler {
     async fn run(mut self, tx: watch::Sender<StackHealth>) {
         let mut previous: Option<HealthBreakdown> = None;
         loop {
-            let loaded = self.stacks.borrow_and_update().clone();
+            let mut loaded = self.stacks.borrow().clone();
             let (runs_tx, mut runs_rx) = mpsc::channel::<ProbeRun>(64);
             let mut tasks = JoinSet::new();
             if let Some(stack) = &loaded.stack {
@@ -152,7 +152,19 @@ impl HealthScheduler {
                         if changed.is_err() {
                             return;
                         }
-                        break;
+                        let next = self.stacks.borrow_and_update().clone();
+                        let same_stack = match (&next.stack, &loaded.stack) {
+                            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                            (None, None) => true,
+                            _ => false,
+                        };
+                        if !same_stack {
+                            break;
+                        }
+                        // Only the file's problems changed (a broken edit):
+                        // the probes and their results carry on.
+                        loaded = next;
+                        self.publish(&tx, &loaded, &last, &mut previous);
                     }
                     changed = self.snapshots.changed() => {
                         if changed.is_err() {

@@ -206,6 +206,17 @@ async fn scheduler_follows_probes_and_container_changes() {
         "{transitions:?}"
     );
 
+    // A broken edit of the stack file keeps the last good definition: the
+    // banner appears and the probes' results stay (no restart, no "unknown").
+    stack_tx.send_modify(|l| l.error = Some("sched.yaml, line 3: broken".into()));
+    let h = wait_for(&mut health, "stack error", Duration::from_secs(2), |h| {
+        h.stack_error.is_some()
+    })
+    .await;
+    assert_eq!(status(&h, "web"), Some(ServiceStatus::Healthy));
+    assert!(!h.last_runs.is_empty());
+    stack_tx.send_modify(|l| l.error = None);
+
     // A body that says "degraded" shows within one interval, with why.
     std::fs::write(www.path().join("health"), r#"{"status":"degraded"}"#).unwrap();
     let h = wait_for(&mut health, "web degraded", Duration::from_secs(2), |h| {
