@@ -88,4 +88,17 @@ describe("Verify view", () => {
     fireEvent.click(await screen.findByTestId("verify-now"));
     expect((await screen.findByRole("alert")).textContent).toBe("A verification is already running.");
   });
+
+  it("opening the view shows the last stored run", async () => {
+    const backend = fakeBackend(snapshot([]), stackHealth());
+    backend.verificationHistory = vi.fn(async () => [
+      { id: 7, stack: "ai", started_at_ms: 1000, duration_ms: 18, passed: 1, failed: 0, skipped: 0, required_failed: 0 },
+    ]);
+    backend.verificationRun = vi.fn(async () => run([result("engine", "pass", "answered")]));
+    render(<App backend={backend} />);
+    fireEvent.click(await screen.findByTestId("nav-verify"));
+    expect((await screen.findByTestId("check-status-engine")).textContent).toBe("pass");
+    expect(backend.verificationRun).toHaveBeenCalledWith(7);
+    expect(screen.getByTestId("verify-history").textContent).toContain("1 passed, 0 failed");
+  });
 });

@@ -57,6 +57,9 @@ pub fn run(
                     if let Err(e) = store.record_verification(&run).await {
                         eprintln!("stackwarden: the run was not stored: {e}");
                     }
+                    if let Err(e) = store.prune(stackwarden_model::clock::now_ms()).await {
+                        eprintln!("stackwarden: old history was not pruned: {e}");
+                    }
                     store.close().await;
                 }
                 Err(e) => eprintln!("stackwarden: the run was not stored: {e}"),

@@ -19,6 +19,8 @@ use sqlx::{Row, SqlitePool};
 use stackwarden_model::HistoryPoint;
 
 pub const DATABASE_FILE: &str = "stackwarden.sqlite3";
+/// Verification runs kept for the history and the report (the newest).
+pub const KEEP_VERIFICATION_RUNS: u32 = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -189,7 +191,8 @@ impl Store {
         .await?
         .rows_affected();
         let health = self.prune_health(now_ms.saturating_sub(max_age_ms)).await?;
-        Ok(by_age + by_count + health)
+        let runs = self.prune_verifications(KEEP_VERIFICATION_RUNS).await?;
+        Ok(by_age + by_count + health + runs)
     }
 
     pub async fn close(&self) {

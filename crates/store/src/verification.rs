@@ -162,6 +162,30 @@ impl Store {
         }))
     }
 
+    /// Keeps the newest `keep` runs (their results go with them).
+    pub(crate) async fn prune_verifications(&self, keep: u32) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM verification_results WHERE run_id IN (
+                 SELECT id FROM verification_runs ORDER BY started_at_ms DESC, id DESC LIMIT -1 OFFSET ?
+             )",
+        )
+        .bind(i64::from(keep))
+        .execute(&mut *tx)
+        .await?;
+        let removed = sqlx::query(
+            "DELETE FROM verification_runs WHERE id IN (
+                 SELECT id FROM verification_runs ORDER BY started_at_ms DESC, id DESC LIMIT -1 OFFSET ?
+             )",
+        )
+        .bind(i64::from(keep))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(removed)
+    }
+
     /// The newest stored run, if any.
     pub async fn last_verification(&self) -> Result<Option<VerificationRun>, StoreError> {
         match self.verification_history(1).await?.first() {
@@ -242,6 +266,7 @@ mod tests {
         let second = store.record_verification(&run(2_000)).await?;
         let history = store.verification_history(10).await?;
         assert_eq!(history.len(), 2);
+        assert_eq!(store.prune_verifications(5).await?, 0);
         assert_eq!(history[0].id, second, "newest first");
         assert_eq!(history[0].required_failed, 1);
         let last = store.last_verification().await?.unwrap();
@@ -249,6 +274,10 @@ mod tests {
         let samples = store.history("local-ai-postgres", 0, 10).await?;
         assert_eq!(samples.len(), 2);
         assert_eq!(samples[0].memory_used_bytes, 23_600_000);
+
+        assert_eq!(store.prune_verifications(1).await?, 1, "the older run goes");
+        assert_eq!(store.verification_history(10).await?[0].id, second);
+        assert_eq!(store.last_verification().await?.unwrap().results.len(), 3);
         Ok(())
     }
 }

@@ -15,6 +15,14 @@ interface Live {
   run: VerificationRun | null;
 }
 
+function fromRun(run: VerificationRun): Live {
+  return {
+    planned: run.results.map((r) => ({ id: r.id, name: r.name, required: r.required })),
+    results: Object.fromEntries(run.results.map((r) => [r.id, r])),
+    run,
+  };
+}
+
 function when(ms: number): string {
   return new Date(ms).toLocaleString();
 }
@@ -31,12 +39,24 @@ export function VerifyPanel({ backend }: { backend: Backend }) {
   const [history, setHistory] = useState<VerificationSummary[]>([]);
   const [exported, setExported] = useState<string | null>(null);
 
-  const loadHistory = useCallback(() => {
-    backend
-      .verificationHistory()
-      .then(setHistory)
-      .catch((e) => setError(asUiError(e).message));
-  }, [backend]);
+  const loadHistory = useCallback(
+    (showLatest = false) => {
+      backend
+        .verificationHistory()
+        .then((h) => {
+          setHistory(h);
+          // Opening the view shows the last stored run until a new one starts.
+          const latest = h[0];
+          if (showLatest && latest) {
+            void backend.verificationRun(latest.id).then((run) => {
+              if (run) setLive((cur) => cur ?? fromRun(run));
+            });
+          }
+        })
+        .catch((e) => setError(asUiError(e).message));
+    },
+    [backend],
+  );
 
   useEffect(() => {
     const unlisten: (() => void)[] = [];
@@ -58,15 +78,11 @@ export function VerifyPanel({ backend }: { backend: Backend }) {
     keep(
       backend.onVerifyDone((run) => {
         setRunning(false);
-        setLive({
-          planned: run.results.map((r) => ({ id: r.id, name: r.name, required: r.required })),
-          results: Object.fromEntries(run.results.map((r) => [r.id, r])),
-          run,
-        });
+        setLive(fromRun(run));
         loadHistory();
       }),
     );
-    loadHistory();
+    loadHistory(true);
     return () => {
       cancelled = true;
       unlisten.forEach((u) => u());
@@ -85,13 +101,7 @@ export function VerifyPanel({ backend }: { backend: Backend }) {
   async function showRun(id: number) {
     try {
       const run = await backend.verificationRun(id);
-      if (run) {
-        setLive({
-          planned: run.results.map((r) => ({ id: r.id, name: r.name, required: r.required })),
-          results: Object.fromEntries(run.results.map((r) => [r.id, r])),
-          run,
-        });
-      }
+      if (run) setLive(fromRun(run));
     } catch (e) {
       setError(asUiError(e).message);
     }
