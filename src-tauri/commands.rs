@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use stackwarden_health::{ResponsePoint, VerificationRun, VerificationSummary};
+use stackwarden_health::{RecordedTransition, ResponsePoint, VerificationRun, VerificationSummary};
 use stackwarden_model::clock::now_ms;
 use stackwarden_model::{ContainerAction, ContainerId, HistoryPoint, LogBatch, StackSnapshot};
 use stackwarden_probes::StackHealth;
@@ -251,4 +251,23 @@ fn report_error(e: ReportError) -> UiError {
         _ => UiErrorCode::StoreUnavailable,
     };
     UiError::new(code, e.to_string())
+}
+
+const TRANSITIONS_WINDOW_MS: i64 = 24 * 3600 * 1000;
+const TRANSITIONS_SHOWN: usize = 50;
+
+/// Status changes of the last 24 hours, newest first.
+#[tauri::command]
+pub async fn recent_transitions(
+    state: State<'_, AppState>,
+) -> Result<Vec<RecordedTransition>, UiError> {
+    let Some(store) = &state.store else {
+        return Ok(Vec::new());
+    };
+    let mut list = store
+        .transitions_since(now_ms() - TRANSITIONS_WINDOW_MS)
+        .await?;
+    list.reverse();
+    list.truncate(TRANSITIONS_SHOWN);
+    Ok(list)
 }

@@ -70,6 +70,7 @@ pub fn run() -> ExitCode {
             commands::verification_history,
             commands::verification_run,
             commands::export_report,
+            commands::recent_transitions,
         ])
         .setup(move |app| {
             setup(app.handle(), config, config_error)?;

@@ -110,6 +110,9 @@ def test_health_breakdown_and_a_stopped_required_container(driver, sni, artifact
         driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-health"]').click()
         wait_for("core group drops", lambda: text_of(driver, "group-score-Core Infrastructure").startswith("Core Infrastructure 75% (3/4)"))
         assert text_of(driver, "service-status-web") == "down"
+        # The change is recorded in SQLite and listed with its time and reason.
+        wait_for("recorded transition", lambda: re.search(r"web healthy → down container exited",
+                                                          text_of(driver, "transitions") or ""))
         driver.save_screenshot(str(artifacts / "window-health-web-down.png"))
     finally:
         driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()

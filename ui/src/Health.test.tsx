@@ -43,6 +43,7 @@ describe("stack health in the window", () => {
     expect(probes.textContent).toContain('saw "degraded"');
     await waitFor(() => expect(within(probes).getByRole("img", { name: "Response time of health" })).toBeTruthy());
     expect(backend.probeHistory).toHaveBeenCalledWith("web");
+    expect((await screen.findByTestId("transitions")).textContent).toContain("web healthy → degraded");
   });
 
   it("follows health events and shows a broken stack file", async () => {

@@ -10,6 +10,7 @@ import type { ContainerId } from "./bindings/ContainerId";
 import type { HistoryPoint } from "./bindings/HistoryPoint";
 import type { LogBatch } from "./bindings/LogBatch";
 import type { CheckResult } from "./bindings/CheckResult";
+import type { RecordedTransition } from "./bindings/RecordedTransition";
 import type { ReportFormat } from "./bindings/ReportFormat";
 import type { ResponsePoint } from "./bindings/ResponsePoint";
 import type { VerificationRun } from "./bindings/VerificationRun";
@@ -44,6 +45,7 @@ export interface Backend {
   onVerifyProgress(handler: (r: CheckResult) => void): Promise<Unlisten>;
   onVerifyDone(handler: (r: VerificationRun) => void): Promise<Unlisten>;
   onShowView(handler: (view: string) => void): Promise<Unlisten>;
+  recentTransitions(): Promise<RecordedTransition[]>;
 }
 
 /** Turns whatever a command rejected with into a `UiError`. */
@@ -77,4 +79,5 @@ export const tauriBackend: Backend = {
   onVerifyProgress: (handler) => listen<CheckResult>("verify-progress", (e) => handler(e.payload)),
   onVerifyDone: (handler) => listen<VerificationRun>("verify-done", (e) => handler(e.payload)),
   onShowView: (handler) => listen<string>("show-view", (e) => handler(e.payload)),
+  recentTransitions: () => invoke<RecordedTransition[]>("recent_transitions"),
 };

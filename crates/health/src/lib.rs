@@ -13,7 +13,7 @@ pub use breakdown::{
     ServiceHealth, ServiceSpec, ServiceStatus,
 };
 pub use condition::{Condition, ConditionError, ConditionResult, Observation};
-pub use verdict::{transitions, HealthLevel, StatusTransition};
+pub use verdict::{transitions, HealthLevel, RecordedTransition, StatusTransition};
 pub use verification::{
     CheckResult, CheckStatus, PlannedCheck, VerificationRun, VerificationSummary,
 };

@@ -96,6 +96,15 @@ pub struct StatusTransition {
     pub reason: String,
 }
 
+/// A transition as stored, with when it happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct RecordedTransition {
+    #[ts(type = "number")]
+    pub at_ms: i64,
+    pub change: StatusTransition,
+}
+
 /// The services whose status differs between `previous` and `next`; every
 /// service of `next` when there is no previous breakdown.
 pub fn transitions(

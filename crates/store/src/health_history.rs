@@ -4,17 +4,10 @@
 
 use sqlx::Row;
 use stackwarden_health::{
-    ConditionResult, ProbeRun, ResponsePoint, ServiceStatus, StatusTransition,
+    ConditionResult, ProbeRun, RecordedTransition, ResponsePoint, ServiceStatus, StatusTransition,
 };
 
 use crate::{Store, StoreError};
-
-/// A recorded transition with its time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredTransition {
-    pub at_ms: i64,
-    pub transition: StatusTransition,
-}
 
 /// The last stack definition that loaded cleanly from a source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +143,7 @@ impl Store {
     pub async fn transitions_since(
         &self,
         since_ms: i64,
-    ) -> Result<Vec<StoredTransition>, StoreError> {
+    ) -> Result<Vec<RecordedTransition>, StoreError> {
         let rows = sqlx::query(
             "SELECT service, at_ms, from_status, to_status, reason FROM status_transitions
              WHERE at_ms >= ? ORDER BY at_ms ASC, rowid ASC",
@@ -166,9 +159,9 @@ impl Store {
                 continue;
             };
             let from: Option<String> = r.try_get(2)?;
-            out.push(StoredTransition {
+            out.push(RecordedTransition {
                 at_ms: r.try_get(1)?,
-                transition: StatusTransition {
+                change: StatusTransition {
                     service: r.try_get(0)?,
                     from: from.as_deref().and_then(status_from),
                     to,
@@ -332,8 +325,8 @@ mod tests {
         let all = store.transitions_since(0).await?;
         assert_eq!(all.len(), 2);
         assert_eq!(all[1].at_ms, 20);
-        assert_eq!(all[1].transition.from, Some(ServiceStatus::Unknown));
-        assert_eq!(all[1].transition.to, ServiceStatus::Down);
+        assert_eq!(all[1].change.from, Some(ServiceStatus::Unknown));
+        assert_eq!(all[1].change.to, ServiceStatus::Down);
         assert_eq!(store.transitions_since(15).await?.len(), 1);
         Ok(())
     }

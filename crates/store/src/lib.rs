@@ -8,7 +8,7 @@
 mod health_history;
 mod verification;
 
-pub use health_history::{StoredStack, StoredTransition};
+pub use health_history::StoredStack;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -1,7 +1,9 @@
 // The health breakdown: overall score with its formula, each group's score
 // ("Core Infrastructure 100% (5/5)"), and each service's status with why;
 // a service opens to show its probes' conditions and response times.
-import { useState } from "react";
+import { useEffect, useState } from "react";
+import { asUiError } from "../api";
+import type { RecordedTransition } from "../bindings/RecordedTransition";
 import type { Backend } from "../api";
 import type { StackHealth } from "../bindings/StackHealth";
 import { percentScore, runsOf, serviceHealth } from "../health";
@@ -9,6 +11,20 @@ import { ProbeResults } from "./ProbeResults";
 
 export function HealthPanel({ backend, health }: { backend: Backend; health: StackHealth | null }) {
   const [open, setOpen] = useState<string | null>(null);
+  const [changes, setChanges] = useState<RecordedTransition[]>([]);
+  const [changesError, setChangesError] = useState<string | null>(null);
+  // Reload the list whenever a service's status changes.
+  const statuses = health?.breakdown?.services.map((s) => `${s.service}:${s.status}`).join(",") ?? "";
+  useEffect(() => {
+    let cancelled = false;
+    backend
+      .recentTransitions()
+      .then((t) => !cancelled && setChanges(t))
+      .catch((e) => !cancelled && setChangesError(asUiError(e).message));
+    return () => {
+      cancelled = true;
+    };
+  }, [backend, statuses]);
   if (!health) return <p className="muted">Loading the stack…</p>;
   const b = health.breakdown;
   return (
@@ -70,6 +86,26 @@ export function HealthPanel({ backend, health }: { backend: Backend; health: Sta
               </ul>
             </section>
           ))}
+          <section className="group-card" aria-label="Recent changes">
+            <h3>Recent changes (24 h)</h3>
+            {changesError ? (
+              <p className="muted small">{changesError}</p>
+            ) : changes.length === 0 ? (
+              <p className="muted small">No status changes recorded.</p>
+            ) : (
+              <ul className="service-health" data-testid="transitions">
+                {changes.map((t, i) => (
+                  <li key={i}>
+                    <span className="muted small">{new Date(t.at_ms).toLocaleTimeString()}</span>{" "}
+                    <strong>{t.change.service}</strong>{" "}
+                    {t.change.from ? `${t.change.from} → ` : "first seen "}
+                    <span className={`badge status-${t.change.to}`}>{t.change.to}</span>{" "}
+                    <span className="muted small">{t.change.reason}</span>
+                  </li>
+                ))}
+              </ul>
+            )}
+          </section>
         </>
       )}
     </section>

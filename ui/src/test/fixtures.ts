@@ -170,6 +170,12 @@ export function fakeBackend(
         healthHandler = null;
       };
     }),
+    recentTransitions: vi.fn(async () => [
+      {
+        at_ms: 5000,
+        change: { service: "web", from: "healthy" as const, to: "degraded" as const, reason: "all 1 probes failing" },
+      },
+    ]),
     verifyNow: vi.fn(async () => {}),
     verificationHistory: vi.fn(async () => []),
     verificationRun: vi.fn(async () => null),
