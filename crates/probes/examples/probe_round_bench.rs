@@ -7,33 +7,17 @@
 
 use std::time::Instant;
 
-use stackwarden_engine::endpoint::{candidates, Environment};
-use stackwarden_engine::{connect, Engine};
 use stackwarden_probes::{probe_round, ProbeRunner};
-use stackwarden_stack::{default_stack, load_file};
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
+#[path = "../../../bench/example_setup.rs"]
+mod setup;
+
+use setup::{median, BenchResult};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let rounds: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(30);
-    let stack = match args.next() {
-        Some(path) => load_file(path.as_ref())?,
-        None => default_stack()?,
-    };
-    let conn = connect(&candidates(None, &Environment::current()))
-        .await
-        .map_err(|attempts| format!("no engine: {attempts:?}"))?;
-    let engine = Engine::new(conn).await;
-    let rows = engine.inspect_rows(&engine.list_ids().await?).await?;
+async fn main() -> BenchResult<()> {
+    let (rounds, stack) = setup::args()?;
+    let (_engine, rows) = setup::engine_and_rows().await?;
     let runner = ProbeRunner::new()?;
 
     for _ in 0..3 {
