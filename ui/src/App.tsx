@@ -7,6 +7,7 @@ import type { AppInfo } from "./bindings/AppInfo";
 import type { ContainerId } from "./bindings/ContainerId";
 import type { StackHealth } from "./bindings/StackHealth";
 import type { StackSnapshot } from "./bindings/StackSnapshot";
+import type { VerificationSummary } from "./bindings/VerificationSummary";
 import { HealthPanel } from "./components/HealthPanel";
 import { VerifyPanel } from "./components/VerifyPanel";
 import { EngineProblem } from "./components/EngineProblem";
@@ -21,11 +22,13 @@ export function App({ backend }: { backend: Backend }) {
   const [now, setNow] = useState(() => Date.now());
   const [health, setHealth] = useState<StackHealth | null>(null);
   const [view, setView] = useState<"services" | "health" | "verify">("services");
+  const [lastVerification, setLastVerification] = useState<VerificationSummary | null>(null);
 
   useEffect(() => {
     let unlisten: (() => void) | undefined;
     let unlistenHealth: (() => void) | undefined;
     let unlistenView: (() => void) | undefined;
+    let unlistenVerify: (() => void) | undefined;
     let cancelled = false;
     backend.onSnapshot((s) => setSnapshot(s)).then((u) => {
       if (cancelled) u();
@@ -39,6 +42,27 @@ export function App({ backend }: { backend: Backend }) {
       if (cancelled) u();
       else unlistenView = u;
     });
+    backend
+      .onVerifyDone((run) =>
+        setLastVerification({
+          id: 0,
+          stack: run.stack,
+          started_at_ms: run.started_at_ms,
+          duration_ms: run.duration_ms,
+          passed: run.passed,
+          failed: run.failed,
+          skipped: run.skipped,
+          required_failed: run.required_failed,
+        }),
+      )
+      .then((u) => {
+        if (cancelled) u();
+        else unlistenVerify = u;
+      });
+    backend
+      .verificationHistory()
+      .then((h) => !cancelled && setLastVerification((cur) => cur ?? h[0] ?? null))
+      .catch(() => {});
     backend.getSnapshot().then((s) => !cancelled && setSnapshot((cur) => cur ?? s));
     backend.getHealth().then((h) => !cancelled && setHealth((cur) => cur ?? h));
     backend.appInfo().then((i) => !cancelled && setInfo(i));
@@ -47,6 +71,7 @@ export function App({ backend }: { backend: Backend }) {
       unlisten?.();
       unlistenHealth?.();
       unlistenView?.();
+      unlistenVerify?.();
     };
   }, [backend]);
 
@@ -67,7 +92,13 @@ export function App({ backend }: { backend: Backend }) {
 
   return (
     <div className="app">
-      <Header snapshot={snapshot} health={health} onShowHealth={() => setView("health")} />
+      <Header
+        snapshot={snapshot}
+        health={health}
+        lastVerification={lastVerification}
+        onShowHealth={() => setView("health")}
+        onShowVerify={() => setView("verify")}
+      />
       <div className="body">
         <nav className="sidebar" aria-label="Views">
           {(["services", "health", "verify"] as const).map((v) => (

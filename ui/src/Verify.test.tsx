@@ -64,7 +64,9 @@ describe("Verify view", () => {
     expect(checkRow.textContent).toContain("hybrid-events.jsonl: missing");
     expect(checkRow.textContent).toContain("Fix: Check the telemetry folder");
     expect(screen.getByTestId("verify-summary").textContent).toContain("1 passed, 1 failed (1 required)");
-    expect(backend.verificationHistory).toHaveBeenCalledTimes(2);
+    expect(screen.getByTestId("header-verified").textContent).toMatch(/^✗ verified .*: 1\/2$/);
+    // The header and the view load it at start; the view again after the run.
+    expect(backend.verificationHistory).toHaveBeenCalledTimes(3);
   });
 
   it("exports the report and says where it went", async () => {
@@ -100,5 +102,6 @@ describe("Verify view", () => {
     expect((await screen.findByTestId("check-status-engine")).textContent).toBe("pass");
     expect(backend.verificationRun).toHaveBeenCalledWith(7);
     expect(screen.getByTestId("verify-history").textContent).toContain("1 passed, 0 failed");
+    expect(screen.getByTestId("header-verified").textContent).toMatch(/^✓ verified .*: 1\/1$/);
   });
 });

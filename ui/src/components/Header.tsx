@@ -1,17 +1,23 @@
-// Always-visible overall state, in the tray's colours: the containers and,
-// once the stack's probes have run, its health score (opens the breakdown).
+// Always-visible overall state, in the tray's colours: the containers, the
+// stack's health score once its probes have run (opens the breakdown) and
+// the last verification (opens the Verify view).
 import type { StackHealth } from "../bindings/StackHealth";
 import type { StackSnapshot } from "../bindings/StackSnapshot";
+import type { VerificationSummary } from "../bindings/VerificationSummary";
 import { percentScore } from "../health";
 
 export function Header({
   snapshot,
   health,
+  lastVerification,
   onShowHealth,
+  onShowVerify,
 }: {
   snapshot: StackSnapshot | null;
   health: StackHealth | null;
+  lastVerification: VerificationSummary | null;
   onShowHealth: () => void;
+  onShowVerify: () => void;
 }) {
   const level = snapshot?.summary.level ?? "connecting";
   const engine = snapshot?.engine;
@@ -33,6 +39,18 @@ export function Header({
         >
           <span className="dot" aria-hidden="true" />
           {scored.stack_name}: {percentScore(scored.breakdown.overall)} healthy
+        </button>
+      )}
+      {lastVerification && (
+        <button
+          type="button"
+          className={`link verified ${lastVerification.required_failed ? "bad" : "ok"}`}
+          onClick={onShowVerify}
+          data-testid="header-verified"
+        >
+          {lastVerification.required_failed ? "✗" : "✓"} verified{" "}
+          {new Date(lastVerification.started_at_ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}:{" "}
+          {lastVerification.passed}/{lastVerification.passed + lastVerification.failed + lastVerification.skipped}
         </button>
       )}
       <div className="engine muted" data-testid="engine">

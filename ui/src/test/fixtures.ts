@@ -127,13 +127,17 @@ export function fakeBackend(
 } {
   let handler: ((s: StackSnapshot) => void) | null = null;
   let healthHandler: ((h: StackHealth) => void) | null = null;
-  const listeners: Partial<Record<EventName, (p: unknown) => void>> = {};
+  // Several components may listen to one event, as with Tauri's `listen`.
+  const listeners = new Map<EventName, Set<(p: unknown) => void>>();
   const on =
     <T,>(name: EventName) =>
     async (h: (p: T) => void) => {
-      listeners[name] = h as (p: unknown) => void;
+      const handler = h as (p: unknown) => void;
+      const set = listeners.get(name) ?? new Set();
+      set.add(handler);
+      listeners.set(name, set);
       return () => {
-        delete listeners[name];
+        set.delete(handler);
       };
     };
   return {
@@ -186,6 +190,6 @@ export function fakeBackend(
     onShowView: vi.fn(on<string>("show-view")),
     emit: (s) => handler?.(s),
     emitHealth: (h) => healthHandler?.(h),
-    emitEvent: (name, payload) => listeners[name]?.(payload),
+    emitEvent: (name, payload) => listeners.get(name)?.forEach((h) => h(payload)),
   };
 }
