@@ -188,12 +188,15 @@ start_health_ticker() {
 
 stop_health_ticker() { kill_pidfile health-ticker; }
 
+# Removes the test containers; the database containers (stackwarden.test=db)
+# outlive a fixtures reset and go only with `remove_containers databases`.
 remove_containers() {
   export CONTAINERS_CONF=$conf
-  local ids
+  local ids filters
   ids=""
-  # The database containers (stackwarden.test=db) outlive a fixtures reset.
-  for filter in com.docker.compose.project=sw-ok com.docker.compose.project=sw-mixed stackwarden.test=it stackwarden.test=bench; do
+  filters="com.docker.compose.project=sw-ok com.docker.compose.project=sw-mixed stackwarden.test=it stackwarden.test=bench"
+  [ "${1:-}" = databases ] && filters="$filters stackwarden.test=db"
+  for filter in $filters; do
     ids="$ids $(podman ps -aq --filter "label=$filter" 2>/dev/null || true)"
   done
   for id in $ids; do podman rm -f -t 0 "$id" >/dev/null 2>&1 || true; done
@@ -203,7 +206,7 @@ case "${1:-}" in
   start) start ;;
   fixtures) write_conf; images; containers ;;
   databases) write_conf; db_image; db_containers ;;
-  stop) write_conf; stop_health_ticker; remove_containers; stop_service ;;
+  stop) write_conf; stop_health_ticker; remove_containers databases; stop_service ;;
   stop-service) stop_service ;;
   *) echo "usage: $0 start|fixtures|stop|stop-service" >&2; exit 2 ;;
 esac
