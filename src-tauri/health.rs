@@ -6,9 +6,7 @@
 use stackwarden_engine::MonitorHandle;
 use stackwarden_model::clock::now_ms;
 use stackwarden_model::Config;
-use std::collections::HashMap;
-
-use stackwarden_probes::{view, HealthRecord, HealthScheduler, ProbeRunner, StackHealth};
+use stackwarden_probes::{HealthRecord, HealthScheduler, ProbeRunner, StackHealth};
 use stackwarden_stack::{
     GoodText, LoadedStack, SavedText, StackSource, StackWatcher, POLL_INTERVAL,
 };
@@ -55,21 +53,8 @@ pub async fn start(
     }
     .spawn();
     let (records_tx, records_rx) = mpsc::channel::<HealthRecord>(1024);
-    let runner = match ProbeRunner::new() {
-        Ok(runner) => runner,
-        Err(e) => {
-            let broken = LoadedStack {
-                stack: None,
-                source: stacks.borrow().source.clone(),
-                error: Some(format!("Probes cannot run: {e}")),
-            };
-            let (tx, rx) = watch::channel(view(&broken, &monitor.snapshot(), &HashMap::new()));
-            tokio::spawn(async move { tx.closed().await });
-            return (rx, stacks);
-        }
-    };
     let health = HealthScheduler {
-        runner,
+        runner: ProbeRunner::new(),
         stacks: stacks.clone(),
         snapshots: monitor.subscribe(),
         records: Some(records_tx),

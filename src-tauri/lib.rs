@@ -185,14 +185,7 @@ fn spawn_history_writer(store: Option<Store>, mut rx: mpsc::Receiver<Vec<StatsSa
             let Some(store) = &store else { continue };
             let records: Vec<SampleRecord> = batch
                 .into_iter()
-                .map(|s| SampleRecord {
-                    container_name: s.name,
-                    container_id: s.id.0,
-                    at_ms: s.usage.sampled_at_ms,
-                    cpu_percent: s.usage.cpu_percent,
-                    memory_used_bytes: s.usage.memory_used_bytes,
-                    memory_limit_bytes: s.usage.memory_limit_bytes,
-                })
+                .map(|s| SampleRecord::of(&s.name, &s.id.0, &s.usage))
                 .collect();
             if let Err(e) = store.record(&records).await {
                 tracing::warn!("cannot record samples: {e}");

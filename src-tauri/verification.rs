@@ -51,13 +51,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) -> Result<(), UiError> {
             "A verification is already running.",
         ));
     }
-    let runner = match ProbeRunner::new() {
-        Ok(r) => r,
-        Err(e) => {
-            RUNNING.store(false, Ordering::SeqCst);
-            return Err(UiError::new(UiErrorCode::ActionRefused, e.to_string()));
-        }
-    };
+    let runner = ProbeRunner::new();
     let snapshot = state.monitor.snapshot();
     let engine = state
         .monitor

@@ -25,15 +25,15 @@ pub fn load_stack(stack_file: Option<&Path>, doing: &str) -> Result<Stack, u8> {
     })
 }
 
-/// Whether a listed container is one of `stack`'s: by `container_name`, or
-/// by the compose labels (project = stack name, service = service name).
+/// Whether a listed container is one of `stack`'s.
 fn in_stack(stack: &Stack, c: &ListedContainer) -> bool {
-    stack.services.iter().any(|s| match &s.container_name {
-        Some(name) => *name == c.name,
-        None => {
-            c.project.as_deref() == Some(stack.name.as_str())
-                && c.service.as_deref() == Some(s.name.as_str())
-        }
+    stack.services.iter().any(|s| {
+        s.is_container(
+            &stack.name,
+            &c.name,
+            c.project.as_deref(),
+            c.service.as_deref(),
+        )
     })
 }
 
@@ -45,11 +45,7 @@ pub fn prepare(
 ) -> Result<(Stack, tokio::runtime::Runtime, ProbeRunner), u8> {
     let stack = load_stack(stack_file, doing)?;
     let runtime = crate::runtime().ok_or(2)?;
-    let runner = ProbeRunner::new().map_err(|e| {
-        eprintln!("stackwarden: {e}");
-        2
-    })?;
-    Ok((stack, runtime, runner))
+    Ok((stack, runtime, ProbeRunner::new()))
 }
 
 /// Connects, lists and inspects the stack's containers (every container

@@ -18,7 +18,7 @@ use setup::{median, BenchResult};
 async fn main() -> BenchResult<()> {
     let (rounds, stack) = setup::args()?;
     let (_engine, rows) = setup::engine_and_rows().await?;
-    let runner = ProbeRunner::new()?;
+    let runner = ProbeRunner::new();
 
     for _ in 0..3 {
         probe_round(&runner, &stack, &rows).await;

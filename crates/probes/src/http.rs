@@ -29,14 +29,16 @@ pub struct HttpClient {
     tls: std::sync::Arc<OnceCell<Result<reqwest::Client, String>>>,
 }
 
-impl HttpClient {
-    pub fn new() -> Self {
+impl Default for HttpClient {
+    fn default() -> Self {
         Self {
             plain: Client::builder(TokioExecutor::new()).build_http(),
             tls: std::sync::Arc::new(OnceCell::new()),
         }
     }
+}
 
+impl HttpClient {
     pub async fn get(&self, url: &str) -> Result<HttpSeen, String> {
         if url.starts_with("https://") {
             return self.get_tls(url).await;
@@ -108,7 +110,7 @@ mod tests {
 
     #[tokio::test]
     async fn https_is_set_up_on_first_use_and_reports_failures() {
-        let client = HttpClient::new();
+        let client = HttpClient::default();
         assert!(
             client.tls.get().is_none(),
             "no TLS set-up before an https probe"

@@ -12,7 +12,7 @@ mod http;
 mod round;
 mod schedule;
 
-pub use round::{find_container, outcomes_by_service, probe_round, stack_health};
+pub use round::{container_name, find_container, outcomes_by_service, probe_round, stack_health};
 pub use schedule::{view, HealthRecord, HealthScheduler, ProbeView, StackHealth, StackServiceView};
 
 use std::time::{Duration, Instant};
@@ -22,14 +22,8 @@ use stackwarden_health::{Condition, ConditionResult, Observation, ProbeOutcome};
 use stackwarden_model::{HealthState, ServiceRow};
 use stackwarden_stack::{Probe, ProbeKind};
 
-#[derive(Debug, thiserror::Error)]
-pub enum ProbeError {
-    #[error("cannot set up the HTTP client: {0}")]
-    Client(String),
-}
-
 /// Shared clients for probe runs (one HTTP connection pool).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ProbeRunner {
     http: http::HttpClient,
 }
@@ -69,10 +63,8 @@ fn outcome(probe: &Probe, conditions: Vec<ConditionResult>, error: Option<String
 
 impl ProbeRunner {
     /// Cheap: HTTPS is set up on the first https probe.
-    pub fn new() -> Result<Self, ProbeError> {
-        Ok(Self {
-            http: http::HttpClient::new(),
-        })
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// Runs `probe`; `container` is the service's current row, if it has one.

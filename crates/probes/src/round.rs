@@ -14,20 +14,28 @@ use stackwarden_stack::{Stack, StackService};
 
 use crate::ProbeRunner;
 
-/// The container of a stack service: by `container_name`, else by the compose
-/// labels compose puts on it (project = stack name, service = service name).
+/// The container of a stack service (see `StackService::is_container`).
 pub fn find_container<'a>(
     stack: &Stack,
     service: &StackService,
     rows: &'a [ServiceRow],
 ) -> Option<&'a ServiceRow> {
-    match &service.container_name {
-        Some(name) => rows.iter().find(|r| &r.name == name),
-        None => rows.iter().find(|r| {
-            r.compose_service.as_deref() == Some(service.name.as_str())
-                && r.project.as_deref() == Some(stack.name.as_str())
-        }),
-    }
+    rows.iter().find(|r| {
+        service.is_container(
+            &stack.name,
+            &r.name,
+            r.project.as_deref(),
+            r.compose_service.as_deref(),
+        )
+    })
+}
+
+/// The name of a stack service's container: the one found, else the name it
+/// would have.
+pub fn container_name(stack: &Stack, service: &StackService, rows: &[ServiceRow]) -> String {
+    find_container(stack, service, rows)
+        .map(|r| r.name.clone())
+        .unwrap_or_else(|| service.default_container_name(&stack.name))
 }
 
 /// Runs every probe of every service concurrently, each timed like the
@@ -75,10 +83,7 @@ pub fn stack_health(
         .iter()
         .map(|s| ServiceSpec {
             name: s.name.clone(),
-            container: find_container(stack, s, rows)
-                .map(|r| r.name.clone())
-                .or_else(|| s.container_name.clone())
-                .unwrap_or_else(|| format!("{}-{}-1", stack.name, s.name)),
+            container: container_name(stack, s, rows),
             group: s.group.clone(),
         })
         .collect();

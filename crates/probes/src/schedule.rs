@@ -15,7 +15,7 @@ use stackwarden_health::{
     transitions, HealthBreakdown, HealthLevel, ProbeOutcome, ProbeRun, StatusTransition,
 };
 use stackwarden_model::clock::now_ms;
-use stackwarden_model::{EngineStatus, ServiceRow, StackSnapshot};
+use stackwarden_model::{ContainerState, EngineStatus, HealthState, ServiceRow, StackSnapshot};
 use stackwarden_stack::{LoadedStack, ProbeKind, Stack};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -91,7 +91,7 @@ pub struct HealthScheduler {
 }
 
 /// A row's name, state, HEALTHCHECK status and exit code.
-type RowKey = (String, String, String, Option<i64>);
+type RowKey = (String, ContainerState, HealthState, Option<i64>);
 
 /// The rows' fields health depends on; usage samples change nothing here.
 fn health_inputs(s: &StackSnapshot) -> (bool, Vec<RowKey>) {
@@ -99,14 +99,7 @@ fn health_inputs(s: &StackSnapshot) -> (bool, Vec<RowKey>) {
         matches!(s.engine, EngineStatus::Connected { .. }),
         s.services
             .iter()
-            .map(|r| {
-                (
-                    r.name.clone(),
-                    r.state.as_str().to_string(),
-                    format!("{:?}", r.health),
-                    r.exit_code,
-                )
-            })
+            .map(|r| (r.name.clone(), r.state, r.health, r.exit_code))
             .collect(),
     )
 }
@@ -331,8 +324,7 @@ pub fn view(
                 required: required(&s.group),
                 container: found
                     .map(|r| r.name.clone())
-                    .or_else(|| s.container_name.clone())
-                    .unwrap_or_else(|| format!("{}-{}-1", stack.name, s.name)),
+                    .unwrap_or_else(|| s.default_container_name(&stack.name)),
                 has_container: found.is_some(),
                 image: s.image.clone(),
                 probes: s

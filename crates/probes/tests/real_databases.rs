@@ -14,10 +14,7 @@ use stackwarden_probes::ProbeRunner;
 const TABLES: &str = "[document_embeddings, imported_documents, open_skills, points_of_interest, system_registry, telemetry_events, tool_registry]";
 
 async fn run(yaml: &str) -> ProbeOutcome {
-    ProbeRunner::new()
-        .unwrap()
-        .run(&probes(yaml)[0], None)
-        .await
+    ProbeRunner::new().run(&probes(yaml)[0], None).await
 }
 
 #[tokio::test]

@@ -145,7 +145,7 @@ async fn scheduler_follows_probes_and_container_changes() {
     let (stack_tx, stack_rx) = watch::channel(loaded(&stack_yaml("400ms")));
     let (records_tx, mut records) = mpsc::channel(256);
     let mut health = HealthScheduler {
-        runner: ProbeRunner::new().unwrap(),
+        runner: ProbeRunner::new(),
         stacks: stack_rx,
         snapshots: monitor.subscribe(),
         records: Some(records_tx),

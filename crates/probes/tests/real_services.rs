@@ -146,7 +146,7 @@ async fn http_tcp_and_qdrant_probes_against_real_services() {
           tcp: {{address: "127.0.0.1:1"}}
 "#
     ));
-    let runner = ProbeRunner::new().unwrap();
+    let runner = ProbeRunner::new();
     let mut out = Vec::new();
     for p in &list {
         out.push(runner.run(p, None).await);

@@ -117,6 +117,31 @@ pub struct StackService {
     pub probes: Vec<Probe>,
 }
 
+impl StackService {
+    /// Whether a container (its name and compose labels) is this service's:
+    /// by `container_name`, else by the labels compose puts on it
+    /// (project = stack name, service = service name).
+    pub fn is_container(
+        &self,
+        stack_name: &str,
+        name: &str,
+        project: Option<&str>,
+        service: Option<&str>,
+    ) -> bool {
+        match &self.container_name {
+            Some(own) => own == name,
+            None => project == Some(stack_name) && service == Some(self.name.as_str()),
+        }
+    }
+
+    /// The name its container gets: `container_name`, else compose's default.
+    pub fn default_container_name(&self, stack_name: &str) -> String {
+        self.container_name
+            .clone()
+            .unwrap_or_else(|| format!("{stack_name}-{}-1", self.name))
+    }
+}
+
 /// A compose `healthcheck:` as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthcheckSpec {

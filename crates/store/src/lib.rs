@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
-use stackwarden_model::HistoryPoint;
+use stackwarden_model::{HistoryPoint, ResourceUsage};
 
 pub const DATABASE_FILE: &str = "stackwarden.sqlite3";
 /// Verification runs kept for the history and the report (the newest).
@@ -62,6 +62,20 @@ pub struct SampleRecord {
     pub cpu_percent: f64,
     pub memory_used_bytes: u64,
     pub memory_limit_bytes: u64,
+}
+
+impl SampleRecord {
+    /// The record of one container's measured usage.
+    pub fn of(container_name: &str, container_id: &str, usage: &ResourceUsage) -> Self {
+        Self {
+            container_name: container_name.to_string(),
+            container_id: container_id.to_string(),
+            at_ms: usage.sampled_at_ms,
+            cpu_percent: usage.cpu_percent,
+            memory_used_bytes: usage.memory_used_bytes,
+            memory_limit_bytes: usage.memory_limit_bytes,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

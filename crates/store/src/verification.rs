@@ -70,14 +70,9 @@ impl Store {
             .services
             .iter()
             .filter_map(|row| {
-                row.usage.as_ref().map(|u| SampleRecord {
-                    container_name: row.name.clone(),
-                    container_id: row.id.0.clone(),
-                    at_ms: u.sampled_at_ms,
-                    cpu_percent: u.cpu_percent,
-                    memory_used_bytes: u.memory_used_bytes,
-                    memory_limit_bytes: u.memory_limit_bytes,
-                })
+                row.usage
+                    .as_ref()
+                    .map(|u| SampleRecord::of(&row.name, &row.id.0, u))
             })
             .collect();
         self.record(&samples).await?;

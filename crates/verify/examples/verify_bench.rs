@@ -19,7 +19,7 @@ use setup::{median, BenchResult};
 async fn main() -> BenchResult<()> {
     let (rounds, stack) = setup::args()?;
     let (engine, rows) = setup::engine_and_rows().await?;
-    let runner = ProbeRunner::new()?;
+    let runner = ProbeRunner::new();
     let once = || {
         verify(VerifyInput {
             stack: &stack,

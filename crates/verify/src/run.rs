@@ -12,7 +12,9 @@ use stackwarden_health::{CheckResult, CheckStatus, ProbeOutcome, ProbeRun, Verif
 use stackwarden_model::clock::now_ms;
 use stackwarden_model::format::human_duration_ms;
 use stackwarden_model::ServiceRow;
-use stackwarden_probes::{find_container, outcomes_by_service, stack_health, ProbeRunner};
+use stackwarden_probes::{
+    container_name, find_container, outcomes_by_service, stack_health, ProbeRunner,
+};
 use stackwarden_stack::{ProbeKind, Stack, StackService};
 use tokio::sync::mpsc;
 
@@ -99,16 +101,9 @@ async fn run_check(
 ) -> (Verdict, Measured) {
     let svc = service(input.stack, spec.service.as_deref());
     let row = svc.and_then(|s| find_container(input.stack, s, &input.rows));
-    let container_name = || {
-        row.map(|r| r.name.clone())
-            .or_else(|| svc.and_then(|s| s.container_name.clone()))
-            .unwrap_or_else(|| {
-                format!(
-                    "{}-{}-1",
-                    input.stack.name,
-                    spec.service.clone().unwrap_or_default()
-                )
-            })
+    let container = || {
+        svc.map(|s| container_name(input.stack, s, &input.rows))
+            .unwrap_or_default()
     };
     let engine = input.engine.as_ref();
     match &spec.kind {
@@ -134,7 +129,7 @@ async fn run_check(
                     Measured::Nothing,
                 );
             }
-            let name = container_name();
+            let name = container();
             let service = spec.service.clone().unwrap_or_default();
             let verdict = match row {
                 None => Verdict::fail(
@@ -169,7 +164,7 @@ async fn run_check(
                 outcome,
             };
             (
-                probe_verdict(&run.outcome, &container_name()),
+                probe_verdict(&run.outcome, &container()),
                 Measured::Probe(run),
             )
         }
@@ -213,7 +208,7 @@ async fn run_check(
                 Measured::Nothing,
             ),
             None => (
-                Verdict::skipped(format!("no container named {}", container_name())),
+                Verdict::skipped(format!("no container named {}", container())),
                 Measured::Nothing,
             ),
         },

@@ -128,7 +128,7 @@ async fn run(stack: &Stack, home: &std::path::Path) -> VerificationRun {
         .inspect_rows(&engine.list_ids().await.unwrap())
         .await
         .unwrap();
-    let runner = ProbeRunner::new().unwrap();
+    let runner = ProbeRunner::new();
     verify(VerifyInput {
         stack,
         engine: Ok(engine),
@@ -304,7 +304,7 @@ async fn exactly_the_broken_things_fail_with_evidence() {
 
 #[tokio::test]
 async fn without_an_engine_the_engine_check_fails_and_container_checks_are_skipped() {
-    let runner = ProbeRunner::new().unwrap();
+    let runner = ProbeRunner::new();
     let home = tempfile::tempdir().unwrap();
     let stack = stack();
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
