@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod error_text;
 pub mod format;
+pub mod redact;
 pub mod service;
 pub mod summary;
 pub mod usage;

@@ -1,0 +1,292 @@
+//! Secrets never leave the process: every URL, address or free text that can
+//! carry a password or a token (a stack file's probe URLs, an error that
+//! quotes one) goes through here before it reaches a table, a report, a log,
+//! the database or the window. URLs are taken apart with a real URL parser,
+//! so `user:pa@ss@host`, `?token=` and `#access_token=` are all found.
+
+use url::Url;
+
+/// What stands in for a removed secret.
+pub const MASK: &str = "***";
+
+/// Query and fragment keys whose values are secrets (compared case-insensitively,
+/// also as a suffix after `_` or `-`: `api_key`, `x-auth-token`).
+const SECRET_KEYS: &[&str] = &[
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "key",
+    "apikey",
+    "api_key",
+    "secret",
+    "client_secret",
+    "password",
+    "passwd",
+    "pwd",
+    "pass",
+    "auth",
+    "authorization",
+    "signature",
+    "sig",
+    "credential",
+    "credentials",
+    "session",
+    "sessionid",
+];
+
+/// True when a key (a query parameter, an environment variable, a YAML key)
+/// names something secret: `PGPASSWORD`, `api_key`, `X-Auth-Token`, `secret`.
+pub fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    if SECRET_KEYS.contains(&k.as_str()) {
+        return true;
+    }
+    [
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "credential",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
+        || k.ends_with("_key")
+        || k.ends_with("-key")
+        || k.ends_with("_pass")
+        || k.ends_with("_pwd")
+}
+
+/// A URL fit to show: the password in its user info and the values of secret
+/// query or fragment parameters replaced by `***`. Text that does not parse
+/// as a URL with a host is returned with anything between `://` and the last
+/// `@` of its authority masked, never as it came.
+pub fn url(text: &str) -> String {
+    match Url::parse(text) {
+        Ok(parsed) if parsed.has_host() => redact_parsed(parsed, text),
+        _ => unparsed(text),
+    }
+}
+
+fn redact_parsed(mut u: Url, original: &str) -> String {
+    let mut changed = false;
+    if u.password().is_some() {
+        changed |= u.set_password(Some(MASK)).is_ok();
+    }
+    if let Some(query) = u.query() {
+        if let Some(masked) = mask_pairs(query) {
+            u.set_query(Some(&masked));
+            changed = true;
+        }
+    }
+    if let Some(fragment) = u.fragment() {
+        if let Some(masked) = mask_pairs(fragment) {
+            u.set_fragment(Some(&masked));
+            changed = true;
+        }
+    }
+    if changed {
+        // The URL crate percent-encodes the mask; show it plainly.
+        u.to_string().replace("%2A%2A%2A", MASK)
+    } else {
+        original.to_string()
+    }
+}
+
+/// `a=1&token=x` -> `a=1&token=***`; `None` when nothing was secret.
+fn mask_pairs(pairs: &str) -> Option<String> {
+    let mut changed = false;
+    let out: Vec<String> = pairs
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !v.is_empty() && is_secret_key(&decode_key(k)) => {
+                changed = true;
+                format!("{k}={MASK}")
+            }
+            _ => pair.to_string(),
+        })
+        .collect();
+    changed.then(|| out.join("&"))
+}
+
+fn decode_key(k: &str) -> String {
+    url::form_urlencoded::parse(k.as_bytes())
+        .next()
+        .map(|(k, _)| k.into_owned())
+        .unwrap_or_else(|| k.to_string())
+}
+
+/// For text that is not a parseable URL: mask user info after `://` up to the
+/// last `@` before the path, and every `secret=value` pair after a `?`.
+fn unparsed(text: &str) -> String {
+    let (head, rest) = match text.find("://") {
+        Some(i) => (&text[..i + 3], &text[i + 3..]),
+        None => ("", text),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rfind('@') {
+        Some(at) if !head.is_empty() => {
+            let user = authority[..at].split(':').next().unwrap_or_default();
+            format!("{user}:{MASK}{}", &authority[at..])
+        }
+        _ => authority.to_string(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let (query, fragment) = match query.split_once('#') {
+                Some((q, f)) => (q, Some(f)),
+                None => (query, None),
+            };
+            let mut out = format!("{path}?{}", mask_pairs(query).unwrap_or(query.to_string()));
+            if let Some(f) = fragment {
+                out.push('#');
+                out.push_str(&mask_pairs(f).unwrap_or(f.to_string()));
+            }
+            out
+        }
+        None => tail.to_string(),
+    };
+    format!("{head}{authority}{tail}")
+}
+
+/// Free text (an error message, a log line) with every URL in it redacted.
+/// A URL is taken to run from its `scheme://` to the next whitespace, quote
+/// or bracket.
+pub fn text(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    let mut rest = input;
+    while let Some(i) = rest.find("://") {
+        let start = rest[..i]
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |(p, c)| p + c.len_utf8());
+        let end = rest[i..]
+            .find(|c: char| {
+                c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>' | ')' | ']')
+            })
+            .map_or(rest.len(), |p| i + p);
+        out.push_str(&rest[..start]);
+        out.push_str(&url(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_passwords_and_secret_parameters() {
+        let cases = [
+            (
+                "http://localhost:8091/health",
+                "http://localhost:8091/health",
+            ),
+            (
+                "postgres://aidb:s3cr%40t@127.0.0.1:5432/aidb",
+                "postgres://aidb:***@127.0.0.1:5432/aidb",
+            ),
+            (
+                "redis://default:pa@ss@localhost:6379",
+                "redis://default:***@localhost:6379",
+            ),
+            (
+                "http://h:1/x?api_key=abc&q=1",
+                "http://h:1/x?api_key=***&q=1",
+            ),
+            ("http://h/x?TOKEN=abc", "http://h/x?TOKEN=***"),
+            (
+                "http://h/cb#access_token=abc&x=1",
+                "http://h/cb#access_token=***&x=1",
+            ),
+            ("http://h/x?q=token", "http://h/x?q=token"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(url(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn unparseable_urls_are_masked_too() {
+        assert_eq!(
+            url("http://user:hunter2@[bad/health?token=zz"),
+            "http://user:***@[bad/health?token=***"
+        );
+        assert_eq!(url("no url here"), "no url here");
+    }
+
+    #[test]
+    fn text_redacts_every_url_it_holds() {
+        let t = text(
+            "cannot reach \"http://u:hunter2@h:1/x?token=t0k\": refused; see postgres://a:b@c/d.",
+        );
+        assert!(!t.contains("hunter2"), "{t}");
+        assert!(!t.contains("t0k"), "{t}");
+        assert!(!t.contains(":b@"), "{t}");
+        assert!(
+            t.starts_with("cannot reach \"http://u:***@h:1/x?token=***\""),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn secret_keys() {
+        for k in [
+            "PGPASSWORD",
+            "POSTGRES_PASSWORD",
+            "api_key",
+            "X-Auth-Token",
+            "secret",
+            "OPENAI_API_KEY",
+        ] {
+            assert!(is_secret_key(k), "{k}");
+        }
+        for k in ["q", "page", "POSTGRES_DB", "monkey", "user"] {
+            assert!(!is_secret_key(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn never_panics_on_arbitrary_text() {
+        for s in [
+            "://",
+            "a://@",
+            "x://@@@/?&=&#",
+            "é://ü:ö@ä/?ß=1",
+            "http://[::1",
+            "?token=",
+            "://?#",
+        ] {
+            let _ = url(s);
+            let _ = text(s);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_password_survives(
+            prefix in "\\PC{0,20}",
+            user in "[a-z]{1,8}",
+            secret in "[A-Za-z0-9]{6,16}",
+            host in "[a-z]{1,10}(:[0-9]{1,4})?",
+            suffix in "\\PC{0,20}",
+        ) {
+            let line = format!("{prefix} http://{user}:{secret}@{host}/p?token={secret} {suffix}");
+            let out = text(&line);
+            proptest::prop_assert!(!out.contains(&format!(":{secret}@")), "{}", out);
+            proptest::prop_assert!(!out.contains(&format!("token={secret}")), "{}", out);
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(s in "\\PC{0,80}") {
+            let _ = url(&s);
+            let _ = text(&s);
+        }
+    }
+}
