@@ -217,6 +217,9 @@ pub(crate) struct ProbeEntry {
     pub name: Option<String>,
     pub interval: Option<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
+    /// Cap on the HTTP response body an `http` or `qdrant` probe reads, as a
+    /// size (`1MiB`, `512KB`); default 1 MiB, at most 64 MiB.
+    pub max_body: Option<Spanned<String>>,
     #[serde(default)]
     pub conditions: Vec<Spanned<String>>,
     pub http: Option<HttpEntry>,

@@ -18,8 +18,8 @@ pub use size::parse_bytes;
 pub use source::{GoodText, LoadedStack, SavedText, StackSource, StackWatcher, POLL_INTERVAL};
 pub use validate::{
     load_file, parse, ExtraCheck, LimitSpec, PortSpec, Probe, ProbeKind, Stack, StackError,
-    StackProblem, StackService, TelemetrySpec, VerifySpec, DEFAULT_TELEMETRY_DIR,
-    DEFAULT_TELEMETRY_FILES,
+    StackProblem, StackService, TelemetrySpec, VerifySpec, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_TELEMETRY_DIR, DEFAULT_TELEMETRY_FILES, MAX_BODY_LIMIT_BYTES,
 };
 
 /// The AI stack of the user's report: llama.cpp, Qdrant, PostgreSQL, Redis,

@@ -275,3 +275,67 @@ fn bad_checklist_entries_are_rejected_with_line_and_reason() {
         );
     }
 }
+
+const PROBE_BASE: &str = "services:\n  web:\n    image: a\n    x-stackwarden:\n      probes:\n";
+
+#[test]
+fn max_body_caps_the_http_body_read() {
+    let text = format!(
+        "{PROBE_BASE}        - http: {{url: \"http://x\"}}\n          max_body: 512KB\n        - name: big\n          http: {{url: \"http://x\"}}\n          max_body: 2MiB\n        - name: plain\n          http: {{url: \"http://x\"}}\n        - name: q\n          qdrant: {{url: \"http://x\"}}\n          max_body: 64MiB\n"
+    );
+    let stack = parse(&text, "compose.yaml").unwrap();
+    let caps: Vec<u64> = stack.services[0]
+        .probes
+        .iter()
+        .map(|p| p.max_body_bytes)
+        .collect();
+    assert_eq!(
+        caps,
+        [
+            512_000,
+            2 * 1024 * 1024,
+            DEFAULT_MAX_BODY_BYTES,
+            MAX_BODY_LIMIT_BYTES
+        ]
+    );
+    assert_eq!(DEFAULT_MAX_BODY_BYTES, 1024 * 1024);
+    let default = crate::default_stack().unwrap();
+    assert!(default
+        .services
+        .iter()
+        .flat_map(|s| &s.probes)
+        .all(|p| p.max_body_bytes == DEFAULT_MAX_BODY_BYTES));
+}
+
+#[test]
+fn bad_max_body_is_rejected_with_line_and_reason() {
+    let cases: Vec<(&str, &str)> = vec![
+        ("0B", "must be more than 0 bytes"),
+        ("0", "must be more than 0 bytes"),
+        ("65MiB", "more than the limit of 64MiB"),
+        ("1TB", "more than the limit of 64MiB"),
+        ("lots", "max_body: `lots` is not a size"),
+        ("1XB", "unknown size unit"),
+    ];
+    for (value, reason) in cases {
+        let text = format!(
+            "{PROBE_BASE}        - http: {{url: \"http://x\"}}\n          max_body: {value}\n"
+        );
+        let found = problems(&text);
+        assert!(
+            found
+                .iter()
+                .any(|p| p.line == 7 && p.reason.contains(reason)),
+            "{value}: wanted line 7 with {reason:?}, got {found:#?}"
+        );
+    }
+    let text =
+        format!("{PROBE_BASE}        - tcp: {{address: \"x:1\"}}\n          max_body: 1MiB\n");
+    let found = problems(&text);
+    assert!(
+        found.iter().any(|p| p.line == 7
+            && p.reason
+                .contains("only http and qdrant probes take `max_body`")),
+        "{found:#?}"
+    );
+}

@@ -14,6 +14,11 @@ use crate::size::parse_bytes;
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The HTTP body cap of a probe without `max_body`: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
+/// The largest `max_body` a probe may set: 64 MiB. A health answer larger
+/// than this is a mistake, and reading it would cost the app its memory.
+pub const MAX_BODY_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 /// Services without a group go here.
 pub const DEFAULT_GROUP: &str = "services";
 
@@ -167,6 +172,12 @@ pub struct Probe {
     pub kind: ProbeKind,
     pub interval: Duration,
     pub timeout: Duration,
+    /// The most bytes of an HTTP response body the probe reads (`max_body`
+    /// in the stack file, e.g. `max_body: 512KB`; default
+    /// [`DEFAULT_MAX_BODY_BYTES`], 1 MiB; between 1 byte and
+    /// [`MAX_BODY_LIMIT_BYTES`], 64 MiB). Applies to `http` and `qdrant`
+    /// probes, the ones that read a body.
+    pub max_body_bytes: u64,
     pub conditions: Vec<Condition>,
 }
 
@@ -504,6 +515,10 @@ fn probe(
     if timeout > interval {
         problems.at(at, format!("probe {} of service `{service}`: timeout {timeout:?} is longer than its interval {interval:?}", index + 1));
     }
+    let max_body_bytes = match &p.max_body {
+        None => DEFAULT_MAX_BODY_BYTES,
+        Some(m) => max_body(&kind, m, problems),
+    };
     let conditions = p
         .conditions
         .iter()
@@ -520,8 +535,44 @@ fn probe(
         kind,
         interval,
         timeout,
+        max_body_bytes,
         conditions,
     })
+}
+
+/// A probe's `max_body`, or the default after reporting why it cannot be used.
+fn max_body(kind: &ProbeKind, m: &Spanned<String>, problems: &mut Problems<'_>) -> u64 {
+    if !matches!(kind, ProbeKind::Http { .. } | ProbeKind::Qdrant { .. }) {
+        problems.at(
+            &m.referenced,
+            format!(
+                "max_body: a {} probe reads no HTTP body; only http and qdrant probes take `max_body`",
+                kind.word()
+            ),
+        );
+        return DEFAULT_MAX_BODY_BYTES;
+    }
+    match parse_bytes(&m.value) {
+        Ok(0) => {
+            problems.at(
+                &m.referenced,
+                "max_body: must be more than 0 bytes, or no answer could be read",
+            );
+            DEFAULT_MAX_BODY_BYTES
+        }
+        Ok(n) if n > MAX_BODY_LIMIT_BYTES => {
+            problems.at(
+                &m.referenced,
+                format!("max_body: {n} bytes is more than the limit of 64MiB ({MAX_BODY_LIMIT_BYTES} bytes); a health answer is far smaller"),
+            );
+            DEFAULT_MAX_BODY_BYTES
+        }
+        Ok(n) => n,
+        Err(reason) => {
+            problems.at(&m.referenced, format!("max_body: {reason}"));
+            DEFAULT_MAX_BODY_BYTES
+        }
+    }
 }
 
 fn verify_spec(
