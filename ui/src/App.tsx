@@ -1,10 +1,14 @@
 // The window: a header with the overall state, a sidebar of views and the
 // current view. State comes from the Rust side as `snapshot` and `health`
-// events; this component only reads them and sends actions back.
-import { useCallback, useEffect, useState } from "react";
+// events; this component only reads them and sends actions back. An event
+// whose data equals what is shown changes nothing, and one that changes a
+// part keeps the identity of every other part, so the memoised rows and
+// cards below render only when what they show changed.
+import { memo, useCallback, useEffect, useRef, useState } from "react";
 import type { Backend } from "./api";
 import type { AppInfo } from "./bindings/AppInfo";
 import type { ContainerId } from "./bindings/ContainerId";
+import type { ServiceRow } from "./bindings/ServiceRow";
 import type { StackHealth } from "./bindings/StackHealth";
 import type { StackSnapshot } from "./bindings/StackSnapshot";
 import type { VerificationSummary } from "./bindings/VerificationSummary";
@@ -13,37 +17,52 @@ import { VerifyPanel } from "./components/VerifyPanel";
 import { EngineProblem } from "./components/EngineProblem";
 import { Header } from "./components/Header";
 import { ServiceDetail } from "./components/ServiceDetail";
-import { ServiceTable } from "./components/ServiceTable";
+import { sameShownRows, ServiceTable } from "./components/ServiceTable";
+import { keepIfEqual, useStable } from "./share";
+
+const NO_ROWS: ServiceRow[] = [];
+
+export type View = "services" | "health" | "verify";
+const VIEWS: readonly View[] = ["services", "health", "verify"];
+const VIEW_LABEL: Record<View, string> = { services: "Services", health: "Health", verify: "Verify" };
+
+/**
+ * State fed by events: `offer` keeps the current value when the new one
+ * differs only in `updated_at_ms` (no render at all) and otherwise shares
+ * every unchanged part with it; `offerFirst` only fills an empty state (the
+ * initial fetch must not overwrite a newer event).
+ */
+function useEventState<T extends { updated_at_ms: number }>(): [T | null, (v: T) => void, (v: T) => void] {
+  const [value, setValue] = useState<T | null>(null);
+  const current = useRef<T | null>(null);
+  const offer = useCallback((v: T) => {
+    const next = keepIfEqual(current.current, v);
+    if (next !== current.current) {
+      current.current = next;
+      setValue(next);
+    }
+  }, []);
+  const offerFirst = useCallback((v: T) => current.current === null && offer(v), [offer]);
+  return [value, offer, offerFirst];
+}
 
 export function App({ backend }: { backend: Backend }) {
-  const [snapshot, setSnapshot] = useState<StackSnapshot | null>(null);
+  const [snapshot, offerSnapshot, offerFirstSnapshot] = useEventState<StackSnapshot>();
+  const [health, offerHealth, offerFirstHealth] = useEventState<StackHealth>();
   const [info, setInfo] = useState<AppInfo | null>(null);
   const [selected, setSelected] = useState<ContainerId | null>(null);
-  const [now, setNow] = useState(() => Date.now());
-  const [health, setHealth] = useState<StackHealth | null>(null);
-  const [view, setView] = useState<"services" | "health" | "verify">("services");
+  const [view, setView] = useState<View>("services");
   const [lastVerification, setLastVerification] = useState<VerificationSummary | null>(null);
 
   useEffect(() => {
-    let unlisten: (() => void) | undefined;
-    let unlistenHealth: (() => void) | undefined;
-    let unlistenView: (() => void) | undefined;
-    let unlistenVerify: (() => void) | undefined;
+    const unlisten: (() => void)[] = [];
     let cancelled = false;
-    backend.onSnapshot((s) => setSnapshot(s)).then((u) => {
-      if (cancelled) u();
-      else unlisten = u;
-    });
-    backend.onHealth((h) => setHealth(h)).then((u) => {
-      if (cancelled) u();
-      else unlistenHealth = u;
-    });
-    backend.onShowView((v) => v === "verify" && setView("verify")).then((u) => {
-      if (cancelled) u();
-      else unlistenView = u;
-    });
-    backend
-      .onVerifyDone((run) =>
+    const keep = (p: Promise<() => void>) => p.then((u) => (cancelled ? u() : unlisten.push(u)));
+    keep(backend.onSnapshot(offerSnapshot));
+    keep(backend.onHealth(offerHealth));
+    keep(backend.onShowView((v) => v === "verify" && setView("verify")));
+    keep(
+      backend.onVerifyDone((run) =>
         setLastVerification({
           id: 0,
           stack: run.stack,
@@ -54,66 +73,53 @@ export function App({ backend }: { backend: Backend }) {
           skipped: run.skipped,
           required_failed: run.required_failed,
         }),
-      )
-      .then((u) => {
-        if (cancelled) u();
-        else unlistenVerify = u;
-      });
+      ),
+    );
     backend
       .verificationHistory()
       .then((h) => !cancelled && setLastVerification((cur) => cur ?? h[0] ?? null))
       .catch(() => {});
-    backend.getSnapshot().then((s) => !cancelled && setSnapshot((cur) => cur ?? s));
-    backend.getHealth().then((h) => !cancelled && setHealth((cur) => cur ?? h));
+    backend.getSnapshot().then((s) => !cancelled && offerFirstSnapshot(s));
+    backend.getHealth().then((h) => !cancelled && offerFirstHealth(h));
     backend.appInfo().then((i) => !cancelled && setInfo(i));
     return () => {
       cancelled = true;
-      unlisten?.();
-      unlistenHealth?.();
-      unlistenView?.();
-      unlistenVerify?.();
+      unlisten.forEach((u) => u());
     };
-  }, [backend]);
+  }, [backend, offerSnapshot, offerHealth, offerFirstSnapshot, offerFirstHealth]);
 
   // Resources are sampled only while the window is on screen.
   useEffect(() => {
     const report = () => void backend.setViewVisible(!document.hidden);
     report();
     document.addEventListener("visibilitychange", report);
-    const tick = window.setInterval(() => !document.hidden && setNow(Date.now()), 1000);
-    return () => {
-      document.removeEventListener("visibilitychange", report);
-      window.clearInterval(tick);
-    };
+    return () => document.removeEventListener("visibilitychange", report);
   }, [backend]);
 
   const closeDetail = useCallback(() => setSelected(null), []);
+  const toggleDetail = useCallback((id: ContainerId) => setSelected((cur) => (cur === id ? null : id)), []);
+  const showHealth = useCallback(() => setView("health"), []);
+  const showVerify = useCallback(() => setView("verify"), []);
+  const retryEngine = useCallback(() => void backend.retryEngine(), [backend]);
+  // A new resource sample that reads the same leaves the table alone.
+  const tableRows = useStable(snapshot?.services ?? NO_ROWS, sameShownRows);
   const selectedRow = snapshot?.services.find((s) => s.id === selected) ?? null;
+  const connected = snapshot?.engine.kind === "connected";
 
   return (
     <div className="app">
       <Header
-        snapshot={snapshot}
-        health={health}
+        summary={snapshot?.summary ?? null}
+        engine={snapshot?.engine ?? null}
+        stackName={health?.stack_name ?? null}
+        level={health?.level ?? null}
+        breakdown={connected ? (health?.breakdown ?? null) : null}
         lastVerification={lastVerification}
-        onShowHealth={() => setView("health")}
-        onShowVerify={() => setView("verify")}
+        onShowHealth={showHealth}
+        onShowVerify={showVerify}
       />
       <div className="body">
-        <nav className="sidebar" aria-label="Views">
-          {(["services", "health", "verify"] as const).map((v) => (
-            <button
-              key={v}
-              type="button"
-              className={`nav-item${view === v ? " active" : ""}`}
-              aria-current={view === v ? "page" : undefined}
-              onClick={() => setView(v)}
-              data-testid={`nav-${v}`}
-            >
-              {v === "services" ? "Services" : v === "health" ? "Health" : "Verify"}
-            </button>
-          ))}
-        </nav>
+        <Sidebar view={view} onSelect={setView} />
         <main id={view} className="content">
           {snapshot?.config_error && (
             <div className="banner warning" role="alert" data-testid="config-error">
@@ -132,23 +138,24 @@ export function App({ backend }: { backend: Backend }) {
           )}
           {view === "verify" ? (
             <VerifyPanel backend={backend} />
-          ) : view === "health" && snapshot?.engine.kind === "connected" ? (
+          ) : view === "health" && connected ? (
             <HealthPanel backend={backend} health={health} />
           ) : snapshot === null ? (
             <p className="muted">Starting…</p>
           ) : snapshot.engine.kind === "unreachable" ? (
-            <EngineProblem engine={snapshot.engine} onRetry={() => void backend.retryEngine()} />
+            <EngineProblem engine={snapshot.engine} onRetry={retryEngine} />
           ) : snapshot.engine.kind === "connecting" ? (
             <p className="muted" role="status">Looking for the container engine…</p>
           ) : (
             <div>
               <ServiceTable
                 backend={backend}
-                rows={snapshot.services}
-                health={health}
-                now={now}
+                rows={tableRows}
+                stackName={health?.stack_name ?? null}
+                stackServices={health?.services ?? null}
+                statuses={health?.breakdown?.services ?? null}
                 selected={selected}
-                onSelect={setSelected}
+                onToggle={toggleDetail}
               />
               {selectedRow && (
                 <ServiceDetail
@@ -166,3 +173,22 @@ export function App({ backend }: { backend: Backend }) {
     </div>
   );
 }
+
+const Sidebar = memo(function Sidebar({ view, onSelect }: { view: View; onSelect: (v: View) => void }) {
+  return (
+    <nav className="sidebar" aria-label="Views">
+      {VIEWS.map((v) => (
+        <button
+          key={v}
+          type="button"
+          className={`nav-item${view === v ? " active" : ""}`}
+          aria-current={view === v ? "page" : undefined}
+          onClick={() => onSelect(v)}
+          data-testid={`nav-${v}`}
+        >
+          {VIEW_LABEL[v]}
+        </button>
+      ))}
+    </nav>
+  );
+});

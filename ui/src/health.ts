@@ -12,14 +12,23 @@ export interface Membership {
 
 /** Container name → its stack service, for containers the stack names. */
 export function membership(health: StackHealth | null): Map<string, Membership> {
+  return membershipOf(health?.stack_name ?? null, health?.services ?? [], health?.breakdown?.services ?? []);
+}
+
+/** `membership` from only the parts of the health it reads. */
+export function membershipOf(
+  stack: string | null,
+  services: readonly StackServiceView[],
+  statuses: readonly ServiceHealth[],
+): Map<string, Membership> {
   const out = new Map<string, Membership>();
-  if (!health?.stack_name) return out;
-  for (const service of health.services) {
+  if (!stack) return out;
+  for (const service of services) {
     if (!service.has_container) continue;
     out.set(service.container, {
-      stack: health.stack_name,
+      stack,
       service,
-      health: serviceHealth(health, service.service),
+      health: statuses.find((s) => s.service === service.service) ?? null,
     });
   }
   return out;
@@ -27,7 +36,11 @@ export function membership(health: StackHealth | null): Map<string, Membership> 
 
 /** Stack services the engine has no container for. */
 export function missingServices(health: StackHealth | null): StackServiceView[] {
-  return health?.services.filter((s) => !s.has_container) ?? [];
+  return missingOf(health?.services ?? []);
+}
+
+export function missingOf(services: readonly StackServiceView[]): StackServiceView[] {
+  return services.filter((s) => !s.has_container);
 }
 
 export function serviceHealth(health: StackHealth | null, service: string): ServiceHealth | null {

@@ -12,8 +12,8 @@ const usage = (cpu: number, mem: number) => ({
 
 describe("sortRows", () => {
   const rows = [
-    row({ name: "redis", usage: usage(0.2, 9_600_000), state: "running" }),
-    row({ name: "llama", usage: usage(1.8, 2_900_000_000), state: "running" }),
+    row({ name: "redis", usage: usage(0.2, 9_600_000), state: "running", started_at_ms: 5000 }),
+    row({ name: "llama", usage: usage(1.8, 2_900_000_000), state: "running", started_at_ms: 1000 }),
     row({ name: "aider", state: "exited", started_at_ms: null }),
   ];
   it.each([
@@ -22,8 +22,10 @@ describe("sortRows", () => {
     ["cpu", true, ["llama", "redis", "aider"]],
     ["memory", false, ["aider", "redis", "llama"]],
     ["state", false, ["aider", "llama", "redis"]],
+    ["uptime", false, ["aider", "redis", "llama"]],
+    ["uptime", true, ["llama", "redis", "aider"]],
   ] as const)("by %s (descending %s)", (key, descending, want) => {
-    expect(sortRows(rows, { key, descending }, 1000).map((r) => r.name)).toEqual(want);
+    expect(sortRows(rows, { key, descending }).map((r) => r.name)).toEqual(want);
   });
   it("flips direction on the same column and resets on a new one", () => {
     expect(nextSort({ key: "cpu", descending: false }, "cpu")).toEqual({ key: "cpu", descending: true });

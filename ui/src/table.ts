@@ -12,7 +12,7 @@ const stateRank: Record<ServiceRow["state"], number> = {
 };
 const healthRank: Record<ServiceRow["health"], number> = { unhealthy: 0, starting: 1, none: 2, healthy: 3 };
 
-function sortValue(row: ServiceRow, key: SortKey, now: number): string | number {
+function sortValue(row: ServiceRow, key: SortKey): string | number {
   switch (key) {
     case "name": return row.name.toLowerCase();
     case "project": return (row.project ?? "").toLowerCase();
@@ -20,16 +20,17 @@ function sortValue(row: ServiceRow, key: SortKey, now: number): string | number 
     case "health": return healthRank[row.health];
     case "cpu": return row.usage?.cpu_percent ?? -1;
     case "memory": return row.usage?.memory_used_bytes ?? -1;
-    case "uptime": return row.started_at_ms === null ? -1 : now - row.started_at_ms;
+    // Longer uptime is an earlier start, whatever the time is now; not running sorts first.
+    case "uptime": return row.started_at_ms === null ? -Infinity : -row.started_at_ms;
     case "restarts": return row.restart_count;
   }
 }
 
-export function sortRows(rows: readonly ServiceRow[], sort: Sort, now: number): ServiceRow[] {
+export function sortRows(rows: readonly ServiceRow[], sort: Sort): ServiceRow[] {
   const sign = sort.descending ? -1 : 1;
   return [...rows].sort((a, b) => {
-    const va = sortValue(a, sort.key, now);
-    const vb = sortValue(b, sort.key, now);
+    const va = sortValue(a, sort.key);
+    const vb = sortValue(b, sort.key);
     if (va < vb) return -sign;
     if (va > vb) return sign;
     return a.name.localeCompare(b.name);

@@ -1,44 +1,53 @@
 // Always-visible overall state, in the tray's colours: the containers, the
 // stack's health score once its probes have run (opens the breakdown) and
 // the last verification (opens the Verify view).
-import type { StackHealth } from "../bindings/StackHealth";
-import type { StackSnapshot } from "../bindings/StackSnapshot";
+import { memo } from "react";
+import type { EngineStatus } from "../bindings/EngineStatus";
+import type { HealthBreakdown } from "../bindings/HealthBreakdown";
+import type { HealthLevel } from "../bindings/HealthLevel";
+import type { StackSummary } from "../bindings/StackSummary";
 import type { VerificationSummary } from "../bindings/VerificationSummary";
 import { percentScore } from "../health";
 
-export function Header({
-  snapshot,
-  health,
-  lastVerification,
-  onShowHealth,
-  onShowVerify,
-}: {
-  snapshot: StackSnapshot | null;
-  health: StackHealth | null;
+interface Props {
+  summary: StackSummary | null;
+  engine: EngineStatus | null;
+  stackName: string | null;
+  level: HealthLevel | null;
+  /** Only while the engine is connected. */
+  breakdown: HealthBreakdown | null;
   lastVerification: VerificationSummary | null;
   onShowHealth: () => void;
   onShowVerify: () => void;
-}) {
-  const level = snapshot?.summary.level ?? "connecting";
-  const engine = snapshot?.engine;
-  const scored = engine?.kind === "connected" && health?.breakdown ? health : null;
+}
+
+export const Header = memo(function Header({
+  summary,
+  engine,
+  stackName,
+  level,
+  breakdown,
+  lastVerification,
+  onShowHealth,
+  onShowVerify,
+}: Props) {
   return (
     <header className="header">
       <h1 className="brand">Stackwarden</h1>
-      <div className={`overall level-${level}`} role="status" aria-live="polite" data-testid="overall">
+      <div className={`overall level-${summary?.level ?? "connecting"}`} role="status" aria-live="polite" data-testid="overall">
         <span className="dot" aria-hidden="true" />
-        {snapshot?.summary.headline ?? "Starting…"}
+        {summary?.headline ?? "Starting…"}
       </div>
-      {scored?.breakdown && (
+      {breakdown && (
         <button
           type="button"
-          className={`score-chip health-level-${scored.level}`}
+          className={`score-chip health-level-${level}`}
           onClick={onShowHealth}
-          title={scored.breakdown.formula}
+          title={breakdown.formula}
           data-testid="header-score"
         >
           <span className="dot" aria-hidden="true" />
-          {scored.stack_name}: {percentScore(scored.breakdown.overall)} healthy
+          {stackName}: {percentScore(breakdown.overall)} healthy
         </button>
       )}
       {lastVerification && (
@@ -62,4 +71,4 @@ export function Header({
       </div>
     </header>
   );
-}
+});

@@ -1,18 +1,29 @@
 // The health breakdown: overall score with its formula, each group's score
 // ("Core Infrastructure 100% (5/5)"), and each service's status with why;
 // a service opens to show its probes' conditions and response times.
-import { useEffect, useState } from "react";
+// Services are memoised: a health event re-renders only the services whose
+// status, reason or (when open) probe runs changed.
+import { memo, type ReactNode, useCallback, useEffect, useMemo, useState } from "react";
 import { asUiError } from "../api";
-import type { RecordedTransition } from "../bindings/RecordedTransition";
 import type { Backend } from "../api";
+import type { GroupScore } from "../bindings/GroupScore";
+import type { ProbeRun } from "../bindings/ProbeRun";
+import type { RecordedTransition } from "../bindings/RecordedTransition";
+import type { ServiceHealth } from "../bindings/ServiceHealth";
 import type { StackHealth } from "../bindings/StackHealth";
-import { percentScore, runsOf, serviceHealth } from "../health";
-import { ProbeResults } from "./ProbeResults";
+import type { StackServiceView } from "../bindings/StackServiceView";
+import { percentScore } from "../health";
+import { countRender } from "../renderCount";
+import { ProbeResults, sameRuns } from "./ProbeResults";
 
-export function HealthPanel({ backend, health }: { backend: Backend; health: StackHealth | null }) {
+const NO_RUNS: ProbeRun[] = [];
+
+export const HealthPanel = memo(function HealthPanel({ backend, health }: { backend: Backend; health: StackHealth | null }) {
+  countRender("HealthPanel");
   const [open, setOpen] = useState<string | null>(null);
   const [changes, setChanges] = useState<RecordedTransition[]>([]);
   const [changesError, setChangesError] = useState<string | null>(null);
+  const toggle = useCallback((service: string) => setOpen((cur) => (cur === service ? null : service)), []);
   // Reload the list whenever a service's status changes.
   const statuses = health?.breakdown?.services.map((s) => `${s.service}:${s.status}`).join(",") ?? "";
   useEffect(() => {
@@ -25,6 +36,17 @@ export function HealthPanel({ backend, health }: { backend: Backend; health: Sta
       cancelled = true;
     };
   }, [backend, statuses]);
+  const services = health?.services;
+  const byGroup = useMemo(() => {
+    const out = new Map<string, StackServiceView[]>();
+    for (const s of services ?? []) out.set(s.group, [...(out.get(s.group) ?? []), s]);
+    return out;
+  }, [services]);
+  const serviceStatuses = health?.breakdown?.services;
+  const statusOf = useMemo(
+    () => new Map((serviceStatuses ?? []).map((s): [string, ServiceHealth] => [s.service, s])),
+    [serviceStatuses],
+  );
   if (!health) return <p className="muted">Loading the stack…</p>;
   const b = health.breakdown;
   return (
@@ -48,66 +70,104 @@ export function HealthPanel({ backend, health }: { backend: Backend; health: Sta
             {b.formula}
           </p>
           {b.groups.map((g) => (
-            <section key={g.group} className="group-card" aria-label={g.group}>
-              <h3 data-testid={`group-score-${g.group}`}>
-                {g.group} {percentScore(g.score)} ({g.healthy}/{g.total})
-                <span className="muted small"> {g.required ? "required" : "optional"} · weight {g.weight}</span>
-              </h3>
-              <ul className="service-health">
-                {health.services
-                  .filter((s) => s.group === g.group)
-                  .map((s) => {
-                    const sh = serviceHealth(health, s.service);
-                    const expanded = open === s.service;
-                    return (
-                      <li key={s.service}>
-                        <button
-                          type="button"
-                          className="link"
-                          aria-expanded={expanded}
-                          onClick={() => setOpen(expanded ? null : s.service)}
-                        >
-                          <span
-                            className={`badge status-${sh?.status ?? "unknown"}`}
-                            data-testid={`service-status-${s.service}`}
-                          >
-                            {sh?.status ?? "unknown"}
-                          </span>{" "}
-                          {s.service}
-                        </button>{" "}
-                        <span className="muted small">
-                          {s.container}
-                          {sh && ` · ${sh.reason}`}
-                        </span>
-                        {expanded && <ProbeResults backend={backend} service={s} runs={runsOf(health, s.service)} />}
-                      </li>
-                    );
-                  })}
-              </ul>
-            </section>
+            <GroupCard key={g.group} group={g}>
+              {(byGroup.get(g.group) ?? []).map((s) => (
+                <ServiceItem
+                  key={s.service}
+                  backend={backend}
+                  service={s}
+                  status={statusOf.get(s.service) ?? null}
+                  expanded={open === s.service}
+                  runs={open === s.service ? health.last_runs.filter((r) => r.service === s.service) : NO_RUNS}
+                  onToggle={toggle}
+                />
+              ))}
+            </GroupCard>
           ))}
-          <section className="group-card" aria-label="Recent changes">
-            <h3>Recent changes (24 h)</h3>
-            {changesError ? (
-              <p className="muted small">{changesError}</p>
-            ) : changes.length === 0 ? (
-              <p className="muted small">No status changes recorded.</p>
-            ) : (
-              <ul className="service-health" data-testid="transitions">
-                {changes.map((t, i) => (
-                  <li key={i}>
-                    <span className="muted small">{new Date(t.at_ms).toLocaleTimeString()}</span>{" "}
-                    <strong>{t.change.service}</strong>{" "}
-                    {t.change.from ? `${t.change.from} → ` : "first seen "}
-                    <span className={`badge status-${t.change.to}`}>{t.change.to}</span>{" "}
-                    <span className="muted small">{t.change.reason}</span>
-                  </li>
-                ))}
-              </ul>
-            )}
-          </section>
+          <RecentChanges changes={changes} error={changesError} />
         </>
       )}
     </section>
   );
+});
+
+function GroupCard({ group: g, children }: { group: GroupScore; children: ReactNode }) {
+  return (
+    <section className="group-card" aria-label={g.group}>
+      <h3 data-testid={`group-score-${g.group}`}>
+        {g.group} {percentScore(g.score)} ({g.healthy}/{g.total})
+        <span className="muted small"> {g.required ? "required" : "optional"} · weight {g.weight}</span>
+      </h3>
+      <ul className="service-health">{children}</ul>
+    </section>
+  );
 }
+
+interface ServiceItemProps {
+  backend: Backend;
+  service: StackServiceView;
+  status: ServiceHealth | null;
+  expanded: boolean;
+  /** The service's newest probe runs while it is open; empty while closed. */
+  runs: ProbeRun[];
+  onToggle: (service: string) => void;
+}
+
+const ServiceItem = memo(
+  function ServiceItem({ backend, service: s, status: sh, expanded, runs, onToggle }: ServiceItemProps) {
+    countRender(`HealthService:${s.service}`);
+    return (
+      <li>
+        <button type="button" className="link" aria-expanded={expanded} onClick={() => onToggle(s.service)}>
+          <span className={`badge status-${sh?.status ?? "unknown"}`} data-testid={`service-status-${s.service}`}>
+            {sh?.status ?? "unknown"}
+          </span>{" "}
+          {s.service}
+        </button>{" "}
+        <span className="muted small">
+          {s.container}
+          {sh && ` · ${sh.reason}`}
+        </span>
+        {expanded && <ProbeResults backend={backend} service={s} runs={runs} />}
+      </li>
+    );
+  },
+  (a, b) =>
+    a.backend === b.backend &&
+    a.service === b.service &&
+    a.status === b.status &&
+    a.expanded === b.expanded &&
+    a.onToggle === b.onToggle &&
+    sameRuns(a.runs, b.runs),
+);
+
+const RecentChanges = memo(function RecentChanges({
+  changes,
+  error,
+}: {
+  changes: RecordedTransition[];
+  error: string | null;
+}) {
+  return (
+    <section className="group-card" aria-label="Recent changes">
+      <h3>Recent changes (24 h)</h3>
+      {error ? (
+        <p className="muted small">{error}</p>
+      ) : changes.length === 0 ? (
+        <p className="muted small">No status changes recorded.</p>
+      ) : (
+        <ul className="service-health" data-testid="transitions">
+          {changes.map((t, i) => (
+            <li key={i}>
+              <span className="muted small">{new Date(t.at_ms).toLocaleTimeString()}</span>{" "}
+              <strong>{t.change.service}</strong>{" "}
+              {t.change.from ? `${t.change.from} → ` : "first seen "}
+              <span className={`badge status-${t.change.to}`}>{t.change.to}</span>{" "}
+              <span className="muted small">{t.change.reason}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+});

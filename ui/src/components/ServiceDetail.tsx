@@ -1,7 +1,7 @@
 // One service up close: its probes (last conditions, response times) when
 // the stack names it, CPU and memory over the last half hour from the
 // history store, and its log (last 200 lines, then followed live).
-import { useEffect, useRef, useState } from "react";
+import { memo, useEffect, useMemo, useRef, useState } from "react";
 import { asUiError, type Backend } from "../api";
 import type { HistoryPoint } from "../bindings/HistoryPoint";
 import type { LogLine } from "../bindings/LogLine";
@@ -25,12 +25,11 @@ export function ServiceDetail({
   health: StackHealth | null;
   onClose: () => void;
 }) {
-  const member = membership(health).get(row.name);
+  const member = useMemo(() => membership(health).get(row.name), [health, row.name]);
   const [lines, setLines] = useState<LogLine[]>([]);
   const [logState, setLogState] = useState<string>("Loading the last 200 lines…");
   const [history, setHistory] = useState<HistoryPoint[]>([]);
   const [historyError, setHistoryError] = useState<string | null>(null);
-  const logRef = useRef<HTMLPreElement>(null);
   const closeRef = useRef<HTMLButtonElement>(null);
 
   useEffect(() => {
@@ -67,11 +66,6 @@ export function ServiceDetail({
     };
   }, [backend, row.id]);
 
-  useEffect(() => {
-    const el = logRef.current;
-    if (el) el.scrollTop = el.scrollHeight;
-  }, [lines]);
-
   const sampledAt = row.usage?.sampled_at_ms;
   useEffect(() => {
     let cancelled = false;
@@ -89,7 +83,6 @@ export function ServiceDetail({
     };
   }, [backend, row.name, sampledAt]);
 
-  const latest = history[history.length - 1];
   return (
     <aside className="detail" aria-label={`Details of ${row.name}`} data-testid="detail">
       <div className="detail-head">
@@ -113,39 +106,66 @@ export function ServiceDetail({
           <ProbeResults backend={backend} service={member.service} runs={runsOf(health, member.service.service)} />
         </section>
       )}
-      <section aria-label="Resource history" className="charts">
-        {historyError ? (
-          <p className="muted">{historyError}</p>
-        ) : history.length < 2 ? (
-          <p className="muted">History appears after a few samples (while this window is open).</p>
-        ) : (
-          <>
-            <figure>
-              <figcaption>CPU, last 30 min {latest && <strong>{percent(latest.cpu_percent)}</strong>}</figcaption>
-              <Sparkline points={history.map((p) => [p.at_ms, p.cpu_percent])} label="CPU percent" />
-            </figure>
-            <figure>
-              <figcaption>
-                Memory {latest && <strong>{humanBytes(latest.memory_used_bytes)}</strong>}
-              </figcaption>
-              <Sparkline points={history.map((p) => [p.at_ms, p.memory_used_bytes])} label="Memory bytes" />
-            </figure>
-          </>
-        )}
-      </section>
+      <ResourceCharts history={history} error={historyError} />
       <section aria-label="Log" className="logs">
         <h3>
           Log <span className="muted small" data-testid="log-state">{logState}</span>
         </h3>
-        <pre ref={logRef} tabIndex={0} data-testid="log">
-          {lines.map((l, i) => (
-            <span key={i} className={l.stream === "stderr" ? "stderr" : undefined}>
-              {l.text}
-              {"\n"}
-            </span>
-          ))}
-        </pre>
+        <LogView lines={lines} />
       </section>
     </aside>
   );
 }
+
+const ResourceCharts = memo(function ResourceCharts({
+  history,
+  error,
+}: {
+  history: HistoryPoint[];
+  error: string | null;
+}) {
+  const cpu = useMemo(() => history.map((p): [number, number] => [p.at_ms, p.cpu_percent]), [history]);
+  const memory = useMemo(() => history.map((p): [number, number] => [p.at_ms, p.memory_used_bytes]), [history]);
+  const latest = history[history.length - 1];
+  return (
+    <section aria-label="Resource history" className="charts">
+      {error ? (
+        <p className="muted">{error}</p>
+      ) : history.length < 2 ? (
+        <p className="muted">History appears after a few samples (while this window is open).</p>
+      ) : (
+        <>
+          <figure>
+            <figcaption>CPU, last 30 min {latest && <strong>{percent(latest.cpu_percent)}</strong>}</figcaption>
+            <Sparkline points={cpu} label="CPU percent" />
+          </figure>
+          <figure>
+            <figcaption>
+              Memory {latest && <strong>{humanBytes(latest.memory_used_bytes)}</strong>}
+            </figcaption>
+            <Sparkline points={memory} label="Memory bytes" />
+          </figure>
+        </>
+      )}
+    </section>
+  );
+});
+
+/** The followed log, kept scrolled to its end; renders only when lines arrive. */
+const LogView = memo(function LogView({ lines }: { lines: LogLine[] }) {
+  const ref = useRef<HTMLPreElement>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [lines]);
+  return (
+    <pre ref={ref} tabIndex={0} data-testid="log" aria-label="Log lines">
+      {lines.map((l, i) => (
+        <span key={i} className={l.stream === "stderr" ? "stderr" : undefined}>
+          {l.text}
+          {"\n"}
+        </span>
+      ))}
+    </pre>
+  );
+});

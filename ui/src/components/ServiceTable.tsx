@@ -3,15 +3,23 @@
 // while they run and say how they ended. Containers the stack file names
 // carry their stack, group and health status; stack services with no
 // container at all are listed after them.
-import { useEffect, useMemo, useRef, useState } from "react";
+//
+// A new snapshot re-renders only the rows whose shown values changed (rows
+// are memoised and compare what they display), and time passing re-renders
+// only the uptime cells whose text changes (see `clock.ts`).
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { asUiError, type Backend } from "../api";
 import type { ContainerAction } from "../bindings/ContainerAction";
 import type { ContainerId } from "../bindings/ContainerId";
+import type { PortMapping } from "../bindings/PortMapping";
+import type { ResourceUsage } from "../bindings/ResourceUsage";
 import type { ServiceRow } from "../bindings/ServiceRow";
-import type { StackHealth } from "../bindings/StackHealth";
+import type { ServiceHealth } from "../bindings/ServiceHealth";
 import type { StackServiceView } from "../bindings/StackServiceView";
-import { type Membership, membership, missingServices } from "../health";
-import { humanBytes, humanDuration, percent } from "../format";
+import { useElapsed } from "../clock";
+import { type Membership, membershipOf, missingOf } from "../health";
+import { humanBytes, percent } from "../format";
+import { countRender } from "../renderCount";
 import { filterRows, nextSort, type Sort, type SortKey, sortRows } from "../table";
 
 interface Outcome {
@@ -46,16 +54,33 @@ export function groupByProject(rows: ServiceRow[]): [string, ServiceRow[]][] {
   return [...groups.entries()].sort(([a], [b]) => (a === "" ? 1 : b === "" ? -1 : a.localeCompare(b)));
 }
 
+/** Where a published port opens: its host address, or loopback when it listens on all. */
+export function portUrl(p: PortMapping): string {
+  return `http://${p.host_ip && p.host_ip !== "0.0.0.0" ? p.host_ip : "127.0.0.1"}:${p.host_port}`;
+}
+
 interface Props {
   backend: Backend;
   rows: ServiceRow[];
-  health: StackHealth | null;
-  now: number;
+  /** The parts of the stack's health the table shows (a new probe run leaves them alone). */
+  stackName: string | null;
+  stackServices: StackServiceView[] | null;
+  statuses: ServiceHealth[] | null;
   selected: ContainerId | null;
-  onSelect: (id: ContainerId | null) => void;
+  /** Opens the detail of a container, or closes it when it is the open one. */
+  onToggle: (id: ContainerId) => void;
 }
 
-export function ServiceTable({ backend, rows, health, now, selected, onSelect }: Props) {
+export const ServiceTable = memo(function ServiceTable({
+  backend,
+  rows,
+  stackName,
+  stackServices,
+  statuses,
+  selected,
+  onToggle,
+}: Props) {
+  countRender("ServiceTable");
   const [query, setQuery] = useState("");
   const [sort, setSort] = useState<Sort>({ key: "name", descending: false });
   const [pending, setPending] = useState<Record<string, ContainerAction>>({});
@@ -74,29 +99,34 @@ export function ServiceTable({ backend, rows, health, now, selected, onSelect }:
     return () => window.removeEventListener("keydown", onKey);
   }, []);
 
-  const members = useMemo(() => membership(health), [health]);
-  const missing = useMemo(() => missingServices(health), [health]);
-  const groups = useMemo(
-    () => groupByProject(sortRows(filterRows(rows, query), sort, now)),
-    [rows, query, sort, now],
+  const members = useMemo(
+    () => membershipOf(stackName, stackServices ?? [], statuses ?? []),
+    [stackName, stackServices, statuses],
   );
+  const missing = useMemo(() => missingOf(stackServices ?? []), [stackServices]);
+  const groups = useMemo(() => groupByProject(sortRows(filterRows(rows, query), sort)), [rows, query, sort]);
 
-  async function act(row: ServiceRow, action: ContainerAction) {
-    setPending((p) => ({ ...p, [row.id]: action }));
-    setOutcome(null);
-    try {
-      await backend.containerAction(row.id, action);
-      setOutcome({ kind: "ok", text: `${doneWord[action]} ${row.name}.` });
-    } catch (e) {
-      setOutcome({ kind: "error", text: `Could not ${action} ${row.name}: ${asUiError(e).message}` });
-    } finally {
-      setPending((p) => {
-        const next = { ...p };
-        delete next[row.id];
-        return next;
-      });
-    }
-  }
+  const act = useCallback(
+    async (row: ServiceRow, action: ContainerAction) => {
+      setPending((p) => ({ ...p, [row.id]: action }));
+      setOutcome(null);
+      try {
+        await backend.containerAction(row.id, action);
+        setOutcome({ kind: "ok", text: `${doneWord[action]} ${row.name}.` });
+      } catch (e) {
+        setOutcome({ kind: "error", text: `Could not ${action} ${row.name}: ${asUiError(e).message}` });
+      } finally {
+        setPending((p) => {
+          const next = { ...p };
+          delete next[row.id];
+          return next;
+        });
+      }
+    },
+    [backend],
+  );
+  const openPort = useCallback((url: string) => backend.openUrl(url), [backend]);
+  const changeSort = useCallback((key: SortKey) => setSort((s) => nextSort(s, key)), []);
 
   return (
     <section className="services" aria-label="Services">
@@ -135,28 +165,7 @@ export function ServiceTable({ backend, rows, health, now, selected, onSelect }:
       ) : (
         <div className="table-wrap">
         <table className="table" data-testid="service-table">
-          <thead>
-            <tr>
-              {columns.map((c) => (
-                <th
-                  key={c.label}
-                  scope="col"
-                  aria-sort={
-                    c.key && sort.key === c.key ? (sort.descending ? "descending" : "ascending") : undefined
-                  }
-                >
-                  {c.key ? (
-                    <button type="button" className="sort" onClick={() => setSort(nextSort(sort, c.key as SortKey))}>
-                      {c.label}
-                      {sort.key === c.key ? (sort.descending ? " ▼" : " ▲") : ""}
-                    </button>
-                  ) : (
-                    c.label
-                  )}
-                </th>
-              ))}
-            </tr>
-          </thead>
+          <TableHead sort={sort} onSort={changeSort} />
           {groups.map(([project, list]) => (
             <tbody key={project || "(none)"} data-testid={`group-${project || "none"}`}>
               <tr className="group">
@@ -172,12 +181,11 @@ export function ServiceTable({ backend, rows, health, now, selected, onSelect }:
                   key={row.id}
                   row={row}
                   member={members.get(row.name)}
-                  now={now}
                   pending={pending[row.id]}
                   selected={row.id === selected}
-                  onSelect={() => onSelect(row.id === selected ? null : row.id)}
-                  onAct={(a) => void act(row, a)}
-                  onOpenPort={(url) => void backend.openUrl(url)}
+                  onToggle={onToggle}
+                  onAct={act}
+                  onOpenPort={openPort}
                 />
               ))}
             </tbody>
@@ -186,7 +194,7 @@ export function ServiceTable({ backend, rows, health, now, selected, onSelect }:
             <tbody data-testid="missing-services">
               <tr className="group">
                 <th colSpan={columns.length} scope="rowgroup">
-                  Stack {health?.stack_name}: services with no container{" "}
+                  Stack {stackName}: services with no container{" "}
                   <span className="muted">{missing.length}</span>
                 </th>
               </tr>
@@ -200,9 +208,34 @@ export function ServiceTable({ backend, rows, health, now, selected, onSelect }:
       )}
     </section>
   );
-}
+});
 
-function MissingRow({ service }: { service: StackServiceView }) {
+const TableHead = memo(function TableHead({ sort, onSort }: { sort: Sort; onSort: (key: SortKey) => void }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c) => (
+          <th
+            key={c.label}
+            scope="col"
+            aria-sort={c.key && sort.key === c.key ? (sort.descending ? "descending" : "ascending") : undefined}
+          >
+            {c.key ? (
+              <button type="button" className="sort" onClick={() => onSort(c.key as SortKey)}>
+                {c.label}
+                {sort.key === c.key ? (sort.descending ? " ▼" : " ▲") : ""}
+              </button>
+            ) : (
+              c.label
+            )}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+});
+
+const MissingRow = memo(function MissingRow({ service }: { service: StackServiceView }) {
   return (
     <tr data-testid={`missing-${service.service}`}>
       <td className="name">
@@ -221,23 +254,93 @@ function MissingRow({ service }: { service: StackServiceView }) {
       </td>
     </tr>
   );
-}
+});
 
 interface RowProps {
   row: ServiceRow;
   member: Membership | undefined;
-  now: number;
   pending: ContainerAction | undefined;
   selected: boolean;
-  onSelect: () => void;
-  onAct: (a: ContainerAction) => void;
-  onOpenPort: (url: string) => void;
+  onToggle: (id: ContainerId) => void;
+  onAct: (row: ServiceRow, action: ContainerAction) => void;
+  onOpenPort: (url: string) => Promise<void>;
 }
 
-function Row({ row, member, now, pending, selected, onSelect, onAct, onOpenPort }: RowProps) {
+/** The usage figures as shown; samples that read the same are the same. */
+function usageText(u: ResourceUsage | null): string {
+  return u ? `${percent(u.cpu_percent)} ${humanBytes(u.memory_used_bytes)} ${humanBytes(u.memory_limit_bytes)}` : "";
+}
+
+function samePorts(a: PortMapping[], b: PortMapping[]): boolean {
+  return (
+    a === b ||
+    (a.length === b.length &&
+      a.every((p, i) => {
+        const q = b[i];
+        return (
+          q !== undefined &&
+          p.host_ip === q.host_ip &&
+          p.host_port === q.host_port &&
+          p.container_port === q.container_port &&
+          p.protocol === q.protocol
+        );
+      }))
+  );
+}
+
+/** Whether two lists of rows show the same, row by row. */
+export function sameShownRows(a: readonly ServiceRow[], b: readonly ServiceRow[]): boolean {
+  return a === b || (a.length === b.length && a.every((r, i) => sameShownRow(r, b[i] as ServiceRow)));
+}
+
+/** Whether two versions of a row show the same (a new sample time alone changes nothing). */
+export function sameShownRow(a: ServiceRow, b: ServiceRow): boolean {
+  return (
+    a === b ||
+    (a.id === b.id &&
+      a.name === b.name &&
+      a.image === b.image &&
+      a.compose_service === b.compose_service &&
+      a.state === b.state &&
+      a.health === b.health &&
+      a.exit_code === b.exit_code &&
+      a.started_at_ms === b.started_at_ms &&
+      a.restart_count === b.restart_count &&
+      samePorts(a.ports, b.ports) &&
+      usageText(a.usage) === usageText(b.usage))
+  );
+}
+
+function sameMember(a: Membership | undefined, b: Membership | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  return (
+    a.stack === b.stack &&
+    a.service.group === b.service.group &&
+    a.health?.status === b.health?.status &&
+    a.health?.reason === b.health?.reason
+  );
+}
+
+function sameRowProps(a: RowProps, b: RowProps): boolean {
+  return (
+    a.pending === b.pending &&
+    a.selected === b.selected &&
+    a.onToggle === b.onToggle &&
+    a.onAct === b.onAct &&
+    a.onOpenPort === b.onOpenPort &&
+    sameMember(a.member, b.member) &&
+    sameShownRow(a.row, b.row)
+  );
+}
+
+const Row = memo(function Row({ row, member, pending, selected, onToggle, onAct, onOpenPort }: RowProps) {
+  countRender(`Row:${row.name}`);
   const running = row.state === "running";
   const busy = pending !== undefined;
   const usage = row.usage;
+  const onSelect = () => onToggle(row.id);
+
   return (
     <tr
       className={selected ? "selected" : undefined}
@@ -287,7 +390,9 @@ function Row({ row, member, now, pending, selected, onSelect, onAct, onOpenPort 
           "—"
         )}
       </td>
-      <td className="num">{row.started_at_ms !== null ? humanDuration(now - row.started_at_ms) : "—"}</td>
+      <td className="num" data-testid={`uptime-${row.name}`}>
+        {row.started_at_ms !== null ? <Uptime name={row.name} since={row.started_at_ms} /> : "—"}
+      </td>
       <td className="num">{row.restart_count}</td>
       <td className="ports">
         <div className="cell-row">
@@ -298,7 +403,7 @@ function Row({ row, member, now, pending, selected, onSelect, onAct, onOpenPort 
               type="button"
               className="link"
               title="Open in the browser"
-              onClick={() => onOpenPort(`http://${p.host_ip && p.host_ip !== "0.0.0.0" ? p.host_ip : "127.0.0.1"}:${p.host_port}`)}
+              onClick={() => void onOpenPort(portUrl(p))}
             >
               {p.host_port}→{p.container_port}/{p.protocol}
             </button>
@@ -313,15 +418,15 @@ function Row({ row, member, now, pending, selected, onSelect, onAct, onOpenPort 
       <td className="actions">
         <div className="cell-row">
         {running ? (
-          <button type="button" disabled={busy} onClick={() => onAct("stop")} aria-label={`Stop ${row.name}`}>
+          <button type="button" disabled={busy} onClick={() => onAct(row, "stop")} aria-label={`Stop ${row.name}`}>
             Stop
           </button>
         ) : (
-          <button type="button" disabled={busy} onClick={() => onAct("start")} aria-label={`Start ${row.name}`}>
+          <button type="button" disabled={busy} onClick={() => onAct(row, "start")} aria-label={`Start ${row.name}`}>
             Start
           </button>
         )}
-        <button type="button" disabled={busy} onClick={() => onAct("restart")} aria-label={`Restart ${row.name}`}>
+        <button type="button" disabled={busy} onClick={() => onAct(row, "restart")} aria-label={`Restart ${row.name}`}>
           Restart
         </button>
         <button type="button" onClick={onSelect} aria-label={`Logs of ${row.name}`}>
@@ -331,4 +436,10 @@ function Row({ row, member, now, pending, selected, onSelect, onAct, onOpenPort 
       </td>
     </tr>
   );
-}
+}, sameRowProps);
+
+/** A running container's uptime; only this text re-renders as time passes. */
+const Uptime = memo(function Uptime({ name, since }: { name: string; since: number }) {
+  countRender(`Uptime:${name}`);
+  return <>{useElapsed(since)}</>;
+});
