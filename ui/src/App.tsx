@@ -18,6 +18,7 @@ import { EngineProblem } from "./components/EngineProblem";
 import { Header } from "./components/Header";
 import { ServiceDetail } from "./components/ServiceDetail";
 import { sameShownRows, ServiceTable } from "./components/ServiceTable";
+import { isStringOrNull, loadValue, saveValue, usePersistentState } from "./persist";
 import { keepIfEqual, useStable } from "./share";
 
 const NO_ROWS: ServiceRow[] = [];
@@ -25,6 +26,16 @@ const NO_ROWS: ServiceRow[] = [];
 export type View = "services" | "health" | "verify";
 const VIEWS: readonly View[] = ["services", "health", "verify"];
 const VIEW_LABEL: Record<View, string> = { services: "Services", health: "Health", verify: "Verify" };
+
+export function isView(v: unknown): v is View {
+  return typeof v === "string" && (VIEWS as readonly string[]).includes(v);
+}
+
+/** `?view=` in the window's URL, else the view it showed last, else Services. */
+function startView(): View {
+  const asked = new URLSearchParams(window.location.search).get("view");
+  return isView(asked) ? asked : (loadValue("view", isView) ?? "services");
+}
 
 /**
  * State fed by events: `offer` keeps the current value when the new one
@@ -50,9 +61,11 @@ export function App({ backend }: { backend: Backend }) {
   const [snapshot, offerSnapshot, offerFirstSnapshot] = useEventState<StackSnapshot>();
   const [health, offerHealth, offerFirstHealth] = useEventState<StackHealth>();
   const [info, setInfo] = useState<AppInfo | null>(null);
-  const [selected, setSelected] = useState<ContainerId | null>(null);
-  const [view, setView] = useState<View>("services");
+  const [selected, setSelected] = usePersistentState<ContainerId | null>("detail", null, isStringOrNull);
+  const [view, setView] = useState<View>(startView);
   const [lastVerification, setLastVerification] = useState<VerificationSummary | null>(null);
+
+  useEffect(() => saveValue("view", view), [view]);
 
   useEffect(() => {
     const unlisten: (() => void)[] = [];
@@ -60,7 +73,7 @@ export function App({ backend }: { backend: Backend }) {
     const keep = (p: Promise<() => void>) => p.then((u) => (cancelled ? u() : unlisten.push(u)));
     keep(backend.onSnapshot(offerSnapshot));
     keep(backend.onHealth(offerHealth));
-    keep(backend.onShowView((v) => v === "verify" && setView("verify")));
+    keep(backend.onShowView((v) => isView(v) && setView(v)));
     keep(
       backend.onVerifyDone((run) =>
         setLastVerification({
@@ -96,8 +109,11 @@ export function App({ backend }: { backend: Backend }) {
     return () => document.removeEventListener("visibilitychange", report);
   }, [backend]);
 
-  const closeDetail = useCallback(() => setSelected(null), []);
-  const toggleDetail = useCallback((id: ContainerId) => setSelected((cur) => (cur === id ? null : id)), []);
+  const closeDetail = useCallback(() => setSelected(null), [setSelected]);
+  const toggleDetail = useCallback(
+    (id: ContainerId) => setSelected((cur) => (cur === id ? null : id)),
+    [setSelected],
+  );
   const showHealth = useCallback(() => setView("health"), []);
   const showVerify = useCallback(() => setView("verify"), []);
   const retryEngine = useCallback(() => void backend.retryEngine(), [backend]);

@@ -13,6 +13,7 @@ import type { ServiceHealth } from "../bindings/ServiceHealth";
 import type { StackHealth } from "../bindings/StackHealth";
 import type { StackServiceView } from "../bindings/StackServiceView";
 import { percentScore } from "../health";
+import { isStringOrNull, usePersistentState } from "../persist";
 import { countRender } from "../renderCount";
 import { ProbeResults, sameRuns } from "./ProbeResults";
 
@@ -20,10 +21,10 @@ const NO_RUNS: ProbeRun[] = [];
 
 export const HealthPanel = memo(function HealthPanel({ backend, health }: { backend: Backend; health: StackHealth | null }) {
   countRender("HealthPanel");
-  const [open, setOpen] = useState<string | null>(null);
+  const [open, setOpen] = usePersistentState<string | null>("health-open", null, isStringOrNull);
   const [changes, setChanges] = useState<RecordedTransition[]>([]);
   const [changesError, setChangesError] = useState<string | null>(null);
-  const toggle = useCallback((service: string) => setOpen((cur) => (cur === service ? null : service)), []);
+  const toggle = useCallback((service: string) => setOpen((cur) => (cur === service ? null : service)), [setOpen]);
   // Reload the list whenever a service's status changes.
   const statuses = health?.breakdown?.services.map((s) => `${s.service}:${s.status}`).join(",") ?? "";
   useEffect(() => {
