@@ -3,7 +3,7 @@
 // a fake one without a Tauri window.
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
-import { open } from "@tauri-apps/plugin-shell";
+import { openUrl as openInBrowser } from "@tauri-apps/plugin-opener";
 import type { AppInfo } from "./bindings/AppInfo";
 import type { ContainerAction } from "./bindings/ContainerAction";
 import type { ContainerId } from "./bindings/ContainerId";
@@ -31,6 +31,7 @@ export interface Backend {
   serviceHistory(name: string): Promise<HistoryPoint[]>;
   setViewVisible(visible: boolean): Promise<void>;
   retryEngine(): Promise<void>;
+  /** Opens a URL in the default browser; rejects with why it could not. */
   openUrl(url: string): Promise<void>;
   onSnapshot(handler: (s: StackSnapshot) => void): Promise<Unlisten>;
   onLogs(handler: (b: LogBatch) => void): Promise<Unlisten>;
@@ -65,7 +66,7 @@ export const tauriBackend: Backend = {
   serviceHistory: (name) => invoke<HistoryPoint[]>("service_history", { name }),
   setViewVisible: (visible) => invoke<void>("set_view_visible", { visible }),
   retryEngine: () => invoke<void>("retry_engine"),
-  openUrl: (url) => open(url),
+  openUrl: (url) => openInBrowser(url),
   onSnapshot: (handler) => listen<StackSnapshot>("snapshot", (e) => handler(e.payload)),
   onLogs: (handler) => listen<LogBatch>("logs", (e) => handler(e.payload)),
   getHealth: () => invoke<StackHealth>("get_health"),
