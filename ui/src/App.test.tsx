@@ -92,5 +92,39 @@ describe("App", () => {
     render(<App backend={backend} />);
     fireEvent.click(await screen.findByRole("button", { name: "18080→8080/tcp" }));
     expect(backend.openUrl).toHaveBeenCalledWith("http://127.0.0.1:18080");
+    await act(async () => {});
+    expect(screen.queryByTestId("port-error-sw-ok-web")).toBeNull();
+  });
+
+  it("says next to the port why it could not be opened, until dismissed", async () => {
+    const backend = fakeBackend(stack());
+    backend.openUrl = vi.fn(async (url: string) => {
+      // What the opener plugin rejects with when its scope refuses the URL.
+      throw `Not allowed to open url ${url}`;
+    });
+    render(<App backend={backend} />);
+    const port = await screen.findByRole("button", { name: "18080→8080/tcp" });
+    fireEvent.click(port);
+    const message = await screen.findByTestId("port-error-sw-ok-web");
+    expect(within(message).getByRole("alert").textContent).toContain(
+      "Could not open http://127.0.0.1:18080 in the browser: Not allowed to open url http://127.0.0.1:18080",
+    );
+    // Right under the row whose port failed.
+    expect(screen.getByTestId("row-sw-ok-web").nextElementSibling).toBe(message);
+    fireEvent.click(within(message).getByRole("button", { name: "Dismiss" }));
+    expect(screen.queryByTestId("port-error-sw-ok-web")).toBeNull();
+    expect(document.activeElement).toBe(port);
+
+    // Escape on the message dismisses it too, and leaves an open detail alone.
+    fireEvent.click(screen.getByRole("button", { name: "Logs of sw-ok-web" }));
+    await screen.findByTestId("detail");
+    fireEvent.click(port);
+    const again = await screen.findByTestId("port-error-sw-ok-web");
+    const dismiss = within(again).getByRole("button", { name: "Dismiss" });
+    dismiss.focus();
+    fireEvent.keyDown(dismiss, { key: "Escape" });
+    expect(screen.queryByTestId("port-error-sw-ok-web")).toBeNull();
+    expect(document.activeElement).toBe(port);
+    expect(screen.getByTestId("detail")).toBeTruthy();
   });
 });

@@ -336,105 +336,153 @@ function sameRowProps(a: RowProps, b: RowProps): boolean {
 
 const Row = memo(function Row({ row, member, pending, selected, onToggle, onAct, onOpenPort }: RowProps) {
   countRender(`Row:${row.name}`);
+  const [portError, setPortError] = useState<{ url: string; text: string } | null>(null);
+  const trRef = useRef<HTMLTableRowElement>(null);
   const running = row.state === "running";
   const busy = pending !== undefined;
   const usage = row.usage;
   const onSelect = () => onToggle(row.id);
 
+  async function openPort(url: string) {
+    setPortError(null);
+    try {
+      await onOpenPort(url);
+    } catch (e) {
+      setPortError({ url, text: asUiError(e).message });
+    }
+  }
+
+  function dismissPortError() {
+    const url = portError?.url;
+    setPortError(null);
+    // Back to the port that failed, so the keyboard stays where it was.
+    const buttons = trRef.current?.querySelectorAll<HTMLButtonElement>("button[data-url]") ?? [];
+    Array.from(buttons)
+      .find((b) => b.dataset.url === url)
+      ?.focus();
+  }
+
   return (
-    <tr
-      className={selected ? "selected" : undefined}
-      data-testid={`row-${row.name}`}
-      tabIndex={0}
-      aria-selected={selected}
-      onKeyDown={(e) => {
-        if (e.target === e.currentTarget && e.key === "Enter") onSelect();
-      }}
-      onDoubleClick={onSelect}
-    >
-      <td className="name">
-        <button type="button" className="link" onClick={onSelect} title="Show details and logs">
-          {row.name}
-        </button>
-        {member ? (
-          <div className="muted small" data-testid={`stack-${row.name}`}>
-            {member.stack} · {member.service.group}
-            {member.health && (
-              <span className={`badge status-${member.health.status}`} title={member.health.reason}>
-                {member.health.status}
+    <>
+      <tr
+        ref={trRef}
+        className={selected ? "selected" : undefined}
+        data-testid={`row-${row.name}`}
+        tabIndex={0}
+        aria-selected={selected}
+        onKeyDown={(e) => {
+          if (e.target === e.currentTarget && e.key === "Enter") onSelect();
+        }}
+        onDoubleClick={onSelect}
+      >
+        <td className="name">
+          <button type="button" className="link" onClick={onSelect} title="Show details and logs">
+            {row.name}
+          </button>
+          {member ? (
+            <div className="muted small" data-testid={`stack-${row.name}`}>
+              {member.stack} · {member.service.group}
+              {member.health && (
+                <span className={`badge status-${member.health.status}`} title={member.health.reason}>
+                  {member.health.status}
+                </span>
+              )}
+            </div>
+          ) : (
+            row.compose_service && <div className="muted small">{row.compose_service}</div>
+          )}
+        </td>
+        <td className="image" title={row.image}>{row.image}</td>
+        <td data-testid={`state-${row.name}`}>
+          <span className={`badge state-${row.state}`}>
+            {busy ? `${progressWord[pending]}…` : row.state}
+            {!running && !busy && row.exit_code !== null ? ` (${row.exit_code})` : ""}
+          </span>
+        </td>
+        <td data-testid={`health-${row.name}`}>
+          <span className={`badge health-${row.health}`}>{row.health === "none" ? "—" : row.health}</span>
+        </td>
+        <td className="num">{usage ? percent(usage.cpu_percent) : "—"}</td>
+        <td className="num">
+          {usage ? (
+            <>
+              {humanBytes(usage.memory_used_bytes)}
+              <span className="limit">of {humanBytes(usage.memory_limit_bytes)}</span>
+            </>
+          ) : (
+            "—"
+          )}
+        </td>
+        <td className="num" data-testid={`uptime-${row.name}`}>
+          {row.started_at_ms !== null ? <Uptime name={row.name} since={row.started_at_ms} /> : "—"}
+        </td>
+        <td className="num">{row.restart_count}</td>
+        <td className="ports">
+          <div className="cell-row">
+          {row.ports.map((p) =>
+            p.host_port !== null ? (
+              <button
+                key={`${p.host_ip}:${p.host_port}:${p.container_port}/${p.protocol}`}
+                type="button"
+                className="link"
+                title={`Open ${portUrl(p)} in the browser`}
+                data-url={portUrl(p)}
+                onClick={() => void openPort(portUrl(p))}
+              >
+                {p.host_port}→{p.container_port}/{p.protocol}
+              </button>
+            ) : (
+              <span key={`${p.container_port}/${p.protocol}`} className="muted">
+                {p.container_port}/{p.protocol}
               </span>
-            )}
+            ),
+          )}
           </div>
-        ) : (
-          row.compose_service && <div className="muted small">{row.compose_service}</div>
-        )}
-      </td>
-      <td className="image" title={row.image}>{row.image}</td>
-      <td data-testid={`state-${row.name}`}>
-        <span className={`badge state-${row.state}`}>
-          {busy ? `${progressWord[pending]}…` : row.state}
-          {!running && !busy && row.exit_code !== null ? ` (${row.exit_code})` : ""}
-        </span>
-      </td>
-      <td data-testid={`health-${row.name}`}>
-        <span className={`badge health-${row.health}`}>{row.health === "none" ? "—" : row.health}</span>
-      </td>
-      <td className="num">{usage ? percent(usage.cpu_percent) : "—"}</td>
-      <td className="num">
-        {usage ? (
-          <>
-            {humanBytes(usage.memory_used_bytes)}
-            <span className="limit">of {humanBytes(usage.memory_limit_bytes)}</span>
-          </>
-        ) : (
-          "—"
-        )}
-      </td>
-      <td className="num" data-testid={`uptime-${row.name}`}>
-        {row.started_at_ms !== null ? <Uptime name={row.name} since={row.started_at_ms} /> : "—"}
-      </td>
-      <td className="num">{row.restart_count}</td>
-      <td className="ports">
-        <div className="cell-row">
-        {row.ports.map((p) =>
-          p.host_port !== null ? (
-            <button
-              key={`${p.host_ip}:${p.host_port}:${p.container_port}/${p.protocol}`}
-              type="button"
-              className="link"
-              title="Open in the browser"
-              onClick={() => void onOpenPort(portUrl(p))}
-            >
-              {p.host_port}→{p.container_port}/{p.protocol}
+        </td>
+        <td className="actions">
+          <div className="cell-row">
+          {running ? (
+            <button type="button" disabled={busy} onClick={() => onAct(row, "stop")} aria-label={`Stop ${row.name}`}>
+              Stop
             </button>
           ) : (
-            <span key={`${p.container_port}/${p.protocol}`} className="muted">
-              {p.container_port}/{p.protocol}
-            </span>
-          ),
-        )}
-        </div>
-      </td>
-      <td className="actions">
-        <div className="cell-row">
-        {running ? (
-          <button type="button" disabled={busy} onClick={() => onAct(row, "stop")} aria-label={`Stop ${row.name}`}>
-            Stop
+            <button type="button" disabled={busy} onClick={() => onAct(row, "start")} aria-label={`Start ${row.name}`}>
+              Start
+            </button>
+          )}
+          <button type="button" disabled={busy} onClick={() => onAct(row, "restart")} aria-label={`Restart ${row.name}`}>
+            Restart
           </button>
-        ) : (
-          <button type="button" disabled={busy} onClick={() => onAct(row, "start")} aria-label={`Start ${row.name}`}>
-            Start
+          <button type="button" onClick={onSelect} aria-label={`Logs of ${row.name}`}>
+            Logs
           </button>
-        )}
-        <button type="button" disabled={busy} onClick={() => onAct(row, "restart")} aria-label={`Restart ${row.name}`}>
-          Restart
-        </button>
-        <button type="button" onClick={onSelect} aria-label={`Logs of ${row.name}`}>
-          Logs
-        </button>
-        </div>
-      </td>
-    </tr>
+          </div>
+        </td>
+      </tr>
+      {portError && (
+        <tr className="row-message" data-testid={`port-error-${row.name}`}>
+          <td colSpan={columns.length}>
+            <div
+              className="outcome error"
+              role="alert"
+              onKeyDown={(e) => {
+                if (e.key === "Escape") {
+                  e.stopPropagation();
+                  dismissPortError();
+                }
+              }}
+            >
+              <span>
+                Could not open {portError.url} in the browser: {portError.text}
+              </span>
+              <button type="button" className="link" onClick={dismissPortError} aria-label="Dismiss">
+                ×
+              </button>
+            </div>
+          </td>
+        </tr>
+      )}
+    </>
   );
 }, sameRowProps);
 
