@@ -87,6 +87,19 @@ describe("App", () => {
     expect(backend.closeLogs).toHaveBeenCalled();
   });
 
+  it("moves the keyboard into the detail and back to the Logs button that opened it", async () => {
+    const backend = fakeBackend(stack());
+    render(<App backend={backend} />);
+    const logs = await screen.findByRole("button", { name: "Logs of sw-ok-web" });
+    logs.focus();
+    fireEvent.click(logs);
+    await screen.findByTestId("detail");
+    expect(document.activeElement).toBe(screen.getByRole("button", { name: "Close details" }));
+    fireEvent.keyDown(window, { key: "Escape" });
+    await waitFor(() => expect(screen.queryByTestId("detail")).toBeNull());
+    expect(document.activeElement).toBe(logs);
+  });
+
   it("opens published ports in the browser", async () => {
     const backend = fakeBackend(stack());
     render(<App backend={backend} />);

@@ -33,10 +33,15 @@ export function ServiceDetail({
   const closeRef = useRef<HTMLButtonElement>(null);
 
   useEffect(() => {
+    // Focus moves into the panel and, when it closes, back to what opened it.
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     closeRef.current?.focus();
     const onKey = (e: KeyboardEvent) => e.key === "Escape" && onClose();
     window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
+    return () => {
+      window.removeEventListener("keydown", onKey);
+      if (opener?.isConnected && opener !== document.body) opener.focus();
+    };
   }, [onClose]);
 
   useEffect(() => {
