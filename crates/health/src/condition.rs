@@ -84,7 +84,8 @@ pub struct Condition {
     right: Operand,
 }
 
-/// Why a condition was rejected at load, with the byte column (1-based).
+/// Why a condition was rejected at load, with the column (1-based, in
+/// characters).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("condition `{text}`, column {column}: {reason}")]
 pub struct ConditionError {
@@ -125,30 +126,33 @@ const COMPARATORS: [(&str, Comparator); 6] = [
 impl FromStr for Condition {
     type Err = ConditionError;
 
+    /// Never panics, whatever the text: every index below is at an ASCII
+    /// byte (a comparator, a bracket) or a whitespace boundary.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let err = |column: usize, reason: String| ConditionError {
+        let err = |byte: usize, reason: String| ConditionError {
             text: text.to_string(),
-            column,
+            column: column(text, byte),
             reason,
         };
         let (at, comparator, width) = find_comparator(text).ok_or_else(|| {
             err(
-                1,
+                0,
                 "no comparator; expected one of ==, !=, <, <=, >, >=".to_string(),
             )
         })?;
-        let (left_text, right_text) = (&text[..at], &text[at + width..]);
-        let left = parse_operand(left_text).map_err(|r| err(leading(text, 0) + 1, r))?;
-        let right = parse_operand(right_text)
-            .map_err(|r| err(at + width + leading(right_text, 0) + 1, r))?;
+        let (left_text, comparator_and_right) = text.split_at(at);
+        let right_text = comparator_and_right.get(width..).unwrap_or_default();
+        let left = parse_operand(left_text).map_err(|r| err(leading(text), r))?;
+        let right =
+            parse_operand(right_text).map_err(|r| err(at + width + leading(right_text), r))?;
         if !matches!(left, Operand::Placeholder(_) | Operand::Len(_)) {
             return Err(err(
-                leading(text, 0) + 1,
+                leading(text),
                 "the left side must be a placeholder such as [STATUS], [BODY].field or len([BODY].list)"
                     .to_string(),
             ));
         }
-        check_types(&left, comparator, &right).map_err(|r| err(at + 1, r))?;
+        check_types(&left, comparator, &right).map_err(|r| err(at, r))?;
         Ok(Self {
             text: text.trim().to_string(),
             left,
@@ -158,27 +162,37 @@ impl FromStr for Condition {
     }
 }
 
-fn leading(s: &str, base: usize) -> usize {
-    base + (s.len() - s.trim_start().len())
+/// Bytes of leading whitespace.
+fn leading(s: &str) -> usize {
+    s.len() - s.trim_start().len()
 }
 
-/// The first comparator outside quotes and brackets: position, kind, width.
+/// The 1-based column, in characters, of byte offset `byte` of `text`.
+fn column(text: &str, byte: usize) -> usize {
+    text.get(..byte)
+        .map_or(byte, |before| before.chars().count())
+        .saturating_add(1)
+}
+
+/// The first comparator outside quotes and brackets: byte position, kind,
+/// width. Works on bytes: comparators, quotes and brackets are ASCII, and
+/// no byte of a multi-byte UTF-8 character is ASCII, so a match always
+/// starts and ends on a character boundary.
 fn find_comparator(text: &str) -> Option<(usize, Comparator, usize)> {
     let bytes = text.as_bytes();
-    let (mut quote, mut depth) = (None::<u8>, 0i32);
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
+    let (mut quote, mut depth) = (None::<u8>, 0i64);
+    for (i, &b) in bytes.iter().enumerate() {
         match quote {
             Some(q) if b == q => quote = None,
             Some(_) => {}
             None => match b {
                 b'"' | b'\'' => quote = Some(b),
-                b'[' | b'(' => depth += 1,
-                b']' | b')' => depth -= 1,
+                b'[' | b'(' => depth = depth.saturating_add(1),
+                b']' | b')' => depth = depth.saturating_sub(1),
                 _ if depth == 0 => {
+                    let rest = bytes.get(i..).unwrap_or_default();
                     for (sym, c) in COMPARATORS {
-                        if text[i..].starts_with(sym) {
+                        if rest.starts_with(sym.as_bytes()) {
                             return Some((i, c, sym.len()));
                         }
                     }
@@ -186,9 +200,26 @@ fn find_comparator(text: &str) -> Option<(usize, Comparator, usize)> {
                 _ => {}
             },
         }
-        i += 1;
     }
     None
+}
+
+/// A number as written (digits, sign, point, exponent). `None` when the text
+/// is not one, including `inf` and `NaN` (which stay text); an error when it
+/// is one but too large to be finite.
+fn number(s: &str) -> Option<Result<f64, String>> {
+    let numeric = |b: u8| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.');
+    let looks_numeric = s.bytes().next().is_some_and(numeric)
+        && s.bytes().all(|b| numeric(b) || matches!(b, b'e' | b'E'));
+    if !looks_numeric {
+        return None;
+    }
+    let n = s.parse::<f64>().ok()?;
+    Some(if n.is_finite() {
+        Ok(n)
+    } else {
+        Err(format!("`{s}` is too large a number"))
+    })
 }
 
 fn parse_operand(raw: &str) -> Result<Operand, String> {
@@ -218,20 +249,18 @@ fn parse_operand(raw: &str) -> Result<Operand, String> {
         "false" => return Ok(Operand::Bool(false)),
         _ => {}
     }
-    if let Some(ms) = s
-        .strip_suffix("ms")
-        .and_then(|n| n.trim().parse::<f64>().ok())
-    {
+    if let Some(ms) = s.strip_suffix("ms").and_then(|n| number(n.trim())) {
+        return ms.map(Operand::Duration);
+    }
+    if let Some(secs) = s.strip_suffix('s').and_then(|n| number(n.trim())) {
+        let ms = secs? * 1000.0;
+        if !ms.is_finite() {
+            return Err(format!("`{s}` is too long a duration"));
+        }
         return Ok(Operand::Duration(ms));
     }
-    if let Some(secs) = s
-        .strip_suffix('s')
-        .and_then(|n| n.trim().parse::<f64>().ok())
-    {
-        return Ok(Operand::Duration(secs * 1000.0));
-    }
-    if let Ok(n) = s.parse::<f64>() {
-        return Ok(Operand::Number(n));
+    if let Some(n) = number(s) {
+        return n.map(Operand::Number);
     }
     if s.starts_with('[') {
         return Err(format!(
@@ -570,6 +599,67 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn non_ascii_text_before_the_comparator_parses_without_panicking() {
+        // Byte-index slicing inside `ö` used to panic here.
+        let c = parse("[BODY].größe == 1");
+        let body = json!({"größe": 1});
+        let obs = Observation {
+            body: Some(&body),
+            ..Default::default()
+        };
+        assert!(c.evaluate(&obs).success);
+        assert!(!parse("[BODY].名前 != \"ü\"").evaluate(&obs).success);
+        assert!(parse("  [BODY].ß == 😀 ")
+            .evaluate(&obs)
+            .observed
+            .contains("missing"));
+
+        let cases = [
+            ("[BÖDY].größe == 1", 1, "unknown placeholder `[BÖDY].größe`"),
+            ("[BODY].größe 1", 1, "no comparator"),
+            ("[BODY].größe < ok", 14, "needs numbers"),
+            ("  ü == 1", 3, "left side must be a placeholder"),
+            ("[STATUS] == ü", 10, "compares with a number"),
+            ("[BODY].ä[ö] == 1", 1, "`ö` is not a list index"),
+            ("é", 1, "no comparator"),
+        ];
+        for (text, column, reason) in cases {
+            match text.parse::<Condition>() {
+                Ok(c) => panic!("{text} should be rejected, got {c:?}"),
+                Err(e) => {
+                    assert!(e.reason.contains(reason), "{text}: {}", e.reason);
+                    assert_eq!(e.column, column, "{text}: {e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_too_large_to_be_finite_are_rejected() {
+        let cases = [
+            ("[STATUS] == 1e400", "`1e400` is too large a number"),
+            ("[BODY].n < 1e999", "too large a number"),
+            ("[RESPONSE_TIME] < 1e400ms", "too large a number"),
+            ("[RESPONSE_TIME] < 1e307s", "too long a duration"),
+            ("len([BODY].a) > 99e999", "too large a number"),
+        ];
+        for (text, reason) in cases {
+            match text.parse::<Condition>() {
+                Ok(c) => panic!("{text} should be rejected, got {c:?}"),
+                Err(e) => assert!(e.reason.contains(reason), "{text}: {}", e.reason),
+            }
+        }
+        // `inf` and `NaN` are words, not numbers.
+        let body = json!({"mode": "inf"});
+        let obs = Observation {
+            body: Some(&body),
+            ..Default::default()
+        };
+        assert!(parse("[BODY].mode == inf").evaluate(&obs).success);
+        assert!("[STATUS] == NaN".parse::<Condition>().is_err());
     }
 
     #[test]
