@@ -177,7 +177,7 @@ pub(crate) struct TelemetryExtension {
 #[serde(deny_unknown_fields)]
 pub(crate) struct LimitExtension {
     pub memory: Option<Spanned<String>>,
-    pub cpu_percent: Option<f64>,
+    pub cpu_percent: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -195,7 +195,7 @@ pub(crate) struct GroupExtension {
     pub label: Option<String>,
     #[serde(default = "yes")]
     pub required: bool,
-    pub weight: Option<f64>,
+    pub weight: Option<Spanned<f64>>,
 }
 
 fn yes() -> bool {
@@ -214,7 +214,7 @@ pub(crate) struct ServiceExtension {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProbeEntry {
-    pub name: Option<String>,
+    pub name: Option<Spanned<String>>,
     pub interval: Option<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
     /// Cap on the HTTP response body an `http` or `qdrant` probe reads, as a

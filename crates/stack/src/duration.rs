@@ -2,27 +2,44 @@
 
 use std::time::Duration;
 
+/// The longest duration this parser accepts: a year. Anything longer is a
+/// typo in a stack file, and would overflow the clock arithmetic of those
+/// who wait for it (`Instant + Duration` panics on overflow).
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// A duration such as `30s`, `150ms`, `1m30s` or `1.5h`; never panics: a
+/// number too large for a [`Duration`] (or above [`MAX_DURATION`]) is an
+/// error that says so.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let s = text.trim();
     if s.is_empty() {
         return Err("empty duration".to_string());
     }
+    let too_long = || {
+        format!(
+            "`{s}` is too long; at most {}h",
+            MAX_DURATION.as_secs() / 3600
+        )
+    };
     let mut total = Duration::ZERO;
     let mut rest = s;
     while !rest.is_empty() {
+        // ASCII digits and dots only, so every index below is a char boundary.
         let digits = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(|| format!("`{s}` needs a unit: ms, s, m or h"))?;
         if digits == 0 {
             return Err(format!("`{s}` is not a duration such as 30s or 150ms"));
         }
-        let value: f64 = rest[..digits]
+        let (number, after) = rest.split_at(digits);
+        let value: f64 = number
             .parse()
-            .map_err(|_| format!("`{}` is not a number", &rest[..digits]))?;
-        let unit_end = rest[digits..]
+            .map_err(|_| format!("`{number}` is not a number"))?;
+        let unit_len = after
             .find(|c: char| c.is_ascii_digit())
-            .map_or(rest.len(), |i| digits + i);
-        let secs = match &rest[digits..unit_end] {
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_len);
+        let secs = match unit {
             "ms" => value / 1000.0,
             "s" => value,
             "m" => value * 60.0,
@@ -33,8 +50,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
                 ))
             }
         };
-        total += Duration::from_secs_f64(secs);
-        rest = &rest[unit_end..];
+        let part = Duration::try_from_secs_f64(secs).map_err(|_| too_long())?;
+        total = total.checked_add(part).ok_or_else(too_long)?;
+        if total > MAX_DURATION {
+            return Err(too_long());
+        }
+        rest = next;
     }
     Ok(total)
 }
@@ -52,6 +73,7 @@ mod tests {
             ("1m30s", 90_000),
             ("1.5s", 1500),
             ("1h", 3_600_000),
+            ("0s", 0),
         ];
         for (text, ms) in ok {
             assert_eq!(
@@ -60,8 +82,27 @@ mod tests {
                 "{text}"
             );
         }
-        for bad in ["", "30", "s", "5 minutes", "10d"] {
+        for bad in ["", "30", "s", "5 minutes", "10d", "1..5s", "3ü", "ü3s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn huge_durations_are_errors_not_panics() {
+        for huge in [
+            "99999999999999999999h",
+            "1e400s",
+            "9999999999h",
+            "8785h",
+            &format!("{}s", "9".repeat(400)),
+            &"9999999999h".repeat(40),
+        ] {
+            let e = parse_duration(huge).unwrap_err();
+            assert!(
+                e.contains("too long") || e.contains("unknown unit"),
+                "{huge}: {e}"
+            );
+        }
+        assert_eq!(parse_duration("8784h"), Ok(MAX_DURATION));
     }
 }

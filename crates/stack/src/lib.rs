@@ -13,13 +13,14 @@ mod size;
 mod source;
 mod validate;
 
-pub use duration::parse_duration;
+pub use duration::{parse_duration, MAX_DURATION};
 pub use size::parse_bytes;
 pub use source::{GoodText, LoadedStack, SavedText, StackSource, StackWatcher, POLL_INTERVAL};
 pub use validate::{
     load_file, parse, ExtraCheck, LimitSpec, PortSpec, Probe, ProbeKind, Stack, StackError,
     StackProblem, StackService, TelemetrySpec, VerifySpec, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_TELEMETRY_DIR, DEFAULT_TELEMETRY_FILES, MAX_BODY_LIMIT_BYTES,
+    DEFAULT_TELEMETRY_DIR, DEFAULT_TELEMETRY_FILES, MAX_BODY_LIMIT_BYTES, MAX_INTERVAL,
+    MIN_INTERVAL, MIN_TIMEOUT,
 };
 
 /// The AI stack of the user's report: llama.cpp, Qdrant, PostgreSQL, Redis,

@@ -1,9 +1,11 @@
 //! Memory sizes as people write them: `512MB`, `4GB`, `2GiB`, `1.5G`.
 
 /// Bytes in `text`; decimal units (kB, MB, GB, TB, also k, M, G, T) and
-/// binary ones (KiB, MiB, GiB, TiB).
+/// binary ones (KiB, MiB, GiB, TiB). Never panics and never saturates: a
+/// size beyond `u64` is an error that says so.
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
     let s = text.trim();
+    // ASCII digits and dots only, so `split` is a char boundary.
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());
@@ -27,7 +29,13 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
             ))
         }
     };
-    Ok((value * factor).round() as u64)
+    let bytes = (value * factor).round();
+    // 2^64 is exactly representable; anything at or above it does not fit.
+    if !bytes.is_finite() || bytes >= 18_446_744_073_709_551_616.0 {
+        return Err(format!("`{s}` is too large a size"));
+    }
+    // In range and integral: the conversion is exact.
+    Ok(bytes as u64)
 }
 
 #[cfg(test)]
@@ -45,5 +53,25 @@ mod tests {
         assert!(parse_bytes("4XB")
             .unwrap_err()
             .contains("unknown size unit `XB`"));
+    }
+
+    #[test]
+    fn sizes_beyond_u64_are_errors_not_saturated() {
+        for huge in [
+            "99999999999999999999",
+            "20000000TB",
+            "16EiB",
+            &"9".repeat(400),
+            &format!("{}TiB", "9".repeat(30)),
+        ] {
+            let r = parse_bytes(huge);
+            assert!(r.is_err(), "{huge}: {r:?}");
+        }
+        assert!(parse_bytes("99999999999999999999")
+            .unwrap_err()
+            .contains("too large"));
+        assert_eq!(parse_bytes("16000000TB"), Ok(16_000_000_000_000_000_000));
+        assert!(parse_bytes("ü").is_err());
+        assert!(parse_bytes("1ü").is_err());
     }
 }

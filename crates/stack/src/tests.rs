@@ -186,6 +186,26 @@ fn probe_targets_hide_passwords() {
         url: "http://localhost:8091/health".into(),
     };
     assert_eq!(http.target(), "http://localhost:8091/health");
+    // The hand-written version split at the first `@` and kept query tokens.
+    let at_in_password = ProbeKind::Postgres {
+        url: "postgres://aidb:pa@ss@127.0.0.1:5432/aidb".into(),
+        password_env: None,
+        tables: Vec::new(),
+        extensions: Vec::new(),
+    };
+    assert_eq!(
+        at_in_password.target(),
+        "postgres://aidb:***@127.0.0.1:5432/aidb"
+    );
+    let token = ProbeKind::Qdrant {
+        url: "http://127.0.0.1:6333/?api_key=s3cret&x=1".into(),
+        collections: Vec::new(),
+    };
+    assert_eq!(token.target(), "http://127.0.0.1:6333/?api_key=***&x=1");
+    let tcp = ProbeKind::Tcp {
+        address: "redis://:hunter2@h:1".into(),
+    };
+    assert!(!tcp.target().contains("hunter2"), "{}", tcp.target());
 }
 
 #[test]
@@ -338,4 +358,197 @@ fn bad_max_body_is_rejected_with_line_and_reason() {
                 .contains("only http and qdrant probes take `max_body`")),
         "{found:#?}"
     );
+}
+
+#[test]
+fn hostile_values_are_problems_with_line_and_reason_not_panics() {
+    let probe = |extra: &str| {
+        format!("{PROBE_BASE}        - http: {{url: \"http://x\"}}\n          {extra}\n")
+    };
+    let cases: Vec<(String, u64, &str)> = vec![
+        (probe("interval: 99999999999999999999h"), 7, "interval: `99999999999999999999h` is too long"),
+        (probe("interval: 0s"), 7, "interval: `0s` is shorter than 1s"),
+        (probe("interval: 0.5s"), 7, "shorter than 1s"),
+        (probe("interval: 999ms"), 7, "shorter than 1s"),
+        (probe("interval: 25h"), 7, "longer than 24h"),
+        (probe("timeout: 0s"), 7, "timeout: `0s` leaves the probe no time to answer"),
+        (probe("timeout: 99999999999999999999h"), 7, "timeout: `99999999999999999999h` is too long"),
+        (probe(&format!("interval: {}s", "9".repeat(400))), 7, "too long"),
+        (probe("max_body: 99999999999999999999999"), 7, "too large a size"),
+        (probe("conditions: [\"[BÖDY].größe == 1\"]"), 7, "unknown placeholder `[BÖDY].größe`"),
+        (probe("conditions: [\"[BODY].größe 1\"]"), 7, "no comparator"),
+        (probe("conditions: [\"[STATUS] == 1e400\"]"), 7, "too large a number"),
+        (
+            format!("{VERIFY_BASE}    telemetry: {{dir: /t, files: [a], fresh_within: 0s}}\n"),
+            6,
+            "fresh_within: must be more than 0s",
+        ),
+        (
+            format!("{VERIFY_BASE}    telemetry: {{dir: /t, files: [a], fresh_within: 99999999999999999999h}}\n"),
+            6,
+            "too long",
+        ),
+        (
+            format!("{VERIFY_BASE}    limits:\n      aidb: {{cpu_percent: .inf}}\n"),
+            7,
+            "cpu_percent of `aidb` must be a number above 0",
+        ),
+        (
+            format!("{VERIFY_BASE}    limits:\n      aidb: {{cpu_percent: .nan}}\n"),
+            7,
+            "must be a number above 0",
+        ),
+        (
+            "x-stackwarden:\n  groups:\n    core: {weight: -1}\nservices:\n  a: {image: x, x-stackwarden: {group: core}}\n".to_string(),
+            3,
+            "weight of group `core` must be a number of 0 or more",
+        ),
+        (
+            "x-stackwarden:\n  groups:\n    core: {weight: .nan}\nservices:\n  a: {image: x}\n".to_string(),
+            3,
+            "weight of group `core`",
+        ),
+    ];
+    for (text, line, reason) in cases {
+        let found = problems(&text);
+        assert!(
+            found
+                .iter()
+                .any(|p| p.line == line && p.reason.contains(reason)),
+            "{text}: wanted line {line} with {reason:?}, got {found:#?}"
+        );
+    }
+}
+
+#[test]
+fn hostile_values_are_all_reported_at_once() {
+    let text = format!(
+        "{PROBE_BASE}        - http: {{url: \"http://x\"}}\n          interval: 0s\n          conditions: [\"[BODY].größe 1\"]\n        - tcp: {{address: \"x:1\"}}\n          interval: 99999999999999999999h\n          timeout: 0s\n"
+    );
+    let lines: Vec<u64> = problems(&text).iter().map(|p| p.line).collect();
+    assert_eq!(lines, [7, 8, 10, 11], "{:#?}", problems(&text));
+}
+
+#[test]
+fn sane_durations_and_non_ascii_conditions_load() {
+    let text = format!(
+        "{PROBE_BASE}        - http: {{url: \"http://x\"}}\n          interval: 1s\n          timeout: 1ms\n          conditions: [\"[BODY].größe == 1\", \"[BODY].名前 == ü\"]\n        - container: {{}}\n          interval: 24h\n          timeout: 1h\n"
+    );
+    let stack = parse(&text, "compose.yaml").unwrap();
+    let p = &stack.services[0].probes;
+    assert_eq!(p[0].interval, MIN_INTERVAL);
+    assert_eq!(p[0].timeout, MIN_TIMEOUT);
+    assert_eq!(p[0].conditions.len(), 2);
+    assert_eq!(p[1].interval, MAX_INTERVAL);
+}
+
+#[test]
+fn unnamed_probes_are_numbered_by_kind() {
+    let text = format!(
+        "{PROBE_BASE}        - http: {{url: \"http://a\"}}\n        - http: {{url: \"http://b\"}}\n        - container: {{}}\n        - http: {{url: \"http://c\"}}\n        - name: tcp\n          http: {{url: \"http://d\"}}\n        - tcp: {{address: \"x:1\"}}\n"
+    );
+    let stack = parse(&text, "compose.yaml").unwrap();
+    let names: Vec<&str> = stack.services[0]
+        .probes
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    // `tcp` is taken by an explicit name, so the unnamed tcp probe is `tcp-2`.
+    assert_eq!(
+        names,
+        ["http", "http-2", "container", "http-3", "tcp", "tcp-2"]
+    );
+
+    // An explicit name that looks like a default keeps it; the default skips it.
+    let text = format!(
+        "{PROBE_BASE}        - http: {{url: \"http://a\"}}\n        - http: {{url: \"http://b\"}}\n        - name: http-2\n          http: {{url: \"http://c\"}}\n"
+    );
+    let stack = parse(&text, "compose.yaml").unwrap();
+    let names: Vec<&str> = stack.services[0]
+        .probes
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(names, ["http", "http-3", "http-2"]);
+
+    // The same list gives the same names on every load.
+    let again = parse(&text, "compose.yaml").unwrap();
+    assert_eq!(again.services[0].probes, stack.services[0].probes);
+
+    // Names are per service: two services may both have an `http`.
+    let two = "services:\n  a:\n    image: x\n    x-stackwarden: {probes: [{http: {url: \"http://a\"}}]}\n  b:\n    image: x\n    x-stackwarden: {probes: [{http: {url: \"http://b\"}}]}\n";
+    let stack = parse(two, "compose.yaml").unwrap();
+    assert!(stack.services.iter().all(|s| s.probes[0].name == "http"));
+}
+
+#[test]
+fn duplicate_probe_names_are_rejected_with_line_and_reason() {
+    let text = format!(
+        "{PROBE_BASE}        - name: health\n          http: {{url: \"http://a\"}}\n        - name: health\n          tcp: {{address: \"x:1\"}}\n"
+    );
+    let found = problems(&text);
+    assert!(
+        found.iter().any(|p| p.line == 8
+            && p.reason
+                .contains("service `web` has two probes named `health` (the first on line 6)")),
+        "{found:#?}"
+    );
+    let text = format!("{PROBE_BASE}        - name: \" \"\n          container: {{}}\n");
+    assert!(problems(&text)
+        .iter()
+        .any(|p| p.line == 6 && p.reason.contains("empty name")));
+
+    // Verification checks of one service: the same rule.
+    let text = format!(
+        "{VERIFY_BASE}    checks:\n      - service: aidb\n        probe: {{name: x, container: {{}}}}\n      - service: aidb\n        probe: {{name: x, container: {{}}}}\n"
+    );
+    let found = problems(&text);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.line == 10 && p.reason.contains("two probes named `x`")),
+        "{found:#?}"
+    );
+    let text = format!(
+        "{VERIFY_BASE}    checks:\n      - service: aidb\n        probe: {{container: {{}}}}\n      - service: aidb\n        required: false\n        probe: {{container: {{}}}}\n      - service: aidb\n        probe: {{name: own, container: {{}}}}\n"
+    );
+    let stack = parse(&text, "compose.yaml").unwrap();
+    let checks: Vec<(&str, bool)> = stack
+        .verify
+        .checks
+        .iter()
+        .map(|c| (c.probe.name.as_str(), c.required))
+        .collect();
+    assert_eq!(
+        checks,
+        [("container", true), ("container-2", false), ("own", true)]
+    );
+}
+
+#[test]
+fn problems_quote_urls_without_their_secrets() {
+    let cases = [
+        format!("{PROBE_BASE}        - http: {{url: \"ftp://u:hunter2@h/x?token=t0k3n\"}}\n"),
+        format!("{PROBE_BASE}        - redis: {{url: \"http://u:hunter2@h/x?token=t0k3n\"}}\n"),
+        format!("{PROBE_BASE}        - tcp: {{address: \"redis://u:hunter2@h?token=t0k3n\"}}\n"),
+        format!(
+            "{PROBE_BASE}        - http: {{url: \"http://x\"}}\n          conditions: [\"[STATUS] == http://u:hunter2@h/?token=t0k3n\"]\n"
+        ),
+        format!(
+            "{PROBE_BASE}        - http: {{url: \"http://x\"}}\n          interval: \"http://u:hunter2@h/?token=t0k3n\"\n"
+        ),
+        "services: \"http://u:hunter2@h/?token=t0k3n\"\n".to_string(),
+    ];
+    for text in cases {
+        let err = match parse(&text, "compose.yaml") {
+            Ok(s) => panic!("{text}: expected problems, got {s:?}"),
+            Err(e) => e,
+        };
+        let shown = err.to_string();
+        assert!(!shown.is_empty());
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("t0k3n"),
+            "{text}: {shown}"
+        );
+    }
 }

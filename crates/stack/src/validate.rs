@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_saphyr::{Location, Spanned};
 use stackwarden_health::{Condition, GroupSpec};
+use stackwarden_model::redact;
 
 use crate::compose::{ComposeFile, ProbeEntry, VerifyExtension};
 use crate::duration::parse_duration;
@@ -14,6 +15,14 @@ use crate::size::parse_bytes;
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The shortest probe `interval`. More often tells nothing new about a
+/// service's health, loads it and the app, and `0s` would spin the probe loop.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest probe `interval`: a probe run less often than daily shows
+/// nothing current.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+/// The shortest probe `timeout`: `0s` would fail every run before it starts.
+pub const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 /// The HTTP body cap of a probe without `max_body`: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
 /// The largest `max_body` a probe may set: 64 MiB. A health answer larger
@@ -219,29 +228,17 @@ impl ProbeKind {
     }
 
     /// What the probe checks, for display: its URL or address without any
-    /// password written into it.
+    /// password or secret query/fragment value written into it
+    /// ([`redact::url`]).
     pub fn target(&self) -> String {
         match self {
             Self::Container => "container state".to_string(),
             Self::Http { url }
             | Self::Qdrant { url, .. }
             | Self::Postgres { url, .. }
-            | Self::Redis { url, .. } => without_password(url),
-            Self::Tcp { address } => address.clone(),
+            | Self::Redis { url, .. } => redact::url(url),
+            Self::Tcp { address } => redact::text(address),
         }
-    }
-}
-
-fn without_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    match rest.split_once('@') {
-        Some((user_info, host)) if user_info.contains(':') => {
-            let user = user_info.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
-        }
-        _ => url.to_string(),
     }
 }
 
@@ -265,12 +262,14 @@ impl Problems<'_> {
         self.at_column(at, 0, reason);
     }
 
+    /// Every reason is redacted: one that quotes a URL from the file (an
+    /// invalid URL, a condition) quotes it without its secrets.
     fn at_column(&mut self, at: &Location, offset: u64, reason: impl Into<String>) {
         self.list.push(StackProblem {
             file: self.file.to_string(),
             line: at.line().max(1),
-            column: at.column().max(1) + offset,
-            reason: reason.into(),
+            column: at.column().max(1).saturating_add(offset),
+            reason: redact::text(&reason.into()),
         });
     }
 }
@@ -285,7 +284,7 @@ pub fn parse(text: &str, file: &str) -> Result<Stack, StackError> {
             file: file.to_string(),
             line,
             column,
-            reason: yaml_reason(&e.to_string()),
+            reason: redact::text(&yaml_reason(&e.to_string())),
         }])
     })?;
     let mut problems = Problems {
@@ -310,10 +309,21 @@ pub fn parse(text: &str, file: &str) -> Result<Stack, StackError> {
     let declared: BTreeMap<String, GroupSpec> = group_entries
         .into_iter()
         .map(|(key, g)| {
+            let weight = g.weight.and_then(|w| {
+                if w.value.is_finite() && w.value >= 0.0 {
+                    Some(w.value)
+                } else {
+                    problems.at(
+                        &w.referenced,
+                        format!("weight of group `{key}` must be a number of 0 or more"),
+                    );
+                    None
+                }
+            });
             let spec = GroupSpec {
                 name: g.label.unwrap_or_else(|| key.clone()),
                 required: g.required,
-                weight: g.weight,
+                weight,
             };
             (key, spec)
         })
@@ -361,12 +371,14 @@ pub fn parse(text: &str, file: &str) -> Result<Stack, StackError> {
         };
         let probes = ext
             .map(|x| {
-                x.value
+                let list = x
+                    .value
                     .probes
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, p)| probe(name, i, p, &mut problems))
-                    .collect()
+                    .map(|(i, p)| (p.value.name.as_ref(), probe(name, i, p, &mut problems)))
+                    .collect();
+                name_probes(list, &format!("service `{name}`"), &mut problems)
             })
             .unwrap_or_default();
         out.push(StackService {
@@ -442,7 +454,11 @@ fn probe(
         if !schemes.iter().any(|s| url.value.starts_with(s)) {
             problems.at(
                 &url.referenced,
-                format!("`{}` must start with {}", url.value, schemes.join(" or ")),
+                format!(
+                    "`{}` must start with {}",
+                    redact::url(&url.value),
+                    schemes.join(" or ")
+                ),
             );
         }
         url.value.clone()
@@ -464,7 +480,7 @@ fn probe(
         if !ok {
             problems.at(
                 &t.address.referenced,
-                format!("`{}` is not host:port", t.address.value),
+                format!("`{}` is not host:port", redact::text(&t.address.value)),
             );
         }
         kinds.push(ProbeKind::Tcp {
@@ -503,15 +519,50 @@ fn probe(
             return None;
         }
     };
-    let mut duration = |d: &Option<Spanned<String>>, default: Duration, what: &str| match d {
-        None => default,
-        Some(s) => parse_duration(&s.value).unwrap_or_else(|reason| {
-            problems.at(&s.referenced, format!("{what}: {reason}"));
-            default
-        }),
+    let interval = match &p.interval {
+        None => DEFAULT_INTERVAL,
+        Some(s) => match parse_duration(&s.value) {
+            Ok(d) if d < MIN_INTERVAL => {
+                problems.at(&s.referenced, format!(
+                    "interval: `{}` is shorter than 1s; probing more often tells nothing new, loads the service and the app, and 0s would run the probe without pause",
+                    s.value.trim()
+                ));
+                DEFAULT_INTERVAL
+            }
+            Ok(d) if d > MAX_INTERVAL => {
+                problems.at(&s.referenced, format!(
+                    "interval: `{}` is longer than 24h; a probe run this rarely shows nothing current",
+                    s.value.trim()
+                ));
+                DEFAULT_INTERVAL
+            }
+            Ok(d) => d,
+            Err(reason) => {
+                problems.at(&s.referenced, format!("interval: {reason}"));
+                DEFAULT_INTERVAL
+            }
+        },
     };
-    let interval = duration(&p.interval, DEFAULT_INTERVAL, "interval");
-    let timeout = duration(&p.timeout, DEFAULT_TIMEOUT, "timeout");
+    let timeout = match &p.timeout {
+        None => DEFAULT_TIMEOUT,
+        Some(s) => match parse_duration(&s.value) {
+            Ok(d) if d < MIN_TIMEOUT => {
+                problems.at(
+                    &s.referenced,
+                    format!(
+                        "timeout: `{}` leaves the probe no time to answer; use at least 1ms",
+                        s.value.trim()
+                    ),
+                );
+                DEFAULT_TIMEOUT
+            }
+            Ok(d) => d,
+            Err(reason) => {
+                problems.at(&s.referenced, format!("timeout: {reason}"));
+                DEFAULT_TIMEOUT
+            }
+        },
+    };
     if timeout > interval {
         problems.at(at, format!("probe {} of service `{service}`: timeout {timeout:?} is longer than its interval {interval:?}", index + 1));
     }
@@ -531,13 +582,77 @@ fn probe(
         })
         .collect();
     Some(Probe {
-        name: p.name.clone().unwrap_or_else(|| kind.word().to_string()),
+        // Unnamed probes are named by `name_probes`, which sees their siblings.
+        name: p.name.as_ref().map(|n| n.value.clone()).unwrap_or_default(),
         kind,
         interval,
         timeout,
         max_body_bytes,
         conditions,
     })
+}
+
+/// A probe entry's explicit name, and its probe when the entry is valid.
+type Unnamed<'a> = (Option<&'a Spanned<String>>, Option<Probe>);
+
+/// Names are the keys of probe results (the scheduler's latest run per
+/// service and probe name, the checklist's ids), so within one list (a
+/// service's probes, or one service's verification checks) they must
+/// differ: an explicit name used twice is a problem, and an unnamed probe is
+/// named after its kind, numbered from the second of that kind on (`http`,
+/// `http-2`, …) and skipping names given explicitly. The default depends
+/// only on the list as written, so it stays the same across reloads.
+///
+/// `list` holds each entry's explicit name and its probe (`None` when the
+/// entry was invalid; its name still counts).
+fn name_probes(list: Vec<Unnamed<'_>>, owner: &str, problems: &mut Problems<'_>) -> Vec<Probe> {
+    let mut explicit: BTreeMap<&str, u64> = BTreeMap::new();
+    for name in list.iter().filter_map(|(n, _)| *n) {
+        if name.value.trim().is_empty() {
+            problems.at(
+                &name.referenced,
+                format!("a probe of {owner} has an empty name; give it a name or leave `name` out"),
+            );
+            continue;
+        }
+        match explicit.get(name.value.as_str()) {
+            Some(first) => problems.at(
+                &name.referenced,
+                format!(
+                    "{owner} has two probes named `{}` (the first on line {first}); each probe needs its own name, which keys its results",
+                    name.value
+                ),
+            ),
+            None => {
+                explicit.insert(&name.value, name.referenced.line());
+            }
+        }
+    }
+    let mut taken: BTreeSet<String> = explicit.keys().map(|n| n.to_string()).collect();
+    let mut next_number: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (name, probe) in list {
+        let Some(mut probe) = probe else {
+            continue;
+        };
+        if name.is_none() {
+            let word = probe.kind.word();
+            let number = next_number.entry(word).or_insert(1);
+            loop {
+                let candidate = match *number {
+                    1 => word.to_string(),
+                    n => format!("{word}-{n}"),
+                };
+                *number = number.saturating_add(1);
+                if taken.insert(candidate.clone()) {
+                    probe.name = candidate;
+                    break;
+                }
+            }
+        }
+        out.push(probe);
+    }
+    out
 }
 
 /// A probe's `max_body`, or the default after reporting why it cannot be used.
@@ -605,10 +720,20 @@ fn verify_spec(
             }
             let fresh_within = match &t.value.fresh_within {
                 None => DEFAULT_FRESH_WITHIN,
-                Some(d) => parse_duration(&d.value).unwrap_or_else(|reason| {
-                    problems.at(&d.referenced, format!("fresh_within: {reason}"));
-                    DEFAULT_FRESH_WITHIN
-                }),
+                Some(d) => match parse_duration(&d.value) {
+                    Ok(within) if within.is_zero() => {
+                        problems.at(
+                            &d.referenced,
+                            "fresh_within: must be more than 0s, or no file could ever be fresh",
+                        );
+                        DEFAULT_FRESH_WITHIN
+                    }
+                    Ok(within) => within,
+                    Err(reason) => {
+                        problems.at(&d.referenced, format!("fresh_within: {reason}"));
+                        DEFAULT_FRESH_WITHIN
+                    }
+                },
             };
             TelemetrySpec {
                 dir: t.value.dir.clone(),
@@ -633,23 +758,26 @@ fn verify_spec(
                 .map_err(|reason| problems.at(&m.referenced, format!("memory: {reason}")))
                 .ok()
         });
-        if let Some(cpu) = limit.value.cpu_percent {
-            if cpu.is_nan() || cpu <= 0.0 {
+        let cpu_percent = limit.value.cpu_percent.as_ref().map(|cpu| {
+            if !cpu.value.is_finite() || cpu.value <= 0.0 {
                 problems.at(
-                    &limit.referenced,
-                    format!("cpu_percent of `{service}` must be above 0"),
+                    &cpu.referenced,
+                    format!("cpu_percent of `{service}` must be a number above 0"),
                 );
             }
-        }
+            cpu.value
+        });
         limits.insert(
             service.clone(),
             LimitSpec {
                 memory_bytes,
-                cpu_percent: limit.value.cpu_percent,
+                cpu_percent,
             },
         );
     }
-    let mut checks = Vec::new();
+    // Per service: each check's explicit name and probe, named together.
+    let mut per_service: BTreeMap<&str, Vec<Unnamed<'_>>> = BTreeMap::new();
+    let mut order: Vec<(&str, bool)> = Vec::new();
     for (i, c) in v.checks.iter().enumerate() {
         let service = &c.value.service;
         if !services.contains(service.value.as_str()) {
@@ -663,14 +791,34 @@ fn verify_spec(
             );
             continue;
         }
-        if let Some(probe) = probe(&service.value, i, &c.value.probe, problems) {
-            checks.push(ExtraCheck {
-                service: service.value.clone(),
-                required: c.value.required,
-                probe,
-            });
+        let probe = probe(&service.value, i, &c.value.probe, problems);
+        if probe.is_some() {
+            order.push((service.value.as_str(), c.value.required));
         }
+        per_service
+            .entry(service.value.as_str())
+            .or_default()
+            .push((c.value.probe.value.name.as_ref(), probe));
     }
+    let mut named: BTreeMap<&str, std::vec::IntoIter<Probe>> = per_service
+        .into_iter()
+        .map(|(service, list)| {
+            let owner = format!("`verify.checks` of service `{service}`");
+            (service, name_probes(list, &owner, problems).into_iter())
+        })
+        .collect();
+    // Back in file order: each service's named probes come in its order.
+    let checks = order
+        .into_iter()
+        .filter_map(|(service, required)| {
+            let probe = named.get_mut(service)?.next()?;
+            Some(ExtraCheck {
+                service: service.to_string(),
+                required,
+                probe,
+            })
+        })
+        .collect();
     VerifySpec {
         telemetry,
         limits,
