@@ -158,7 +158,7 @@ impl Store {
     }
 
     /// Keeps the newest `keep` runs (their results go with them).
-    pub(crate) async fn prune_verifications(&self, keep: u32) -> Result<u64, StoreError> {
+    pub async fn prune_verifications(&self, keep: u32) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "DELETE FROM verification_results WHERE run_id IN (

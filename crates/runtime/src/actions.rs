@@ -1,0 +1,216 @@
+//! What hosts ask of the runtime on a user's behalf: act on a container,
+//! follow its log, read history, export the report. A container named by
+//! the caller is only ever looked up in the engine's own current list, and
+//! the engine is then called with the id the engine gave: caller text never
+//! reaches an engine URL path (`../volumes/prune?x=` names nothing).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use stackwarden_health::{RecordedTransition, ResponsePoint, VerificationRun, VerificationSummary};
+use stackwarden_model::clock::now_ms;
+use stackwarden_model::{ContainerAction, ContainerId, HistoryPoint, LogBatch};
+use stackwarden_report::{render_html, render_markdown, ReportData};
+use stackwarden_store::Store;
+
+use crate::{Runtime, RuntimeError};
+
+const LOG_TAIL: u32 = 200;
+const LOG_FLUSH: Duration = Duration::from_millis(100);
+const LOG_BATCH_LINES: usize = 500;
+const HISTORY_WINDOW_MS: i64 = 30 * 60 * 1000;
+const HISTORY_POINTS: u32 = 900;
+const HISTORY_RUNS: u32 = 50;
+const TRANSITIONS_WINDOW_MS: i64 = 24 * 3600 * 1000;
+const TRANSITIONS_SHOWN: usize = 50;
+
+/// The report formats the window can export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, ts_rs::TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export, export_to = "bindings/")]
+pub enum ReportFormat {
+    Md,
+    Html,
+}
+
+impl Runtime {
+    /// The engine's id of the container the caller names by id or name,
+    /// if the current list has it.
+    pub fn known_container(&self, id_or_name: &str) -> Result<ContainerId, RuntimeError> {
+        self.inner
+            .snapshots
+            .borrow()
+            .services
+            .iter()
+            .find(|r| r.id.0 == id_or_name || r.name == id_or_name)
+            .map(|r| r.id.clone())
+            .ok_or_else(|| RuntimeError::UnknownContainer(shorten(id_or_name)))
+    }
+
+    /// Starts, stops or restarts a container of the current list.
+    pub async fn container_action(
+        &self,
+        id_or_name: &str,
+        action: ContainerAction,
+    ) -> Result<(), RuntimeError> {
+        let id = self.known_container(id_or_name)?;
+        let engine = self.engine().ok_or(RuntimeError::EngineUnreachable)?;
+        engine.act(&id.0, action).await?;
+        Ok(())
+    }
+
+    /// Follows a container's log: the last lines, then new ones, handed to
+    /// `sink` in batches until it returns false, the log ends, or another
+    /// log is followed. Replaces any log already followed.
+    pub fn follow_logs<S>(&self, id_or_name: &str, sink: S) -> Result<(), RuntimeError>
+    where
+        S: Fn(LogBatch) -> bool + Send + 'static,
+    {
+        let id = self.known_container(id_or_name)?;
+        let engine = self.engine().ok_or(RuntimeError::EngineUnreachable)?;
+        let stream = engine.logs(&id.0, LOG_TAIL, true);
+        let task = tokio::spawn(async move {
+            let mut stream = Box::pin(stream);
+            let mut pending = Vec::new();
+            let ended = loop {
+                let next = if pending.is_empty() {
+                    stream.next().await.map(Some)
+                } else {
+                    match tokio::time::timeout(LOG_FLUSH, stream.next()).await {
+                        Ok(item) => item.map(Some),
+                        Err(_) => Some(None),
+                    }
+                };
+                match next {
+                    Some(Some(Ok(line))) => {
+                        pending.push(line);
+                        if pending.len() < LOG_BATCH_LINES {
+                            continue;
+                        }
+                    }
+                    Some(Some(Err(e))) => break Some(e.to_string()),
+                    Some(None) => {}
+                    None => break Some("the log ended (container stopped)".to_string()),
+                }
+                let batch = LogBatch {
+                    container_id: id.clone(),
+                    lines: std::mem::take(&mut pending),
+                    ended: None,
+                };
+                if !sink(batch) {
+                    break None;
+                }
+            };
+            sink(LogBatch {
+                container_id: id,
+                lines: pending,
+                ended,
+            });
+        });
+        self.set_log_follower(Some(task.abort_handle()));
+        Ok(())
+    }
+
+    /// Stops following the log, if one is followed.
+    pub fn close_logs(&self) {
+        self.set_log_follower(None);
+    }
+
+    fn history_store(&self) -> Result<&Store, RuntimeError> {
+        self.store().ok_or_else(|| {
+            RuntimeError::StoreUnavailable(
+                self.store_error()
+                    .unwrap_or("history is unavailable")
+                    .to_string(),
+            )
+        })
+    }
+
+    /// CPU and memory of a container over the last 30 minutes.
+    pub async fn service_history(&self, name: &str) -> Result<Vec<HistoryPoint>, RuntimeError> {
+        let since = now_ms() - HISTORY_WINDOW_MS;
+        Ok(self
+            .history_store()?
+            .history(name, since, HISTORY_POINTS)
+            .await?)
+    }
+
+    /// A stack service's probe response times over the last 30 minutes.
+    pub async fn probe_history(&self, service: &str) -> Result<Vec<ResponsePoint>, RuntimeError> {
+        let Some(store) = self.store() else {
+            return Ok(Vec::new());
+        };
+        Ok(store
+            .response_times(service, now_ms() - HISTORY_WINDOW_MS, HISTORY_POINTS)
+            .await?)
+    }
+
+    pub async fn verification_history(&self) -> Result<Vec<VerificationSummary>, RuntimeError> {
+        let Some(store) = self.store() else {
+            return Ok(Vec::new());
+        };
+        Ok(store.verification_history(HISTORY_RUNS).await?)
+    }
+
+    pub async fn verification_run(&self, id: i64) -> Result<Option<VerificationRun>, RuntimeError> {
+        let Some(store) = self.store() else {
+            return Ok(None);
+        };
+        Ok(store.verification_run(id).await?)
+    }
+
+    /// Status changes of the last 24 hours, newest first.
+    pub async fn recent_transitions(&self) -> Result<Vec<RecordedTransition>, RuntimeError> {
+        let Some(store) = self.store() else {
+            return Ok(Vec::new());
+        };
+        let mut list = store
+            .transitions_since(now_ms() - TRANSITIONS_WINDOW_MS)
+            .await?;
+        list.reverse();
+        list.truncate(TRANSITIONS_SHOWN);
+        Ok(list)
+    }
+
+    /// Writes the status report (from stored measurements) into the data
+    /// folder's `reports/` and returns its path.
+    pub async fn export_report(&self, format: ReportFormat) -> Result<PathBuf, RuntimeError> {
+        let store = self.history_store()?;
+        let data = ReportData::load(store, now_ms()).await?;
+        let dir = store
+            .path()
+            .parent()
+            .map(|d| d.join("reports"))
+            .unwrap_or_else(|| PathBuf::from("reports"));
+        let write_err = |path: &std::path::Path, source| RuntimeError::Write {
+            path: path.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| write_err(&dir, e))?;
+        let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+        let path = match format {
+            ReportFormat::Md => {
+                let path = dir.join(format!("stackwarden-report-{stamp}.md"));
+                render_markdown(&data, &path)?;
+                path
+            }
+            ReportFormat::Html => {
+                let path = dir.join(format!("stackwarden-report-{stamp}.html"));
+                let html = render_html(&data)?;
+                std::fs::write(&path, html).map_err(|e| write_err(&path, e))?;
+                path
+            }
+        };
+        Ok(path)
+    }
+}
+
+/// Caller text quoted in an error, cut to a sane length.
+fn shorten(text: &str) -> String {
+    const MAX: usize = 80;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}

@@ -1,0 +1,548 @@
+//! The running watch, with no GUI toolkit in it: the engine monitor, the
+//! stack source, the probe scheduler, the recorder and retention, the
+//! one-at-a-time verification and log following. The desktop app (window
+//! and tray) and `stackwarden watch` (headless) are hosts: they start a
+//! [`Runtime`], read its one state stream ([`Runtime::state`]) and call its
+//! methods; nothing that watches or records lives in a host.
+//!
+//! Every long-lived task runs under a [`Supervisor`]. Components that spawn
+//! their own task (monitor, stack watcher, scheduler) publish into channels
+//! this crate owns, so a component that dies is started again behind the
+//! same channels and readers never notice more than a gap.
+
+mod actions;
+mod error;
+pub mod instance;
+mod recorder;
+pub mod supervisor;
+mod verification;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use stackwarden_engine::{Candidate, Engine, MonitorHandle, StackMonitor, StatsSample};
+use stackwarden_model::{Config, EngineStatus, StackSnapshot};
+use stackwarden_probes::{HealthRecord, HealthScheduler, ProbeRunner, StackHealth};
+use stackwarden_stack::{
+    GoodText, LoadedStack, SavedText, StackSource, StackWatcher, POLL_INTERVAL,
+};
+use stackwarden_store::{Retention, Store};
+use tokio::sync::{mpsc, watch};
+use tokio::task::AbortHandle;
+use ts_rs::TS;
+
+pub use actions::ReportFormat;
+pub use error::RuntimeError;
+pub use instance::{Holder, LockError};
+pub use supervisor::{Supervisor, TaskProblem};
+pub use verification::VerifyStarted;
+
+/// How often retention runs when nobody asks.
+pub const RETENTION_EVERY: Duration = Duration::from_secs(600);
+/// How long stopping waits for queued records to be written.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a host asks for when it starts a runtime.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    pub config: Config,
+    /// Problems in the config file, shown with the engine state.
+    pub config_error: Option<String>,
+    pub candidates: Vec<Candidate>,
+    pub stack: StackSource,
+    /// Where the database and the lock live; `None` runs without history.
+    pub data_dir: Option<PathBuf>,
+    /// Who this is, for the lock ("desktop app", "stackwarden watch").
+    pub host: &'static str,
+    /// When another runtime already records into the data folder: refuse to
+    /// start (`true`, the CLI) or watch without recording (the window).
+    pub refuse_when_held: bool,
+    pub retention_every: Duration,
+    /// Sample CPU and memory from the start (a host that shows no window
+    /// still wants resource history).
+    pub sampling: bool,
+}
+
+impl RuntimeOptions {
+    /// The options for `config`: its engine, stack file, data folder.
+    pub fn from_config(config: Config, candidates: Vec<Candidate>, host: &'static str) -> Self {
+        let stack = match &config.stack.file {
+            Some(path) => StackSource::File(path.clone()),
+            None => StackSource::BuiltIn,
+        };
+        Self {
+            config,
+            config_error: None,
+            candidates,
+            stack,
+            data_dir: Config::data_dir(),
+            host,
+            refuse_when_held: false,
+            retention_every: RETENTION_EVERY,
+            sampling: false,
+        }
+    }
+}
+
+/// Whether this runtime writes history, and if not, why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export, export_to = "bindings/")]
+pub enum Recording {
+    On {
+        database: String,
+    },
+    /// Another process records into the same data folder.
+    HeldBy {
+        holder: Holder,
+    },
+    Off {
+        reason: String,
+    },
+}
+
+/// The runtime's own condition, beside the stack's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct RuntimeStatus {
+    pub recording: Recording,
+    /// Tasks that died and were restarted.
+    pub problems: Vec<TaskProblem>,
+}
+
+/// Everything the hosts show, on one stream.
+#[derive(Debug, Clone)]
+pub struct RuntimeState {
+    pub snapshot: Arc<StackSnapshot>,
+    pub health: Arc<StackHealth>,
+    pub status: Arc<RuntimeStatus>,
+}
+
+/// A started runtime; cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    producers: Supervisor,
+    recorders: Supervisor,
+    monitor: Arc<watch::Sender<Option<MonitorHandle>>>,
+    sampling: Arc<AtomicBool>,
+    snapshots: watch::Receiver<StackSnapshot>,
+    health: watch::Receiver<StackHealth>,
+    stacks: watch::Receiver<LoadedStack>,
+    state: watch::Receiver<RuntimeState>,
+    store: Option<Store>,
+    store_error: Option<String>,
+    recording: bool,
+    verifying: Arc<AtomicBool>,
+    log_follower: Mutex<Option<AbortHandle>>,
+    /// The runtime's own ends of the record queues; dropped on stop so the
+    /// recorders drain and finish.
+    queues: Mutex<Option<Queues>>,
+    _lock: Option<instance::InstanceLock>,
+}
+
+#[derive(Clone)]
+struct Queues {
+    health: mpsc::Sender<HealthRecord>,
+    samples: mpsc::Sender<Vec<StatsSample>>,
+    good: mpsc::Sender<GoodText>,
+}
+
+impl Runtime {
+    /// Takes the data folder, opens the store and starts every task on the
+    /// current tokio runtime. Fails only when `refuse_when_held` and another
+    /// process records into the folder.
+    pub async fn start(options: RuntimeOptions) -> Result<Self, RuntimeError> {
+        let (lock, held) = match &options.data_dir {
+            Some(dir) => match instance::acquire(dir, options.host) {
+                Ok(lock) => (Some(lock), None),
+                Err(e) if options.refuse_when_held => return Err(e.into()),
+                Err(LockError::Held { holder, .. }) => (None, Some(Ok(holder))),
+                Err(e) => (None, Some(Err(e.to_string()))),
+            },
+            None => (None, None),
+        };
+        let retention = Retention {
+            max_age: Duration::from_secs(u64::from(options.config.history.retention_hours) * 3600),
+            max_per_container: options.config.history.max_samples_per_container,
+        };
+        let (store, store_error) = match &options.data_dir {
+            Some(dir) => match Store::open(dir, retention).await {
+                Ok(store) => (Some(store), None),
+                Err(e) => {
+                    tracing::warn!("history unavailable: {e}");
+                    (None, Some(e.to_string()))
+                }
+            },
+            None => (
+                None,
+                Some("no data folder (set HOME or STACKWARDEN_DATA_DIR)".to_string()),
+            ),
+        };
+        let recording_store = store.clone().filter(|_| lock.is_some());
+        let recording = match (&recording_store, held, &store_error) {
+            (Some(s), _, _) => Recording::On {
+                database: s.path().display().to_string(),
+            },
+            (None, Some(Ok(holder)), _) => Recording::HeldBy { holder },
+            (None, Some(Err(why)), _) => Recording::Off { reason: why },
+            (None, None, Some(why)) => Recording::Off {
+                reason: why.clone(),
+            },
+            (None, None, None) => Recording::Off {
+                reason: "history is off".into(),
+            },
+        };
+        if let Recording::HeldBy { holder } = &recording {
+            tracing::warn!("not recording: the data folder is already watched by {holder}");
+        }
+
+        let producers = Supervisor::new();
+        let recorders = Supervisor::new();
+        let (health_q_tx, health_q) = recorder::queue::<HealthRecord>(1024);
+        let (samples_q_tx, samples_q) = recorder::queue::<Vec<StatsSample>>(64);
+        let (good_q_tx, good_q) = recorder::queue::<GoodText>(4);
+        if let Some(store) = &recording_store {
+            let s = store.clone();
+            recorders.spawn("health recorder", move || {
+                recorder::record_health(s.clone(), Arc::clone(&health_q))
+            });
+            let s = store.clone();
+            recorders.spawn("sample recorder", move || {
+                recorder::record_samples(s.clone(), Arc::clone(&samples_q))
+            });
+            let s = store.clone();
+            recorders.spawn("stack saver", move || {
+                recorder::save_good_stacks(s.clone(), Arc::clone(&good_q))
+            });
+            let s = store.clone();
+            let every = options.retention_every;
+            producers.spawn("retention", move || recorder::retain(s.clone(), every));
+        }
+        let queues = recording_store.as_ref().map(|_| Queues {
+            health: health_q_tx,
+            samples: samples_q_tx,
+            good: good_q_tx,
+        });
+
+        // The engine monitor, republished on a channel that outlives it.
+        let initial = StackSnapshot::new(
+            EngineStatus::Connecting,
+            Vec::new(),
+            options.config_error.clone(),
+            stackwarden_model::clock::now_ms(),
+        );
+        let snapshots_out = Arc::new(watch::channel(initial).0);
+        let monitor_out = Arc::new(watch::channel::<Option<MonitorHandle>>(None).0);
+        let sampling = Arc::new(AtomicBool::new(options.sampling));
+        {
+            let candidates = options.candidates.clone();
+            let interval = options.config.refresh.interval();
+            let config_error = options.config_error.clone();
+            let samples = queues.as_ref().map(|q| q.samples.clone());
+            let out = Arc::clone(&snapshots_out);
+            let current = Arc::clone(&monitor_out);
+            let sampling = Arc::clone(&sampling);
+            producers.spawn("engine monitor", move || {
+                let handle = StackMonitor {
+                    candidates: candidates.clone(),
+                    interval,
+                    config_error: config_error.clone(),
+                    samples: samples.clone(),
+                }
+                .spawn();
+                handle.set_sampling(sampling.load(Ordering::SeqCst));
+                current.send_replace(Some(handle.clone()));
+                republish(handle.subscribe(), Arc::clone(&out), handle)
+            });
+        }
+
+        // The stack definition, with the last good text from the store.
+        let stacks_out = Arc::new(watch::channel(LoadedStack::default()).0);
+        {
+            let source = options.stack.clone();
+            let store = store.clone();
+            let good = queues.as_ref().map(|q| q.good.clone());
+            let out = Arc::clone(&stacks_out);
+            producers.spawn("stack source", move || {
+                let source = source.clone();
+                let store = store.clone();
+                let good = good.clone();
+                let out = Arc::clone(&out);
+                async move {
+                    let saved = saved_text(store.as_ref(), &source).await;
+                    let rx = StackWatcher {
+                        source,
+                        saved,
+                        good,
+                        poll: POLL_INTERVAL,
+                    }
+                    .spawn();
+                    republish(rx, out, ()).await;
+                }
+            });
+        }
+
+        // The probe scheduler, over the republished stack and snapshots.
+        let health_out = {
+            let first = stackwarden_probes::view(
+                &stacks_out.borrow(),
+                &snapshots_out.borrow(),
+                &Default::default(),
+            );
+            Arc::new(watch::channel(first).0)
+        };
+        {
+            let stacks = stacks_out.subscribe();
+            let snapshots = snapshots_out.subscribe();
+            let records = queues.as_ref().map(|q| q.health.clone());
+            let out = Arc::clone(&health_out);
+            producers.spawn("probe scheduler", move || {
+                let rx = HealthScheduler {
+                    runner: ProbeRunner::new(),
+                    stacks: stacks.clone(),
+                    snapshots: snapshots.clone(),
+                    records: records.clone(),
+                }
+                .spawn();
+                republish(rx, Arc::clone(&out), ())
+            });
+        }
+
+        // The one state stream.
+        let status = RuntimeStatus {
+            recording,
+            problems: Vec::new(),
+        };
+        let state_out = Arc::new(
+            watch::channel(RuntimeState {
+                snapshot: Arc::new(snapshots_out.borrow().clone()),
+                health: Arc::new(health_out.borrow().clone()),
+                status: Arc::new(status.clone()),
+            })
+            .0,
+        );
+        {
+            let snapshots = snapshots_out.subscribe();
+            let health = health_out.subscribe();
+            let problems = (producers.problems(), recorders.problems());
+            let out = Arc::clone(&state_out);
+            producers.spawn("state publisher", move || {
+                publish_state(
+                    snapshots.clone(),
+                    health.clone(),
+                    problems.clone(),
+                    status.recording.clone(),
+                    Arc::clone(&out),
+                )
+            });
+        }
+
+        Ok(Self {
+            inner: Arc::new(Inner {
+                producers,
+                recorders,
+                monitor: monitor_out,
+                sampling,
+                snapshots: snapshots_out.subscribe(),
+                health: health_out.subscribe(),
+                stacks: stacks_out.subscribe(),
+                state: state_out.subscribe(),
+                store,
+                store_error,
+                recording: recording_store.is_some(),
+                verifying: Arc::new(AtomicBool::new(false)),
+                log_follower: Mutex::new(None),
+                queues: Mutex::new(queues),
+                _lock: lock,
+            }),
+        })
+    }
+
+    /// The one stream the window, the tray and `watch` read.
+    pub fn state(&self) -> watch::Receiver<RuntimeState> {
+        self.inner.state.clone()
+    }
+
+    pub fn snapshot(&self) -> StackSnapshot {
+        self.inner.snapshots.borrow().clone()
+    }
+
+    pub fn snapshots(&self) -> watch::Receiver<StackSnapshot> {
+        self.inner.snapshots.clone()
+    }
+
+    pub fn health(&self) -> StackHealth {
+        self.inner.health.borrow().clone()
+    }
+
+    pub fn stacks(&self) -> watch::Receiver<LoadedStack> {
+        self.inner.stacks.clone()
+    }
+
+    pub fn store(&self) -> Option<&Store> {
+        self.inner.store.as_ref()
+    }
+
+    /// Why there is no store, if there is none.
+    pub fn store_error(&self) -> Option<&str> {
+        self.inner.store_error.as_deref()
+    }
+
+    /// True when this runtime holds the data folder and writes history.
+    pub fn is_recording(&self) -> bool {
+        self.inner.recording
+    }
+
+    /// The connected engine, for actions; `None` while unreachable.
+    pub fn engine(&self) -> Option<Engine> {
+        self.inner
+            .monitor
+            .borrow()
+            .as_ref()
+            .and_then(|m| m.engine())
+    }
+
+    /// Samples CPU and memory while `on` (someone is looking, or a host
+    /// that keeps resource history).
+    pub fn set_sampling(&self, on: bool) {
+        self.inner.sampling.store(on, Ordering::SeqCst);
+        if let Some(m) = self.inner.monitor.borrow().as_ref() {
+            m.set_sampling(on);
+        }
+    }
+
+    /// Skips the engine reconnect's current wait.
+    pub fn retry_engine(&self) {
+        if let Some(m) = self.inner.monitor.borrow().as_ref() {
+            m.retry_now();
+        }
+    }
+
+    /// Runs `make()` under the runtime's supervisor (for hosts' own
+    /// long-lived tasks, and tests).
+    pub fn supervise<F, Fut>(&self, name: &'static str, make: F)
+    where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.inner.producers.spawn(name, make);
+    }
+
+    /// Stops every task, writes what is still queued, closes the store and
+    /// releases the data folder (when the last clone is dropped).
+    pub async fn stop(&self) {
+        self.set_log_follower(None);
+        self.inner.producers.stop();
+        // The monitor's handle keeps it alive; without it the monitor ends
+        // and lets go of the sample queue.
+        self.inner.monitor.send_replace(None);
+        let queues = match self.inner.queues.lock() {
+            Ok(mut q) => q.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        drop(queues);
+        if !self.inner.recorders.finish(FLUSH_TIMEOUT).await {
+            tracing::warn!("some records could not be written before stopping");
+        }
+        if let Some(store) = &self.inner.store {
+            store.close().await;
+        }
+    }
+
+    fn set_log_follower(&self, next: Option<AbortHandle>) {
+        let mut slot = match self.inner.log_follower.lock() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(old) = slot.take() {
+            old.abort();
+        }
+        *slot = next;
+    }
+}
+
+/// Copies every value of `rx` into `out` until `rx`'s sender is gone;
+/// `keep` lives as long as the copying (the component's handle).
+async fn republish<T: Clone, K>(mut rx: watch::Receiver<T>, out: Arc<watch::Sender<T>>, keep: K) {
+    loop {
+        out.send_replace(rx.borrow_and_update().clone());
+        if rx.changed().await.is_err() {
+            break;
+        }
+    }
+    drop(keep);
+}
+
+async fn saved_text(store: Option<&Store>, source: &StackSource) -> Option<SavedText> {
+    let saved = match store?.last_good_stack(&source.label()).await {
+        Ok(saved) => saved?,
+        Err(e) => {
+            tracing::warn!("cannot read the last good stack: {e}");
+            return None;
+        }
+    };
+    let saved_at = chrono::DateTime::from_timestamp_millis(saved.loaded_at_ms)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|| "an earlier run".to_string());
+    Some(SavedText {
+        text: saved.text,
+        saved_at,
+    })
+}
+
+async fn publish_state(
+    mut snapshots: watch::Receiver<StackSnapshot>,
+    mut health: watch::Receiver<StackHealth>,
+    (mut producers, mut recorders): (
+        watch::Receiver<Vec<TaskProblem>>,
+        watch::Receiver<Vec<TaskProblem>>,
+    ),
+    recording: Recording,
+    out: Arc<watch::Sender<RuntimeState>>,
+) {
+    let status = |p: &watch::Receiver<Vec<TaskProblem>>, r: &watch::Receiver<Vec<TaskProblem>>| {
+        let mut problems = p.borrow().clone();
+        problems.extend(r.borrow().iter().cloned());
+        Arc::new(RuntimeStatus {
+            recording: recording.clone(),
+            problems,
+        })
+    };
+    out.send_modify(|s| {
+        s.snapshot = Arc::new(snapshots.borrow_and_update().clone());
+        s.health = Arc::new(health.borrow_and_update().clone());
+        s.status = status(&producers, &recorders);
+    });
+    loop {
+        tokio::select! {
+            Ok(()) = snapshots.changed() => {
+                let next = Arc::new(snapshots.borrow_and_update().clone());
+                out.send_modify(|s| s.snapshot = next);
+            }
+            Ok(()) = health.changed() => {
+                let next = Arc::new(health.borrow_and_update().clone());
+                out.send_modify(|s| s.health = next);
+            }
+            Ok(()) = producers.changed() => {
+                let next = status(&producers, &recorders);
+                out.send_modify(|s| s.status = next);
+            }
+            Ok(()) = recorders.changed() => {
+                let next = status(&producers, &recorders);
+                out.send_modify(|s| s.status = next);
+            }
+            else => return,
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! The runtime with no window at all, against the real engine and real
+//! SQLite files: it records a stopped required container as a transition,
+//! applies retention to every table on its own timer, restarts and reports a
+//! task that panics, and refuses container names the engine does not list.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a panic here is a failed test
+
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use stackwarden_engine::endpoint::{candidates, Environment};
+use stackwarden_engine::Candidate;
+use stackwarden_health::{
+    HealthLevel, ProbeOutcome, ProbeRun, ServiceStatus, StatusTransition, VerificationRun,
+};
+use stackwarden_model::{Config, ContainerAction, ResourceUsage};
+use stackwarden_runtime::{
+    Recording, Runtime, RuntimeError, RuntimeOptions, RuntimeState, RETENTION_EVERY,
+};
+use stackwarden_stack::StackSource;
+use stackwarden_store::{Retention, SampleRecord, Store};
+use tokio::sync::watch;
+
+const NAME: &str = "sw-rt-web";
+const VOLUME: &str = "sw-rt-keep";
+
+fn podman(args: &[&str]) -> String {
+    let out = Command::new("podman").args(args).output().expect("podman");
+    assert!(
+        out.status.success(),
+        "podman {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+struct Cleanup;
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = Command::new("podman")
+            .args(["rm", "-f", "-t", "0", NAME])
+            .output();
+        let _ = Command::new("podman")
+            .args(["volume", "rm", "-f", VOLUME])
+            .output();
+    }
+}
+
+fn options(dir: &std::path::Path, stack: StackSource, engine: Vec<Candidate>) -> RuntimeOptions {
+    let mut options = RuntimeOptions::from_config(Config::default(), engine, "test runtime");
+    options.data_dir = Some(dir.to_path_buf());
+    options.stack = stack;
+    options
+}
+
+async fn wait_for(
+    rx: &mut watch::Receiver<RuntimeState>,
+    what: &str,
+    within: Duration,
+    ok: impl Fn(&RuntimeState) -> bool,
+) -> RuntimeState {
+    let deadline = Instant::now() + within;
+    loop {
+        {
+            let s = rx.borrow_and_update();
+            if ok(&s) {
+                return s.clone();
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if tokio::time::timeout(left, rx.changed()).await.is_err() {
+            let s = rx.borrow();
+            panic!(
+                "timed out waiting for {what}: {:?} {:?}",
+                s.health.headline, s.status
+            );
+        }
+    }
+}
+
+fn status_of(s: &RuntimeState, service: &str) -> Option<ServiceStatus> {
+    s.health
+        .breakdown
+        .as_ref()?
+        .services
+        .iter()
+        .find(|x| x.service == service)
+        .map(|x| x.status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_a_stopped_required_container_and_refuses_unknown_names() {
+    let _ = Command::new("podman")
+        .args(["rm", "-f", "-t", "0", NAME])
+        .output();
+    let _cleanup = Cleanup;
+    podman(&["volume", "create", VOLUME]);
+    podman(&[
+        "run",
+        "-d",
+        "--name",
+        NAME,
+        "--label",
+        "stackwarden.test=it",
+        "localhost/sw-test-busybox:latest",
+        "sleep",
+        "3600",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("stack.yaml");
+    std::fs::write(
+        &stack,
+        format!(
+            "name: rt\nx-stackwarden:\n  groups:\n    core: {{ label: Core, required: true }}\nservices:\n  web:\n    image: localhost/sw-test-busybox:latest\n    container_name: {NAME}\n    x-stackwarden:\n      group: core\n"
+        ),
+    )
+    .unwrap();
+    let runtime = Runtime::start(options(
+        dir.path(),
+        StackSource::File(stack),
+        candidates(None, &Environment::current()),
+    ))
+    .await
+    .unwrap();
+    assert!(matches!(
+        runtime.state().borrow().status.recording,
+        Recording::On { .. }
+    ));
+    let mut state = runtime.state();
+    wait_for(&mut state, "web healthy", Duration::from_secs(20), |s| {
+        s.health.level == Some(HealthLevel::Healthy)
+    })
+    .await;
+
+    // Text from the page never reaches the engine: only listed names act.
+    for hostile in [
+        "../volumes/prune?x=",
+        "no-such-container",
+        "../../containers/json",
+    ] {
+        match runtime
+            .container_action(hostile, ContainerAction::Stop)
+            .await
+        {
+            Err(RuntimeError::UnknownContainer(_)) => {}
+            other => panic!("{hostile}: expected UnknownContainer, got {other:?}"),
+        }
+        assert!(matches!(
+            runtime.follow_logs(hostile, |_| true),
+            Err(RuntimeError::UnknownContainer(_))
+        ));
+    }
+    assert!(
+        podman(&["volume", "ls", "-q"]).lines().any(|v| v == VOLUME),
+        "the unused volume is still there: nothing was pruned"
+    );
+
+    runtime
+        .container_action(NAME, ContainerAction::Stop)
+        .await
+        .unwrap();
+    wait_for(&mut state, "web down", Duration::from_secs(20), |s| {
+        status_of(s, "web") == Some(ServiceStatus::Down)
+    })
+    .await;
+    let store = runtime.store().unwrap().clone();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let list = store.transitions_since(0).await.unwrap();
+        if list
+            .iter()
+            .any(|t| t.change.service == "web" && t.change.to == ServiceStatus::Down)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no recorded transition: {list:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    runtime.stop().await;
+}
+
+fn probe_run(service: &str, at_ms: i64) -> ProbeRun {
+    ProbeRun {
+        service: service.into(),
+        at_ms,
+        duration_ms: 1.0,
+        outcome: ProbeOutcome {
+            probe: "http".into(),
+            success: true,
+            conditions: Vec::new(),
+            error: None,
+        },
+    }
+}
+
+fn verification(at_ms: i64) -> VerificationRun {
+    VerificationRun {
+        stack: "rt".into(),
+        started_at_ms: at_ms,
+        duration_ms: 1.0,
+        results: Vec::new(),
+        passed: 0,
+        failed: 0,
+        skipped: 0,
+        required_failed: 0,
+        services: Vec::new(),
+        breakdown: None,
+        probe_runs: Vec::new(),
+    }
+}
+
+fn offline() -> Vec<Candidate> {
+    vec![Candidate {
+        endpoint: "unix:///nonexistent/stackwarden-test.sock".into(),
+        source: "test".into(),
+    }]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_runs_on_its_own_timer_over_every_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = stackwarden_model::clock::now_ms();
+    let old = now - 3 * 3600 * 1000;
+    {
+        let store = Store::open(
+            dir.path(),
+            Retention {
+                max_age: Duration::from_secs(3600),
+                max_per_container: 1000,
+            },
+        )
+        .await
+        .unwrap();
+        let usage = |at| ResourceUsage {
+            cpu_percent: 1.0,
+            memory_used_bytes: 1,
+            memory_limit_bytes: 2,
+            sampled_at_ms: at,
+        };
+        store
+            .record(&[
+                SampleRecord::of("web", "id", &usage(old)),
+                SampleRecord::of("web", "id", &usage(now)),
+            ])
+            .await
+            .unwrap();
+        store
+            .record_probe_runs(&[probe_run("web", old), probe_run("web", now)])
+            .await
+            .unwrap();
+        let t = StatusTransition {
+            service: "web".into(),
+            from: None,
+            to: ServiceStatus::Down,
+            reason: "stopped".into(),
+        };
+        store.record_transitions(old, std::slice::from_ref(&t)).await.unwrap();
+        store.record_transitions(now, &[t]).await.unwrap();
+        for i in 0..503 {
+            store
+                .record_verification(&verification(now - 1000 + i))
+                .await
+                .unwrap();
+        }
+        store.close().await;
+    }
+    let mut config = Config::default();
+    config.history.retention_hours = 1;
+    let mut opts = options(dir.path(), StackSource::BuiltIn, offline());
+    opts.config = config;
+    opts.retention_every = Duration::from_millis(300);
+    assert!(opts.retention_every < RETENTION_EVERY);
+    let runtime = Runtime::start(opts).await.unwrap();
+    let store = runtime.store().unwrap().clone();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let samples = store.history("web", 0, 10_000).await.unwrap().len();
+        let runs = store.response_times("web", 0, 10_000).await.unwrap().len();
+        let transitions = store.transitions_since(0).await.unwrap().len();
+        let verifications = store.verification_history(10_000).await.unwrap().len();
+        if (samples, runs, transitions, verifications) == (1, 1, 1, 500) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "retention did not run: samples {samples}, runs {runs}, transitions {transitions}, verifications {verifications}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    runtime.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_that_panics_is_restarted_and_shown_in_the_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = Runtime::start(options(dir.path(), StackSource::BuiltIn, offline()))
+        .await
+        .unwrap();
+    let starts = Arc::new(AtomicU32::new(0));
+    let counted = Arc::clone(&starts);
+    runtime.supervise("test task", move || {
+        let n = counted.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if n == 0 {
+                panic!("made to panic");
+            }
+            std::future::pending::<()>().await;
+        }
+    });
+    let mut state = runtime.state();
+    let s = wait_for(&mut state, "the problem", Duration::from_secs(10), |s| {
+        !s.status.problems.is_empty()
+    })
+    .await;
+    let p = &s.status.problems[0];
+    assert_eq!(p.task, "test task");
+    assert_eq!(p.reason, "panicked: made to panic");
+    assert_eq!(p.restarts, 1);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while starts.load(Ordering::SeqCst) < 2 {
+        assert!(Instant::now() < deadline, "not restarted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    runtime.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_runtime_on_the_same_folder_learns_who_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Runtime::start(options(dir.path(), StackSource::BuiltIn, offline()))
+        .await
+        .unwrap();
+    let mut refusing = options(dir.path(), StackSource::BuiltIn, offline());
+    refusing.refuse_when_held = true;
+    match Runtime::start(refusing).await {
+        Err(e @ RuntimeError::Held(_)) => {
+            let words = e.to_string();
+            assert!(
+                words.contains(&format!("PID {}", std::process::id())),
+                "{words}"
+            );
+        }
+        Err(e) => panic!("expected Held, got {e}"),
+        Ok(_) => panic!("expected Held, got a second runtime"),
+    }
+    let second = Runtime::start(options(dir.path(), StackSource::BuiltIn, offline()))
+        .await
+        .unwrap();
+    assert!(!second.is_recording());
+    assert!(matches!(
+        second.state().borrow().status.recording,
+        Recording::HeldBy { .. }
+    ));
+    second.stop().await;
+    first.stop().await;
+}
