@@ -108,6 +108,31 @@ pub fn row_from_inspect(inspect: &ContainerInspectResponse) -> Option<ServiceRow
     })
 }
 
+/// The row of a container that exists but whose inspect could not be read:
+/// what is known from the list or the event, in state `unknown`.
+pub(crate) fn unreadable_row(
+    id: &str,
+    name: &str,
+    project: Option<String>,
+    compose_service: Option<String>,
+) -> ServiceRow {
+    ServiceRow {
+        id: ContainerId(id.to_string()),
+        name: name.trim_start_matches('/').to_string(),
+        image: String::new(),
+        project,
+        compose_service,
+        state: ContainerState::Unknown,
+        health: HealthState::None,
+        exit_code: None,
+        started_at_ms: None,
+        restart_count: 0,
+        ports: Vec::new(),
+        mounts: Vec::new(),
+        usage: None,
+    }
+}
+
 /// `"8080/tcp"` plus its host bindings into one mapping per binding.
 fn port_mappings(key: &str, bindings: Option<&[bollard::models::PortBinding]>) -> Vec<PortMapping> {
     let (port, protocol) = key.split_once('/').unwrap_or((key, "tcp"));

@@ -168,10 +168,16 @@ async fn try_one(endpoint: &str) -> Result<Docker, String> {
     match tokio::time::timeout(PING_TIMEOUT, docker.ping()).await {
         Err(_) => Err(format!("no answer within {} ms", PING_TIMEOUT.as_millis())),
         Ok(Ok(_)) => Ok(docker),
-        Ok(Err(e)) if is_version_mismatch(&e) => docker
-            .negotiate_version()
-            .await
-            .map_err(|e| format!("API version negotiation failed: {}", describe(&e))),
+        Ok(Err(e)) if is_version_mismatch(&e) => {
+            match tokio::time::timeout(PING_TIMEOUT, docker.negotiate_version()).await {
+                Err(_) => Err(format!(
+                    "no answer to API version negotiation within {} ms",
+                    PING_TIMEOUT.as_millis()
+                )),
+                Ok(Ok(docker)) => Ok(docker),
+                Ok(Err(e)) => Err(format!("API version negotiation failed: {}", describe(&e))),
+            }
+        }
         Ok(Err(e)) => Err(describe(&e)),
     }
 }
@@ -182,9 +188,10 @@ fn is_version_mismatch(e: &bollard::errors::Error) -> bool {
     text.contains("too old") || text.contains("too new")
 }
 
-/// bollard's error text, with the OS error made readable where it hides one.
+/// bollard's error text, with the OS error made readable where it hides one
+/// and any URL in it without its secrets.
 pub(crate) fn describe(e: &bollard::errors::Error) -> String {
-    let text = stackwarden_model::error_text::with_causes(e);
+    let text = stackwarden_model::redact::text(&stackwarden_model::error_text::with_causes(e));
     if text.contains("Permission denied") || text.contains("permission denied") {
         format!("permission denied (is your user allowed to use this socket?): {text}")
     } else if text.contains("Connection refused") {

@@ -3,6 +3,10 @@
 //! (50 containers took ~120 ms here); Podman's own endpoint returns every
 //! running container's stats in one call (~40 ms). Used when the engine is
 //! Podman on a unix socket; anything else falls back to per-container stats.
+//!
+//! Only a transport failure (no connection, a broken body, no answer in time)
+//! is a lost engine; an error status or a body that does not decode is that
+//! call's failure, and callers fall back.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,6 +21,8 @@ use serde::Deserialize;
 use crate::error::EngineError;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
+const LIST_CALL: &str = "list containers through Podman's API";
+const STATS_CALL: &str = "read the batch stats of Podman's API";
 
 #[derive(Clone)]
 pub(crate) struct LibpodClient {
@@ -63,18 +69,28 @@ struct ListedContainer {
     id: String,
 }
 
+fn unreadable(call: &str, e: &serde_json::Error) -> EngineError {
+    EngineError::CallFailed {
+        call: call.to_string(),
+        reason: format!("Podman's answer could not be read ({e})"),
+    }
+}
+
 pub(crate) fn parse_ids(body: &[u8]) -> Result<Vec<String>, EngineError> {
-    let list: Vec<ListedContainer> = serde_json::from_slice(body)
-        .map_err(|e| EngineError::Lost(format!("unreadable container list from Podman: {e}")))?;
+    let list: Vec<ListedContainer> =
+        serde_json::from_slice(body).map_err(|e| unreadable(LIST_CALL, &e))?;
     Ok(list.into_iter().map(|c| c.id).collect())
 }
 
 /// Parses the endpoint's body; an `Error` field set by Podman is an error.
 pub(crate) fn parse_stats(body: &[u8]) -> Result<Vec<LibpodStats>, EngineError> {
-    let report: StatsReport = serde_json::from_slice(body)
-        .map_err(|e| EngineError::Lost(format!("unreadable stats from Podman: {e}")))?;
+    let report: StatsReport =
+        serde_json::from_slice(body).map_err(|e| unreadable(STATS_CALL, &e))?;
     match report.error {
-        Some(e) if !e.is_null() => Err(EngineError::Lost(format!("Podman stats failed: {e}"))),
+        Some(e) if !e.is_null() => Err(EngineError::CallFailed {
+            call: STATS_CALL.to_string(),
+            reason: format!("Podman reported: {e}"),
+        }),
         _ => Ok(report.stats.unwrap_or_default()),
     }
 }
@@ -85,49 +101,61 @@ impl LibpodClient {
         let socket = PathBuf::from(endpoint.strip_prefix("unix://")?);
         let client = Client::builder(TokioExecutor::new()).build(UnixConnector);
         let me = Self { client, socket };
-        me.get("/libpod/_ping").await.ok().map(|_| me)
+        me.get("/libpod/_ping", "ping Podman's API")
+            .await
+            .ok()
+            .map(|_| me)
     }
 
-    async fn get(&self, path: &str) -> Result<Bytes, EngineError> {
+    /// One GET, body and all, under [`TIMEOUT`]. `call` says what it was
+    /// for, in the words of [`EngineError::CallFailed`].
+    async fn get(&self, path: &str, call: &str) -> Result<Bytes, EngineError> {
         let uri: hyper::Uri = hyperlocal::Uri::new(&self.socket, path).into();
+        let transport = |e: &dyn std::error::Error| {
+            EngineError::Lost(format!(
+                "Podman API {path}: {}",
+                stackwarden_model::error_text::with_causes(e)
+            ))
+        };
         let request = async {
-            let response = self
-                .client
-                .get(uri)
-                .await
-                .map_err(|e| EngineError::Lost(format!("Podman API: {e}")))?;
+            let response = self.client.get(uri).await.map_err(|e| transport(&e))?;
             let status = response.status();
             let body = response
                 .into_body()
                 .collect()
                 .await
-                .map_err(|e| EngineError::Lost(format!("Podman API: {e}")))?
+                .map_err(|e| transport(&e))?
                 .to_bytes();
             if status.is_success() {
                 Ok(body)
             } else {
-                Err(EngineError::Lost(format!(
-                    "Podman API {path}: {status}: {}",
-                    String::from_utf8_lossy(&body).trim()
-                )))
+                Err(EngineError::CallFailed {
+                    call: call.to_string(),
+                    reason: format!(
+                        "Podman answered {status}: {}",
+                        stackwarden_model::redact::text(String::from_utf8_lossy(&body).trim())
+                    ),
+                })
             }
         };
         tokio::time::timeout(TIMEOUT, request)
             .await
-            .map_err(|_| EngineError::Lost(format!("Podman API {path}: no answer within 10 s")))?
+            .map_err(|_| EngineError::timed_out(&format!("Podman API {path}"), TIMEOUT))?
     }
 
     /// Ids of every container. Podman's own list answers about twice as fast
     /// as its Docker-compatible one (25 vs 55 ms for 50 containers here).
     pub(crate) async fn list_ids(&self) -> Result<Vec<String>, EngineError> {
-        let body = self.get("/v4.0.0/libpod/containers/json?all=true").await?;
+        let body = self
+            .get("/v4.0.0/libpod/containers/json?all=true", LIST_CALL)
+            .await?;
         parse_ids(&body)
     }
 
     /// Stats of every running container, in one call.
     pub(crate) async fn all_stats(&self) -> Result<Vec<LibpodStats>, EngineError> {
         let body = self
-            .get("/v4.0.0/libpod/containers/stats?stream=false")
+            .get("/v4.0.0/libpod/containers/stats?stream=false", STATS_CALL)
             .await?;
         parse_stats(&body)
     }
@@ -169,8 +197,16 @@ mod tests {
     }
 
     #[test]
-    fn errors_and_garbage_are_reported() {
-        assert!(parse_stats(br#"{"Error":"boom","Stats":[]}"#).is_err());
-        assert!(parse_stats(b"not json").is_err());
+    fn errors_and_garbage_are_that_calls_failure_not_a_lost_engine() {
+        for body in [&br#"{"Error":"boom","Stats":[]}"#[..], b"not json"] {
+            match parse_stats(body) {
+                Err(e @ EngineError::CallFailed { .. }) => assert!(!e.is_lost()),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matches!(
+            parse_ids(b"{}"),
+            Err(EngineError::CallFailed { .. })
+        ));
     }
 }

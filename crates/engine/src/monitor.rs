@@ -2,8 +2,15 @@
 //! containers once, then keeps the rows current from engine events (no list
 //! per refresh) and samples CPU and memory on an interval only while someone
 //! is looking. Everything it knows is published as a `StackSnapshot` on a
-//! `watch` channel; the window, tray and store only read it. When the engine
-//! goes away it says so and reconnects with backoff.
+//! `watch` channel; the window, tray and store only read it.
+//!
+//! The engine is pinged every [`PING_EVERY`] whether or not anyone samples,
+//! and every call has a deadline, so an engine that stops answering (a
+//! frozen process, not only a closed socket) is reported unreachable within
+//! seconds; the monitor then reconnects with backoff. Only a transport
+//! failure ends a session: a container whose inspect cannot be read is
+//! shown in state `unknown`, failed stats leave that round's usage empty,
+//! and an unreadable event is skipped.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -14,6 +21,7 @@ use stackwarden_model::{ContainerId, CpuSample, EngineStatus, ServiceRow, StackS
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::MissedTickBehavior;
 
+use crate::convert::{unreadable_row, PROJECT_LABEL, SERVICE_LABEL};
 use crate::endpoint::{connect, Candidate, START_HINT};
 use crate::engine::{Engine, StatsSample};
 use crate::error::EngineError;
@@ -21,6 +29,10 @@ use stackwarden_model::clock::now_ms;
 
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const MAX_RETRY: Duration = Duration::from_secs(5);
+/// How often a connected engine is pinged, sampling or not.
+pub const PING_EVERY: Duration = Duration::from_secs(5);
+/// Pause before following events again after the engine ended the stream.
+const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
 
 /// What the monitor needs to run.
 pub struct StackMonitor {
@@ -196,38 +208,65 @@ impl Task {
 
     async fn run_connected(&mut self, engine: &Engine) -> Ended {
         // Events from just before the list, so nothing between the two is missed.
-        let since = now_ms() / 1000 - 1;
+        let mut since = now_ms() / 1000 - 1;
         let mut events = Box::pin(engine.container_events(since));
         let mut rows: BTreeMap<ContainerId, ServiceRow> = BTreeMap::new();
         let mut prev_cpu: HashMap<ContainerId, CpuSample> = HashMap::new();
-        let listed = match engine.list_ids().await {
-            Ok(ids) => engine.inspect_rows(&ids).await,
+        let listed = match engine.list_named().await {
+            Ok(list) => engine.inspect_listed(&list).await,
             Err(e) => Err(e),
         };
         match listed {
             Ok(list) => rows.extend(list.into_iter().map(|r| (r.id.clone(), r))),
+            // Without a list there is nothing to show, whatever the reason.
             Err(e) => return Ended::Lost(e.to_string()),
         }
         self.publish(engine, &rows);
 
         let mut ticker = tokio::time::interval(self.config.interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut ping =
+            tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             let sampling = *self.sampling.borrow();
             tokio::select! {
                 event = events.next() => match event {
                     Some(Ok(event)) => {
+                        if let Some(t) = event.time {
+                            since = since.max(t);
+                        }
                         if let Err(e) = self.apply_event(engine, &mut rows, &mut prev_cpu, event).await {
                             return Ended::Lost(e.to_string());
                         }
                         self.publish(engine, &rows);
                     }
-                    Some(Err(e)) => return Ended::Lost(e.to_string()),
-                    None => return Ended::Lost("the engine closed its event stream".into()),
+                    Some(Err(e)) if e.is_lost() => return Ended::Lost(e.to_string()),
+                    Some(Err(e)) => tracing::warn!(error = %e, "skipped an unreadable event"),
+                    None => {
+                        // The engine ended the stream (after an unreadable
+                        // event, say): follow again from the last event's
+                        // second, so none is missed. A lost engine shows on
+                        // the new stream or the next ping.
+                        tracing::info!("event stream ended; following again");
+                        tokio::time::sleep(RESUBSCRIBE_AFTER).await;
+                        events = Box::pin(engine.container_events(since));
+                    }
                 },
+                _ = ping.tick() => {
+                    if let Err(e) = engine.ping().await {
+                        if e.is_lost() {
+                            return Ended::Lost(e.to_string());
+                        }
+                        tracing::warn!(error = %e, "the engine answered a ping with an error");
+                    }
+                }
                 _ = ticker.tick(), if sampling => {
                     if let Err(e) = self.sample(engine, &mut rows, &mut prev_cpu).await {
-                        return Ended::Lost(e.to_string());
+                        if e.is_lost() {
+                            return Ended::Lost(e.to_string());
+                        }
+                        tracing::warn!(error = %e, "no usage this round");
                     }
                     self.publish(engine, &rows);
                 }
@@ -251,7 +290,10 @@ impl Task {
         prev_cpu: &mut HashMap<ContainerId, CpuSample>,
         event: bollard::models::EventMessage,
     ) -> Result<(), EngineError> {
-        let Some(id) = event.actor.and_then(|a| a.id) else {
+        let Some(actor) = event.actor else {
+            return Ok(());
+        };
+        let Some(id) = actor.id else {
             return Ok(());
         };
         let action = event.action.unwrap_or_default();
@@ -281,7 +323,30 @@ impl Task {
                 prev_cpu.remove(&key);
                 Ok(())
             }
-            Err(e) => Err(e),
+            Err(e) if e.is_lost() => Err(e),
+            Err(e) => {
+                // It exists, but what it is now is unknown: keep what was
+                // known of it (or what the event says) in state `unknown`.
+                tracing::warn!(container = %id, error = %e, "shown as unknown");
+                let attribute = |k: &str| actor.attributes.as_ref().and_then(|a| a.get(k)).cloned();
+                let row = match rows.get(&key) {
+                    Some(known) => unreadable_row(
+                        &id,
+                        &known.name,
+                        known.project.clone(),
+                        known.compose_service.clone(),
+                    ),
+                    None => unreadable_row(
+                        &id,
+                        &attribute("name").unwrap_or_else(|| id.clone()),
+                        attribute(PROJECT_LABEL),
+                        attribute(SERVICE_LABEL),
+                    ),
+                };
+                prev_cpu.remove(&key);
+                rows.insert(key, row);
+                Ok(())
+            }
         }
     }
 

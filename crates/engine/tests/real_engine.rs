@@ -73,7 +73,16 @@ async fn wait_for(
     what: &str,
     pred: impl Fn(&StackSnapshot) -> bool,
 ) -> StackSnapshot {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    wait_within(rx, what, Duration::from_secs(20), pred).await
+}
+
+async fn wait_within(
+    rx: &mut tokio::sync::watch::Receiver<StackSnapshot>,
+    what: &str,
+    limit: Duration,
+    pred: impl Fn(&StackSnapshot) -> bool,
+) -> StackSnapshot {
+    let deadline = Instant::now() + limit;
     loop {
         {
             let s = rx.borrow_and_update();
@@ -366,8 +375,26 @@ impl PrivateService {
         }
     }
 
+    fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).expect("service running")
+    }
+
+    /// Sends `signal` (`-STOP`, `-CONT`) to this service's process only.
+    fn signal(&self, signal: &str) {
+        let pid = self.pid().to_string();
+        let status = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
     fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
+            // A frozen service must thaw to die cleanly.
+            let _ = Command::new("kill")
+                .args(["-CONT", &c.id().to_string()])
+                .status();
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -503,4 +530,188 @@ async fn dead_socket_is_explained_as_refused() {
         panic!("must not connect")
     };
     assert!(attempts[0].error.contains("refused"), "{attempts:?}");
+}
+
+#[tokio::test]
+async fn monitor_sees_a_frozen_engine_within_15_s_and_its_thaw() {
+    // The socket stays open while the process is stopped: connections are
+    // accepted by the kernel and never answered. Only deadlines and pings
+    // can tell.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("engine.sock").to_string_lossy().to_string();
+    let service = PrivateService::start(&socket);
+    let handle = StackMonitor {
+        candidates: vec![Candidate {
+            endpoint: format!("unix://{socket}"),
+            source: "test".into(),
+        }],
+        interval: Duration::from_secs(2),
+        config_error: None,
+        samples: None,
+    }
+    .spawn();
+    let mut rx = handle.subscribe();
+    wait_for(&mut rx, "connected with rows", |s| {
+        matches!(s.engine, EngineStatus::Connected { .. }) && !s.services.is_empty()
+    })
+    .await;
+    // Nobody samples: only the pings can notice.
+    assert!(!handle.is_sampling());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    service.signal("-STOP");
+    let frozen = Instant::now();
+    let s = wait_within(
+        &mut rx,
+        "unreachable after the freeze",
+        Duration::from_secs(15),
+        |s| matches!(s.engine, EngineStatus::Unreachable { .. }),
+    )
+    .await;
+    let seen_after = frozen.elapsed();
+    assert!(s.services.is_empty());
+    match &s.engine {
+        EngineStatus::Unreachable { attempts, .. } => assert!(
+            attempts[0].error.contains("no answer within"),
+            "{attempts:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(handle.engine().is_none(), "no actions on a frozen engine");
+
+    service.signal("-CONT");
+    let thawed = Instant::now();
+    wait_within(
+        &mut rx,
+        "connected again after the thaw",
+        Duration::from_secs(15),
+        |s| matches!(s.engine, EngineStatus::Connected { .. }) && !s.services.is_empty(),
+    )
+    .await;
+    eprintln!(
+        "frozen engine seen after {seen_after:?}, thaw seen after {:?}",
+        thawed.elapsed()
+    );
+    drop(service);
+}
+
+#[tokio::test]
+async fn calls_on_a_missing_container_say_it_is_gone_and_keep_the_engine() {
+    use futures_util::StreamExt;
+    let handle = StackMonitor {
+        candidates: candidates(None, &Environment::current()),
+        interval: Duration::from_millis(300),
+        config_error: None,
+        samples: None,
+    }
+    .spawn();
+    let mut rx = handle.subscribe();
+    wait_for(&mut rx, "connected", |s| {
+        matches!(s.engine, EngineStatus::Connected { .. })
+    })
+    .await;
+    let engine = handle.engine().expect("engine while connected");
+    // A name never used, an id that is not there, and names that would
+    // change the request's URL (`..`, `?`, `/`) if sent as they are.
+    for id in [
+        "sw-it-never-existed",
+        "0123456789abcdef0123",
+        "..",
+        "../_ping",
+        "x?all=true",
+        "sw-ok-web/../..",
+    ] {
+        let gone = |what: &str, r: Result<(), EngineError>| match r {
+            Err(EngineError::ContainerGone(name)) => assert_eq!(name, id),
+            other => panic!("{what} {id:?}: expected ContainerGone, got {other:?}"),
+        };
+        gone("inspect", engine.inspect_row(id).await.map(|_| ()));
+        gone("stats", engine.stats(id).await.map(|_| ()));
+        gone("restart", engine.act(id, ContainerAction::Restart).await);
+        let first = Box::pin(engine.logs(id, 10, false)).next().await;
+        gone(
+            "logs",
+            first
+                .expect("the log stream says why it is empty")
+                .map(|_| ()),
+        );
+    }
+    let rows = engine
+        .inspect_rows(&["sw-it-never-existed".to_string(), "sw-ok-web".to_string()])
+        .await
+        .expect("a missing container is left out, not an error");
+    assert_eq!(
+        rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        ["sw-ok-web"]
+    );
+    assert!(
+        matches!(handle.snapshot().engine, EngineStatus::Connected { .. }),
+        "the monitor stays connected"
+    );
+    assert!(engine.ping().await.is_ok());
+}
+
+#[tokio::test]
+async fn a_huge_log_line_arrives_cut_with_a_marker() {
+    use futures_util::StreamExt;
+    let engine = engine().await;
+    let _c = TestContainer::run(
+        "sw-it-longline",
+        &[
+            "sh",
+            "-c",
+            "echo before; head -c 10485760 /dev/zero | tr '\\0' x; echo; echo after; sleep 600",
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let lines = loop {
+        let lines: Vec<_> = engine.logs("sw-it-longline", 100, false).collect().await;
+        let lines: Vec<_> = lines.into_iter().map(|l| l.expect("line")).collect();
+        if lines.last().is_some_and(|l| l.text == "after") {
+            break lines;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no \"after\" line: {} lines",
+            lines.len()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    // The engine sends the 10 MiB line as hundreds of frames (conmon writes
+    // it in 8 KiB partial records). Which full line those pieces join
+    // depends on the engine: with a tail, Podman 4.3 appends partial records
+    // to the line before them ("before"), without one they form their own
+    // line. Either way exactly one line is long, and it arrives cut.
+    let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+    let summary: Vec<String> = texts
+        .iter()
+        .map(|t| format!("{} bytes: {:?}", t.len(), &t[..t.len().min(40)]))
+        .collect();
+    assert!(texts.len() <= 4, "the pieces were joined: {summary:#?}");
+    assert!(texts[0].starts_with("before"), "{summary:#?}");
+    assert_eq!(texts[texts.len() - 1], "after");
+    let cut: Vec<&str> = texts
+        .iter()
+        .copied()
+        .filter(|t| t.contains("[line cut:"))
+        .collect();
+    assert_eq!(cut.len(), 1, "one long line: {summary:#?}");
+    let long = cut[0];
+    let kept = long
+        .strip_suffix(" … [line cut: first 16 KiB of 10 MiB shown]")
+        .unwrap_or_else(|| panic!("marker: {:?}", &long[long.len().saturating_sub(80)..]));
+    assert!(kept.len() <= 16 * 1024, "{} bytes kept", kept.len());
+    assert!(
+        kept.len() >= 16 * 1024 - "before".len(),
+        "{} bytes kept",
+        kept.len()
+    );
+    assert!(
+        kept.ends_with(&"x".repeat(8 * 1024)),
+        "the kept part is the line's start"
+    );
+    assert!(
+        texts.iter().all(|t| t.len() < 16 * 1024 + 100),
+        "no line is longer than the cap and its marker: {summary:#?}"
+    );
 }
