@@ -5,6 +5,7 @@ fn main() {
     let commands = tauri_build::AppManifest::new().commands(&[
         "get_snapshot",
         "app_info",
+        "runtime_status",
         "container_action",
         "open_logs",
         "close_logs",

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use stackwarden_engine::EngineError;
+use stackwarden_runtime::RuntimeError;
 use stackwarden_store::StoreError;
 use ts_rs::TS;
 
@@ -15,6 +16,8 @@ pub enum UiErrorCode {
     ActionRefused,
     EngineLost,
     StoreUnavailable,
+    /// The window named a container the engine does not list.
+    UnknownContainer,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, thiserror::Error)]
@@ -32,13 +35,6 @@ impl UiError {
             message: message.into(),
         }
     }
-
-    pub fn engine_unreachable() -> Self {
-        Self::new(
-            UiErrorCode::EngineUnreachable,
-            "The container engine is not reachable right now; Stackwarden keeps trying to reconnect.",
-        )
-    }
 }
 
 impl From<EngineError> for UiError {
@@ -46,10 +42,35 @@ impl From<EngineError> for UiError {
         let code = match &e {
             EngineError::Unreachable { .. } => UiErrorCode::EngineUnreachable,
             EngineError::ContainerGone(_) => UiErrorCode::ContainerGone,
-            EngineError::ActionRefused { .. } => UiErrorCode::ActionRefused,
+            EngineError::ActionRefused { .. } | EngineError::CallFailed { .. } => {
+                UiErrorCode::ActionRefused
+            }
             EngineError::Lost(_) => UiErrorCode::EngineLost,
         };
         Self::new(code, e.to_string())
+    }
+}
+
+impl From<RuntimeError> for UiError {
+    fn from(e: RuntimeError) -> Self {
+        let code = match &e {
+            RuntimeError::Engine(_) | RuntimeError::Store(_) => None,
+            RuntimeError::UnknownContainer(_) => Some(UiErrorCode::UnknownContainer),
+            RuntimeError::EngineUnreachable => Some(UiErrorCode::EngineUnreachable),
+            RuntimeError::Report(stackwarden_report::ReportError::NoRun)
+            | RuntimeError::VerificationRunning
+            | RuntimeError::NoStack => Some(UiErrorCode::ActionRefused),
+            RuntimeError::StoreUnavailable(_)
+            | RuntimeError::Write { .. }
+            | RuntimeError::Held(_)
+            | RuntimeError::Report(_) => Some(UiErrorCode::StoreUnavailable),
+        };
+        match (code, e) {
+            (_, RuntimeError::Engine(inner)) => inner.into(),
+            (_, RuntimeError::Store(inner)) => inner.into(),
+            (Some(code), other) => Self::new(code, other.to_string()),
+            (None, other) => Self::new(UiErrorCode::ActionRefused, other.to_string()),
+        }
     }
 }
 

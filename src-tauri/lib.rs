@@ -1,33 +1,30 @@
-//! The Stackwarden desktop app: wires the domain crates to a Tauri window and
-//! tray. The monitor publishes snapshots and the probe scheduler the stack's
-//! health; this crate forwards both to the window (`snapshot` and `health`
-//! events) and the tray, records samples, probe runs and transitions in the
-//! store, and exposes a few thin commands. No domain logic lives here.
+//! The Stackwarden desktop app: a host for the runtime (crates/runtime),
+//! which does all the watching and recording. This crate starts it, forwards
+//! its one state stream to the window (`snapshot`, `health` and
+//! `runtime-status` events) and the tray, and exposes thin commands. No
+//! domain logic lives here.
 
 mod commands;
 mod error;
-mod health;
 mod state;
 mod tray;
 mod verification;
 mod window;
 
 use std::process::ExitCode;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::Arc;
 
 use stackwarden_engine::endpoint::{pinned_from_env, resolve, Environment};
-use stackwarden_engine::{StackMonitor, StatsSample};
-use stackwarden_model::clock::now_ms;
 use stackwarden_model::Config;
-use stackwarden_store::{Retention, SampleRecord, Store};
+use stackwarden_runtime::{Recording, Runtime, RuntimeOptions, RuntimeState};
 use tauri::{AppHandle, Emitter, Manager, RunEvent};
-use tokio::sync::mpsc;
 
 use crate::state::{display_path, AppInfo, AppState};
 
 pub const SNAPSHOT_EVENT: &str = "snapshot";
-const PRUNE_EVERY: Duration = Duration::from_secs(600);
+pub const HEALTH_EVENT: &str = "health";
+pub const RUNTIME_STATUS_EVENT: &str = "runtime-status";
+const HOST_NAME: &str = "desktop app";
 
 pub fn run() -> ExitCode {
     let _ = tracing_subscriber::fmt()
@@ -54,10 +51,11 @@ pub fn run() -> ExitCode {
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             window::show_main(app);
         }))
-        .plugin(tauri_plugin_shell::init())
+        .plugin(tauri_plugin_opener::init())
         .invoke_handler(tauri::generate_handler![
             commands::get_snapshot,
             commands::app_info,
+            commands::runtime_status,
             commands::container_action,
             commands::open_logs,
             commands::close_logs,
@@ -85,118 +83,86 @@ pub fn run() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    app.run(|_, event| {
+    app.run(|app, event| match event {
         // Closing the window keeps the app in the tray; only Quit exits.
-        if let RunEvent::ExitRequested {
+        RunEvent::ExitRequested {
             api, code: None, ..
-        } = event
-        {
-            api.prevent_exit();
+        } => api.prevent_exit(),
+        RunEvent::Exit => {
+            if let Some(state) = app.try_state::<AppState>() {
+                tauri::async_runtime::block_on(state.runtime.stop());
+            }
         }
+        _ => {}
     });
     ExitCode::SUCCESS
 }
 
-fn setup(app: &AppHandle, config: Config, config_error: Option<String>) -> tauri::Result<()> {
-    let (samples_tx, samples_rx) = mpsc::channel::<Vec<StatsSample>>(64);
-    let monitor = tauri::async_runtime::block_on(async {
-        StackMonitor {
-            candidates: resolve(
-                pinned_from_env(),
-                config.engine.endpoint.as_deref(),
-                &Environment::current(),
-            ),
-            interval: config.refresh.interval(),
-            config_error,
-            samples: Some(samples_tx),
-        }
-        .spawn()
-    });
-
-    let retention = Retention {
-        max_age: Duration::from_secs(u64::from(config.history.retention_hours) * 3600),
-        max_per_container: config.history.max_samples_per_container,
-    };
-    let data_dir = Config::data_dir();
-    let opened = match &data_dir {
-        Some(dir) => {
-            tauri::async_runtime::block_on(Store::open(dir, retention)).map_err(|e| e.to_string())
-        }
-        None => Err("no data directory (set HOME or STACKWARDEN_DATA_DIR)".to_string()),
-    };
-    let (store, store_error) = match opened {
-        Ok(store) => (Some(store), None),
-        Err(e) => {
-            tracing::warn!("history unavailable: {e}");
-            (None, Some(e))
-        }
+fn setup(
+    app: &AppHandle,
+    config: Config,
+    config_error: Option<String>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let candidates = resolve(
+        pinned_from_env(),
+        config.engine.endpoint.as_deref(),
+        &Environment::current(),
+    );
+    let refresh_interval_ms = u64::try_from(config.refresh.interval().as_millis()).unwrap_or(2000);
+    let mut options = RuntimeOptions::from_config(config, candidates, HOST_NAME);
+    options.config_error = config_error;
+    let runtime = tauri::async_runtime::block_on(Runtime::start(options))?;
+    let store_error = match &runtime.state().borrow().status.recording {
+        Recording::On { .. } => None,
+        Recording::HeldBy { holder } => Some(format!(
+            "not recording: this data folder is already watched by {holder}, which records for both"
+        )),
+        Recording::Off { reason } => Some(reason.clone()),
     };
     let info = AppInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
         config_path: display_path(Config::default_path()),
-        database_path: store.as_ref().map(|s| s.path().display().to_string()),
+        database_path: runtime.store().map(|s| s.path().display().to_string()),
         store_error,
-        refresh_interval_ms: u64::try_from(config.refresh.interval().as_millis()).unwrap_or(2000),
+        refresh_interval_ms,
     };
-
-    let (health, stacks) =
-        tauri::async_runtime::block_on(health::start(&config, store.as_ref(), &monitor));
-    let snapshots = monitor.subscribe();
-    spawn_history_writer(store.clone(), samples_rx);
+    let states = runtime.state();
     app.manage(AppState {
-        monitor,
-        health: health.clone(),
-        stacks,
-        store,
+        runtime,
         info,
-        log_follower: Mutex::new(None),
-        tray_refresh: std::sync::Arc::new(tokio::sync::Notify::new()),
+        tray_refresh: Arc::new(tokio::sync::Notify::new()),
     });
     tray::spawn_updater(app.clone());
     tray::spawn_creator(app.clone());
-    spawn_snapshot_forwarder(app.clone(), snapshots);
-    health::spawn_forwarder(app.clone(), health);
+    spawn_state_forwarder(app.clone(), states);
     Ok(())
 }
 
-/// Every new snapshot goes to the window and the tray.
-fn spawn_snapshot_forwarder(
-    app: AppHandle,
-    mut rx: tokio::sync::watch::Receiver<stackwarden_model::StackSnapshot>,
-) {
+/// The runtime's state goes to the tray always and to the window while it
+/// exists, each part only when it changed.
+fn spawn_state_forwarder(app: AppHandle, mut rx: tokio::sync::watch::Receiver<RuntimeState>) {
     tauri::async_runtime::spawn(async move {
+        let mut sent: Option<RuntimeState> = None;
         while rx.changed().await.is_ok() {
-            let snapshot = rx.borrow_and_update().clone();
+            let now = rx.borrow_and_update().clone();
             tray::refresh(&app);
-            if let Some(w) = app.get_webview_window(window::MAIN) {
-                if w.is_visible().unwrap_or(false) {
-                    let _ = w.emit(SNAPSHOT_EVENT, &snapshot);
+            let window = app
+                .get_webview_window(window::MAIN)
+                .filter(|w| w.is_visible().unwrap_or(false));
+            if let Some(w) = window {
+                let prev = sent.as_ref();
+                if prev.is_none_or(|p| !Arc::ptr_eq(&p.snapshot, &now.snapshot)) {
+                    let _ = w.emit(SNAPSHOT_EVENT, &*now.snapshot);
                 }
-            }
-        }
-    });
-}
-
-/// Records resource samples and applies retention now and then.
-fn spawn_history_writer(store: Option<Store>, mut rx: mpsc::Receiver<Vec<StatsSample>>) {
-    tauri::async_runtime::spawn(async move {
-        let mut last_prune: Option<std::time::Instant> = None;
-        while let Some(batch) = rx.recv().await {
-            let Some(store) = &store else { continue };
-            let records: Vec<SampleRecord> = batch
-                .into_iter()
-                .map(|s| SampleRecord::of(&s.name, &s.id.0, &s.usage))
-                .collect();
-            if let Err(e) = store.record(&records).await {
-                tracing::warn!("cannot record samples: {e}");
-            }
-            if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
-                match store.prune(now_ms()).await {
-                    Ok(n) if n > 0 => tracing::debug!("pruned {n} old samples"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!("cannot prune history: {e}"),
+                if prev.is_none_or(|p| !Arc::ptr_eq(&p.health, &now.health)) {
+                    let _ = w.emit(HEALTH_EVENT, &*now.health);
                 }
-                last_prune = Some(std::time::Instant::now());
+                if prev.is_none_or(|p| !Arc::ptr_eq(&p.status, &now.status)) {
+                    let _ = w.emit(RUNTIME_STATUS_EVENT, &*now.status);
+                }
+                sent = Some(now);
+            } else {
+                sent = None;
             }
         }
     });

@@ -114,9 +114,8 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, l: &TrayLook) -> tauri::Result<Tra
 /// The look for the app's current state.
 fn current_look<R: Runtime>(app: &AppHandle<R>) -> Option<TrayLook> {
     let state = app.try_state::<AppState>()?;
-    let summary = state.monitor.snapshot().summary;
-    let health = state.health.borrow().clone();
-    Some(look(&summary, Some(&health)))
+    let now = state.runtime.state().borrow().clone();
+    Some(look(&now.snapshot.summary, Some(&now.health)))
 }
 
 /// Creates the tray, retrying while the desktop has no StatusNotifierWatcher

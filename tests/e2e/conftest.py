@@ -21,6 +21,7 @@ from sni import SniHost
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("SW_ARTIFACTS", ROOT / "tests" / "artifacts"))
+ARTIFACTS.mkdir(parents=True, exist_ok=True)
 APP = Path(os.environ.get("SW_APP_BINARY", ROOT / "target" / "debug" / "stackwarden-desktop"))
 
 
@@ -126,9 +127,19 @@ def app_env(display, session_bus, engine, workdir):
         "STACKWARDEN_DATA_DIR": str(workdir / "data"),
         "STACKWARDEN_CONFIG": str(workdir / "config.toml"),
         "XDG_RUNTIME_DIR": str(workdir),
+        # The web view's storage (the view it restores) starts empty each run.
+        "XDG_DATA_HOME": str(workdir / "xdg-data"),
+        "XDG_CACHE_HOME": str(workdir / "xdg-cache"),
         "NO_AT_BRIDGE": "1",
     })
     env["SW_TEST_PG_PASSWORD"] = "sw-test-pw"
+    # The system opener is a stand-in that records what it was asked to open.
+    bin_dir = workdir / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    opener = bin_dir / "xdg-open"
+    opener.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" >> "{workdir}/opened.txt"\n')
+    opener.chmod(0o755)
+    env["PATH"] = f"{bin_dir}:{env.get('PATH', '')}"
     # [refresh] is deliberately invalid: the window must say where and why and
     # use its defaults, while [stack] still applies.
     (workdir / "stack.yaml").write_text(E2E_STACK)
@@ -193,8 +204,10 @@ services:
 @pytest.fixture(scope="session")
 def driver(app_env, sni):
     assert APP.is_file(), f"build the app first: {APP}"
+    # The app's own log (it inherits tauri-driver's stderr) is kept for failures.
+    log = open(ARTIFACTS / "app.log", "w")
     td = subprocess.Popen(["tauri-driver", "--port", "4444", "--native-port", "4445"], env=app_env,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                          stdout=log, stderr=log)
     _wait_port(4444)
     options = ArgOptions()
     options.set_capability("browserName", "wry")
@@ -207,6 +220,7 @@ def driver(app_env, sni):
     except Exception:  # the app may already have quit from its tray menu
         pass
     _stop(td)
+    log.close()
 
 
 @pytest.fixture(scope="session")

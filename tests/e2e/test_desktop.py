@@ -122,6 +122,7 @@ def test_health_breakdown_and_a_stopped_required_container(driver, sni, artifact
 
 def test_verify_now_shows_each_checks_result_and_exports_the_report(driver, sni, workdir, artifacts):
     driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-verify"]').click()
+    wait_for("the Verify view", lambda: driver.find_elements(By.CSS_SELECTOR, '[data-testid="verify-now"]'))
     driver.find_element(By.CSS_SELECTOR, '[data-testid="verify-now"]').click()
     summary = wait_for("the run's summary", lambda: "passed" in (text_of(driver, "verify-summary") or "")
                        and text_of(driver, "verify-summary"), timeout=20)
@@ -199,14 +200,54 @@ def test_logs_and_history_in_the_detail_view(driver, artifacts):
     wait_for("detail closed", lambda: text_of(driver, "detail") is None)
 
 
-def test_action_on_a_vanished_container_is_a_clear_error(driver):
-    # Through the real IPC boundary, as the page's own invoke does.
-    result = driver.execute_async_script("""
+def invoke(driver, command, args):
+    """Calls a command through the real IPC boundary, as the page's own invoke does."""
+    return driver.execute_async_script("""
         const done = arguments[arguments.length - 1];
-        window.__TAURI_INTERNALS__.invoke('container_action', {id: 'sw-e2e-never-existed', action: 'restart'})
+        window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])
             .then(() => done({ok: true}), (e) => done(e));
-    """)
-    assert result == {"code": "container_gone", "message": "container sw-e2e-never-existed no longer exists"}
+    """, command, args)
+
+
+def test_action_on_a_vanished_container_is_a_clear_error(driver):
+    result = invoke(driver, "container_action", {"id": "sw-e2e-never-existed", "action": "restart"})
+    assert result["code"] == "unknown_container", result
+    assert "sw-e2e-never-existed" in result["message"], result
+
+
+def test_ids_from_the_page_that_name_no_listed_container_never_reach_the_engine(driver):
+    # An unused volume that `volume prune` would remove if the id reached an
+    # engine URL path unchecked.
+    subprocess.run(["podman", "volume", "rm", "-f", "sw-e2e-keep"], capture_output=True)
+    subprocess.run(["podman", "volume", "create", "sw-e2e-keep"], check=True, capture_output=True)
+    try:
+        for hostile in ["../volumes/prune?x=", "../../libpod/volumes/prune?x=", "sw-ok-web/../../volumes/prune"]:
+            for command, args in [("container_action", {"id": hostile, "action": "stop"}),
+                                  ("open_logs", {"id": hostile})]:
+                result = invoke(driver, command, args)
+                assert result.get("code") == "unknown_container", (command, hostile, result)
+        assert subprocess.run(["podman", "volume", "exists", "sw-e2e-keep"]).returncode == 0, \
+            "the volume survived"
+        assert text_of(driver, "state-sw-ok-web") == "running", "nothing was stopped"
+    finally:
+        subprocess.run(["podman", "volume", "rm", "-f", "sw-e2e-keep"], capture_output=True)
+
+
+def test_a_published_port_opens_in_the_system_browser(driver, workdir):
+    opened = workdir / "opened.txt"
+    opened.unlink(missing_ok=True)
+    port = driver.find_element(By.CSS_SELECTOR, '[data-testid="row-sw-ok-web"] button[data-url]')
+    url = port.get_attribute("data-url")
+    assert url == "http://127.0.0.1:18080", url
+    port.click()
+    wait_for("the system opener was called", lambda: opened.exists() and opened.read_text().strip())
+    assert opened.read_text().split() == [url]
+    assert not driver.find_elements(By.CSS_SELECTOR, '[data-testid="row-sw-ok-web"] [role="alert"]')
+    # The page cannot open anything else: other schemes and hosts are refused.
+    for bad in ["file:///etc/passwd", "https://example.com/", "http://127.0.0.1:1@example.com/"]:
+        result = invoke(driver, "plugin:opener|open_url", {"url": bad})
+        assert result != {"ok": True}, bad
+    assert opened.read_text().split() == [url]
 
 
 def test_commands_outside_the_allow_list_are_refused(driver):
@@ -246,28 +287,60 @@ def test_tray_follows_the_engine_state(driver, sni, engine, artifacts):
 def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni, app_env):
     service = sni.wait_for_item()
     pid = sni.owner_pid(service)
-    d, win = find_app_window(os.environ.get("SW_E2E_DISPLAY", ":97"), pid)
+    display = os.environ.get("SW_E2E_DISPLAY", ":97")
+
+    def app_window():
+        d, win = find_app_window(display, pid)
+        try:
+            return win is not None and is_viewable(win)
+        finally:
+            d.close()
+
+    d, win = find_app_window(display, pid)
     assert win is not None, "app window not found on the display"
     assert is_viewable(win)
     request_close(d, win)
-    wait_for("window hidden", lambda: not is_viewable(win))
+    d.close()
+    # The window and its web view are released; the app stays in the tray.
+    wait_for("window destroyed", lambda: not app_window())
     assert os.path.exists(f"/proc/{pid}"), "the app keeps running in the tray"
+    wait_for("the web view process ended", lambda: not web_processes(pid), timeout=15)
 
     props = sni.item_properties(service)
     labels = sni.menu_labels(service, props["menu"])
     assert set(labels) >= {"Open Stackwarden", "Quit"}, labels
     sni.click_menu(service, props["menu"], labels["Open Stackwarden"])
-    wait_for("window shown again", lambda: is_viewable(win))
+    wait_for("window created again", app_window)
 
     # Launching the app again (say, from the desktop launcher) brings this
     # instance forward instead of starting a second one.
+    d, win = find_app_window(display, pid)
     request_close(d, win)
-    wait_for("window hidden again", lambda: not is_viewable(win))
+    d.close()
+    wait_for("window closed again", lambda: not app_window())
     second = subprocess.run([str(APP)], env=app_env, capture_output=True, timeout=60)
     assert second.returncode == 0, second.stderr[-2000:]
-    wait_for("first instance shown", lambda: is_viewable(win))
+    wait_for("first instance shown", app_window)
     assert len(sni.watcher.items) == 1, f"one tray icon only: {sni.watcher.items}"
-    d.close()
+
+
+def web_processes(pid):
+    """WebKit helper processes started by the app."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{entry}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid and comm.startswith("WebKitWebProces"):
+            found.append(int(entry))
+    return found
 
 
 def test_quit_from_the_tray_menu(sni):

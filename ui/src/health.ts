@@ -43,10 +43,6 @@ export function missingOf(services: readonly StackServiceView[]): StackServiceVi
   return services.filter((s) => !s.has_container);
 }
 
-export function serviceHealth(health: StackHealth | null, service: string): ServiceHealth | null {
-  return health?.breakdown?.services.find((s) => s.service === service) ?? null;
-}
-
 /** The newest run of each of a service's probes. */
 export function runsOf(health: StackHealth | null, service: string) {
   return health?.last_runs.filter((r) => r.service === service) ?? [];

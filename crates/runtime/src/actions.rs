@@ -70,7 +70,7 @@ impl Runtime {
         let id = self.known_container(id_or_name)?;
         let engine = self.engine().ok_or(RuntimeError::EngineUnreachable)?;
         let stream = engine.logs(&id.0, LOG_TAIL, true);
-        let task = tokio::spawn(async move {
+        let task = self.inner.tokio.spawn(async move {
             let mut stream = Box::pin(stream);
             let mut pending = Vec::new();
             let ended = loop {

@@ -145,6 +145,9 @@ struct Inner {
     /// recorders drain and finish.
     queues: Mutex<Option<Queues>>,
     _lock: Option<instance::InstanceLock>,
+    /// The Tokio runtime the runtime was started on: work started from a
+    /// host's own thread (a desktop command) runs there.
+    tokio: tokio::runtime::Handle,
 }
 
 #[derive(Clone)]
@@ -361,6 +364,7 @@ impl Runtime {
                 log_follower: Mutex::new(None),
                 queues: Mutex::new(queues),
                 _lock: lock,
+                tokio: tokio::runtime::Handle::current(),
             }),
         })
     }

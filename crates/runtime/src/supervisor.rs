@@ -44,17 +44,20 @@ pub struct Supervisor {
     /// Set by [`Supervisor::finish`]: a task that returns now is done.
     finishing: Arc<AtomicBool>,
     tasks: Tasks,
-}
-
-impl Default for Supervisor {
-    fn default() -> Self {
-        Self::new()
-    }
+    /// Where tasks run, so that they can be started from any thread (the
+    /// desktop's synchronous commands run on the GUI thread).
+    tokio: tokio::runtime::Handle,
 }
 
 impl Supervisor {
+    /// A supervisor whose tasks run on the current Tokio runtime.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime (hence no `Default`).
+    #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
         Self {
+            tokio: tokio::runtime::Handle::current(),
             problems: Arc::new(watch::channel(Vec::new()).0),
             finishing: Arc::new(AtomicBool::new(false)),
             tasks: Arc::new(Mutex::new(Vec::new())),
@@ -76,7 +79,7 @@ impl Supervisor {
     {
         let problems = Arc::clone(&self.problems);
         let finishing = Arc::clone(&self.finishing);
-        let handle = tokio::spawn(async move {
+        let handle = self.tokio.spawn(async move {
             let mut backoff = FIRST_BACKOFF;
             let mut restarts = 0u32;
             loop {

@@ -75,7 +75,7 @@ impl Runtime {
                 .collect(),
         };
         let store = self.inner.store.clone().filter(|_| self.inner.recording);
-        let task = tokio::spawn(async move {
+        let task = self.inner.tokio.spawn(async move {
             let _running = running;
             let runner = ProbeRunner::new();
             let run = verify(VerifyInput {

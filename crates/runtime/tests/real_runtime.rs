@@ -158,6 +158,38 @@ async fn records_a_stopped_required_container_and_refuses_unknown_names() {
         "the unused volume is still there: nothing was pruned"
     );
 
+    // A host calls in from its own thread (the desktop's synchronous
+    // commands run on the GUI thread, outside Tokio): work still starts.
+    let from_host = runtime.clone();
+    let (verification, logs) = std::thread::spawn(move || {
+        let (started, run) = from_host.verify(None).expect("verification starts");
+        let second = from_host.verify(None);
+        let (tx, rx) = std::sync::mpsc::channel();
+        from_host
+            .follow_logs(NAME, move |batch| tx.send(batch).is_ok())
+            .expect("logs followed");
+        (
+            (
+                started,
+                run,
+                matches!(second, Err(RuntimeError::VerificationRunning)),
+            ),
+            rx,
+        )
+    })
+    .join()
+    .expect("no panic on a host's thread");
+    let (started, run, refused_second) = verification;
+    assert!(refused_second, "one verification at a time");
+    assert!(started.checks.iter().any(|c| c.id == "running:web"));
+    let run = run.await.unwrap();
+    assert!(run.results.iter().any(|r| r.id == "running:web"));
+    // The mark is released once the run ends.
+    let (_, again) = runtime.verify(None).expect("released after the run");
+    again.await.unwrap();
+    drop(logs);
+    runtime.close_logs();
+
     runtime
         .container_action(NAME, ContainerAction::Stop)
         .await
@@ -260,7 +292,10 @@ async fn retention_runs_on_its_own_timer_over_every_table() {
             to: ServiceStatus::Down,
             reason: "stopped".into(),
         };
-        store.record_transitions(old, std::slice::from_ref(&t)).await.unwrap();
+        store
+            .record_transitions(old, std::slice::from_ref(&t))
+            .await
+            .unwrap();
         store.record_transitions(now, &[t]).await.unwrap();
         for i in 0..503 {
             store
