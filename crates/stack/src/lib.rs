@@ -9,11 +9,13 @@
 
 mod compose;
 mod duration;
+mod secrets;
 mod size;
 mod source;
 mod validate;
 
 pub use duration::{parse_duration, MAX_DURATION};
+pub use secrets::redacted_text;
 pub use size::parse_bytes;
 pub use source::{GoodText, LoadedStack, SavedText, StackSource, StackWatcher, POLL_INTERVAL};
 pub use validate::{

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, watch};
 
-use crate::{default_stack, parse, Stack, StackError, DEFAULT_STACK_NAME};
+use crate::{default_stack, parse, redacted_text, Stack, StackError, DEFAULT_STACK_NAME};
 
 /// How often the stack file's modification time is checked.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -46,6 +46,11 @@ pub struct LoadedStack {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoodText {
     pub source: String,
+    /// The file's text without its secrets ([`redacted_text`]: URL
+    /// passwords, secret query values, secret `environment:` values), so the
+    /// saved copy holds none; the stack in use keeps the real values. A
+    /// fallback on this text runs probes with `***` where a password was
+    /// written into a URL (`password_env` keeps working).
     pub text: String,
 }
 
@@ -199,7 +204,7 @@ impl StackWatcher {
         if let Some(good) = &self.good {
             let _ = good.try_send(GoodText {
                 source: source.to_string(),
-                text,
+                text: redacted_text(&text),
             });
         }
     }
@@ -294,6 +299,34 @@ mod tests {
         let error = loaded.error.unwrap();
         assert!(error.contains("cannot read stack file"), "{error}");
         assert!(error.contains("No stack is loaded"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn the_text_handed_out_for_saving_has_no_secrets() {
+        const SECRET: &str = "name: one\nservices:\n  db:\n    image: postgres\n    environment:\n      POSTGRES_PASSWORD: hunter2\n    x-stackwarden:\n      probes:\n        - redis: {url: \"redis://:hunter2@h:6379/?token=t0k3n\"}\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("compose.yaml");
+        std::fs::write(&path, SECRET).unwrap();
+        let (w, mut good) = watcher(path.clone(), None);
+        let mut rx = w.spawn();
+        let saved = good.recv().await.unwrap().text;
+        assert!(
+            !saved.contains("hunter2") && !saved.contains("t0k3n"),
+            "{saved}"
+        );
+        assert_eq!(saved.lines().count(), SECRET.lines().count());
+        // The stack in use has the real URL.
+        let loaded = rx.borrow_and_update().clone();
+        let url = match &loaded.stack.unwrap().services[0].probes[0].kind {
+            crate::ProbeKind::Redis { url, .. } => url.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(url, "redis://:hunter2@h:6379/?token=t0k3n");
+        // After a restart with a broken file, the saved text still loads.
+        std::fs::write(&path, BAD).unwrap();
+        let (w, _good) = watcher(path, Some(&saved));
+        let fallback = w.spawn().borrow().clone();
+        assert_eq!(name(&fallback), Some("one"));
     }
 
     #[tokio::test]
