@@ -9,6 +9,7 @@ mod stack_input;
 mod store;
 mod table;
 mod verify;
+mod watch;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -85,6 +86,19 @@ enum Command {
         #[arg(long)]
         no_record: bool,
     },
+    /// Keep watch in the foreground with no window: the desktop app's engine
+    /// monitor, probes, recording and retention, logging changes to stderr.
+    /// Stops cleanly on Ctrl-C or SIGTERM (exit 0); exit 75 when another
+    /// Stackwarden already watches the same data folder.
+    Watch {
+        /// Compose file of the stack (default: `[stack] file` in the config,
+        /// else the built-in AI stack).
+        #[arg(long, value_name = "FILE")]
+        stack: Option<PathBuf>,
+        /// Print a systemd user unit that runs this watch, and exit.
+        #[arg(long)]
+        print_systemd_unit: bool,
+    },
     /// Write the status report from stored measurements only: service table,
     /// health breakdown, the last verification with evidence, charts.
     Report {
@@ -141,6 +155,23 @@ fn main() -> ExitCode {
                     record: !no_record,
                 },
             )
+        }
+        Some(Command::Watch {
+            stack,
+            print_systemd_unit,
+        }) => {
+            let args = watch::WatchArgs {
+                stack_file: stack.as_deref(),
+                host: cli.host.as_deref(),
+                config_file: cli.config.as_deref(),
+            };
+            if print_systemd_unit {
+                print!("{}", watch::systemd_unit(&args));
+                return ExitCode::SUCCESS;
+            }
+            let config = load_config(cli.config.as_deref());
+            let endpoints = endpoints_for(cli.host.as_deref(), &config);
+            watch::run(config, endpoints, &args)
         }
         Some(Command::Report { format, out }) => {
             let config = load_config(cli.config.as_deref());

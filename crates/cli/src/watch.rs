@@ -1,0 +1,238 @@
+//! `stackwarden watch`: the runtime the desktop app hosts, in the foreground
+//! with no GUI toolkit, for headless hosts and systemd user units. It logs to
+//! stderr what changes (engine, health level, restarted tasks) and stops
+//! cleanly on SIGINT or SIGTERM: queued records are written, exit 0.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use stackwarden_engine::Candidate;
+use stackwarden_model::{Config, EngineStatus};
+use stackwarden_runtime::{RuntimeError, RuntimeOptions, RuntimeState};
+use stackwarden_stack::StackSource;
+use tokio::signal::unix::{signal, SignalKind};
+
+/// sysexits EX_TEMPFAIL: another runtime already watches the data folder.
+pub const EXIT_HELD: u8 = 75;
+
+pub struct WatchArgs<'a> {
+    pub stack_file: Option<&'a Path>,
+    pub host: Option<&'a str>,
+    pub config_file: Option<&'a Path>,
+}
+
+pub fn run(config: Config, endpoints: Vec<Candidate>, args: &WatchArgs<'_>) -> ExitCode {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        // Colours only on a terminal, not in the journal or a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("stackwarden watch: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut options = RuntimeOptions::from_config(config, endpoints, "stackwarden watch");
+    if let Some(file) = args.stack_file {
+        options.stack = StackSource::File(absolute(file));
+    }
+    options.refuse_when_held = true;
+    options.sampling = true;
+    runtime.block_on(watch(options))
+}
+
+async fn watch(options: RuntimeOptions) -> ExitCode {
+    let (mut term, mut int) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(t), Ok(i)) => (t, i),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("stackwarden watch: cannot listen for signals: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let stack_label = options.stack.label();
+    let started = match stackwarden_runtime::Runtime::start(options).await {
+        Ok(rt) => rt,
+        Err(e @ RuntimeError::Held(_)) => {
+            eprintln!("stackwarden watch: {e}; not starting a second watcher");
+            return ExitCode::from(EXIT_HELD);
+        }
+        Err(e) => {
+            eprintln!("stackwarden watch: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    tracing::info!(
+        stack = %stack_label,
+        recording = started.is_recording(),
+        "watching (stop with Ctrl-C or SIGTERM)"
+    );
+    let mut state = started.state();
+    let mut said = Said::default();
+    said.log(&state.borrow_and_update());
+    let signal_name = loop {
+        tokio::select! {
+            _ = term.recv() => break "SIGTERM",
+            _ = int.recv() => break "SIGINT",
+            changed = state.changed() => {
+                if changed.is_err() {
+                    break "the runtime's end";
+                }
+                said.log(&state.borrow_and_update());
+            }
+        }
+    };
+    tracing::info!("{signal_name}: stopping, writing what is queued");
+    started.stop().await;
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
+}
+
+/// What was last logged, so only changes are.
+#[derive(Default)]
+struct Said {
+    engine: Option<String>,
+    headline: Option<String>,
+    stack_error: Option<Option<String>>,
+    problems: usize,
+}
+
+impl Said {
+    fn log(&mut self, s: &RuntimeState) {
+        let engine = match &s.snapshot.engine {
+            EngineStatus::Connecting => "connecting".to_string(),
+            EngineStatus::Connected { endpoint, .. } => format!("connected to {endpoint}"),
+            EngineStatus::Unreachable { attempts, .. } => format!(
+                "unreachable ({})",
+                attempts
+                    .iter()
+                    .map(|a| format!("{}: {}", a.endpoint, a.error))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        };
+        if self.engine.as_ref() != Some(&engine) {
+            tracing::info!("engine {}", &engine);
+            self.engine = Some(engine);
+        }
+        if self.stack_error.as_ref() != Some(&s.health.stack_error) {
+            if let Some(e) = &s.health.stack_error {
+                tracing::warn!("stack file: {}", e);
+            }
+            self.stack_error = Some(s.health.stack_error.clone());
+        }
+        if s.health.breakdown.is_some() && self.headline.as_ref() != Some(&s.health.headline) {
+            tracing::info!("health: {}", &s.health.headline);
+            self.headline = Some(s.health.headline.clone());
+        }
+        let problems = &s.status.problems;
+        let restarts: usize = problems.iter().map(|p| p.restarts as usize).sum();
+        if restarts > self.problems {
+            for p in problems {
+                tracing::warn!(
+                    "task {} {} (restarted {} times)",
+                    p.task,
+                    p.reason,
+                    p.restarts
+                );
+            }
+        }
+        self.problems = restarts;
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// A systemd user unit that runs this `watch` with the same options.
+pub fn systemd_unit(args: &WatchArgs<'_>) -> String {
+    let exe = std::env::current_exe()
+        .ok()
+        .unwrap_or_else(|| PathBuf::from("stackwarden"));
+    let mut command = vec![quote(&exe.display().to_string())];
+    if let Some(config) = args.config_file {
+        command.push("--config".into());
+        command.push(quote(&absolute(config).display().to_string()));
+    }
+    if let Some(host) = args.host {
+        command.push("--host".into());
+        command.push(quote(host));
+    }
+    command.push("watch".into());
+    if let Some(stack) = args.stack_file {
+        command.push("--stack".into());
+        command.push(quote(&absolute(stack).display().to_string()));
+    }
+    format!(
+        "# ~/.config/systemd/user/stackwarden-watch.service\n\
+         # systemctl --user daemon-reload && systemctl --user enable --now stackwarden-watch\n\
+         [Unit]\n\
+         Description=Stackwarden: keeps watch over the local AI container stack\n\
+         After=podman.socket\n\
+         \n\
+         [Service]\n\
+         ExecStart={}\n\
+         Restart=on-failure\n\
+         RestartSec=10\n\
+         # 75: another Stackwarden already watches this data folder\n\
+         RestartPreventExitStatus=75\n\
+         \n\
+         [Install]\n\
+         WantedBy=default.target\n",
+        command.join(" ")
+    )
+}
+
+/// One word of a systemd command line: quoted when it needs it, `%`
+/// (a specifier) doubled, `\` and `"` escaped.
+fn quote(word: &str) -> String {
+    let escaped = word
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('%', "%%")
+        .replace('$', "$$");
+    if escaped.is_empty()
+        || escaped
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '\'' | ';' | '"'))
+    {
+        format!("\"{escaped}\"")
+    } else {
+        escaped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_words_are_quoted_for_systemd() {
+        assert_eq!(quote("/usr/bin/stackwarden"), "/usr/bin/stackwarden");
+        assert_eq!(quote("/home/a b/c.yaml"), "\"/home/a b/c.yaml\"");
+        assert_eq!(quote("100%"), "100%%");
+        assert_eq!(quote("a\"b"), "\"a\\\"b\"");
+        let unit = systemd_unit(&WatchArgs {
+            stack_file: Some(Path::new("/srv/my stack/compose.yaml")),
+            host: Some("unix:///run/user/1000/podman/podman.sock"),
+            config_file: None,
+        });
+        assert!(unit.contains(
+            "--host unix:///run/user/1000/podman/podman.sock watch --stack \"/srv/my stack/compose.yaml\""
+        ), "{unit}");
+        assert!(unit.contains("[Install]\nWantedBy=default.target"));
+    }
+}

@@ -1,0 +1,193 @@
+//! `stackwarden watch` as a process against the real test engine: it starts,
+//! records a required container going down, stops on SIGTERM with exit 0
+//! after writing what it queued, and a second `watch` on the same data
+//! folder refuses with the first one's PID.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a panic here is a failed test
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use stackwarden_health::ServiceStatus;
+use stackwarden_store::{Retention, Store};
+
+const NAME: &str = "sw-watch-web";
+
+struct Cleanup(Option<Child>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = Command::new("podman")
+            .args(["rm", "-f", "-t", "0", NAME])
+            .output();
+    }
+}
+
+fn podman(args: &[&str]) {
+    let out = Command::new("podman").args(args).output().expect("podman");
+    assert!(
+        out.status.success(),
+        "podman {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn watch(data: &Path, stack: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_stackwarden"));
+    c.arg("watch")
+        .arg("--stack")
+        .arg(stack)
+        .env("STACKWARDEN_CONFIG", "/nonexistent/stackwarden-config.toml")
+        .env("STACKWARDEN_DATA_DIR", data)
+        .env("RUST_LOG", "info");
+    c
+}
+
+/// Collects a child's stderr as it comes.
+fn collect_stderr(child: &mut Child) -> Arc<Mutex<String>> {
+    let log = Arc::new(Mutex::new(String::new()));
+    let sink = Arc::clone(&log);
+    let stderr = child.stderr.take().expect("piped stderr");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let mut s = sink.lock().unwrap();
+            s.push_str(&line);
+            s.push('\n');
+        }
+    });
+    log
+}
+
+fn wait_for(what: &str, log: &Mutex<String>, within: Duration, ok: impl Fn(&str) -> bool) {
+    let deadline = Instant::now() + within;
+    loop {
+        if ok(&log.lock().unwrap()) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; log so far:\n{}",
+            log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn watch_records_stops_on_sigterm_and_a_second_one_refuses() {
+    let _ = Command::new("podman")
+        .args(["rm", "-f", "-t", "0", NAME])
+        .output();
+    let mut cleanup = Cleanup(None);
+    podman(&[
+        "run",
+        "-d",
+        "--name",
+        NAME,
+        "--label",
+        "stackwarden.test=it",
+        "localhost/sw-test-busybox:latest",
+        "sleep",
+        "3600",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let stack = dir.path().join("stack.yaml");
+    std::fs::write(
+        &stack,
+        format!(
+            "name: watched\nx-stackwarden:\n  groups:\n    core: {{ label: Core, required: true }}\nservices:\n  web:\n    image: localhost/sw-test-busybox:latest\n    container_name: {NAME}\n    x-stackwarden:\n      group: core\n"
+        ),
+    )
+    .unwrap();
+
+    let child = watch(&data, &stack)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start watch");
+    cleanup.0 = Some(child);
+    let child = cleanup.0.as_mut().unwrap();
+    let pid = child.id();
+    let log = collect_stderr(child);
+    wait_for(
+        "the first health line",
+        &log,
+        Duration::from_secs(30),
+        |l| l.contains("health:") && l.contains("100%"),
+    );
+
+    // A second watcher on the same data folder says who records, and exits.
+    let second = watch(&data, &stack).output().expect("second watch");
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(75), "{said}");
+    assert!(
+        said.contains(&format!("PID {pid}")) && said.contains("stackwarden watch"),
+        "{said}"
+    );
+
+    podman(&["stop", "-t", "0", NAME]);
+    wait_for("web down in the log", &log, Duration::from_secs(30), |l| {
+        l.lines()
+            .filter(|x| x.contains("health:"))
+            .last()
+            .is_some_and(|x| !x.contains("100%"))
+    });
+
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "watch did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    cleanup.0 = None;
+    assert_eq!(exit.code(), Some(0), "{}", log.lock().unwrap());
+    wait_for("the stop is logged", &log, Duration::from_secs(5), |l| {
+        l.contains("SIGTERM") && l.contains("stopped")
+    });
+
+    // What it recorded is in the data folder, the lock is free again.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = Store::open(
+            &data,
+            Retention {
+                max_age: Duration::from_secs(86_400),
+                max_per_container: 1000,
+            },
+        )
+        .await
+        .unwrap();
+        let transitions = store.transitions_since(0).await.unwrap();
+        assert!(
+            transitions
+                .iter()
+                .any(|t| t.change.service == "web" && t.change.to == ServiceStatus::Down),
+            "{transitions:?}"
+        );
+        store.close().await;
+    });
+    let third = watch(&data, &stack)
+        .arg("--print-systemd-unit")
+        .output()
+        .expect("unit");
+    let unit = String::from_utf8_lossy(&third.stdout);
+    assert!(
+        unit.contains("ExecStart=") && unit.contains(" watch --stack "),
+        "{unit}"
+    );
+}
