@@ -46,6 +46,28 @@ describe("App", () => {
     expect(alert.textContent).toContain("Could not restart sw-ok-web: container id-sw-ok-web no longer exists");
   });
 
+  it("says when a part of the watch had to be restarted", async () => {
+    const backend = fakeBackend(stack());
+    render(<App backend={backend} />);
+    await screen.findByTestId("row-sw-ok-web");
+    expect(screen.queryByTestId("task-problems")).toBeNull();
+    act(() =>
+      backend.emitEvent("runtime-status", {
+        recording: { kind: "on", database: "/data/stackwarden.sqlite3" },
+        problems: [{ task: "probe scheduler", reason: "panicked: boom", restarts: 2, at_ms: 1 }],
+      }),
+    );
+    const banner = await screen.findByTestId("task-problems");
+    expect(banner.textContent).toContain("probe scheduler panicked: boom (restarted 2 times)");
+    act(() =>
+      backend.emitEvent("runtime-status", {
+        recording: { kind: "on", database: "/data/stackwarden.sqlite3" },
+        problems: [],
+      }),
+    );
+    await waitFor(() => expect(screen.queryByTestId("task-problems")).toBeNull());
+  });
+
   it("filters and follows new snapshots", async () => {
     const backend = fakeBackend(stack());
     render(<App backend={backend} />);

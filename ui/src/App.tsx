@@ -11,6 +11,7 @@ import type { ContainerId } from "./bindings/ContainerId";
 import type { ServiceRow } from "./bindings/ServiceRow";
 import type { StackHealth } from "./bindings/StackHealth";
 import type { StackSnapshot } from "./bindings/StackSnapshot";
+import type { RuntimeStatus } from "./bindings/RuntimeStatus";
 import type { VerificationSummary } from "./bindings/VerificationSummary";
 import { HealthPanel } from "./components/HealthPanel";
 import { VerifyPanel } from "./components/VerifyPanel";
@@ -64,6 +65,7 @@ export function App({ backend }: { backend: Backend }) {
   const [selected, setSelected] = usePersistentState<ContainerId | null>("detail", null, isStringOrNull);
   const [view, setView] = useState<View>(startView);
   const [lastVerification, setLastVerification] = useState<VerificationSummary | null>(null);
+  const [runtime, setRuntime] = useState<RuntimeStatus | null>(null);
 
   useEffect(() => saveValue("view", view), [view]);
 
@@ -74,6 +76,11 @@ export function App({ backend }: { backend: Backend }) {
     keep(backend.onSnapshot(offerSnapshot));
     keep(backend.onHealth(offerHealth));
     keep(backend.onShowView((v) => isView(v) && setView(v)));
+    keep(backend.onRuntimeStatus(setRuntime));
+    backend
+      .runtimeStatus()
+      .then((r) => !cancelled && setRuntime((cur) => cur ?? r))
+      .catch(() => {});
     keep(
       backend.onVerifyDone((run) =>
         setLastVerification({
@@ -145,6 +152,15 @@ export function App({ backend }: { backend: Backend }) {
           {info?.store_error && (
             <div className="banner warning" role="alert">
               History is off: {info.store_error}
+            </div>
+          )}
+          {runtime && runtime.problems.length > 0 && (
+            <div className="banner warning" role="alert" data-testid="task-problems">
+              Stackwarden restarted a part of itself:{" "}
+              {runtime.problems
+                .map((p) => `${p.task} ${p.reason} (restarted ${p.restarts} ${p.restarts === 1 ? "time" : "times"})`)
+                .join("; ")}
+              . It keeps watching; if this repeats, please report it.
             </div>
           )}
           {health?.stack_error && (

@@ -18,6 +18,7 @@ import type { VerificationSummary } from "./bindings/VerificationSummary";
 import type { VerifyStarted } from "./bindings/VerifyStarted";
 import type { StackHealth } from "./bindings/StackHealth";
 import type { StackSnapshot } from "./bindings/StackSnapshot";
+import type { RuntimeStatus } from "./bindings/RuntimeStatus";
 import type { UiError } from "./bindings/UiError";
 
 export type Unlisten = () => void;
@@ -47,6 +48,9 @@ export interface Backend {
   onVerifyDone(handler: (r: VerificationRun) => void): Promise<Unlisten>;
   onShowView(handler: (view: string) => void): Promise<Unlisten>;
   recentTransitions(): Promise<RecordedTransition[]>;
+  /** Whether this app records, and parts of it that had to be restarted. */
+  runtimeStatus(): Promise<RuntimeStatus>;
+  onRuntimeStatus(handler: (s: RuntimeStatus) => void): Promise<Unlisten>;
 }
 
 /** Turns whatever a command rejected with into a `UiError`. */
@@ -81,4 +85,6 @@ export const tauriBackend: Backend = {
   onVerifyDone: (handler) => listen<VerificationRun>("verify-done", (e) => handler(e.payload)),
   onShowView: (handler) => listen<string>("show-view", (e) => handler(e.payload)),
   recentTransitions: () => invoke<RecordedTransition[]>("recent_transitions"),
+  runtimeStatus: () => invoke<RuntimeStatus>("runtime_status"),
+  onRuntimeStatus: (handler) => listen<RuntimeStatus>("runtime-status", (e) => handler(e.payload)),
 };

@@ -7,9 +7,10 @@ import type { ServiceStatus } from "../bindings/ServiceStatus";
 import type { VerificationRun } from "../bindings/VerificationRun";
 import type { VerifyStarted } from "../bindings/VerifyStarted";
 
-export type EventName = "verify-started" | "verify-progress" | "verify-done" | "show-view";
+export type EventName = "verify-started" | "verify-progress" | "verify-done" | "show-view" | "runtime-status";
 import type { StackHealth } from "../bindings/StackHealth";
 import type { StackSnapshot } from "../bindings/StackSnapshot";
+import type { RuntimeStatus } from "../bindings/RuntimeStatus";
 
 export function row(over: Partial<ServiceRow> & { name: string }): ServiceRow {
   return {
@@ -188,6 +189,8 @@ export function fakeBackend(
     onVerifyProgress: vi.fn(on<CheckResult>("verify-progress")),
     onVerifyDone: vi.fn(on<VerificationRun>("verify-done")),
     onShowView: vi.fn(on<string>("show-view")),
+    runtimeStatus: vi.fn(async () => ({ recording: { kind: "on" as const, database: "/data/stackwarden.sqlite3" }, problems: [] })),
+    onRuntimeStatus: vi.fn(on<RuntimeStatus>("runtime-status")),
     emit: (s) => handler?.(s),
     emitHealth: (h) => healthHandler?.(h),
     emitEvent: (name, payload) => listeners.get(name)?.forEach((h) => h(payload)),
