@@ -9,6 +9,7 @@ use sqlx::{ConnectOptions, Connection, Row};
 use stackwarden_health::ConditionResult;
 
 use crate::check;
+use crate::error::ProbeError;
 
 /// What a database probe saw: its own checks, and the time to answer them.
 pub(crate) struct DatabaseSeen {
@@ -23,18 +24,18 @@ pub(crate) async fn postgres(
     password: Option<String>,
     tables: &[String],
     extensions: &[String],
-) -> Result<DatabaseSeen, String> {
+) -> Result<DatabaseSeen, ProbeError> {
     let started = Instant::now();
     let mut options: PgConnectOptions = url
         .parse()
-        .map_err(|e| format!("invalid PostgreSQL URL: {e}"))?;
+        .map_err(|e| ProbeError::invalid_url("PostgreSQL URL", url, e))?;
     if let Some(password) = password {
         options = options.password(&password);
     }
     let options = options.disable_statement_logging();
     let mut conn = PgConnection::connect_with(&options)
         .await
-        .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+        .map_err(|e| ProbeError::connect("PostgreSQL", e))?;
     let present = names(
         &mut conn,
         "SELECT table_name::text FROM information_schema.tables WHERE table_schema = ANY (current_schemas(false))",
@@ -76,11 +77,11 @@ async fn names(
     conn: &mut PgConnection,
     sql: &'static str,
     what: &str,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, ProbeError> {
     Ok(sqlx::query(sql)
         .fetch_all(conn)
         .await
-        .map_err(|e| format!("cannot list {what}: {e}"))?
+        .map_err(|e| ProbeError::query(format!("listing {what}"), e))?
         .iter()
         .filter_map(|r| r.try_get::<String, _>(0).ok())
         .collect())
@@ -88,24 +89,28 @@ async fn names(
 
 /// PING, and with `require_persistence` the persistence settings from INFO
 /// (RDB snapshots or the append-only file must be on).
-pub(crate) async fn redis(url: &str, require_persistence: bool) -> Result<DatabaseSeen, String> {
+pub(crate) async fn redis(
+    url: &str,
+    require_persistence: bool,
+) -> Result<DatabaseSeen, ProbeError> {
     let started = Instant::now();
-    let client = redis::Client::open(url).map_err(|e| format!("invalid Redis URL: {e}"))?;
+    let client =
+        redis::Client::open(url).map_err(|e| ProbeError::invalid_url("Redis URL", url, e))?;
     let mut conn = client
         .get_multiplexed_async_connection()
         .await
-        .map_err(|e| format!("cannot connect to Redis: {e}"))?;
+        .map_err(|e| ProbeError::connect("Redis", e))?;
     let pong: String = redis::cmd("PING")
         .query_async(&mut conn)
         .await
-        .map_err(|e| format!("PING failed: {e}"))?;
+        .map_err(|e| ProbeError::query("PING", e))?;
     let mut checks = vec![check("PING answers PONG", pong == "PONG", pong.clone())];
     if require_persistence {
         let info: String = redis::cmd("INFO")
             .arg("persistence")
             .query_async(&mut conn)
             .await
-            .map_err(|e| format!("INFO failed: {e}"))?;
+            .map_err(|e| ProbeError::query("INFO", e))?;
         let field = |name: &str| {
             info.lines()
                 .find_map(|l| l.strip_prefix(&format!("{name}:")))

@@ -2,12 +2,19 @@
 //! observed into a `ProbeOutcome`: success, every condition's result with the
 //! observed value, and why the probe could not run when it could not. A probe
 //! never fails as a function: a refused connection, a timeout or a body that
-//! is not JSON is an outcome, not an error.
+//! is not JSON is an outcome, not an error. What stopped a probe is a
+//! [`ProbeError`]; its text (with every URL redacted) is the outcome's
+//! `error`.
+//!
+//! HTTP bodies are read only up to the probe's `max_body`: a longer answer
+//! fails the probe with `body over N` as what was observed, and is not read
+//! further.
 //!
 //! Kinds: container state, HTTP(S) with conditions, TCP connect, Qdrant
 //! collections, PostgreSQL (tables, extensions), Redis (PING, persistence).
 
 mod database;
+mod error;
 mod http;
 mod round;
 mod schedule;
@@ -15,12 +22,17 @@ mod schedule;
 pub use round::{container_name, find_container, outcomes_by_service, probe_round, stack_health};
 pub use schedule::{view, HealthRecord, HealthScheduler, ProbeView, StackHealth, StackServiceView};
 
+pub use error::ProbeError;
+pub use http::human_size;
+
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use stackwarden_health::{Condition, ConditionResult, Observation, ProbeOutcome};
 use stackwarden_model::{HealthState, ServiceRow};
 use stackwarden_stack::{Probe, ProbeKind};
+
+use crate::http::{Body, HttpSeen};
 
 /// Shared clients for probe runs (one HTTP connection pool).
 #[derive(Debug, Clone, Default)]
@@ -52,13 +64,22 @@ fn default_conditions(kind: &ProbeKind) -> Vec<Condition> {
     text.parse().into_iter().collect()
 }
 
-fn outcome(probe: &Probe, conditions: Vec<ConditionResult>, error: Option<String>) -> ProbeOutcome {
+fn outcome(
+    probe: &Probe,
+    conditions: Vec<ConditionResult>,
+    error: Option<ProbeError>,
+) -> ProbeOutcome {
     ProbeOutcome {
         probe: probe.name.clone(),
         success: error.is_none() && conditions.iter().all(|c| c.success),
         conditions,
-        error,
+        error: error.map(|e| e.to_string()),
     }
+}
+
+/// True when a condition looks at the body (`[BODY]`, `len([BODY]...)`).
+fn reads_body(condition: &Condition) -> bool {
+    condition.to_string().contains("[BODY]")
 }
 
 impl ProbeRunner {
@@ -73,8 +94,8 @@ impl ProbeRunner {
             ProbeKind::Container => container_outcome(probe, container),
             ProbeKind::Http { url } => self.http_outcome(probe, url, &[]).await,
             ProbeKind::Qdrant { url, collections } => {
-                let url = format!("{}/collections", url.trim_end_matches('/'));
-                self.http_outcome(probe, &url, collections).await
+                self.http_outcome(probe, &collections_url(url), collections)
+                    .await
             }
             ProbeKind::Tcp { address } => tcp_outcome(probe, address).await,
             ProbeKind::Postgres {
@@ -95,31 +116,58 @@ impl ProbeRunner {
     }
 
     async fn http_outcome(&self, probe: &Probe, url: &str, collections: &[String]) -> ProbeOutcome {
-        let seen = within(probe.timeout, self.http.get(url)).await;
-        let json: Option<Value> = seen
-            .as_ref()
-            .ok()
-            .and_then(|s| serde_json::from_slice(&s.body).ok());
-        let (obs_status, obs_time, body, error) = match &seen {
+        let seen = within(probe.timeout, self.http.get(url, probe.max_body_bytes)).await;
+        // What stands in for the body when it was too long to read.
+        let over_limit: Option<String> = match &seen {
+            Ok(HttpSeen {
+                body: Body::OverLimit(limit),
+                ..
+            }) => Some(format!("body over {}", human_size(*limit))),
+            _ => None,
+        };
+        let json: Option<Value> = match &seen {
+            Ok(HttpSeen {
+                body: Body::Complete(bytes),
+                ..
+            }) => serde_json::from_slice(bytes).ok(),
+            _ => None,
+        };
+        let (obs_status, obs_time, body, error) = match seen {
             Ok(s) => (
                 Some(s.status),
                 Some(s.elapsed.as_secs_f64() * 1000.0),
                 json.as_ref(),
                 None,
             ),
-            Err(e) => (None, None, None, Some(e.clone())),
+            Err(e) => (None, None, None, Some(e)),
         };
         let observation = Observation {
             status: obs_status,
             response_time_ms: obs_time,
-            connected: Some(seen.is_ok()),
+            connected: Some(error.is_none()),
             body,
         };
         let mut results: Vec<ConditionResult> = conditions_or_default(probe)
             .iter()
-            .map(|c| c.evaluate(&observation))
+            .map(|c| match &over_limit {
+                Some(over) if reads_body(c) => check(c.to_string(), false, over.clone()),
+                _ => c.evaluate(&observation),
+            })
             .collect();
-        if !collections.is_empty() {
+        if let Some(over) = &over_limit {
+            for name in collections {
+                results.push(check(
+                    format!("collection {name} exists"),
+                    false,
+                    over.clone(),
+                ));
+            }
+            results.push(check(
+                format!("body at most {}", human_size(probe.max_body_bytes)),
+                false,
+                over.clone(),
+            ));
+        } else if !collections.is_empty() {
             let present: Vec<String> = body
                 .and_then(|b| b.pointer("/result/collections"))
                 .and_then(Value::as_array)
@@ -139,6 +187,20 @@ impl ProbeRunner {
             }
         }
         outcome(probe, results, error)
+    }
+}
+
+/// Qdrant's list of collections under `base`: `/collections` goes at the end
+/// of the path, before any query.
+fn collections_url(base: &str) -> String {
+    match reqwest::Url::parse(base) {
+        Ok(mut url) if url.has_host() => {
+            let path = format!("{}/collections", url.path().trim_end_matches('/'));
+            url.set_path(&path);
+            url.to_string()
+        }
+        // Not a URL: the request says so, with this text redacted.
+        _ => format!("{}/collections", base.trim_end_matches('/')),
     }
 }
 
@@ -176,13 +238,10 @@ async fn tcp_outcome(probe: &Probe, address: &str) -> ProbeOutcome {
         tokio::time::timeout(probe.timeout, tokio::net::TcpStream::connect(address)).await;
     let (connected, error) = match connect {
         Ok(Ok(_)) => (true, None),
-        Ok(Err(e)) => (false, Some(format!("cannot connect to {address}: {e}"))),
+        Ok(Err(e)) => (false, Some(ProbeError::connect(address, e))),
         Err(_) => (
             false,
-            Some(format!(
-                "no connection to {address} within {}",
-                millis(probe.timeout)
-            )),
+            Some(ProbeError::connect_timeout(address, probe.timeout)),
         ),
     };
     let observation = Observation {
@@ -201,7 +260,7 @@ async fn tcp_outcome(probe: &Probe, address: &str) -> ProbeOutcome {
 /// at `[RESPONSE_TIME]` and `[CONNECTED]`), under the probe's timeout.
 async fn database_outcome(
     probe: &Probe,
-    seen: impl std::future::Future<Output = Result<database::DatabaseSeen, String>>,
+    seen: impl std::future::Future<Output = Result<database::DatabaseSeen, ProbeError>>,
 ) -> ProbeOutcome {
     let seen = within(probe.timeout, seen).await;
     let (mut results, elapsed, error) = match seen {
@@ -220,18 +279,13 @@ async fn database_outcome(
 /// The probe's own work under its timeout; running out is an error that says so.
 async fn within<T>(
     timeout: Duration,
-    work: impl std::future::Future<Output = Result<T, String>>,
-) -> Result<T, String> {
+    work: impl std::future::Future<Output = Result<T, ProbeError>>,
+) -> Result<T, ProbeError> {
     tokio::time::timeout(timeout, work)
         .await
-        .unwrap_or_else(|_| Err(format!("no answer within {}", millis(timeout))))
+        .unwrap_or_else(|_| Err(ProbeError::Timeout(timeout)))
 }
 
-fn millis(d: Duration) -> String {
-    format!("{} ms", d.as_millis())
-}
-
-/// reqwest's error with its causes, which say what actually went wrong.
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +298,7 @@ mod tests {
             interval: Duration::from_secs(30),
             timeout: Duration::from_secs(5),
             conditions: Vec::new(),
+            max_body_bytes: stackwarden_stack::DEFAULT_MAX_BODY_BYTES,
         }
     }
 
@@ -272,6 +327,126 @@ mod tests {
         );
         let missing = container_outcome(&p, None);
         assert_eq!(missing.conditions[0].observed, "no container");
+    }
+
+    fn probe_of(kind: ProbeKind) -> Probe {
+        Probe {
+            name: "secret".into(),
+            kind,
+            interval: Duration::from_secs(30),
+            timeout: Duration::from_secs(5),
+            conditions: vec!["[BODY].status == ok".parse().expect("condition")],
+            max_body_bytes: stackwarden_stack::DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    /// Everything of an outcome a user can see: the error and the evidence.
+    fn shown(o: &ProbeOutcome) -> String {
+        let mut text = o.error.clone().unwrap_or_default();
+        for c in &o.conditions {
+            text.push_str(&format!("; {}: {}", c.condition, c.observed));
+        }
+        text
+    }
+
+    #[tokio::test]
+    async fn errors_and_evidence_never_carry_a_urls_secrets() {
+        let runner = ProbeRunner::new();
+        let http = |url: &str| ProbeKind::Http { url: url.into() };
+        let cases = [
+            // Connection refused, plain and TLS.
+            (
+                http("http://user:hunter2@127.0.0.1:1/x?token=t0k3n"),
+                "cannot connect to http://user:***@127.0.0.1:1/x?token=***",
+            ),
+            (
+                http("https://user:hunter2@127.0.0.1:1/x?token=t0k3n"),
+                "cannot connect to https://user:***@127.0.0.1:1/x?token=***",
+            ),
+            // Invalid URLs with a password.
+            (
+                http("http://user:hunter2@exa mple/x?token=t0k3n"),
+                "invalid URL http://***@exa mple/x?token=***",
+            ),
+            (
+                http("https://user:hunter2@exa mple/x?token=t0k3n"),
+                "invalid URL https://***@exa mple/x?token=***",
+            ),
+            (
+                http("http://user:hunter2@127.0.0.1:1/a b?token=t0k3n"),
+                "invalid URL http://***@127.0.0.1:1/",
+            ),
+            (
+                ProbeKind::Qdrant {
+                    url: "http://user:hunter2@127.0.0.1:1/?api_key=t0k3n".into(),
+                    collections: vec!["c".into()],
+                },
+                "cannot connect to http://user:***@127.0.0.1:1/collections?api_key=***",
+            ),
+            (
+                ProbeKind::Postgres {
+                    url: "postgres://aidb:hunter2@127.0.0.1:notaport/aidb?password=t0k3n".into(),
+                    password_env: None,
+                    tables: Vec::new(),
+                    extensions: Vec::new(),
+                },
+                "invalid PostgreSQL URL postgres://***@127.0.0.1:notaport/aidb?password=***",
+            ),
+            (
+                ProbeKind::Postgres {
+                    url: "postgres://aidb:hunter2@127.0.0.1:1/aidb?password=t0k3n".into(),
+                    password_env: None,
+                    tables: Vec::new(),
+                    extensions: Vec::new(),
+                },
+                "cannot connect to PostgreSQL",
+            ),
+            (
+                ProbeKind::Redis {
+                    url: "redis://default:hunter2@127.0.0.1:notaport/0?token=t0k3n".into(),
+                    require_persistence: false,
+                },
+                "invalid Redis URL redis://***@127.0.0.1:notaport/0?token=***",
+            ),
+            (
+                ProbeKind::Redis {
+                    url: "redis://default:hunter2@127.0.0.1:1".into(),
+                    require_persistence: false,
+                },
+                "cannot connect to Redis",
+            ),
+        ];
+        for (kind, starts) in cases {
+            let outcome = runner.run(&probe_of(kind.clone()), None).await;
+            assert!(!outcome.success, "{kind:?}");
+            let text = shown(&outcome);
+            assert!(
+                !text.contains("hunter2") && !text.contains("t0k3n"),
+                "{kind:?} shows a secret: {text}"
+            );
+            assert!(
+                outcome
+                    .error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with(starts)),
+                "{kind:?}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_collections_path_goes_before_the_query() {
+        for (base, want) in [
+            ("http://localhost:6333", "http://localhost:6333/collections"),
+            (
+                "http://localhost:6333/",
+                "http://localhost:6333/collections",
+            ),
+            ("http://h:6333/qdrant/", "http://h:6333/qdrant/collections"),
+            ("http://h:6333/?x=1", "http://h:6333/collections?x=1"),
+        ] {
+            assert_eq!(collections_url(base), want);
+        }
     }
 
     #[test]

@@ -142,7 +142,7 @@ async fn scheduler_follows_probes_and_container_changes() {
         samples: None,
     }
     .spawn();
-    let (stack_tx, stack_rx) = watch::channel(loaded(&stack_yaml("400ms")));
+    let (stack_tx, stack_rx) = watch::channel(loaded(&stack_yaml("1s")));
     let (records_tx, mut records) = mpsc::channel(256);
     let mut health = HealthScheduler {
         runner: ProbeRunner::new(),
@@ -175,10 +175,11 @@ async fn scheduler_follows_probes_and_container_changes() {
         h.headline
     );
 
-    // Each probe on its own interval: health (400 ms) runs several times;
+    // Each probe on its own interval: health (1 s, the shortest a stack file
+    // may ask for) runs several times;
     // the container probe (10 s) ran at start and again only when the
     // engine's rows changed (the monitor connecting), not on a timer.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     let mut runs = Vec::new();
     let mut transitions = Vec::new();
     while let Ok(r) = records.try_recv() {
@@ -219,7 +220,7 @@ async fn scheduler_follows_probes_and_container_changes() {
 
     // A body that says "degraded" shows within one interval, with why.
     std::fs::write(www.path().join("health"), r#"{"status":"degraded"}"#).unwrap();
-    let h = wait_for(&mut health, "web degraded", Duration::from_secs(2), |h| {
+    let h = wait_for(&mut health, "web degraded", Duration::from_secs(3), |h| {
         status(h, "web") == Some(ServiceStatus::Degraded)
     })
     .await;
@@ -251,7 +252,7 @@ async fn scheduler_follows_probes_and_container_changes() {
     assert_eq!(h.breakdown.as_ref().unwrap().overall, 0.0);
 
     // A new definition restarts the probes with the new services.
-    stack_tx.send_replace(loaded(&stack_yaml("400ms").replace("ghost", "phantom")));
+    stack_tx.send_replace(loaded(&stack_yaml("1s").replace("ghost", "phantom")));
     let h = wait_for(&mut health, "new stack", Duration::from_secs(5), |h| {
         h.services.iter().any(|s| s.service == "phantom")
     })
