@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use stackwarden_model::redact;
 use stackwarden_stack::{LimitSpec, Probe, ProbeKind, Stack, TelemetrySpec};
 
 /// Time allowed to checks that are not probes (engine, files, stats).
@@ -36,10 +37,15 @@ pub struct CheckSpec {
     pub kind: CheckKind,
 }
 
+/// A probe's check name; URLs as `ProbeKind::target` shows them.
 fn probe_name(service: &str, probe: &Probe) -> String {
     match &probe.kind {
-        ProbeKind::Http { url } => format!("{service}: {url} passes its conditions"),
-        ProbeKind::Tcp { address } => format!("{service}: {address} accepts connections"),
+        ProbeKind::Http { .. } => {
+            format!("{service}: {} passes its conditions", probe.kind.target())
+        }
+        ProbeKind::Tcp { .. } => {
+            format!("{service}: {} accepts connections", probe.kind.target())
+        }
         ProbeKind::Postgres {
             tables, extensions, ..
         } => {
@@ -75,8 +81,17 @@ fn is_data_service(probes: &[Probe]) -> bool {
     })
 }
 
-/// The checklist of `stack`, in the order the window lists it.
+/// The checklist of `stack`, in the order the window lists it. Names carry
+/// no secret: a URL's password and secret parameters are masked.
 pub fn checklist(stack: &Stack) -> Vec<CheckSpec> {
+    let mut out = unredacted(stack);
+    for c in &mut out {
+        c.name = redact::text(&c.name);
+    }
+    out
+}
+
+fn unredacted(stack: &Stack) -> Vec<CheckSpec> {
     let required_group = |group: &str| stack.groups.iter().any(|g| g.name == group && g.required);
     let mut out = vec![CheckSpec {
         id: "engine".into(),
@@ -222,6 +237,12 @@ mod tests {
         assert_eq!(qd.name, "qdrant: 5 vector collections exist");
         let tel = list.iter().find(|c| c.id == "telemetry").unwrap();
         assert!(tel.required);
+        let aidb = list.iter().find(|c| c.id == "probe:aidb:health").unwrap();
+        assert!(
+            aidb.name.ends_with("/health passes its conditions"),
+            "{}",
+            aidb.name
+        );
         assert_eq!(tel.name, "Telemetry files exist and grew within 24 h");
         match &list
             .iter()
@@ -234,5 +255,39 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn check_names_carry_no_secrets() {
+        let stack = stackwarden_stack::parse(
+            r#"x-stackwarden:
+  groups:
+    core: {required: true}
+  verify:
+    checks:
+      - service: api
+        probe: {name: "via http://x:Extr4Secret@h:1/?api_key=K3yK3y", tcp: {address: "127.0.0.1:1"}}
+services:
+  api:
+    image: x
+    x-stackwarden:
+      group: core
+      probes:
+        - http: {url: "http://user:Sup3rS3cretPw@127.0.0.1:9/health?token=T0kenXyz123&q=1"}
+"#,
+            "secrets.yaml",
+        )
+        .unwrap();
+        let names: Vec<String> = checklist(&stack).into_iter().map(|c| c.name).collect();
+        let all = names.join("\n");
+        for secret in ["Sup3rS3cretPw", "T0kenXyz123", "Extr4Secret", "K3yK3y"] {
+            assert!(!all.contains(secret), "{secret} in {all}");
+        }
+        assert!(
+            all.contains(
+                "api: http://user:***@127.0.0.1:9/health?token=***&q=1 passes its conditions"
+            ),
+            "{all}"
+        );
     }
 }

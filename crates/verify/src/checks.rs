@@ -102,11 +102,42 @@ pub fn telemetry(spec: &TelemetrySpec, home: Option<&Path>, now: SystemTime) -> 
 /// Share of its memory limit at which a container counts as at the limit.
 const AT_LIMIT: f64 = 0.95;
 
-/// `rows`: the stack's containers, freshly sampled; `limits` by container.
-pub fn resources(rows: &[(String, ServiceRow)], limits: &[(String, LimitSpec)]) -> Verdict {
+/// What a container's CPU figure is, so the evidence can say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpuBasis {
+    /// The caller's live sampling (the app's monitor): a rate between its
+    /// samples, the newest this old when the check ran.
+    Live { age_ms: i64 },
+    /// Two samples this far apart: the current rate.
+    Window { ms: i64 },
+    /// One sample only: the average since the container started.
+    SinceStart,
+}
+
+impl CpuBasis {
+    fn describe(self) -> String {
+        match self {
+            Self::Live { age_ms } => {
+                format!("live, sampled {} ago", human_duration_ms(age_ms.max(0)))
+            }
+            Self::Window { ms } => format!("over {:.1} s", ms as f64 / 1000.0),
+            Self::SinceStart => "average since the container started".into(),
+        }
+    }
+}
+
+/// One running stack container and its resource use.
+pub struct Measurement {
+    pub service: String,
+    pub row: ServiceRow,
+    pub cpu: CpuBasis,
+}
+
+/// `measured`: the stack's running containers; `limits` by service.
+pub fn resources(measured: &[Measurement], limits: &[(String, LimitSpec)]) -> Verdict {
     let mut seen = Vec::new();
     let mut over = Vec::new();
-    for (service, row) in rows {
+    for Measurement { service, row, cpu } in measured {
         let Some(u) = &row.usage else { continue };
         let limit = limits.iter().find(|(s, _)| s == service).map(|(_, l)| l);
         let mem_limit = limit
@@ -118,11 +149,12 @@ pub fn resources(rows: &[(String, ServiceRow)], limits: &[(String, LimitSpec)]) 
             0.0
         };
         seen.push(format!(
-            "{service} {} of {} ({:.0}%), CPU {:.1}%",
+            "{service} {} of {} ({:.0}%), CPU {:.1}% ({})",
             human_bytes(u.memory_used_bytes),
             human_bytes(mem_limit),
             share * 100.0,
-            u.cpu_percent
+            u.cpu_percent,
+            cpu.describe()
         ));
         let configured = limit.and_then(|l| l.memory_bytes).is_some();
         if (configured && share > 1.0) || (!configured && share >= AT_LIMIT) {
@@ -132,11 +164,12 @@ pub fn resources(rows: &[(String, ServiceRow)], limits: &[(String, LimitSpec)]) 
                 human_bytes(mem_limit)
             ));
         }
-        if let Some(cpu) = limit.and_then(|l| l.cpu_percent) {
-            if u.cpu_percent > cpu {
+        if let Some(cpu_limit) = limit.and_then(|l| l.cpu_percent) {
+            if u.cpu_percent > cpu_limit {
                 over.push(format!(
-                    "{service} uses {:.1}% CPU, over its {cpu}% limit",
-                    u.cpu_percent
+                    "{service} uses {:.1}% CPU ({}), over its {cpu_limit}% limit",
+                    u.cpu_percent,
+                    cpu.describe()
                 ));
             }
         }
@@ -251,11 +284,25 @@ mod tests {
         r
     }
 
+    fn measured(service: &str, row: ServiceRow, cpu: CpuBasis) -> Measurement {
+        Measurement {
+            service: service.into(),
+            row,
+            cpu,
+        }
+    }
+
     #[test]
     fn resources_against_limits() {
         let gb = 1_000_000_000;
-        let rows = vec![("llama".to_string(), with_usage(3 * gb, 16 * gb, 1.8))];
-        assert_eq!(resources(&rows, &[]).status, CheckStatus::Pass);
+        let window = CpuBasis::Window { ms: 1000 };
+        let rows = vec![measured("llama", with_usage(3 * gb, 16 * gb, 1.8), window)];
+        let ok = resources(&rows, &[]);
+        assert_eq!(ok.status, CheckStatus::Pass);
+        assert_eq!(
+            ok.evidence,
+            "llama 3.0GB of 16.0GB (19%), CPU 1.8% (over 1.0 s)"
+        );
         let limits = vec![(
             "llama".to_string(),
             LimitSpec {
@@ -265,10 +312,42 @@ mod tests {
         )];
         let v = resources(&rows, &limits);
         assert_eq!(v.status, CheckStatus::Fail);
-        assert!(v.evidence.starts_with("llama uses 3.0GB of its 2.0GB memory limit; llama uses 1.8% CPU, over its 1% limit"), "{}", v.evidence);
-        let at_cgroup_limit = vec![("db".to_string(), with_usage(99, 100, 0.0))];
+        assert!(v.evidence.starts_with("llama uses 3.0GB of its 2.0GB memory limit; llama uses 1.8% CPU (over 1.0 s), over its 1% limit"), "{}", v.evidence);
+        let at_cgroup_limit = vec![measured("db", with_usage(99, 100, 0.0), window)];
         assert_eq!(resources(&at_cgroup_limit, &[]).status, CheckStatus::Fail);
         assert_eq!(resources(&[], &[]).status, CheckStatus::Skipped);
+    }
+
+    #[test]
+    fn evidence_says_how_cpu_was_measured() {
+        let gb = 1_000_000_000;
+        let live = resources(
+            &[measured(
+                "a",
+                with_usage(gb, 2 * gb, 12.34),
+                CpuBasis::Live { age_ms: 2000 },
+            )],
+            &[],
+        );
+        assert!(
+            live.evidence.ends_with("CPU 12.3% (live, sampled 2s ago)"),
+            "{}",
+            live.evidence
+        );
+        let once = resources(
+            &[measured(
+                "a",
+                with_usage(gb, 2 * gb, 7.0),
+                CpuBasis::SinceStart,
+            )],
+            &[],
+        );
+        assert!(
+            once.evidence
+                .ends_with("CPU 7.0% (average since the container started)"),
+            "{}",
+            once.evidence
+        );
     }
 
     #[test]

@@ -7,8 +7,10 @@
 
 mod checklist;
 mod checks;
+mod error;
 mod run;
 
 pub use checklist::{checklist, CheckKind, CheckSpec};
-pub use run::{verify, VerifyInput};
+pub use error::NoEngine;
+pub use run::{verify, VerifyInput, CPU_WINDOW, LIVE_USAGE_WITHIN_MS};
 pub use stackwarden_health::{CheckResult, CheckStatus, VerificationRun};

@@ -13,9 +13,10 @@ use std::process::Command;
 use stackwarden_engine::endpoint::{candidates, Environment};
 use stackwarden_engine::{connect, Engine};
 use stackwarden_health::{CheckStatus, VerificationRun};
+use stackwarden_model::EndpointAttempt;
 use stackwarden_probes::ProbeRunner;
 use stackwarden_stack::{parse, Stack};
-use stackwarden_verify::{verify, VerifyInput};
+use stackwarden_verify::{verify, NoEngine, VerifyInput};
 
 const PORT: u16 = 18193;
 const WEB: &str = "sw-verify-web";
@@ -310,7 +311,13 @@ async fn without_an_engine_the_engine_check_fails_and_container_checks_are_skipp
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
     let run = verify(VerifyInput {
         stack: &stack,
-        engine: Err("no socket at /nowhere.sock".into()),
+        engine: Err(NoEngine::Unreachable {
+            attempts: vec![EndpointAttempt {
+                endpoint: "unix:///nowhere.sock".into(),
+                source: "--host".into(),
+                error: "no socket at /nowhere.sock".into(),
+            }],
+        }),
         rows: Vec::new(),
         runner: &runner,
         home: Some(home.path().to_path_buf()),
@@ -328,6 +335,16 @@ async fn without_an_engine_the_engine_check_fails_and_container_checks_are_skipp
     );
     let status = |id: &str| run.results.iter().find(|r| r.id == id).unwrap().status;
     assert_eq!(status("engine"), CheckStatus::Fail);
+    let engine = run.results.iter().find(|r| r.id == "engine").unwrap();
+    assert_eq!(
+        engine.evidence,
+        "no container engine answered; tried unix:///nowhere.sock (--host): no socket at /nowhere.sock"
+    );
+    assert!(
+        engine.hint.contains("podman system service"),
+        "{}",
+        engine.hint
+    );
     assert_eq!(status("running:postgres"), CheckStatus::Skipped);
     assert_eq!(status("resources"), CheckStatus::Skipped);
     assert_eq!(status("volumes:postgres"), CheckStatus::Skipped);
