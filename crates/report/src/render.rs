@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use stackwarden_health::{CheckStatus, VerificationRun};
 use stackwarden_model::format::{human_bytes, human_duration_ms};
+use stackwarden_model::redact;
 
 use crate::chart::{self, Series};
 use crate::data::{ReportData, ReportError};
@@ -106,7 +107,7 @@ fn blocks(data: &ReportData) -> Vec<Block> {
     let run = &data.run;
     let at = when(run.started_at_ms);
     let mut out = vec![Block::Para(format!(
-        "Generated {} from the measurements stored in `{}`. Nothing here is typed in: each figure comes from a measurement and carries the time it was taken.",
+        "Generated {} from the measurements stored in {}. Nothing here is typed in: each figure comes from a measurement and carries the time it was taken.",
         when(data.generated_at_ms),
         data.database
     ))];
@@ -242,7 +243,7 @@ fn blocks(data: &ReportData) -> Vec<Block> {
         .resources
         .iter()
         .map(|(name, pts)| Series {
-            name: name.clone(),
+            name: shown(name),
             points: pts.iter().map(|p| (p.at_ms, p.cpu_percent)).collect(),
         })
         .collect();
@@ -250,7 +251,7 @@ fn blocks(data: &ReportData) -> Vec<Block> {
         .resources
         .iter()
         .map(|(name, pts)| Series {
-            name: name.clone(),
+            name: shown(name),
             points: pts
                 .iter()
                 .map(|p| (p.at_ms, p.memory_used_bytes as f64 / 1e6))
@@ -265,7 +266,7 @@ fn blocks(data: &ReportData) -> Vec<Block> {
         probes.dedup();
         for probe in probes {
             response.push(Series {
-                name: format!("{service}/{probe}"),
+                name: shown(&format!("{service}/{probe}")),
                 points: pts
                     .iter()
                     .filter(|p| p.probe == probe)
@@ -299,8 +300,63 @@ fn blocks(data: &ReportData) -> Vec<Block> {
     out
 }
 
-fn md_cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+/// Text from the engine, a service or the stack file as the report may show
+/// it: URLs without passwords or secret parameters, control characters
+/// (newlines, ESC) as spaces. Every text of the report goes through here
+/// before it is escaped for Markdown or HTML.
+fn shown(text: &str) -> String {
+    redact::text(text)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// Plain text as Markdown that shows exactly that text: HTML is written as
+/// entities (so `<script>` is shown, never run), Markdown's inline markup
+/// (emphasis, code, links, tables) is backslash-escaped, and a start that
+/// would open a heading, list or quote is escaped too.
+fn md_text(text: &str) -> String {
+    let text = shown(text);
+    let text = text.trim_start();
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    // A list item needs its marker followed by a space or the line's end:
+    // `-5%` and `61.8MB` stay as they are.
+    let marker_ends = |rest: &str| rest.is_empty() || rest.starts_with(char::is_whitespace);
+    if out.starts_with(['#', '=']) || (out.starts_with(['-', '+']) && marker_ends(&out[1..])) {
+        out.insert(0, '\\');
+    } else {
+        let digits = out.len() - out.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 && out[digits..].starts_with(['.', ')']) && marker_ends(&out[digits + 1..]) {
+            out.insert(digits, '\\');
+        }
+    }
+    out
+}
+
+/// A relative link target: everything but unreserved characters and `/`
+/// percent-encoded, so a file name cannot end the link or add markup.
+fn md_link(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// A Markdown report and the PNG charts it links to.
@@ -321,15 +377,18 @@ pub fn render_markdown(data: &ReportData, path: &Path) -> Result<MarkdownReport,
         .parent()
         .unwrap_or_else(|| Path::new("."))
         .join(&chart_dir_name);
-    let mut text = format!("# Stackwarden status report: {}\n\n", data.run.stack);
+    let mut text = format!(
+        "# Stackwarden status report: {}\n\n",
+        md_text(&data.run.stack)
+    );
     let mut charts = Vec::new();
     for block in blocks(data) {
         match block {
-            Block::Heading(h) => text.push_str(&format!("## {h}\n\n")),
-            Block::Para(p) => text.push_str(&format!("{p}\n\n")),
+            Block::Heading(h) => text.push_str(&format!("## {}\n\n", md_text(&h))),
+            Block::Para(p) => text.push_str(&format!("{}\n\n", md_text(&p))),
             Block::List(items) => {
                 for i in items {
-                    text.push_str(&format!("- {}\n", md_cell(&i)));
+                    text.push_str(&format!("- {}\n", md_text(&i)));
                 }
                 text.push('\n');
             }
@@ -337,7 +396,7 @@ pub fn render_markdown(data: &ReportData, path: &Path) -> Result<MarkdownReport,
                 text.push_str(&format!("| {} |\n", headers.join(" | ")));
                 text.push_str(&format!("|{}\n", "---|".repeat(headers.len())));
                 for r in rows {
-                    let cells: Vec<String> = r.iter().map(|c| md_cell(c)).collect();
+                    let cells: Vec<String> = r.iter().map(|c| md_text(c)).collect();
                     text.push_str(&format!("| {} |\n", cells.join(" | ")));
                 }
                 text.push('\n');
@@ -354,8 +413,10 @@ pub fn render_markdown(data: &ReportData, path: &Path) -> Result<MarkdownReport,
                 })?;
                 let png = chart_dir.join(file);
                 chart::png(&png, &title, unit, &series)?;
+                let title = md_text(&title);
                 text.push_str(&format!(
-                    "![{title}]({chart_dir_name}/{file})\n\n{title}\n\n"
+                    "![{title}]({})\n\n{title}\n\n",
+                    md_link(&format!("{chart_dir_name}/{file}"))
                 ));
                 charts.push(png);
             }
@@ -368,11 +429,14 @@ pub fn render_markdown(data: &ReportData, path: &Path) -> Result<MarkdownReport,
     Ok(MarkdownReport { text, charts })
 }
 
+/// Plain text as HTML text or attribute value that shows exactly that text.
 fn esc(text: &str) -> String {
-    text.replace('&', "&amp;")
+    shown(text)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#1f2328}table{border-collapse:collapse;margin:8px 0 16px;width:100%}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f6f8fa}figure{margin:12px 0}figcaption{color:#656d76;font-size:13px}svg{max-width:100%;height:auto}";
@@ -428,4 +492,195 @@ pub fn render_html(data: &ReportData) -> Result<String, ReportError> {
     }
     html.push_str("</body></html>\n");
     Ok(html)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use stackwarden_health::{
+        CheckResult, GroupScore, HealthBreakdown, ServiceHealth, ServiceStatus,
+    };
+    use stackwarden_model::testing::row;
+    use stackwarden_model::{ContainerState, HealthState, HistoryPoint};
+
+    use super::*;
+
+    const HOSTILE_EVIDENCE: &str =
+        "saw <img src=x onerror=alert(1)> and <script>alert(2)</script> | [x](javascript:alert(3)) *b* `c`\nline two";
+    const HOSTILE_NAME: &str = "evil\u{1b}[2J\u{7}name";
+
+    fn data() -> ReportData {
+        let mut r = row(HOSTILE_NAME, ContainerState::Running, HealthState::None);
+        r.image = "<b>img</b>".into();
+        let result = |id: &str, name: &str, evidence: &str| CheckResult {
+            id: id.into(),
+            name: name.into(),
+            service: Some("api".into()),
+            required: true,
+            status: CheckStatus::Fail,
+            duration_ms: 3.0,
+            evidence: evidence.into(),
+            hint: "Fix <i>it</i>".into(),
+        };
+        let run = VerificationRun {
+            stack: "<script>stack</script>".into(),
+            started_at_ms: 1_700_000_000_000,
+            duration_ms: 10.0,
+            results: vec![
+                result(
+                    "probe:api:health",
+                    "api: http://user:Sup3rS3cretPw@127.0.0.1:9/health?token=T0kenXyz123 passes its conditions",
+                    HOSTILE_EVIDENCE,
+                ),
+                result("running:api", "# 1. - not a heading", "- 2) > quote"),
+            ],
+            passed: 0,
+            failed: 2,
+            skipped: 0,
+            required_failed: 2,
+            services: vec![r],
+            breakdown: Some(HealthBreakdown {
+                services: vec![
+                    ServiceHealth {
+                        service: "api".into(),
+                        container: HOSTILE_NAME.into(),
+                        group: "<u>core</u>".into(),
+                        status: ServiceStatus::Unhealthy,
+                        reason: "all 1 probes failing".into(),
+                    },
+                    ServiceHealth {
+                        service: "db".into(),
+                        container: "sw-db".into(),
+                        group: "<u>core</u>".into(),
+                        status: ServiceStatus::Unhealthy,
+                        reason: "see postgres://mcp:Pg9assw0rd@db/mcp".into(),
+                    },
+                ],
+                groups: vec![GroupScore {
+                    group: "<u>core</u>".into(),
+                    required: true,
+                    weight: 3.0,
+                    healthy: 0,
+                    total: 1,
+                    score: 0.0,
+                }],
+                overall: 0.0,
+                formula: "overall = 0".into(),
+            }),
+            probe_runs: Vec::new(),
+        };
+        let mut resources = BTreeMap::new();
+        resources.insert(
+            HOSTILE_NAME.to_string(),
+            vec![HistoryPoint {
+                at_ms: 1_700_000_000_000,
+                cpu_percent: 1.0,
+                memory_used_bytes: 1_000_000,
+            }],
+        );
+        ReportData {
+            generated_at_ms: 1_700_000_000_000,
+            database: "/data/stackwarden.sqlite3".into(),
+            run,
+            resources,
+            response_times: BTreeMap::new(),
+        }
+    }
+
+    fn assert_clean(text: &str) {
+        for bad in [
+            "<img",
+            "<script",
+            "<b>",
+            "<i>",
+            "<u>",
+            "Sup3rS3cretPw",
+            "T0kenXyz123",
+            "Pg9assw0rd",
+            "\u{1b}",
+            "\u{7}",
+        ] {
+            assert!(!text.contains(bad), "{bad:?} in {text}");
+        }
+    }
+
+    #[test]
+    fn markdown_shows_hostile_text_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = render_markdown(&data(), &dir.path().join("r.md")).unwrap();
+        let md = report.text;
+        assert_clean(&md);
+        // The link is text: its brackets are escaped, so no link is made.
+        assert!(!md.contains("[x]("), "{md}");
+        assert!(
+            md.contains("saw &lt;img src=x onerror=alert(1)&gt; and &lt;script&gt;alert(2)&lt;/script&gt; \\| \\[x\\](javascript:alert(3)) \\*b\\* \\`c\\` line two"),
+            "{md}"
+        );
+        assert!(md.contains("# Stackwarden status report: &lt;script&gt;stack&lt;/script&gt;\n"));
+        assert!(
+            md.contains("api: http://user:\\*\\*\\*@127.0.0.1:9/health?token=\\*\\*\\*"),
+            "{md}"
+        );
+        // A table row stays one row with its six cells.
+        let row = md
+            .lines()
+            .find(|l| l.contains("&lt;img"))
+            .expect("the evidence row");
+        assert_eq!(row.matches(" | ").count(), 3, "{row}");
+        // Text that would start a heading, list or quote does not.
+        assert!(md.contains("| \\# 1. - not a heading |"), "{md}");
+        assert!(md.contains("| \\- 2) &gt; quote |"), "{md}");
+        assert!(
+            md.contains("- \\# 1. - not a heading: - 2) &gt; quote"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "db (&lt;u&gt;core&lt;/u&gt;): unhealthy, see postgres://mcp:\\*\\*\\*@db/mcp"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("evil \\[2J name"), "{md}");
+        let saved = std::fs::read_to_string(dir.path().join("r.md")).unwrap();
+        assert_eq!(saved, md);
+    }
+
+    #[test]
+    fn html_shows_hostile_text_as_text() {
+        let html = render_html(&data()).unwrap();
+        assert_clean(&html);
+        assert!(
+            html.contains(
+                "saw &lt;img src=x onerror=alert(1)&gt; and &lt;script&gt;alert(2)&lt;/script&gt;"
+            ),
+            "{html}"
+        );
+        assert!(html.contains(
+            "<title>Stackwarden status report: &lt;script&gt;stack&lt;/script&gt;</title>"
+        ));
+        assert!(html.contains("http://user:***@127.0.0.1:9/health?token=***"));
+        assert!(html.contains("evil [2J name"), "{html}");
+    }
+
+    #[test]
+    fn md_text_escapes_and_keeps_plain_text() {
+        assert_eq!(
+            md_text("postgres (sw-db-postgres)"),
+            "postgres (sw-db-postgres)"
+        );
+        assert_eq!(md_text("12. done"), "12\\. done");
+        assert_eq!(md_text("12.5%"), "12.5%");
+        assert_eq!(md_text("61.8MB"), "61.8MB");
+        assert_eq!(md_text("3) x"), "3\\) x");
+        assert_eq!(md_text("-5%"), "-5%");
+        assert_eq!(md_text("- item"), "\\- item");
+        assert_eq!(md_text("+"), "\\+");
+        assert_eq!(md_text("a_b & c"), "a\\_b &amp; c");
+        assert_eq!(
+            md_link("my report-charts/cpu.png"),
+            "my%20report-charts/cpu.png"
+        );
+        assert_eq!(md_link("a)b/x.png"), "a%29b/x.png");
+    }
 }
