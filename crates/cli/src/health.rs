@@ -10,7 +10,8 @@ use stackwarden_health::{HealthBreakdown, ProbeRun};
 use stackwarden_probes::{outcomes_by_service, probe_round, stack_health};
 use stackwarden_stack::Stack;
 
-use crate::stack_input::{engine_rows, prepare};
+use crate::stack_input::{engine_rows, prepare, print_json, unreachable_text};
+use crate::table::shown;
 
 pub fn run(endpoints: &[Candidate], stack_file: Option<&Path>, json: bool) -> ExitCode {
     let (stack, runtime, runner) = match prepare(stack_file, "probed") {
@@ -21,37 +22,35 @@ pub fn run(endpoints: &[Candidate], stack_file: Option<&Path>, json: bool) -> Ex
         let (_engine, rows) = engine_rows(endpoints, Some(&stack)).await?;
         let runs = probe_round(&runner, &stack, &rows).await;
         let outcomes = outcomes_by_service(&runs);
-        Ok::<_, String>((stack_health(&stack, &rows, &outcomes), runs))
+        Ok::<_, stackwarden_verify::NoEngine>((stack_health(&stack, &rows, &outcomes), runs))
     });
     let (breakdown, runs) = match result {
         Ok(r) => r,
         Err(why) => {
-            eprintln!("{why}");
+            eprintln!("{}", unreachable_text(&why));
             return ExitCode::from(2);
         }
     };
     if json {
-        let value = json!({
+        print_json(json!({
             "stack": stack.name,
             "breakdown": breakdown,
             "probes": runs,
-        });
-        match serde_json::to_string_pretty(&value) {
-            Ok(text) => println!("{text}"),
-            Err(e) => eprintln!("stackwarden: cannot write JSON: {e}"),
-        }
+        }));
     } else {
         print!("{}", render(&stack, &breakdown, &runs));
     }
     ExitCode::from(breakdown.level().exit_code())
 }
 
+/// The breakdown as text; every name, reason, error and observed value is
+/// redacted and terminal-safe.
 fn render(stack: &Stack, b: &HealthBreakdown, runs: &[ProbeRun]) -> String {
-    let mut out = format!("Stack {}\n\n", stack.name);
+    let mut out = format!("Stack {}\n\n", shown(&stack.name));
     for g in &b.groups {
         out.push_str(&format!(
             "{:<24} {:>4.0}%  ({}/{} healthy){}\n",
-            g.group,
+            shown(&g.group),
             g.score,
             g.healthy,
             g.total,
@@ -60,24 +59,95 @@ fn render(stack: &Stack, b: &HealthBreakdown, runs: &[ProbeRun]) -> String {
         for s in b.services.iter().filter(|s| s.group == g.group) {
             out.push_str(&format!(
                 "  {:<26} {:<9} {}\n",
-                s.service,
+                shown(&s.service),
                 s.status.word(),
-                s.reason
+                shown(&s.reason)
             ));
             for run in runs.iter().filter(|r| r.service == s.service) {
                 let o = &run.outcome;
+                let probe = shown(&o.probe);
                 if let Some(e) = &o.error {
-                    out.push_str(&format!("      {}: {e}\n", o.probe));
+                    out.push_str(&format!("      {probe}: {}\n", shown(e)));
                 }
                 for c in o.conditions.iter().filter(|c| !c.success) {
                     out.push_str(&format!(
-                        "      {}: {} (saw {})\n",
-                        o.probe, c.condition, c.observed
+                        "      {probe}: {} (saw {})\n",
+                        shown(&c.condition),
+                        shown(&c.observed)
                     ));
                 }
             }
         }
     }
-    out.push_str(&format!("\nOVERALL {:.0}%\n{}\n", b.overall, b.formula));
+    out.push_str(&format!(
+        "\nOVERALL {:.0}%\n{}\n",
+        b.overall,
+        shown(&b.formula)
+    ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stackwarden_health::{
+        ConditionResult, GroupScore, ProbeOutcome, ServiceHealth, ServiceStatus,
+    };
+
+    #[test]
+    fn engine_and_service_text_is_printed_safely() {
+        let stack = stackwarden_stack::parse(
+            "name: \"s\\e[2J\"\nservices:\n  api:\n    image: x\n",
+            "s.yaml",
+        )
+        .unwrap();
+        let b = HealthBreakdown {
+            services: vec![ServiceHealth {
+                service: "api".into(),
+                container: "api\u{1b}[2J".into(),
+                group: "core".into(),
+                status: ServiceStatus::Unhealthy,
+                reason: "all 1 probes failing".into(),
+            }],
+            groups: vec![GroupScore {
+                group: "core".into(),
+                required: true,
+                weight: 3.0,
+                healthy: 0,
+                total: 1,
+                score: 0.0,
+            }],
+            overall: 0.0,
+            formula: "overall = 0".into(),
+        };
+        let runs = vec![ProbeRun {
+            service: "api".into(),
+            at_ms: 0,
+            duration_ms: 1.0,
+            outcome: ProbeOutcome {
+                probe: "health".into(),
+                success: false,
+                conditions: vec![ConditionResult {
+                    condition: "[BODY].status == ok".into(),
+                    success: false,
+                    observed: "\"\u{1b}]0;owned\u{7}\"".into(),
+                }],
+                error: Some(
+                    "cannot reach http://u:Sup3rS3cretPw@h:1/x?token=T0kenXyz123\u{1b}[2J".into(),
+                ),
+            },
+        }];
+        let text = render(&stack, &b, &runs);
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        assert!(!text.contains('\u{7}'), "{text:?}");
+        assert!(
+            !text.contains("Sup3rS3cretPw") && !text.contains("T0kenXyz123"),
+            "{text}"
+        );
+        assert!(text.starts_with("Stack s\\u{1b}[2J\n"), "{text}");
+        assert!(
+            text.contains("health: [BODY].status == ok (saw \"\\u{1b}]0;owned\\u{7}\")"),
+            "{text}"
+        );
+    }
 }

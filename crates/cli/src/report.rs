@@ -8,6 +8,10 @@ use stackwarden_model::clock::now_ms;
 use stackwarden_model::Config;
 use stackwarden_report::{render_html, render_markdown, ReportData, ReportError};
 
+use crate::stack_input::CliError;
+use crate::store::open_store;
+use crate::table::shown;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Md,
@@ -35,47 +39,47 @@ pub fn run(config: &Config, format: Option<Format>, out: Option<PathBuf>) -> Exi
     let Some(runtime) = crate::runtime() else {
         return ExitCode::from(2);
     };
-    let result: Result<String, String> = runtime.block_on(async {
-        let store = crate::store::open_store(config).await?;
-        let data = ReportData::load(&store, now_ms())
-            .await
-            .map_err(|e| e.to_string());
-        store.close().await;
-        let data = data?;
-        match format {
-            Format::Md => render_markdown(&data, &out)
-                .map(|r| {
-                    let charts: Vec<String> =
-                        r.charts.iter().map(|c| c.display().to_string()).collect();
-                    if charts.is_empty() {
-                        format!("wrote {}", out.display())
-                    } else {
-                        format!("wrote {} and {}", out.display(), charts.join(", "))
-                    }
-                })
-                .map_err(|e| e.to_string()),
-            Format::Html => {
-                let html = render_html(&data).map_err(|e| e.to_string())?;
-                std::fs::write(&out, html)
-                    .map_err(|source| {
-                        ReportError::Write {
-                            path: out.display().to_string(),
-                            source,
-                        }
-                        .to_string()
-                    })
-                    .map(|()| format!("wrote {}", out.display()))
-            }
-        }
-    });
+    let result = runtime.block_on(write_report(config, format, &out));
     match result {
         Ok(done) => {
-            println!("{done}");
+            println!("{}", shown(&done));
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("stackwarden: {e}");
+            eprintln!("stackwarden: {}", shown(&e.to_string()));
             ExitCode::from(1)
+        }
+    }
+}
+
+/// Builds the report from the store and writes it to `out`; says what it
+/// wrote.
+async fn write_report(config: &Config, format: Format, out: &Path) -> Result<String, CliError> {
+    let store = open_store(config).await?;
+    let data = ReportData::load(&store, now_ms()).await;
+    store.close().await;
+    let data = data?;
+    match format {
+        Format::Md => {
+            let report = render_markdown(&data, out)?;
+            let charts: Vec<String> = report
+                .charts
+                .iter()
+                .map(|c| c.display().to_string())
+                .collect();
+            Ok(if charts.is_empty() {
+                format!("wrote {}", out.display())
+            } else {
+                format!("wrote {} and {}", out.display(), charts.join(", "))
+            })
+        }
+        Format::Html => {
+            let html = render_html(&data)?;
+            std::fs::write(out, html).map_err(|source| ReportError::Write {
+                path: out.display().to_string(),
+                source,
+            })?;
+            Ok(format!("wrote {}", out.display()))
         }
     }
 }

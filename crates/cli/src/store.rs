@@ -6,16 +6,17 @@ use std::time::Duration;
 use stackwarden_model::Config;
 use stackwarden_store::{Retention, Store};
 
-pub async fn open_store(config: &Config) -> Result<Store, String> {
-    let dir = Config::data_dir()
-        .ok_or_else(|| "no data directory (set HOME or STACKWARDEN_DATA_DIR)".to_string())?;
-    Store::open(
+use crate::stack_input::CliError;
+
+pub async fn open_store(config: &Config) -> Result<Store, CliError> {
+    let dir = Config::data_dir().ok_or(CliError::NoDataDir)?;
+    let store = Store::open(
         &dir,
         Retention {
             max_age: Duration::from_secs(u64::from(config.history.retention_hours) * 3600),
             max_per_container: config.history.max_samples_per_container,
         },
     )
-    .await
-    .map_err(|e| e.to_string())
+    .await?;
+    Ok(store)
 }

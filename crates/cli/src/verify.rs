@@ -10,8 +10,9 @@ use stackwarden_health::{CheckResult, CheckStatus, VerificationRun};
 use stackwarden_verify::{verify, VerifyInput};
 use tokio::sync::mpsc;
 
-use crate::stack_input::{engine_rows, prepare};
+use crate::stack_input::{engine_rows, prepare, print_json};
 use crate::store::open_store;
+use crate::table::shown;
 
 pub struct VerifyArgs<'a> {
     pub stack_file: Option<&'a Path>,
@@ -55,21 +56,30 @@ pub fn run(
             match open_store(config).await {
                 Ok(store) => {
                     if let Err(e) = store.record_verification(&run).await {
-                        eprintln!("stackwarden: the run was not stored: {e}");
+                        eprintln!(
+                            "stackwarden: the run was not stored: {}",
+                            shown(&e.to_string())
+                        );
                     }
                     if let Err(e) = store.prune(stackwarden_model::clock::now_ms()).await {
-                        eprintln!("stackwarden: old history was not pruned: {e}");
+                        eprintln!(
+                            "stackwarden: old history was not pruned: {}",
+                            shown(&e.to_string())
+                        );
                     }
                     store.close().await;
                 }
-                Err(e) => eprintln!("stackwarden: the run was not stored: {e}"),
+                Err(e) => eprintln!(
+                    "stackwarden: the run was not stored: {}",
+                    shown(&e.to_string())
+                ),
             }
         }
         run
     });
     if args.json {
-        match serde_json::to_string_pretty(&run) {
-            Ok(text) => println!("{text}"),
+        match serde_json::to_value(&run) {
+            Ok(value) => print_json(value),
             Err(e) => eprintln!("stackwarden: cannot write JSON: {e}"),
         }
     } else {
@@ -86,18 +96,19 @@ fn mark(s: CheckStatus) -> &'static str {
     }
 }
 
-/// One result as it arrives: status, name, time, evidence, hint.
+/// One result as it arrives: status, name, time, evidence, hint (each
+/// redacted and terminal-safe).
 fn line(r: &CheckResult) -> String {
     let optional = if r.required { "" } else { " (optional)" };
     let mut out = format!(
         "{} {}{optional}  [{:.0} ms]\n      {}\n",
         mark(r.status),
-        r.name,
+        shown(&r.name),
         r.duration_ms,
-        r.evidence
+        shown(&r.evidence)
     );
     if !r.hint.is_empty() {
-        out.push_str(&format!("      fix: {}\n", r.hint));
+        out.push_str(&format!("      fix: {}\n", shown(&r.hint)));
     }
     out
 }
@@ -105,10 +116,19 @@ fn line(r: &CheckResult) -> String {
 fn summary(run: &VerificationRun) -> String {
     let mut out = format!(
         "\n{}: {} passed, {} failed ({} required), {} skipped in {:.0} ms\n",
-        run.stack, run.passed, run.failed, run.required_failed, run.skipped, run.duration_ms
+        shown(&run.stack),
+        run.passed,
+        run.failed,
+        run.required_failed,
+        run.skipped,
+        run.duration_ms
     );
     if let Some(b) = &run.breakdown {
-        out.push_str(&format!("Health {:.0}%: {}\n", b.overall, b.formula));
+        out.push_str(&format!(
+            "Health {:.0}%: {}\n",
+            b.overall,
+            shown(&b.formula)
+        ));
     }
     out.push_str(if run.ok() {
         "Every required check passed.\n"
@@ -116,4 +136,29 @@ fn summary(run: &VerificationRun) -> String {
         "Required checks failed (above, with how to fix them).\n"
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_result_line_prints_no_raw_control_characters() {
+        let r = CheckResult {
+            id: "running:x".into(),
+            name: "x\u{1b}[2J container running".into(),
+            service: Some("x".into()),
+            required: true,
+            status: CheckStatus::Fail,
+            duration_ms: 1.0,
+            evidence: "x\u{1b}[2J exited\nsecond line".into(),
+            hint: "Start it: podman start x\u{1b}[2J".into(),
+        };
+        let text = line(&r);
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        assert_eq!(
+            text,
+            "FAIL x\\u{1b}[2J container running  [1 ms]\n      x\\u{1b}[2J exited second line\n      fix: Start it: podman start x\\u{1b}[2J\n"
+        );
+    }
 }
