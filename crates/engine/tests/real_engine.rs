@@ -183,13 +183,15 @@ async fn cpu_of_a_busy_container(engine: Engine, name: &str) -> f64 {
 #[tokio::test]
 async fn cpu_percent_from_two_samples_sees_a_busy_container() {
     let batch = cpu_of_a_busy_container(engine().await, "sw-it-busy-batch").await;
+    // An idle container reads ~0 %; a spinning one well above 5 % even when
+    // the test run loads both cores (it read 17 % at a load average of 4).
     assert!(
-        batch > 30.0,
+        batch > 5.0,
         "Podman batch stats: a spinning container uses a good part of a core, got {batch}"
     );
     let compat =
         cpu_of_a_busy_container(engine().await.without_batch_stats(), "sw-it-busy-compat").await;
-    assert!(compat > 30.0, "per-container stats: got {compat}");
+    assert!(compat > 5.0, "per-container stats: got {compat}");
 }
 
 #[tokio::test]
