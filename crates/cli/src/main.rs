@@ -202,7 +202,10 @@ fn load_config(path: Option<&std::path::Path>) -> Config {
         None => Config::load_lenient(),
     };
     for e in problems {
-        eprintln!("stackwarden: {e}; going on with default settings for that part");
+        eprintln!(
+            "stackwarden: {}; going on with default settings for that part",
+            table::shown(&e.to_string())
+        );
     }
     config
 }
@@ -238,8 +241,8 @@ fn status(endpoints: &[Candidate], json: bool, project: Option<&str>, timing: bo
         None => snapshot,
     };
     if json {
-        match serde_json::to_string_pretty(&snapshot) {
-            Ok(text) => println!("{text}"),
+        match serde_json::to_value(&snapshot) {
+            Ok(value) => stack_input::print_json(value),
             Err(e) => eprintln!("stackwarden: cannot write JSON: {e}"),
         }
     } else if matches!(snapshot.engine, EngineStatus::Unreachable { .. }) {

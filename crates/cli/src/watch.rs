@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use stackwarden_engine::Candidate;
-use stackwarden_model::{Config, EngineStatus};
+use stackwarden_model::{redact, Config, EngineStatus};
 use stackwarden_runtime::{RuntimeError, RuntimeOptions, RuntimeState};
 use stackwarden_stack::StackSource;
 use tokio::signal::unix::{signal, SignalKind};
@@ -123,18 +123,20 @@ impl Said {
                     .join("; ")
             ),
         };
+        // Endpoints and engine errors may carry credentials (tcp://user:pw@…).
+        let engine = redact::text(&engine);
         if self.engine.as_ref() != Some(&engine) {
             tracing::info!("engine {}", &engine);
             self.engine = Some(engine);
         }
         if self.stack_error.as_ref() != Some(&s.health.stack_error) {
             if let Some(e) = &s.health.stack_error {
-                tracing::warn!("stack file: {}", e);
+                tracing::warn!("stack file: {}", redact::text(e));
             }
             self.stack_error = Some(s.health.stack_error.clone());
         }
         if s.health.breakdown.is_some() && self.headline.as_ref() != Some(&s.health.headline) {
-            tracing::info!("health: {}", &s.health.headline);
+            tracing::info!("health: {}", redact::text(&s.health.headline));
             self.headline = Some(s.health.headline.clone());
         }
         let problems = &s.status.problems;
@@ -144,7 +146,7 @@ impl Said {
                 tracing::warn!(
                     "task {} {} (restarted {} times)",
                     p.task,
-                    p.reason,
+                    redact::text(&p.reason),
                     p.restarts
                 );
             }

@@ -84,7 +84,10 @@ impl Supervisor {
             let mut restarts = 0u32;
             loop {
                 let started = Instant::now();
-                let reason = match tokio::spawn(make()).await {
+                let mut running = tokio::spawn(make());
+                // Stopping the supervisor drops this loop, and with it the task.
+                let _abort = AbortOnDrop(running.abort_handle());
+                let reason = match (&mut running).await {
                     Ok(()) if finishing.load(Ordering::SeqCst) => return,
                     Ok(()) => "ended unexpectedly".to_string(),
                     Err(e) if e.is_panic() => format!("panicked: {}", panic_text(e.into_panic())),
@@ -148,6 +151,15 @@ impl Supervisor {
             a.abort();
         }
         in_time
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -218,5 +230,34 @@ mod tests {
         let after = starts.load(Ordering::SeqCst);
         tokio::time::sleep(Duration::from_secs(120)).await;
         assert_eq!(starts.load(Ordering::SeqCst), after);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stop_ends_the_running_task_itself() {
+        struct Dropped(Arc<AtomicU32>);
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let supervisor = Supervisor::new();
+        let dropped = Arc::new(AtomicU32::new(0));
+        let counter = Arc::clone(&dropped);
+        supervisor.spawn("sleeper", move || {
+            let held = Dropped(Arc::clone(&counter));
+            async move {
+                let _held = held;
+                std::future::pending::<()>().await;
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(dropped.load(Ordering::SeqCst), 0);
+        supervisor.stop();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            1,
+            "what the task held (a queue's sender) is let go"
+        );
     }
 }
