@@ -169,6 +169,16 @@ impl HealthScheduler {
                             self.publish(&tx, &loaded, &last, &mut previous);
                         }
                     }
+                    // Probe loops run until the stack changes. One that
+                    // panicked or ended would leave its last result shown for
+                    // good: end the scheduler the same way, so that whoever
+                    // supervises it sees it and starts it again.
+                    Some(ended) = tasks.join_next() => {
+                        match ended {
+                            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                            _ => return,
+                        }
+                    }
                     Some(run) = runs_rx.recv() => {
                         self.record(HealthRecord::Run(run.clone()));
                         last.insert((run.service.clone(), run.outcome.probe.clone()), run);
