@@ -135,11 +135,20 @@ impl Task {
     async fn run(mut self) {
         let mut retry = FIRST_RETRY;
         loop {
-            match connect(&self.config.candidates).await {
+            // Nobody listening any more (the runtime stopped): end now, not
+            // after the connection attempts' time-outs.
+            let attempt = tokio::select! {
+                attempt = connect(&self.config.candidates) => attempt,
+                _ = self.snapshot.closed() => return,
+            };
+            match attempt {
                 Ok(connection) => {
                     retry = FIRST_RETRY;
                     let engine = Engine::new(connection).await;
-                    tracing::info!(endpoint = engine.endpoint(), "engine connected");
+                    tracing::info!(
+                        endpoint = %stackwarden_model::redact::text(engine.endpoint()),
+                        "engine connected"
+                    );
                     self.engine.send_replace(Some(engine.clone()));
                     let ended = self.run_connected(&engine).await;
                     self.engine.send_replace(None);
@@ -168,6 +177,7 @@ impl Task {
             tokio::select! {
                 _ = tokio::time::sleep(retry) => {}
                 _ = self.wake.notified() => {}
+                _ = self.snapshot.closed() => return,
             }
             retry = (retry * 2).min(MAX_RETRY);
         }

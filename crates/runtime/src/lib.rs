@@ -141,6 +141,8 @@ struct Inner {
     recording: bool,
     verifying: Arc<AtomicBool>,
     log_follower: Mutex<Option<AbortHandle>>,
+    /// The verification running (or last run), ended by `stop`.
+    verification: Mutex<Option<AbortHandle>>,
     /// The runtime's own ends of the record queues; dropped on stop so the
     /// recorders drain and finish.
     queues: Mutex<Option<Queues>>,
@@ -188,6 +190,8 @@ impl Runtime {
                 Some("no data folder (set HOME or STACKWARDEN_DATA_DIR)".to_string()),
             ),
         };
+        // Without a store nothing records here: let another process try.
+        let lock = lock.filter(|_| store.is_some());
         let recording_store = store.clone().filter(|_| lock.is_some());
         let recording = match (&recording_store, held, &store_error) {
             (Some(s), _, _) => Recording::On {
@@ -362,6 +366,7 @@ impl Runtime {
                 recording: recording_store.is_some(),
                 verifying: Arc::new(AtomicBool::new(false)),
                 log_follower: Mutex::new(None),
+                verification: Mutex::new(None),
                 queues: Mutex::new(queues),
                 _lock: lock,
                 tokio: tokio::runtime::Handle::current(),
@@ -443,6 +448,7 @@ impl Runtime {
     /// releases the data folder (when the last clone is dropped).
     pub async fn stop(&self) {
         self.set_log_follower(None);
+        self.inner.replace_verification(None);
         self.inner.producers.stop();
         // The monitor's handle keeps it alive; without it the monitor ends
         // and lets go of the sample queue.
@@ -469,6 +475,23 @@ impl Runtime {
             old.abort();
         }
         *slot = next;
+    }
+}
+
+impl Inner {
+    /// Remembers the verification now running; `None` (on stop) ends the
+    /// one remembered, if it still runs.
+    fn replace_verification(&self, next: Option<AbortHandle>) {
+        let mut slot = match self.verification.lock() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let stopping = next.is_none();
+        if let Some(old) = std::mem::replace(&mut *slot, next) {
+            if stopping {
+                old.abort();
+            }
+        }
     }
 }
 

@@ -103,6 +103,8 @@ impl Runtime {
             );
             run
         });
+        // Stopping the runtime ends a run still going (before the store closes).
+        self.inner.replace_verification(Some(task.abort_handle()));
         Ok((started, task))
     }
 

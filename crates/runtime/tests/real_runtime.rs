@@ -17,7 +17,7 @@ use stackwarden_health::{
 };
 use stackwarden_model::{Config, ContainerAction, ResourceUsage};
 use stackwarden_runtime::{
-    Recording, Runtime, RuntimeError, RuntimeOptions, RuntimeState, RETENTION_EVERY,
+    Recording, ReportFormat, Runtime, RuntimeError, RuntimeOptions, RuntimeState, RETENTION_EVERY,
 };
 use stackwarden_stack::StackSource;
 use stackwarden_store::{Retention, SampleRecord, Store};
@@ -187,6 +187,23 @@ async fn records_a_stopped_required_container_and_refuses_unknown_names() {
     // The mark is released once the run ends.
     let (_, again) = runtime.verify(None).expect("released after the run");
     again.await.unwrap();
+
+    // The window's read commands, each a call into the runtime.
+    let history = runtime.verification_history().await.unwrap();
+    assert_eq!(history.len(), 2, "both runs stored");
+    let stored = runtime
+        .verification_run(history[0].id)
+        .await
+        .unwrap()
+        .expect("the newest run by its id");
+    assert!(stored.results.iter().any(|r| r.id == "running:web"));
+    assert!(runtime.verification_run(i64::MAX).await.unwrap().is_none());
+    let report = runtime.export_report(ReportFormat::Html).await.unwrap();
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(report.starts_with(dir.path()), "{report:?}");
+    assert!(html.to_lowercase().contains("<html") && html.contains(NAME));
+    assert!(runtime.service_history("no-such").await.unwrap().is_empty());
+    assert!(runtime.probe_history("no-such").await.unwrap().is_empty());
     drop(logs);
     runtime.close_logs();
 
@@ -214,6 +231,13 @@ async fn records_a_stopped_required_container_and_refuses_unknown_names() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let recent = runtime.recent_transitions().await.unwrap();
+    assert!(
+        recent
+            .iter()
+            .any(|t| t.change.service == "web" && t.change.to == ServiceStatus::Down),
+        "{recent:?}"
+    );
     runtime.stop().await;
 }
 
