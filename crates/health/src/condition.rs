@@ -365,6 +365,19 @@ impl fmt::Display for Seen {
     }
 }
 
+/// Longest observed value kept, in characters: it is stored with every
+/// probe run and shown in the window and the reports.
+pub const OBSERVED_MAX_CHARS: usize = 200;
+
+/// `text` cut to [`OBSERVED_MAX_CHARS`], saying how long it was.
+fn shortened(text: String) -> String {
+    if text.chars().count() <= OBSERVED_MAX_CHARS {
+        return text;
+    }
+    let kept: String = text.chars().take(OBSERVED_MAX_CHARS).collect();
+    format!("{kept}… ({} bytes in all)", text.len())
+}
+
 fn walk<'v>(body: &'v Value, steps: &[PathStep]) -> Result<&'v Value, String> {
     let mut v = body;
     for step in steps {
@@ -443,7 +456,7 @@ impl Condition {
         ConditionResult {
             condition: self.text.clone(),
             success: self.holds(&seen),
-            observed,
+            observed: shortened(observed),
         }
     }
 
@@ -671,5 +684,29 @@ mod tests {
             ..Default::default()
         };
         assert!(c.evaluate(&obs).success);
+    }
+
+    #[test]
+    fn a_huge_observed_value_is_cut() {
+        let c = parse("[BODY] == x");
+        let body = Value::String("y".repeat(1 << 20));
+        let r = c.evaluate(&Observation {
+            status: Some(200),
+            response_time_ms: Some(1.0),
+            connected: Some(true),
+            body: Some(&body),
+        });
+        assert!(!r.success);
+        assert!(
+            r.observed.chars().count() < OBSERVED_MAX_CHARS + 40,
+            "{}",
+            r.observed.len()
+        );
+        assert!(
+            r.observed
+                .ends_with(&format!("({} bytes in all)", (1 << 20) + 2)),
+            "{}",
+            r.observed
+        );
     }
 }
