@@ -55,9 +55,23 @@ pub fn is_secret_key(key: &str) -> bool {
     .any(|w| k.contains(w))
         || k.ends_with("_key")
         || k.ends_with("-key")
+        // camelCase and run-together: `accessKey`, `PRIVATEKEY` (not `monkey`)
+        || (key.len() > 3 && key.ends_with("Key"))
+        || ["accesskey", "secretkey", "privatekey", "masterkey", "authkey"]
+            .iter()
+            .any(|w| k.ends_with(w))
         || k.ends_with("_pass")
         || k.ends_with("_pwd")
+        // `X-Amz-Signature`, `x-auth`, `oauth_sig`
+        || k
+            .rsplit(['-', '_'])
+            .next()
+            .is_some_and(|last| last != k && SECRET_KEYS.contains(&last))
 }
+
+/// A user name long enough to be a token rather than a name
+/// (`https://ghp_…@github.com/`): such a name is masked too.
+const TOKEN_AS_USER_CHARS: usize = 20;
 
 /// A URL fit to show: the password in its user info and the values of secret
 /// query or fragment parameters replaced by `***`. Text that does not parse
@@ -74,6 +88,8 @@ fn redact_parsed(mut u: Url, original: &str) -> String {
     let mut changed = false;
     if u.password().is_some() {
         changed |= u.set_password(Some(MASK)).is_ok();
+    } else if u.username().len() >= TOKEN_AS_USER_CHARS {
+        changed |= u.set_username(MASK).is_ok();
     }
     if let Some(query) = u.query() {
         if let Some(masked) = mask_pairs(query) {
@@ -213,6 +229,18 @@ mod tests {
     }
 
     #[test]
+    fn a_token_given_as_the_user_name_is_masked() {
+        assert_eq!(
+            url("https://ghp_abcdefghijklmnopqrstuvwxyz012345@github.com/o/r.git"),
+            "https://***@github.com/o/r.git"
+        );
+        assert_eq!(
+            url("postgres://mcp@127.0.0.1:5432/mcp"),
+            "postgres://mcp@127.0.0.1:5432/mcp"
+        );
+    }
+
+    #[test]
     fn unparseable_urls_are_masked_too() {
         assert_eq!(
             url("http://user:hunter2@[bad/health?token=zz"),
@@ -244,6 +272,10 @@ mod tests {
             "X-Auth-Token",
             "secret",
             "OPENAI_API_KEY",
+            "X-Amz-Signature",
+            "x-auth",
+            "accessKey",
+            "AWS_SECRETKEY",
         ] {
             assert!(is_secret_key(k), "{k}");
         }

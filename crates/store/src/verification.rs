@@ -5,6 +5,7 @@
 
 use sqlx::Row;
 use stackwarden_health::{CheckResult, CheckStatus, VerificationRun, VerificationSummary};
+use stackwarden_model::redact;
 
 use crate::{SampleRecord, Store, StoreError};
 
@@ -130,13 +131,14 @@ impl Store {
         .map(|c| {
             Ok(CheckResult {
                 id: c.try_get(0)?,
-                name: c.try_get(1)?,
+                // Runs stored by earlier builds may still quote secrets.
+                name: redact::text(&c.try_get::<String, _>(1)?),
                 service: c.try_get(2)?,
                 required: c.try_get(3)?,
                 status: status_from(&c.try_get::<String, _>(4)?),
                 duration_ms: c.try_get(5)?,
-                evidence: c.try_get(6)?,
-                hint: c.try_get(7)?,
+                evidence: redact::text(&c.try_get::<String, _>(6)?),
+                hint: redact::text(&c.try_get::<String, _>(7)?),
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
