@@ -552,3 +552,71 @@ fn problems_quote_urls_without_their_secrets() {
         );
     }
 }
+
+/// A valid stack file with every kind of value the loader checks, for the
+/// property test to cut up and splice into.
+const FULL_STACK: &str = r#"name: fuzz
+x-stackwarden:
+  groups:
+    core: { label: Core, required: true, weight: 2 }
+services:
+  web:
+    image: busybox
+    container_name: fuzz-web
+    depends_on: [db]
+    x-stackwarden:
+      group: core
+      probes:
+        - http: { url: "http://127.0.0.1:8080/health" }
+          interval: 5s
+          timeout: 1s
+          max_body: 64KiB
+          conditions: ["[STATUS] == 200", "len([BODY].items) > 2", "[RESPONSE_TIME] < 150ms"]
+        - tcp: { address: "127.0.0.1:8080" }
+  db:
+    image: postgres
+    environment:
+      POSTGRES_PASSWORD: example
+    x-stackwarden:
+      group: core
+      probes:
+        - postgres: { url: "postgres://u@127.0.0.1/db", password_env: PGPASS, tables: [a, b] }
+        - redis: { url: "redis://127.0.0.1:6379", require_persistence: true }
+"#;
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(384))]
+
+    /// Whatever the text (a valid file cut, spliced with anything, or
+    /// random): the loader returns a stack or problems, never panics, and
+    /// every problem names a line of the file.
+    #[test]
+    fn the_loader_never_panics_and_places_every_problem(
+        cut in 0usize..FULL_STACK.len(),
+        len in 0usize..40,
+        insert in "(\\PC|\n|[-:{}\\[\\]\"'#&*!|>@%0-9 ]){0,40}",
+        random in proptest::bool::ANY,
+    ) {
+        let text = if random {
+            insert.clone()
+        } else {
+            let start = FULL_STACK.floor_char_boundary(cut);
+            let end = FULL_STACK.floor_char_boundary((start + len).min(FULL_STACK.len()));
+            format!("{}{insert}{}", &FULL_STACK[..start], &FULL_STACK[end..])
+        };
+        if let Err(e) = parse(&text, "compose.yaml") {
+            let lines = text.lines().count().max(1) as u64 + 1;
+            for p in e.problems() {
+                proptest::prop_assert!(p.line >= 1 && p.line <= lines, "{p:?} in {lines} lines:\n{text}");
+                proptest::prop_assert!(!p.reason.is_empty());
+            }
+        }
+    }
+}
+
+#[test]
+fn the_fuzz_seed_stack_is_valid() {
+    if let Err(e) = parse(FULL_STACK, "compose.yaml") {
+        panic!("{e}");
+    }
+}
