@@ -187,10 +187,10 @@ pub fn systemd_unit(args: &WatchArgs<'_>) -> String {
          \n\
          [Service]\n\
          ExecStart={}\n\
+         # Exit 75 (another Stackwarden records into this data folder, say\n\
+         # the desktop app) is retried too: this takes over when it quits.\n\
          Restart=on-failure\n\
-         RestartSec=10\n\
-         # 75: another Stackwarden already watches this data folder\n\
-         RestartPreventExitStatus=75\n\
+         RestartSec=30\n\
          \n\
          [Install]\n\
          WantedBy=default.target\n",

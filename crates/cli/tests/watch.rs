@@ -136,8 +136,7 @@ fn watch_records_stops_on_sigterm_and_a_second_one_refuses() {
     podman(&["stop", "-t", "0", NAME]);
     wait_for("web down in the log", &log, Duration::from_secs(30), |l| {
         l.lines()
-            .filter(|x| x.contains("health:"))
-            .next_back()
+            .rfind(|x| x.contains("health:"))
             .is_some_and(|x| !x.contains("100%"))
     });
 
@@ -196,4 +195,47 @@ fn watch_records_stops_on_sigterm_and_a_second_one_refuses() {
         unit.contains("ExecStart=") && unit.contains(" watch --stack "),
         "{unit}"
     );
+}
+
+#[test]
+fn watch_without_an_engine_stops_at_once_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("stack.yaml");
+    std::fs::write(
+        &stack,
+        "name: nowhere\nservices:\n  web:\n    image: busybox\n",
+    )
+    .unwrap();
+    let mut child = watch(&dir.path().join("data"), &stack)
+        .env("STACKWARDEN_HOST", "unix:///nonexistent/engine.sock")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start watch");
+    let log = collect_stderr(&mut child);
+    wait_for("engine unreachable", &log, Duration::from_secs(20), |l| {
+        l.contains("unreachable")
+    });
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running 3 s after SIGTERM:\n{}", log.lock().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(exit.code(), Some(0));
+    wait_for("stopped", &log, Duration::from_secs(2), |l| {
+        l.contains("stopped")
+    });
+    assert!(!log.lock().unwrap().contains("could not be written"));
 }
