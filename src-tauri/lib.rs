@@ -6,8 +6,10 @@
 
 mod commands;
 mod error;
+mod opener_scope;
 mod state;
 mod tray;
+mod tray_footprint;
 mod verification;
 mod window;
 
@@ -108,6 +110,7 @@ fn setup(
         config.engine.endpoint.as_deref(),
         &Environment::current(),
     );
+    opener_scope::allow_engine_hosts(app, &candidates);
     let refresh_interval_ms = u64::try_from(config.refresh.interval().as_millis()).unwrap_or(2000);
     let mut options = RuntimeOptions::from_config(config, candidates, HOST_NAME);
     options.config_error = config_error;

@@ -84,6 +84,10 @@ pub fn on_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
                 state.runtime.set_sampling(false);
                 state.runtime.close_logs();
             }
+            let app = window.app_handle().clone();
+            crate::tray_footprint::release_after_close(move || {
+                app.get_webview_window(MAIN).is_some()
+            });
         }
         _ => {}
     }

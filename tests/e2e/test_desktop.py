@@ -10,7 +10,7 @@ import time
 from selenium.webdriver.common.by import By
 
 from conftest import APP
-from x11 import find_app_window, is_viewable, request_close
+from x11 import distinct_colours, find_app_window, is_viewable, request_close
 
 TEST_CONTAINERS = ["sw-ok-web", "sw-ok-worker", "sw-mixed-healthy", "sw-mixed-sick", "sw-mixed-exits"]
 
@@ -304,13 +304,22 @@ def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni, app_env):
     # The window and its web view are released; the app stays in the tray.
     wait_for("window destroyed", lambda: not app_window())
     assert os.path.exists(f"/proc/{pid}"), "the app keeps running in the tray"
-    wait_for("the web view process ended", lambda: not web_processes(pid), timeout=15)
+    wait_for("the web view's processes ended", lambda: not web_processes(pid), timeout=15)
 
     props = sni.item_properties(service)
     labels = sni.menu_labels(service, props["menu"])
     assert set(labels) >= {"Open Stackwarden", "Quit"}, labels
     sni.click_menu(service, props["menu"], labels["Open Stackwarden"])
     wait_for("window created again", app_window)
+
+    def drawn():
+        d, win = find_app_window(display, pid)
+        try:
+            return win is not None and distinct_colours(win) > 20
+        finally:
+            d.close()
+    # WebKit starts its processes again and the page renders.
+    wait_for("the page rendered in the new window", drawn, timeout=20)
 
     # Launching the app again (say, from the desktop launcher) brings this
     # instance forward instead of starting a second one.
@@ -325,7 +334,7 @@ def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni, app_env):
 
 
 def web_processes(pid):
-    """WebKit helper processes started by the app."""
+    """WebKit's web and network processes started by the app."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -338,7 +347,7 @@ def web_processes(pid):
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid and comm.startswith("WebKitWebProces"):
+        if ppid == pid and comm.startswith(("WebKitWebProces", "WebKitNetworkPr")):
             found.append(int(entry))
     return found
 

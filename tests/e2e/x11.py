@@ -34,3 +34,12 @@ def request_close(d, win):
 
 def is_viewable(win) -> bool:
     return win.get_attributes().map_state == X.IsViewable
+
+
+def distinct_colours(win, step: int = 7) -> int:
+    """How many different pixel values a sample of the window shows: a blank
+    (never painted) window has one or two, a rendered page many."""
+    geometry = win.get_geometry()
+    image = win.get_image(0, 0, geometry.width, geometry.height, X.ZPixmap, 0xFFFFFFFF)
+    data = image.data
+    return len({bytes(data[i:i + 4]) for i in range(0, len(data) - 4, 4 * step)})

@@ -18,7 +18,7 @@ import { VerifyPanel } from "./components/VerifyPanel";
 import { EngineProblem } from "./components/EngineProblem";
 import { Header } from "./components/Header";
 import { ServiceDetail } from "./components/ServiceDetail";
-import { sameShownRows, ServiceTable } from "./components/ServiceTable";
+import { remoteEngineHost, sameShownRows, ServiceTable } from "./components/ServiceTable";
 import { isStringOrNull, loadValue, saveValue, usePersistentState } from "./persist";
 import { keepIfEqual, useStable } from "./share";
 
@@ -187,6 +187,7 @@ export function App({ backend }: { backend: Backend }) {
                 stackServices={health?.services ?? null}
                 statuses={health?.breakdown?.services ?? null}
                 selected={selected}
+                engineHost={snapshot?.engine.kind === "connected" ? remoteEngineHost(snapshot.engine.endpoint) : null}
                 onToggle={toggleDetail}
               />
               {selectedRow && (

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { filterRows, nextSort, sortRows } from "./table";
 import { humanBytes, humanDuration } from "./format";
 import { row } from "./test/fixtures";
+import { portUrl, remoteEngineHost } from "./components/ServiceTable";
 
 const usage = (cpu: number, mem: number) => ({
   cpu_percent: cpu,
@@ -56,5 +57,26 @@ describe("format", () => {
     expect(humanBytes(512)).toBe("512B");
     expect(humanDuration(30 * 60_000)).toBe("30m");
     expect(humanDuration(52 * 3_600_000)).toBe("2d4h");
+  });
+});
+
+describe("published ports", () => {
+  const port = (host_ip: string) => ({ host_ip, host_port: 8080, container_port: 80, protocol: "tcp" });
+
+  it("open on this machine for a local engine", () => {
+    expect(portUrl(port("0.0.0.0"))).toBe("http://127.0.0.1:8080");
+    expect(portUrl(port(""))).toBe("http://127.0.0.1:8080");
+    expect(portUrl(port("::"))).toBe("http://127.0.0.1:8080");
+    expect(portUrl(port("127.0.0.1"))).toBe("http://127.0.0.1:8080");
+    expect(portUrl(port("::1"))).toBe("http://[::1]:8080");
+  });
+
+  it("open on the engine's host when it is reached over TCP", () => {
+    expect(remoteEngineHost("unix:///run/podman/podman.sock")).toBeNull();
+    expect(remoteEngineHost("tcp://127.0.0.1:2375")).toBeNull();
+    expect(remoteEngineHost("tcp://Build-Box.lan:2376")).toBe("build-box.lan");
+    expect(remoteEngineHost("tcp://[fd00::5]:2375")).toBe("[fd00::5]");
+    expect(remoteEngineHost("not a url")).toBeNull();
+    expect(portUrl(port("0.0.0.0"), "build-box.lan")).toBe("http://build-box.lan:8080");
   });
 });

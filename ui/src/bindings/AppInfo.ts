@@ -5,6 +5,6 @@
  */
 export type AppInfo = { version: string, config_path: string | null, database_path: string | null, 
 /**
- * Why history is unavailable, if it is.
+ * Why history is unavailable or not being recorded, if so.
  */
 store_error: string | null, refresh_interval_ms: number, };

@@ -54,9 +54,32 @@ export function groupByProject(rows: ServiceRow[]): [string, ServiceRow[]][] {
   return [...groups.entries()].sort(([a], [b]) => (a === "" ? 1 : b === "" ? -1 : a.localeCompare(b)));
 }
 
-/** Where a published port opens: its host address, or loopback when it listens on all. */
-export function portUrl(p: PortMapping): string {
-  return `http://${p.host_ip && p.host_ip !== "0.0.0.0" ? p.host_ip : "127.0.0.1"}:${p.host_port}`;
+const LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]", "0.0.0.0"];
+
+/**
+ * The host of an engine reached over TCP (`tcp://build-box:2375`), whose
+ * published ports are on that host; null for a socket on this machine.
+ */
+export function remoteEngineHost(endpoint: string | null | undefined): string | null {
+  if (!endpoint || !/^(tcp|https?):\/\//i.test(endpoint)) return null;
+  try {
+    const host = new URL(endpoint.replace(/^tcp:/i, "http:")).hostname.toLowerCase();
+    return host && !LOCAL_HOSTS.includes(host) ? host : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Where a published port opens: on the engine's host when the engine is
+ * remote, else its host address, or loopback when it listens on all.
+ */
+export function portUrl(p: PortMapping, engineHost: string | null = null): string {
+  if (engineHost) return `http://${engineHost}:${p.host_port}`;
+  const wildcard = !p.host_ip || p.host_ip === "0.0.0.0" || p.host_ip === "::";
+  const ip = p.host_ip ?? "";
+  const host = wildcard ? "127.0.0.1" : ip.includes(":") ? `[${ip}]` : ip;
+  return `http://${host}:${p.host_port}`;
 }
 
 interface Props {
@@ -67,6 +90,8 @@ interface Props {
   stackServices: StackServiceView[] | null;
   statuses: ServiceHealth[] | null;
   selected: ContainerId | null;
+  /** The engine's host when it is reached over TCP (see `remoteEngineHost`). */
+  engineHost?: string | null;
   /** Opens the detail of a container, or closes it when it is the open one. */
   onToggle: (id: ContainerId) => void;
 }
@@ -78,6 +103,7 @@ export const ServiceTable = memo(function ServiceTable({
   stackServices,
   statuses,
   selected,
+  engineHost = null,
   onToggle,
 }: Props) {
   countRender("ServiceTable");
@@ -186,6 +212,7 @@ export const ServiceTable = memo(function ServiceTable({
                   onToggle={onToggle}
                   onAct={act}
                   onOpenPort={openPort}
+                  engineHost={engineHost}
                 />
               ))}
             </tbody>
@@ -264,6 +291,7 @@ interface RowProps {
   onToggle: (id: ContainerId) => void;
   onAct: (row: ServiceRow, action: ContainerAction) => void;
   onOpenPort: (url: string) => Promise<void>;
+  engineHost: string | null;
 }
 
 /** The usage figures as shown; samples that read the same are the same. */
@@ -329,12 +357,13 @@ function sameRowProps(a: RowProps, b: RowProps): boolean {
     a.onToggle === b.onToggle &&
     a.onAct === b.onAct &&
     a.onOpenPort === b.onOpenPort &&
+    a.engineHost === b.engineHost &&
     sameMember(a.member, b.member) &&
     sameShownRow(a.row, b.row)
   );
 }
 
-const Row = memo(function Row({ row, member, pending, selected, onToggle, onAct, onOpenPort }: RowProps) {
+const Row = memo(function Row({ row, member, pending, selected, onToggle, onAct, onOpenPort, engineHost }: RowProps) {
   countRender(`Row:${row.name}`);
   const [portError, setPortError] = useState<{ url: string; text: string } | null>(null);
   const trRef = useRef<HTMLTableRowElement>(null);
@@ -425,9 +454,9 @@ const Row = memo(function Row({ row, member, pending, selected, onToggle, onAct,
                 key={`${p.host_ip}:${p.host_port}:${p.container_port}/${p.protocol}`}
                 type="button"
                 className="link"
-                title={`Open ${portUrl(p)} in the browser`}
-                data-url={portUrl(p)}
-                onClick={() => void openPort(portUrl(p))}
+                title={`Open ${portUrl(p, engineHost)} in the browser`}
+                data-url={portUrl(p, engineHost)}
+                onClick={() => void openPort(portUrl(p, engineHost))}
               >
                 {p.host_port}→{p.container_port}/{p.protocol}
               </button>
