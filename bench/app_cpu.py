@@ -1,14 +1,30 @@
-"""Benchmark: CPU used by the desktop app with its window open on the current
-containers at the default refresh interval, then with the window hidden to
-the tray. Reads /proc utime+stime of the app process and of its WebKit
-children; also counts the resource samples written meanwhile, to show that
-sampling runs only while the window is visible.
+"""Benchmark: the desktop app's footprint, side by side with a minimal Tauri 2
+app (bench/minimal, same Tauri, same profile) in the same run.
 
-    python3 bench/app_cpu.py target/release/stackwarden-desktop 60
+For every process of each app (its own, WebKitWebProcess, WebKitNetworkProcess)
+it reads PSS from /proc/PID/smaps_rollup and CPU from /proc/PID/stat
+(utime+stime over the measured span):
+
+- the minimal app with its window open;
+- Stackwarden with its window open on each view (Services, Health, Verify),
+  switched through tauri-driver as a user clicks;
+- Stackwarden closed to the tray (the window and its web view are released);
+- the time from "Open Stackwarden" in the tray menu until the re-created
+  window is mapped (median of several).
+
+It also counts the resource samples written in each phase (sampling follows
+the window). Run under Xvfb with a private session bus, on whatever
+containers the engine has; `--stack` picks the stack file the app watches.
+
+    python3 bench/app_cpu.py target/release/stackwarden-desktop \\
+        target/release/examples/minimal_tauri 30 --stack bench/stacks/footprint.yaml
 """
 
+import argparse
 import os
+import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,12 +38,29 @@ from x11 import find_app_window, is_viewable, request_close  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 DISPLAY = ":95"
+DRIVER_PORT = 4454
+VIEWS = ["services", "health", "verify"]
+WARM_UP = 20
 
 
 def cpu_ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except OSError:
+        return 0
+
+
+def pss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def children(pid):
@@ -37,28 +70,206 @@ def children(pid):
             try:
                 with open(f"/proc/{entry}/stat") as f:
                     data = f.read()
-                ppid = int(data.rsplit(")", 1)[1].split()[1])
-                name = data.split("(", 1)[1].rsplit(")", 1)[0]
             except OSError:
                 continue
+            ppid = int(data.rsplit(")", 1)[1].split()[1])
+            name = data.split("(", 1)[1].rsplit(")", 1)[0]
             if ppid == pid:
                 out.append((int(entry), name))
     return out
 
 
-def measure(pids, seconds):
-    before = {p: cpu_ticks(p) for p in pids}
+def processes(pid):
+    """The app's process and its WebKit helpers, by kind."""
+    kinds = {"app": [pid], "web": [], "net": []}
+    for child, name in children(pid):
+        if name.startswith("WebKitWebProces"):
+            kinds["web"].append(child)
+        elif name.startswith("WebKitNetworkPr"):
+            kinds["net"].append(child)
+    return kinds
+
+
+def measure(pid, seconds):
+    """CPU (% of one core) and PSS (MB) per kind of process over `seconds`."""
+    kinds = processes(pid)
+    before = {p: cpu_ticks(p) for ps in kinds.values() for p in ps}
     time.sleep(seconds)
-    return {p: (cpu_ticks(p) - before[p]) / TICK / seconds * 100 for p in pids}
+    cpu = {k: sum(cpu_ticks(p) - before[p] for p in ps) / TICK / seconds * 100 for k, ps in kinds.items()}
+    pss = {k: sum(pss_kib(p) for p in ps) / 1024 for k, ps in kinds.items()}
+    return cpu, pss
 
 
 def samples(db):
-    with sqlite3.connect(db) as c:
-        return c.execute("SELECT COUNT(*) FROM resource_samples").fetchone()[0]
+    try:
+        with sqlite3.connect(db) as c:
+            return c.execute("SELECT COUNT(*) FROM resource_samples").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def wait_for(what, probe, timeout=60.0, interval=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def window_mapped(pid, title):
+    d, win = find_app_window(DISPLAY, pid, title)
+    try:
+        return win is not None and is_viewable(win)
+    finally:
+        d.close()
+
+
+def close_window(pid, title):
+    """Asks the window to close as a window manager would, and once more if
+    it is still there after 3 s (a close that arrives while a re-created
+    window's page is still loading is sometimes lost)."""
+    for _ in range(2):
+        d, win = find_app_window(DISPLAY, pid, title)
+        if win is None:
+            d.close()
+            return
+        request_close(d, win)
+        d.close()
+        try:
+            wait_for("the window closed", lambda: not window_mapped(pid, title), timeout=3)
+            return
+        except AssertionError:
+            continue
+
+
+def wait_port(port, timeout=30.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
+def stop(proc, timeout=10):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+class Row:
+    def __init__(self, app, phase, seconds, cpu, pss, written=None):
+        self.app, self.phase, self.seconds, self.cpu, self.pss, self.written = app, phase, seconds, cpu, pss, written
+
+    def total_pss(self):
+        return sum(self.pss.values())
+
+    def line(self):
+        written = "" if self.written is None else str(self.written)
+        return (f"| {self.app} | {self.phase} | {self.pss['app']:.0f} | {self.pss['web']:.0f} | {self.pss['net']:.0f} "
+                f"| **{self.total_pss():.0f}** | {self.cpu['app']:.2f} % | {self.cpu['web']:.2f} % | {self.cpu['net']:.2f} % "
+                f"| {written} |")
+
+
+def run_minimal(minimal, env, seconds):
+    proc = subprocess.Popen([minimal], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for("the minimal app's window", lambda: window_mapped(proc.pid, "Minimal"))
+        time.sleep(WARM_UP)
+        cpu, pss = measure(proc.pid, seconds)
+        return Row("minimal Tauri 2", "window open", seconds, cpu, pss)
+    finally:
+        stop(proc)
+
+
+def run_app(app, env, seconds, work, host, reopen_count):
+    from selenium import webdriver
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.options import ArgOptions
+
+    rows = []
+    db = work / "data" / "stackwarden.sqlite3"
+    driver_proc = subprocess.Popen(["tauri-driver", "--port", str(DRIVER_PORT), "--native-port", str(DRIVER_PORT + 1)],
+                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    driver = None
+    try:
+        wait_port(DRIVER_PORT)
+        options = ArgOptions()
+        options.set_capability("browserName", "wry")
+        options.set_capability("tauri:options", {"application": str(app)})
+        driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{DRIVER_PORT}", options=options)
+        service = host.wait_for_item(60)
+        pid = host.owner_pid(service)
+        row_css = '[data-testid="service-table"] tbody tr[data-testid^="row-"]'
+        wait_for("the table", lambda: driver.find_elements(By.CSS_SELECTOR, row_css))
+        containers = len(driver.find_elements(By.CSS_SELECTOR, row_css))
+        time.sleep(WARM_UP)  # start-up work (first probe rounds, page JIT) is over
+        for view in VIEWS:
+            driver.find_element(By.CSS_SELECTOR, f'[data-testid="nav-{view}"]').click()
+            time.sleep(5)  # the view's data loaded, first samples in
+            n0 = samples(db)
+            cpu, pss = measure(pid, seconds)
+            rows.append(Row("Stackwarden", f"window open, {view.capitalize()} view", seconds, cpu, pss,
+                            samples(db) - n0))
+
+        close_window(pid, "Stackwarden")
+        wait_for("the window destroyed", lambda: not window_mapped(pid, "Stackwarden"))
+        try:
+            driver.quit()
+        except Exception:  # its session ended with the window
+            pass
+        driver = None
+        wait_for("the web view released", lambda: not processes(pid)["web"], timeout=15)
+        time.sleep(5)
+        n0 = samples(db)
+        cpu, pss = measure(pid, seconds)
+        rows.append(Row("Stackwarden", "closed to the tray", seconds, cpu, pss, samples(db) - n0))
+
+        reopen = []
+        for _ in range(reopen_count):
+            props = host.item_properties(service)
+            labels = host.menu_labels(service, props["menu"])
+            started = time.perf_counter()
+            host.click_menu(service, props["menu"], labels["Open Stackwarden"])
+            wait_for("the window re-created", lambda: window_mapped(pid, "Stackwarden"), interval=0.002)
+            reopen.append((time.perf_counter() - started) * 1000)
+            time.sleep(2)
+            close_window(pid, "Stackwarden")
+            wait_for("the window destroyed", lambda: not window_mapped(pid, "Stackwarden"))
+            time.sleep(1)
+
+        props = host.item_properties(service)
+        labels = host.menu_labels(service, props["menu"])
+        try:
+            host.click_menu(service, props["menu"], labels["Quit"])
+        except Exception:  # the app may exit before it answers
+            pass
+        return rows, reopen, containers
+    finally:
+        if driver is not None:
+            try:
+                driver.quit()
+            except Exception:
+                pass
+        stop(driver_proc)
 
 
 def main():
-    app, seconds = sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 60.0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("app")
+    parser.add_argument("minimal")
+    parser.add_argument("seconds", type=float, nargs="?", default=30.0)
+    parser.add_argument("--stack", help="stack file the app watches (default: the built-in stack)")
+    parser.add_argument("--reopen", type=int, default=7, help="how many times to time re-opening")
+    args = parser.parse_args()
+
     work = Path(tempfile.mkdtemp(prefix="sw-bench-"))
     xvfb = subprocess.Popen(["Xvfb", DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -66,52 +277,37 @@ def main():
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     address = bus.stdout.readline().strip()
     host = SniHost(address)
+    config = work / "config.toml"
+    if args.stack:
+        config.write_text(f'[stack]\nfile = "{Path(args.stack).resolve()}"\n')
     env = dict(os.environ, DISPLAY=DISPLAY, DBUS_SESSION_BUS_ADDRESS=address, NO_AT_BRIDGE="1",
-               STACKWARDEN_DATA_DIR=str(work / "data"), STACKWARDEN_CONFIG=str(work / "none.toml"))
-    proc = subprocess.Popen([app], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               STACKWARDEN_DATA_DIR=str(work / "data"), STACKWARDEN_CONFIG=str(config),
+               XDG_DATA_HOME=str(work / "xdg-data"), XDG_CACHE_HOME=str(work / "xdg-cache"),
+               XDG_RUNTIME_DIR=str(work), SW_TEST_PG_PASSWORD="sw-test-pw")
     try:
-        service = host.wait_for_item(60)
-        time.sleep(8)  # page loaded, first samples in
-        web = [p for p, name in children(proc.pid) if name.startswith("WebKitWebProces")]
-        net = [p for p, name in children(proc.pid) if name.startswith("WebKitNetworkPr")]
-        pids = [proc.pid] + web + net
-        db = work / "data" / "stackwarden.sqlite3"
-
-        n0 = samples(db)
-        visible = measure(pids, seconds)
-        n1 = samples(db)
-
-        d, win = find_app_window(DISPLAY, proc.pid)
-        request_close(d, win)
-        time.sleep(3)
-        assert not is_viewable(win), "window did not hide"
-        n2 = samples(db)
-        hidden = measure(pids, seconds)
-        n3 = samples(db)
-
-        def row(label, res, s_before, s_after):
-            app_cpu = res[proc.pid]
-            web_cpu = sum(res[p] for p in web)
-            net_cpu = sum(res[p] for p in net)
-            print(f"| {label} | {seconds:.0f} s | {app_cpu:.2f} % | {web_cpu:.2f} % | {net_cpu:.2f} % | {s_after - s_before} |")
-
-        print("| window | measured over | app (Rust) process | WebKitWebProcess | WebKitNetworkProcess | samples written |")
-        print("|---|---|---|---|---|---|")
-        row("visible", visible, n0, n1)
-        row("hidden to tray", hidden, n2, n3)
-
-        props = host.item_properties(service)
-        labels = host.menu_labels(service, props["menu"])
-        host.click_menu(service, props["menu"], labels["Quit"])
-        proc.wait(15)
+        wait_for("Xvfb", lambda: Path(f"/tmp/.X11-unix/X{DISPLAY.lstrip(':')}").exists(), timeout=10)
+        minimal = run_minimal(args.minimal, env, args.seconds)
+        rows, reopen, containers = run_app(args.app, env, args.seconds, work, host, args.reopen)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
         host.close()
         for p in (bus, xvfb):
-            p.terminate()
-            p.wait(10)
+            stop(p)
+
+    print(f"{containers} containers in the table; CPU in % of one core over {args.seconds:.0f} s per phase; PSS in MB.\n")
+    print("| app | phase | own process PSS | WebKitWebProcess PSS | WebKitNetworkProcess PSS | all processes PSS "
+          "| own process CPU | WebKitWebProcess CPU | WebKitNetworkProcess CPU | samples written |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for row in [minimal] + rows:
+        print(row.line())
+    opened = [r for r in rows if r.phase.startswith("window open")]
+    worst = max(r.total_pss() for r in opened)
+    print(f"\nWindow open, all processes: {worst:.0f} MB at most against {minimal.total_pss():.0f} MB for the minimal "
+          f"app: {worst / minimal.total_pss():.2f}x.")
+    tray = [r for r in rows if r.phase == "closed to the tray"][0]
+    print(f"Closed to the tray, all processes: {tray.total_pss():.0f} MB.")
+    if reopen:
+        print(f"Re-open from the tray until the window is mapped: median {statistics.median(reopen):.0f} ms "
+              f"(min {min(reopen):.0f}, max {max(reopen):.0f}, {len(reopen)} runs).")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 # Runs the benchmarks of docs/benchmarks.md on this machine, side by side with
 # their baselines in the same run. Needs what scripts/test.sh installs.
 #
-#   bash bench/run.sh            # full run (about 5 minutes)
+#   bash bench/run.sh            # full run (about 20 minutes)
 #   BENCH_APP_SECONDS=20 bash bench/run.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,10 +21,18 @@ bash tests/support/engine.sh start >/dev/null
 
 (cd ui && npm run --silent build)
 cargo build --release --locked -p stackwarden-desktop -p stackwarden-cli
+cargo build --release --locked -p stackwarden-desktop --example minimal_tauri
 cargo build --release --locked -p stackwarden-engine --example refresh_bench
 
 echo "## Machine"
 echo "$(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r), $(podman --version)"
+echo
+echo "## Desktop app footprint beside a minimal Tauri 2 app: the test stack"
+bash tests/support/engine.sh fixtures >/dev/null
+bash tests/support/engine.sh databases >/dev/null
+"$venv/bin/python" bench/app_cpu.py "$root/target/release/stackwarden-desktop" \
+  "$root/target/release/examples/minimal_tauri" "$seconds" --stack bench/stacks/footprint.yaml
+
 echo
 echo "## Refresh: in-process vs the podman CLI pair"
 ./target/release/examples/refresh_bench 10 50
@@ -51,8 +59,9 @@ print(f"\nCLI pair / stackwarden status (medians): {base:.2f}x")
 PY
 
 echo
-echo "## Desktop app CPU with 50 containers at the default 2 s interval"
-"$venv/bin/python" bench/app_cpu.py "$root/target/release/stackwarden-desktop" "$seconds"
+echo "## Desktop app footprint with 50 more containers"
+"$venv/bin/python" bench/app_cpu.py "$root/target/release/stackwarden-desktop" \
+  "$root/target/release/examples/minimal_tauri" "$seconds" --stack bench/stacks/footprint.yaml
 
 echo
 SW_BENCH_OWN_ENGINE=0 bash bench/health_round.sh

@@ -322,11 +322,22 @@ def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni, app_env):
     wait_for("the page rendered in the new window", drawn, timeout=20)
 
     # Launching the app again (say, from the desktop launcher) brings this
-    # instance forward instead of starting a second one.
-    d, win = find_app_window(display, pid)
-    request_close(d, win)
-    d.close()
-    wait_for("window closed again", lambda: not app_window())
+    # instance forward instead of starting a second one. A close that comes
+    # while the re-created page is still settling is sometimes lost (seen
+    # under Xvfb, about one in ten); a second click closes it, as for a user.
+    for attempt in range(2):
+        d, win = find_app_window(display, pid)
+        if win is None:
+            d.close()
+            break
+        request_close(d, win)
+        d.close()
+        try:
+            wait_for("window closed again", lambda: not app_window(), timeout=5 if attempt == 0 else 30)
+            break
+        except AssertionError:
+            if attempt == 1:
+                raise
     second = subprocess.run([str(APP)], env=app_env, capture_output=True, timeout=60)
     assert second.returncode == 0, second.stderr[-2000:]
     wait_for("first instance shown", app_window)
