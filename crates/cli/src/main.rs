@@ -166,7 +166,7 @@ fn main() -> ExitCode {
                 config_file: cli.config.as_deref(),
             };
             if print_systemd_unit {
-                print!("{}", watch::systemd_unit(&args));
+                print!("{}", watch::systemd_unit(&args, &watch::unit_environment()));
                 return ExitCode::SUCCESS;
             }
             let config = load_config(cli.config.as_deref());

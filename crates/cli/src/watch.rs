@@ -159,8 +159,47 @@ fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// A systemd user unit that runs this `watch` with the same options.
-pub fn systemd_unit(args: &WatchArgs<'_>) -> String {
+/// Environment variables that choose the engine, the config or the data
+/// folder: a unit started by systemd does not inherit the shell's.
+pub const UNIT_ENVIRONMENT: &[&str] = &[
+    "STACKWARDEN_CONFIG",
+    "STACKWARDEN_DATA_DIR",
+    "STACKWARDEN_HOST",
+    "DOCKER_HOST",
+    "CONTAINER_HOST",
+];
+
+/// The [`UNIT_ENVIRONMENT`] variables set in this process, paths made
+/// absolute.
+pub fn unit_environment() -> Vec<(&'static str, String)> {
+    UNIT_ENVIRONMENT
+        .iter()
+        .filter_map(|name| {
+            let value = std::env::var(name).ok().filter(|v| !v.is_empty())?;
+            let value = if name.ends_with("_DIR") || name.ends_with("_CONFIG") {
+                absolute(Path::new(&value)).display().to_string()
+            } else {
+                value
+            };
+            Some((*name, value))
+        })
+        .collect()
+}
+
+/// One `Environment=` line: the assignment quoted, `\`, `"` escaped and `%`
+/// (a specifier) doubled.
+fn environment_line(name: &str, value: &str) -> String {
+    let value = value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('%', "%%")
+        .replace(['\n', '\r'], " ");
+    format!("Environment=\"{name}={value}\"\n")
+}
+
+/// A systemd user unit that runs this `watch` with the same options and the
+/// same engine, config and data folder (`environment`).
+pub fn systemd_unit(args: &WatchArgs<'_>, environment: &[(&str, String)]) -> String {
     let exe = std::env::current_exe()
         .ok()
         .unwrap_or_else(|| PathBuf::from("stackwarden"));
@@ -186,7 +225,7 @@ pub fn systemd_unit(args: &WatchArgs<'_>) -> String {
          After=podman.socket\n\
          \n\
          [Service]\n\
-         ExecStart={}\n\
+         {}ExecStart={}\n\
          # Exit 75 (another Stackwarden records into this data folder, say\n\
          # the desktop app) is retried too: this takes over when it quits.\n\
          Restart=on-failure\n\
@@ -194,6 +233,10 @@ pub fn systemd_unit(args: &WatchArgs<'_>) -> String {
          \n\
          [Install]\n\
          WantedBy=default.target\n",
+        environment
+            .iter()
+            .map(|(name, value)| environment_line(name, value))
+            .collect::<String>(),
         command.join(" ")
     )
 }
@@ -227,11 +270,21 @@ mod tests {
         assert_eq!(quote("/home/a b/c.yaml"), "\"/home/a b/c.yaml\"");
         assert_eq!(quote("100%"), "100%%");
         assert_eq!(quote("a\"b"), "\"a\\\"b\"");
-        let unit = systemd_unit(&WatchArgs {
-            stack_file: Some(Path::new("/srv/my stack/compose.yaml")),
-            host: Some("unix:///run/user/1000/podman/podman.sock"),
-            config_file: None,
-        });
+        let unit = systemd_unit(
+            &WatchArgs {
+                stack_file: Some(Path::new("/srv/my stack/compose.yaml")),
+                host: Some("unix:///run/user/1000/podman/podman.sock"),
+                config_file: None,
+            },
+            &[
+                ("STACKWARDEN_DATA_DIR", "/srv/sw data/50%".to_string()),
+                ("DOCKER_HOST", "unix:///run/a\"b.sock".to_string()),
+            ],
+        );
+        assert!(
+            unit.contains("[Service]\nEnvironment=\"STACKWARDEN_DATA_DIR=/srv/sw data/50%%\"\nEnvironment=\"DOCKER_HOST=unix:///run/a\\\"b.sock\"\nExecStart="),
+            "{unit}"
+        );
         assert!(unit.contains(
             "--host unix:///run/user/1000/podman/podman.sock watch --stack \"/srv/my stack/compose.yaml\""
         ), "{unit}");

@@ -195,6 +195,13 @@ fn watch_records_stops_on_sigterm_and_a_second_one_refuses() {
         unit.contains("ExecStart=") && unit.contains(" watch --stack "),
         "{unit}"
     );
+    assert!(
+        unit.contains(&format!(
+            "Environment=\"STACKWARDEN_DATA_DIR={}\"",
+            data.display()
+        )),
+        "the unit records into the same folder: {unit}"
+    );
 }
 
 #[test]
