@@ -141,17 +141,24 @@ impl StackWatcher {
             }
             Err(e) => {
                 let fallback = self.saved.as_ref().and_then(|saved| {
-                    parse(&saved.text, &label)
-                        .ok()
-                        .map(|stack| (stack, saved.saved_at.clone()))
+                    parse(&saved.text, &label).ok().map(|stack| {
+                        // The saved copy has no secrets (see `GoodText`).
+                        let masked = if saved.text.contains(stackwarden_model::redact::MASK) {
+                            "; its passwords written into the file are masked, so probes \
+                             that need them fail until the file loads again"
+                        } else {
+                            ""
+                        };
+                        (
+                            stack,
+                            format!("the last good definition, from {}{masked}", saved.saved_at),
+                        )
+                    })
                 });
                 match fallback {
-                    Some((stack, at)) => LoadedStack {
+                    Some((stack, kept)) => LoadedStack {
                         stack: Some(Arc::new(stack)),
-                        error: Some(banner(
-                            &e,
-                            Some(&format!("the last good definition, from {at}")),
-                        )),
+                        error: Some(banner(&e, Some(&kept))),
                         source: label.clone(),
                     },
                     None => LoadedStack {
@@ -327,6 +334,11 @@ mod tests {
         let (w, _good) = watcher(path, Some(&saved));
         let fallback = w.spawn().borrow().clone();
         assert_eq!(name(&fallback), Some("one"));
+        let said = fallback.error.unwrap_or_default();
+        assert!(
+            said.contains("passwords written into the file are masked"),
+            "{said}"
+        );
     }
 
     #[tokio::test]
