@@ -264,8 +264,10 @@ impl Runtime {
                     samples: samples.clone(),
                 }
                 .spawn();
-                handle.set_sampling(sampling.load(Ordering::SeqCst));
+                // Published first: a `set_sampling` from now on reaches
+                // this handle, and one from before is in the flag.
                 current.send_replace(Some(handle.clone()));
+                handle.set_sampling(sampling.load(Ordering::SeqCst));
                 republish(handle.subscribe(), Arc::clone(&out), handle)
             });
         }
