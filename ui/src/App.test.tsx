@@ -68,6 +68,24 @@ describe("App", () => {
     await waitFor(() => expect(screen.queryByTestId("task-problems")).toBeNull());
   });
 
+  it("says who records instead, and drops that when it takes over", async () => {
+    const backend = fakeBackend(stack());
+    backend.runtimeStatus = vi.fn(async () => ({
+      recording: { kind: "held_by" as const, holder: { pid: 4242, since_ms: 0, host: "stackwarden watch" } },
+      problems: [],
+    }));
+    render(<App backend={backend} />);
+    const banner = await screen.findByTestId("history-off");
+    expect(banner.textContent).toContain("stackwarden watch (PID 4242)");
+    act(() =>
+      backend.emitEvent("runtime-status", {
+        recording: { kind: "on", database: "/data/stackwarden.sqlite3" },
+        problems: [],
+      }),
+    );
+    await waitFor(() => expect(screen.queryByTestId("history-off")).toBeNull());
+  });
+
   it("filters and follows new snapshots", async () => {
     const backend = fakeBackend(stack());
     render(<App backend={backend} />);

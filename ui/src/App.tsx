@@ -28,6 +28,18 @@ export type View = "services" | "health" | "verify";
 const VIEWS: readonly View[] = ["services", "health", "verify"];
 const VIEW_LABEL: Record<View, string> = { services: "Services", health: "Health", verify: "Verify" };
 
+/** Why this app writes no history, or null when it does. */
+export function recordingProblem(r: RuntimeStatus["recording"]): string | null {
+  switch (r.kind) {
+    case "on":
+      return null;
+    case "held_by":
+      return `this data folder is already recorded into by ${r.holder.host} (PID ${r.holder.pid}) since ${new Date(r.holder.since_ms).toLocaleString()}; Stackwarden takes over when it stops.`;
+    case "off":
+      return r.reason;
+  }
+}
+
 export function isView(v: unknown): v is View {
   return typeof v === "string" && (VIEWS as readonly string[]).includes(v);
 }
@@ -128,6 +140,8 @@ export function App({ backend }: { backend: Backend }) {
   const tableRows = useStable(snapshot?.services ?? NO_ROWS, sameShownRows);
   const selectedRow = snapshot?.services.find((s) => s.id === selected) ?? null;
   const connected = snapshot?.engine.kind === "connected";
+  // The live status wins: this app may take over recording later.
+  const historyOff = runtime ? recordingProblem(runtime.recording) : (info?.store_error ?? null);
 
   return (
     <div className="app">
@@ -149,9 +163,9 @@ export function App({ backend }: { backend: Backend }) {
               {snapshot.config_error}
             </div>
           )}
-          {info?.store_error && (
-            <div className="banner warning" role="alert">
-              History is off: {info.store_error}
+          {historyOff && (
+            <div className="banner warning" role="alert" data-testid="history-off">
+              History is off: {historyOff}
             </div>
           )}
           {runtime && runtime.problems.length > 0 && (

@@ -138,7 +138,8 @@ struct Inner {
     state: watch::Receiver<RuntimeState>,
     store: Option<Store>,
     store_error: Option<String>,
-    recording: bool,
+    /// The store recorders write to; `None` while another process records.
+    write_to: watch::Receiver<Option<Store>>,
     verifying: Arc<AtomicBool>,
     log_follower: Mutex<Option<AbortHandle>>,
     /// The verification running (or last run), ended by `stop`.
@@ -146,7 +147,8 @@ struct Inner {
     /// The runtime's own ends of the record queues; dropped on stop so the
     /// recorders drain and finish.
     queues: Mutex<Option<Queues>>,
-    _lock: Option<instance::InstanceLock>,
+    /// The data folder's lock, once this runtime holds it.
+    lock: Arc<Mutex<Option<instance::InstanceLock>>>,
     /// The Tokio runtime the runtime was started on: work started from a
     /// host's own thread (a desktop command) runs there.
     tokio: tokio::runtime::Handle,
@@ -215,28 +217,54 @@ impl Runtime {
         let (health_q_tx, health_q) = recorder::queue::<HealthRecord>(1024);
         let (samples_q_tx, samples_q) = recorder::queue::<Vec<StatsSample>>(64);
         let (good_q_tx, good_q) = recorder::queue::<GoodText>(4);
-        if let Some(store) = &recording_store {
-            let s = store.clone();
+        // Recorders always drain the queues; they write while this runtime
+        // holds the data folder (from the start, or after taking it over).
+        let write_to = Arc::new(watch::channel(recording_store.clone()).0);
+        {
+            let to = write_to.subscribe();
             recorders.spawn("health recorder", move || {
-                recorder::record_health(s.clone(), Arc::clone(&health_q))
+                recorder::record_health(to.clone(), Arc::clone(&health_q))
             });
-            let s = store.clone();
+            let to = write_to.subscribe();
             recorders.spawn("sample recorder", move || {
-                recorder::record_samples(s.clone(), Arc::clone(&samples_q))
+                recorder::record_samples(to.clone(), Arc::clone(&samples_q))
             });
-            let s = store.clone();
+            let to = write_to.subscribe();
             recorders.spawn("stack saver", move || {
-                recorder::save_good_stacks(s.clone(), Arc::clone(&good_q))
+                recorder::save_good_stacks(to.clone(), Arc::clone(&good_q))
             });
-            let s = store.clone();
+            let to = write_to.subscribe();
             let every = options.retention_every;
-            producers.spawn("retention", move || recorder::retain(s.clone(), every));
+            producers.spawn("retention", move || recorder::retain(to.clone(), every));
         }
-        let queues = recording_store.as_ref().map(|_| Queues {
+        let queues = Some(Queues {
             health: health_q_tx,
             samples: samples_q_tx,
             good: good_q_tx,
         });
+        let recording_out = Arc::new(watch::channel(recording.clone()).0);
+        let lock = Arc::new(Mutex::new(lock));
+        // Held by another process: take over when it lets go.
+        if let (Recording::HeldBy { .. }, Some(dir), Some(store)) =
+            (&recording, &options.data_dir, &store)
+        {
+            let (dir, host, store) = (dir.clone(), options.host, store.clone());
+            let (lock, write_to, out) = (
+                Arc::clone(&lock),
+                Arc::clone(&write_to),
+                Arc::clone(&recording_out),
+            );
+            producers.spawn("data folder take-over", move || {
+                take_over(
+                    dir.clone(),
+                    host,
+                    store.clone(),
+                    Arc::clone(&lock),
+                    Arc::clone(&write_to),
+                    Arc::clone(&out),
+                )
+            });
+        }
 
         // The engine monitor, republished on a channel that outlives it.
         let initial = StackSnapshot::new(
@@ -341,13 +369,14 @@ impl Runtime {
             let snapshots = snapshots_out.subscribe();
             let health = health_out.subscribe();
             let problems = (producers.problems(), recorders.problems());
+            let recording = recording_out.subscribe();
             let out = Arc::clone(&state_out);
             producers.spawn("state publisher", move || {
                 publish_state(
                     snapshots.clone(),
                     health.clone(),
                     problems.clone(),
-                    status.recording.clone(),
+                    recording.clone(),
                     Arc::clone(&out),
                 )
             });
@@ -365,12 +394,12 @@ impl Runtime {
                 state: state_out.subscribe(),
                 store,
                 store_error,
-                recording: recording_store.is_some(),
+                write_to: write_to.subscribe(),
                 verifying: Arc::new(AtomicBool::new(false)),
                 log_follower: Mutex::new(None),
                 verification: Mutex::new(None),
                 queues: Mutex::new(queues),
-                _lock: lock,
+                lock,
                 tokio: tokio::runtime::Handle::current(),
             }),
         })
@@ -408,7 +437,12 @@ impl Runtime {
 
     /// True when this runtime holds the data folder and writes history.
     pub fn is_recording(&self) -> bool {
-        self.inner.recording
+        self.inner.write_to.borrow().is_some()
+    }
+
+    /// The store, while this runtime records into it.
+    pub(crate) fn recording_store(&self) -> Option<Store> {
+        self.inner.write_to.borrow().clone()
     }
 
     /// The connected engine, for actions; `None` while unreachable.
@@ -465,6 +499,11 @@ impl Runtime {
         }
         if let Some(store) = &self.inner.store {
             store.close().await;
+        }
+        // The data folder is free for another runtime.
+        match self.inner.lock.lock() {
+            Ok(mut l) => *l = None,
+            Err(poisoned) => *poisoned.into_inner() = None,
         }
     }
 
@@ -530,6 +569,41 @@ async fn saved_text(store: Option<&Store>, source: &StackSource) -> Option<Saved
     })
 }
 
+/// How often a runtime that does not record tries the data folder's lock.
+pub const TAKE_OVER_EVERY: Duration = Duration::from_secs(5);
+
+/// Waits for the process that records into `dir` to let go, then records
+/// here: takes the lock, points the recorders at `store`, says so.
+async fn take_over(
+    dir: PathBuf,
+    host: &'static str,
+    store: Store,
+    lock: Arc<Mutex<Option<instance::InstanceLock>>>,
+    write_to: Arc<watch::Sender<Option<Store>>>,
+    recording: Arc<watch::Sender<Recording>>,
+) {
+    let holds = || match lock.lock() {
+        Ok(l) => l.is_some(),
+        Err(poisoned) => poisoned.into_inner().is_some(),
+    };
+    while !holds() {
+        tokio::time::sleep(TAKE_OVER_EVERY).await;
+        if let Ok(taken) = instance::acquire(&dir, host) {
+            match lock.lock() {
+                Ok(mut l) => *l = Some(taken),
+                Err(poisoned) => *poisoned.into_inner() = Some(taken),
+            }
+            tracing::info!("the data folder is free again: recording into it from now on");
+            write_to.send_replace(Some(store.clone()));
+            recording.send_replace(Recording::On {
+                database: store.path().display().to_string(),
+            });
+        }
+    }
+    // Done; the supervisor would take a return for a crash.
+    std::future::pending::<()>().await;
+}
+
 async fn publish_state(
     mut snapshots: watch::Receiver<StackSnapshot>,
     mut health: watch::Receiver<StackHealth>,
@@ -537,21 +611,23 @@ async fn publish_state(
         watch::Receiver<Vec<TaskProblem>>,
         watch::Receiver<Vec<TaskProblem>>,
     ),
-    recording: Recording,
+    mut recording: watch::Receiver<Recording>,
     out: Arc<watch::Sender<RuntimeState>>,
 ) {
-    let status = |p: &watch::Receiver<Vec<TaskProblem>>, r: &watch::Receiver<Vec<TaskProblem>>| {
+    let status = |p: &watch::Receiver<Vec<TaskProblem>>,
+                  r: &watch::Receiver<Vec<TaskProblem>>,
+                  rec: &mut watch::Receiver<Recording>| {
         let mut problems = p.borrow().clone();
         problems.extend(r.borrow().iter().cloned());
         Arc::new(RuntimeStatus {
-            recording: recording.clone(),
+            recording: rec.borrow_and_update().clone(),
             problems,
         })
     };
     out.send_modify(|s| {
         s.snapshot = Arc::new(snapshots.borrow_and_update().clone());
         s.health = Arc::new(health.borrow_and_update().clone());
-        s.status = status(&producers, &recorders);
+        s.status = status(&producers, &recorders, &mut recording);
     });
     loop {
         tokio::select! {
@@ -564,11 +640,15 @@ async fn publish_state(
                 out.send_modify(|s| s.health = next);
             }
             Ok(()) = producers.changed() => {
-                let next = status(&producers, &recorders);
+                let next = status(&producers, &recorders, &mut recording);
                 out.send_modify(|s| s.status = next);
             }
             Ok(()) = recorders.changed() => {
-                let next = status(&producers, &recorders);
+                let next = status(&producers, &recorders, &mut recording);
+                out.send_modify(|s| s.status = next);
+            }
+            Ok(()) = recording.changed() => {
+                let next = status(&producers, &recorders, &mut recording);
                 out.send_modify(|s| s.status = next);
             }
             else => return,

@@ -3,7 +3,9 @@
 //! the last good stack text from the stack source; and applies retention on
 //! its own timer, whether or not anyone looks. Queues are shared behind a
 //! lock so a restarted recorder carries on from the same queue, and they
-//! drain completely when the runtime stops.
+//! drain completely when the runtime stops. The store to write to is read
+//! per batch from [`WriteTo`]: a runtime that does not hold the data folder
+//! (another process records) drops what it produces until it takes over.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +15,11 @@ use stackwarden_model::clock::now_ms;
 use stackwarden_probes::HealthRecord;
 use stackwarden_stack::GoodText;
 use stackwarden_store::{SampleRecord, Store};
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::{mpsc, watch, Mutex};
+
+/// The store this runtime writes to now; `None` while another process
+/// records into the data folder.
+pub type WriteTo = watch::Receiver<Option<Store>>;
 
 /// Records written in one go at most.
 const RECORD_BATCH: usize = 64;
@@ -40,9 +46,12 @@ async fn next_batch<T>(rx: &mut mpsc::Receiver<T>) -> Option<Vec<T>> {
 }
 
 /// Probe runs in a batch, then transitions; returns when the queue closes.
-pub async fn record_health(store: Store, queue: SharedQueue<HealthRecord>) {
+pub async fn record_health(to: WriteTo, queue: SharedQueue<HealthRecord>) {
     let mut rx = queue.lock().await;
     while let Some(batch) = next_batch(&mut rx).await {
+        let Some(store) = to.borrow().clone() else {
+            continue;
+        };
         let mut runs = Vec::new();
         for record in batch {
             match record {
@@ -62,9 +71,12 @@ pub async fn record_health(store: Store, queue: SharedQueue<HealthRecord>) {
     }
 }
 
-pub async fn record_samples(store: Store, queue: SharedQueue<Vec<StatsSample>>) {
+pub async fn record_samples(to: WriteTo, queue: SharedQueue<Vec<StatsSample>>) {
     let mut rx = queue.lock().await;
     while let Some(batches) = next_batch(&mut rx).await {
+        let Some(store) = to.borrow().clone() else {
+            continue;
+        };
         let records: Vec<SampleRecord> = batches
             .into_iter()
             .flatten()
@@ -76,9 +88,12 @@ pub async fn record_samples(store: Store, queue: SharedQueue<Vec<StatsSample>>) 
     }
 }
 
-pub async fn save_good_stacks(store: Store, queue: SharedQueue<GoodText>) {
+pub async fn save_good_stacks(to: WriteTo, queue: SharedQueue<GoodText>) {
     let mut rx = queue.lock().await;
     while let Some(good) = rx.recv().await {
+        let Some(store) = to.borrow().clone() else {
+            continue;
+        };
         if let Err(e) = store.save_stack(&good.source, &good.text, now_ms()).await {
             tracing::warn!("cannot save the stack definition: {e}");
         }
@@ -86,11 +101,14 @@ pub async fn save_good_stacks(store: Store, queue: SharedQueue<GoodText>) {
 }
 
 /// Applies retention now and then every `every`, to every table.
-pub async fn retain(store: Store, every: Duration) {
+pub async fn retain(to: WriteTo, every: Duration) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
+        let Some(store) = to.borrow().clone() else {
+            continue;
+        };
         match store.prune(now_ms()).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!("retention removed {n} old rows"),

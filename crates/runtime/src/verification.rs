@@ -74,7 +74,7 @@ impl Runtime {
                 })
                 .collect(),
         };
-        let store = self.inner.store.clone().filter(|_| self.inner.recording);
+        let store = self.recording_store();
         let task = self.inner.tokio.spawn(async move {
             let _running = running;
             let runner = ProbeRunner::new();

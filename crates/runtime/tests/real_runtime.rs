@@ -416,6 +416,23 @@ async fn a_second_runtime_on_the_same_folder_learns_who_records() {
         second.state().borrow().status.recording,
         Recording::HeldBy { .. }
     ));
-    second.stop().await;
+    // When the first lets go, the second takes over the recording.
     first.stop().await;
+    drop(first);
+    let mut state = second.state();
+    wait_for(
+        &mut state,
+        "the second runtime records",
+        Duration::from_secs(15),
+        |s| matches!(s.status.recording, Recording::On { .. }),
+    )
+    .await;
+    assert!(second.is_recording());
+    let mut third = options(dir.path(), StackSource::BuiltIn, offline());
+    third.refuse_when_held = true;
+    assert!(matches!(
+        Runtime::start(third).await,
+        Err(RuntimeError::Held(_))
+    ));
+    second.stop().await;
 }
