@@ -13,30 +13,20 @@ use std::time::{Duration, Instant};
 
 use stackwarden_health::ServiceStatus;
 use stackwarden_store::{Retention, Store};
+use stackwarden_testkit::{podman, TestContainer};
 
 const NAME: &str = "sw-watch-web";
 
-struct Cleanup(Option<Child>);
+/// Kills the watch process, if still running, when the test ends.
+struct KillOnDrop(Option<Child>);
 
-impl Drop for Cleanup {
+impl Drop for KillOnDrop {
     fn drop(&mut self) {
         if let Some(child) = &mut self.0 {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let _ = Command::new("podman")
-            .args(["rm", "-f", "-t", "0", NAME])
-            .output();
     }
-}
-
-fn podman(args: &[&str]) {
-    let out = Command::new("podman").args(args).output().expect("podman");
-    assert!(
-        out.status.success(),
-        "podman {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn watch(data: &Path, stack: &Path) -> Command {
@@ -82,21 +72,8 @@ fn wait_for(what: &str, log: &Mutex<String>, within: Duration, ok: impl Fn(&str)
 
 #[test]
 fn watch_records_stops_on_sigterm_and_a_second_one_refuses() {
-    let _ = Command::new("podman")
-        .args(["rm", "-f", "-t", "0", NAME])
-        .output();
-    let mut cleanup = Cleanup(None);
-    podman(&[
-        "run",
-        "-d",
-        "--name",
-        NAME,
-        "--label",
-        "stackwarden.test=it",
-        "localhost/sw-test-busybox:latest",
-        "sleep",
-        "3600",
-    ]);
+    let _container = TestContainer::run(NAME, &[], &["sleep", "3600"]);
+    let mut cleanup = KillOnDrop(None);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let stack = dir.path().join("stack.yaml");

@@ -13,50 +13,7 @@ use stackwarden_engine::{connect, Candidate, Engine, EngineError, StackMonitor};
 use stackwarden_model::{
     ContainerAction, ContainerState, EngineStatus, HealthState, StackSnapshot,
 };
-
-fn podman(args: &[&str]) -> String {
-    let out = Command::new("podman")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("podman {args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "podman {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// A busybox container that is removed when the guard drops.
-struct TestContainer(String);
-
-impl TestContainer {
-    fn run(name: &str, cmd: &[&str]) -> Self {
-        let _ = Command::new("podman")
-            .args(["rm", "-f", "-t", "0", name])
-            .output();
-        let mut args = vec![
-            "run",
-            "-d",
-            "--name",
-            name,
-            "--label",
-            "stackwarden.test=it",
-            "localhost/sw-test-busybox:latest",
-        ];
-        args.extend_from_slice(cmd);
-        podman(&args);
-        Self(name.to_string())
-    }
-}
-
-impl Drop for TestContainer {
-    fn drop(&mut self) {
-        let _ = Command::new("podman")
-            .args(["rm", "-f", "-t", "0", &self.0])
-            .output();
-    }
-}
+use stackwarden_testkit::TestContainer;
 
 async fn engine() -> Engine {
     let c = candidates(None, &Environment::current());
@@ -82,22 +39,7 @@ async fn wait_within(
     limit: Duration,
     pred: impl Fn(&StackSnapshot) -> bool,
 ) -> StackSnapshot {
-    let deadline = Instant::now() + limit;
-    loop {
-        {
-            let s = rx.borrow_and_update();
-            if pred(&s) {
-                return s.clone();
-            }
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || tokio::time::timeout(left, rx.changed()).await.is_err() {
-            panic!(
-                "timed out waiting for {what}; last snapshot: {:#?}",
-                rx.borrow()
-            );
-        }
-    }
+    stackwarden_testkit::wait_for(rx, what, limit, pred).await
 }
 
 #[tokio::test]
@@ -160,7 +102,7 @@ async fn podman_is_detected_for_batch_stats() {
 }
 
 async fn cpu_of_a_busy_container(engine: Engine, name: &str) -> f64 {
-    let _busy = TestContainer::run(name, &["sh", "-c", "while :; do :; done"]);
+    let _busy = TestContainer::run(name, &[], &["sh", "-c", "while :; do :; done"]);
     let mut prev = HashMap::new();
     let mut rows = engine
         .inspect_rows(&[name.to_string()])
@@ -200,7 +142,7 @@ async fn container_removed_between_list_and_stats_is_skipped() {
         (engine().await, "sw-it-vanish-batch"),
         (engine().await.without_batch_stats(), "sw-it-vanish-compat"),
     ] {
-        let gone = TestContainer::run(name, &["sleep", "600"]);
+        let gone = TestContainer::run(name, &[], &["sleep", "600"]);
         let mut rows = engine
             .inspect_rows(&[name.to_string()])
             .await
@@ -250,6 +192,7 @@ async fn logs_give_the_tail_then_follow() {
     let engine = engine().await;
     let _c = TestContainer::run(
         "sw-it-logs",
+        &[],
         &["sh", "-c", "for i in $(seq 1 300); do echo line $i; done; sleep 1; echo late; echo oops >&2; sleep 600"],
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -291,7 +234,7 @@ async fn monitor_follows_events_and_samples_only_on_demand() {
     .await;
 
     let name = "sw-it-monitor";
-    let container = TestContainer::run(name, &["sleep", "600"]);
+    let container = TestContainer::run(name, &[], &["sleep", "600"]);
     let s = wait_for(&mut rx, "new container via events", |s| {
         s.services.iter().any(|r| r.name == name && r.is_running())
     })
@@ -487,7 +430,7 @@ async fn monitor_ticks_sample_without_listing() {
     .await;
     handle.set_sampling(true);
     // An event in the middle: membership changes must not cause a list either.
-    let _c = TestContainer::run("sw-it-nolist", &["sleep", "600"]);
+    let _c = TestContainer::run("sw-it-nolist", &[], &["sleep", "600"]);
     wait_for(&mut rx, "sampled new container", |s| {
         s.services
             .iter()
@@ -659,6 +602,7 @@ async fn a_huge_log_line_arrives_cut_with_a_marker() {
     let engine = engine().await;
     let _c = TestContainer::run(
         "sw-it-longline",
+        &[],
         &[
             "sh",
             "-c",

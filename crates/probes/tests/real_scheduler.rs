@@ -5,7 +5,6 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers may panic: that is a failed test
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,29 +13,11 @@ use stackwarden_engine::StackMonitor;
 use stackwarden_health::{HealthLevel, ServiceStatus};
 use stackwarden_probes::{HealthRecord, HealthScheduler, ProbeRunner, StackHealth};
 use stackwarden_stack::{parse, LoadedStack};
+use stackwarden_testkit::{podman, remove_containers, wait_for, Cleanup};
 use tokio::sync::{mpsc, watch};
 
 const PORT: u16 = 18191;
 const NAME: &str = "sw-sched-web";
-
-fn podman(args: &[&str]) {
-    let out = Command::new("podman").args(args).output().expect("podman");
-    assert!(
-        out.status.success(),
-        "podman {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-struct Container;
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        let _ = Command::new("podman")
-            .args(["rm", "-f", "-t", "0", NAME])
-            .output();
-    }
-}
 
 fn stack_yaml(interval: &str) -> String {
     format!(
@@ -77,27 +58,6 @@ fn loaded(yaml: &str) -> LoadedStack {
     }
 }
 
-async fn wait_for(
-    rx: &mut watch::Receiver<StackHealth>,
-    what: &str,
-    within: Duration,
-    ok: impl Fn(&StackHealth) -> bool,
-) -> StackHealth {
-    let deadline = Instant::now() + within;
-    loop {
-        {
-            let h = rx.borrow_and_update();
-            if ok(&h) {
-                return h.clone();
-            }
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if tokio::time::timeout(left, rx.changed()).await.is_err() {
-            panic!("timed out waiting for {what}: {:#?}", rx.borrow());
-        }
-    }
-}
-
 fn status(h: &StackHealth, service: &str) -> Option<ServiceStatus> {
     h.breakdown
         .as_ref()?
@@ -111,10 +71,8 @@ fn status(h: &StackHealth, service: &str) -> Option<ServiceStatus> {
 async fn scheduler_follows_probes_and_container_changes() {
     let www = tempfile::tempdir().unwrap();
     std::fs::write(www.path().join("health"), r#"{"status":"ok"}"#).unwrap();
-    let _ = Command::new("podman")
-        .args(["rm", "-f", "-t", "0", NAME])
-        .output();
-    let _guard = Container;
+    remove_containers(&[NAME]);
+    let _guard = Cleanup::containers(&[NAME]);
     podman(&[
         "run",
         "-d",

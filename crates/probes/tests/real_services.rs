@@ -6,35 +6,15 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers may panic: that is a failed test
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 mod common;
 
 use common::{failing, probes};
 use stackwarden_probes::ProbeRunner;
+use stackwarden_testkit::{podman, remove_containers, Cleanup};
 
 const HTTP_PORT: u16 = 18190;
-
-fn podman(args: &[&str]) {
-    let out = Command::new("podman").args(args).output().expect("podman");
-    assert!(
-        out.status.success(),
-        "podman {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Removes the named container when dropped.
-struct Container(&'static str);
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        let _ = Command::new("podman")
-            .args(["rm", "-f", "-t", "0", self.0])
-            .output();
-    }
-}
 
 fn write(dir: &Path, name: &str, text: &str) {
     let path = dir.join(name);
@@ -44,7 +24,7 @@ fn write(dir: &Path, name: &str, text: &str) {
 
 /// One httpd serving the report's JSON shapes, a 503 and a reply that comes
 /// only after 5 s.
-fn start_services(www: &Path) -> Container {
+fn start_services(www: &Path) -> Cleanup {
     write(
         www,
         "aidb/health",
@@ -76,9 +56,7 @@ fn start_services(www: &Path) -> Container {
     for script in ["cgi-bin/down", "cgi-bin/slow"] {
         std::fs::set_permissions(www.join(script), std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let _ = Command::new("podman")
-        .args(["rm", "-f", "-t", "0", "sw-probe-http"])
-        .output();
+    remove_containers(&["sw-probe-http"]);
     let volume = format!("{}:/www", www.display());
     podman(&[
         "run",
@@ -106,7 +84,7 @@ fn start_services(www: &Path) -> Container {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Container("sw-probe-http")
+    Cleanup::containers(&["sw-probe-http"])
 }
 
 #[tokio::test]

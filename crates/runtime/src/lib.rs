@@ -19,7 +19,7 @@ mod verification;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -484,15 +484,14 @@ impl Runtime {
     /// releases the data folder (when the last clone is dropped).
     pub async fn stop(&self) {
         self.set_log_follower(None);
-        self.inner.replace_verification(None);
+        if let Some(running) = replace_task(&self.inner.verification, None) {
+            running.abort();
+        }
         self.inner.producers.stop();
         // The monitor's handle keeps it alive; without it the monitor ends
         // and lets go of the sample queue.
         self.inner.monitor.send_replace(None);
-        let queues = match self.inner.queues.lock() {
-            Ok(mut q) => q.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
+        let queues = locked(&self.inner.queues).take();
         drop(queues);
         if !self.inner.recorders.finish(FLUSH_TIMEOUT).await {
             tracing::warn!("some records could not be written before stopping");
@@ -501,39 +500,28 @@ impl Runtime {
             store.close().await;
         }
         // The data folder is free for another runtime.
-        match self.inner.lock.lock() {
-            Ok(mut l) => *l = None,
-            Err(poisoned) => *poisoned.into_inner() = None,
-        }
+        *locked(&self.inner.lock) = None;
     }
 
     fn set_log_follower(&self, next: Option<AbortHandle>) {
-        let mut slot = match self.inner.log_follower.lock() {
-            Ok(slot) => slot,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Some(old) = slot.take() {
+        if let Some(old) = replace_task(&self.inner.log_follower, next) {
             old.abort();
         }
-        *slot = next;
     }
 }
 
-impl Inner {
-    /// Remembers the verification now running; `None` (on stop) ends the
-    /// one remembered, if it still runs.
-    fn replace_verification(&self, next: Option<AbortHandle>) {
-        let mut slot = match self.verification.lock() {
-            Ok(slot) => slot,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let stopping = next.is_none();
-        if let Some(old) = std::mem::replace(&mut *slot, next) {
-            if stopping {
-                old.abort();
-            }
-        }
-    }
+/// `m`'s guard, also after a panic while it was held (what it guards stays
+/// consistent: every holder only swaps a value).
+pub(crate) fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Puts `next` in `slot` and returns the task it held.
+pub(crate) fn replace_task(
+    slot: &Mutex<Option<AbortHandle>>,
+    next: Option<AbortHandle>,
+) -> Option<AbortHandle> {
+    std::mem::replace(&mut *locked(slot), next)
 }
 
 /// Copies every value of `rx` into `out` until `rx`'s sender is gone;
@@ -582,17 +570,10 @@ async fn take_over(
     write_to: Arc<watch::Sender<Option<Store>>>,
     recording: Arc<watch::Sender<Recording>>,
 ) {
-    let holds = || match lock.lock() {
-        Ok(l) => l.is_some(),
-        Err(poisoned) => poisoned.into_inner().is_some(),
-    };
-    while !holds() {
+    while locked(&lock).is_none() {
         tokio::time::sleep(TAKE_OVER_EVERY).await;
         if let Ok(taken) = instance::acquire(&dir, host) {
-            match lock.lock() {
-                Ok(mut l) => *l = Some(taken),
-                Err(poisoned) => *poisoned.into_inner() = Some(taken),
-            }
+            *locked(&lock) = Some(taken);
             tracing::info!("the data folder is free again: recording into it from now on");
             write_to.send_replace(Some(store.clone()));
             recording.send_replace(Recording::On {

@@ -116,19 +116,13 @@ impl Supervisor {
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         });
-        let mut tasks = match self.tasks.lock() {
-            Ok(t) => t,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut tasks = crate::locked(&self.tasks);
         tasks.retain(|(_, h)| !h.is_finished());
         tasks.push((name, handle));
     }
 
     fn take_tasks(&self) -> Vec<(&'static str, JoinHandle<()>)> {
-        match self.tasks.lock() {
-            Ok(mut t) => std::mem::take(&mut *t),
-            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
-        }
+        std::mem::take(&mut *crate::locked(&self.tasks))
     }
 
     /// Stops every supervised task at once (and the task it is running).

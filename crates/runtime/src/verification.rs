@@ -104,7 +104,7 @@ impl Runtime {
             run
         });
         // Stopping the runtime ends a run still going (before the store closes).
-        self.inner.replace_verification(Some(task.abort_handle()));
+        crate::replace_task(&self.inner.verification, Some(task.abort_handle()));
         Ok((started, task))
     }
 

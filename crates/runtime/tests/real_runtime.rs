@@ -5,7 +5,6 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a panic here is a failed test
 
-use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,64 +20,16 @@ use stackwarden_runtime::{
 };
 use stackwarden_stack::StackSource;
 use stackwarden_store::{Retention, SampleRecord, Store};
-use tokio::sync::watch;
+use stackwarden_testkit::{podman, wait_for, Cleanup, TestContainer};
 
 const NAME: &str = "sw-rt-web";
 const VOLUME: &str = "sw-rt-keep";
-
-fn podman(args: &[&str]) -> String {
-    let out = Command::new("podman").args(args).output().expect("podman");
-    assert!(
-        out.status.success(),
-        "podman {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-struct Cleanup;
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let _ = Command::new("podman")
-            .args(["rm", "-f", "-t", "0", NAME])
-            .output();
-        let _ = Command::new("podman")
-            .args(["volume", "rm", "-f", VOLUME])
-            .output();
-    }
-}
 
 fn options(dir: &std::path::Path, stack: StackSource, engine: Vec<Candidate>) -> RuntimeOptions {
     let mut options = RuntimeOptions::from_config(Config::default(), engine, "test runtime");
     options.data_dir = Some(dir.to_path_buf());
     options.stack = stack;
     options
-}
-
-async fn wait_for(
-    rx: &mut watch::Receiver<RuntimeState>,
-    what: &str,
-    within: Duration,
-    ok: impl Fn(&RuntimeState) -> bool,
-) -> RuntimeState {
-    let deadline = Instant::now() + within;
-    loop {
-        {
-            let s = rx.borrow_and_update();
-            if ok(&s) {
-                return s.clone();
-            }
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if tokio::time::timeout(left, rx.changed()).await.is_err() {
-            let s = rx.borrow();
-            panic!(
-                "timed out waiting for {what}: {:?} {:?}",
-                s.health.headline, s.status
-            );
-        }
-    }
 }
 
 fn status_of(s: &RuntimeState, service: &str) -> Option<ServiceStatus> {
@@ -93,22 +44,9 @@ fn status_of(s: &RuntimeState, service: &str) -> Option<ServiceStatus> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_a_stopped_required_container_and_refuses_unknown_names() {
-    let _ = Command::new("podman")
-        .args(["rm", "-f", "-t", "0", NAME])
-        .output();
-    let _cleanup = Cleanup;
+    let _volume = Cleanup::default().and_volume(VOLUME);
     podman(&["volume", "create", VOLUME]);
-    podman(&[
-        "run",
-        "-d",
-        "--name",
-        NAME,
-        "--label",
-        "stackwarden.test=it",
-        "localhost/sw-test-busybox:latest",
-        "sleep",
-        "3600",
-    ]);
+    let _container = TestContainer::run(NAME, &[], &["sleep", "3600"]);
     let dir = tempfile::tempdir().unwrap();
     let stack = dir.path().join("stack.yaml");
     std::fs::write(

@@ -5,7 +5,6 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers may panic: that is a failed test
 
-use std::process::Command;
 use std::time::Duration;
 
 use stackwarden_engine::endpoint::{candidates, Environment};
@@ -15,28 +14,10 @@ use stackwarden_model::clock::now_ms;
 use stackwarden_model::{ResourceUsage, ServiceRow};
 use stackwarden_probes::ProbeRunner;
 use stackwarden_stack::{parse, Stack};
+use stackwarden_testkit::{podman, remove_containers, Cleanup};
 use stackwarden_verify::{verify, VerifyInput, CPU_WINDOW};
 
 const NAME: &str = "sw-verify-cpu";
-
-struct Cleanup;
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let _ = Command::new("podman")
-            .args(["rm", "-f", "-t", "0", NAME])
-            .output();
-    }
-}
-
-fn podman(args: &[&str]) {
-    let out = Command::new("podman").args(args).output().expect("podman");
-    assert!(
-        out.status.success(),
-        "podman {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn stack() -> Stack {
     let text = format!(
@@ -103,10 +84,8 @@ fn cpu_of(run: &VerificationRun) -> f64 {
 
 #[tokio::test]
 async fn cpu_is_the_current_rate_or_the_callers_live_sample_and_says_which() {
-    let _cleanup = Cleanup;
-    let _ = Command::new("podman")
-        .args(["rm", "-f", "-t", "0", NAME])
-        .output();
+    let _cleanup = Cleanup::containers(&[NAME]);
+    remove_containers(&[NAME]);
     // Busy for its first 3 s, idle after: its average since it started stays
     // far above zero for a long while, its current use is about zero.
     podman(&[

@@ -16,21 +16,12 @@ use stackwarden_health::{CheckStatus, VerificationRun};
 use stackwarden_model::EndpointAttempt;
 use stackwarden_probes::ProbeRunner;
 use stackwarden_stack::{parse, Stack};
+use stackwarden_testkit::{podman, remove_containers};
 use stackwarden_verify::{verify, NoEngine, VerifyInput};
 
 const PORT: u16 = 18193;
 const WEB: &str = "sw-verify-web";
 const WORKER: &str = "sw-verify-worker";
-
-fn podman(args: &[&str]) -> String {
-    let out = Command::new("podman").args(args).output().expect("podman");
-    assert!(
-        out.status.success(),
-        "podman {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn psql(sql: &str) {
     podman(&[
@@ -48,11 +39,7 @@ struct Cleanup;
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        for name in [WEB, WORKER] {
-            let _ = Command::new("podman")
-                .args(["rm", "-f", "-t", "0", name])
-                .output();
-        }
+        remove_containers(&[WEB, WORKER]);
         let _ = Command::new("podman")
             .args(["exec", "sw-db-postgres", "su", "postgres", "-c",
                    "psql -q -d mcp -c 'ALTER TABLE IF EXISTS sw_gone_tool_registry RENAME TO tool_registry'"])
@@ -174,11 +161,7 @@ async fn exactly_the_broken_things_fail_with_evidence() {
         )
         .unwrap();
     }
-    for name in [WEB, WORKER] {
-        let _ = Command::new("podman")
-            .args(["rm", "-f", "-t", "0", name])
-            .output();
-    }
+    remove_containers(&[WEB, WORKER]);
     podman(&[
         "run",
         "-d",
