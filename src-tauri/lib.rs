@@ -30,6 +30,7 @@ const HOST_NAME: &str = "desktop app";
 
 pub fn run() -> ExitCode {
     let _ = tracing_subscriber::fmt()
+        .log_internal_errors(false)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

@@ -26,6 +26,8 @@ pub fn run(config: Config, endpoints: Vec<Candidate>, args: &WatchArgs<'_>) -> E
         .with_writer(std::io::stderr)
         // Colours only on a terminal, not in the journal or a log file.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // A closed stderr (`watch 2>&1 | head`) must not panic the watch.
+        .log_internal_errors(false)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -75,7 +77,7 @@ async fn watch(options: RuntimeOptions) -> ExitCode {
         }
     };
     tracing::info!(
-        stack = %stack_label,
+        stack = %crate::table::shown(&stack_label),
         recording = started.is_recording(),
         "watching (stop with Ctrl-C or SIGTERM)"
     );

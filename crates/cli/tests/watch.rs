@@ -222,4 +222,44 @@ fn watch_without_an_engine_stops_at_once_on_sigterm() {
         l.contains("stopped")
     });
     assert!(!log.lock().unwrap().contains("could not be written"));
+    assert!(
+        !log.lock().unwrap().contains("ended unexpectedly"),
+        "stopping is not a crash: {}",
+        log.lock().unwrap()
+    );
+}
+
+#[test]
+fn a_closed_stderr_does_not_crash_watch() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("stack.yaml");
+    std::fs::write(
+        &stack,
+        "name: piped\nservices:\n  web:\n    image: busybox\n",
+    )
+    .unwrap();
+    let mut child = watch(&dir.path().join("data"), &stack)
+        .env("STACKWARDEN_HOST", "unix:///nonexistent/engine.sock")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start watch");
+    // Read one line, then close the pipe, as `watch 2>&1 | head -1` does.
+    let mut first = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("watching"), "{first}");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "watch died when its log could not be written"
+    );
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
 }

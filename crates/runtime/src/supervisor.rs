@@ -127,6 +127,9 @@ impl Supervisor {
 
     /// Stops every supervised task at once (and the task it is running).
     pub fn stop(&self) {
+        // A task that returns while the others are being stopped (its
+        // input closed with them) is done, not dead.
+        self.finishing.store(true, Ordering::SeqCst);
         for (_, handle) in self.take_tasks() {
             handle.abort();
         }
