@@ -414,16 +414,8 @@ impl Runtime {
         self.inner.snapshots.borrow().clone()
     }
 
-    pub fn snapshots(&self) -> watch::Receiver<StackSnapshot> {
-        self.inner.snapshots.clone()
-    }
-
     pub fn health(&self) -> StackHealth {
         self.inner.health.borrow().clone()
-    }
-
-    pub fn stacks(&self) -> watch::Receiver<LoadedStack> {
-        self.inner.stacks.clone()
     }
 
     pub fn store(&self) -> Option<&Store> {

@@ -107,11 +107,6 @@ impl Runtime {
         crate::replace_task(&self.inner.verification, Some(task.abort_handle()));
         Ok((started, task))
     }
-
-    /// True while a verification runs.
-    pub fn is_verifying(&self) -> bool {
-        self.inner.verifying.load(Ordering::SeqCst)
-    }
 }
 
 #[cfg(test)]
