@@ -299,12 +299,17 @@ def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni, app_env):
     d, win = find_app_window(display, pid)
     assert win is not None, "app window not found on the display"
     assert is_viewable(win)
+    open_file_pss = pss_file_kib(pid)
     request_close(d, win)
     d.close()
     # The window and its web view are released; the app stays in the tray.
     wait_for("window destroyed", lambda: not app_window())
     assert os.path.exists(f"/proc/{pid}"), "the app keeps running in the tray"
     wait_for("the web view's processes ended", lambda: not web_processes(pid), timeout=15)
+    # Once alone, the app would be charged all the library pages the web
+    # view shared with it; it hands them back instead.
+    wait_for(f"library pages handed back (open: {open_file_pss} KiB)",
+             lambda: pss_file_kib(pid) < open_file_pss, timeout=20)
 
     props = sni.item_properties(service)
     labels = sni.menu_labels(service, props["menu"])
@@ -342,6 +347,15 @@ def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni, app_env):
     assert second.returncode == 0, second.stderr[-2000:]
     wait_for("first instance shown", app_window)
     assert len(sni.watcher.items) == 1, f"one tray icon only: {sni.watcher.items}"
+
+
+def pss_file_kib(pid):
+    """The file-backed part of a process's proportional set size."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Pss_File:"):
+                return int(line.split()[1])
+    raise AssertionError("no Pss_File in smaps_rollup")
 
 
 def web_processes(pid):
