@@ -248,7 +248,8 @@ mod tests {
                 row("ai-web", web, HealthState::None),
             ];
             let snapshot = StackSnapshot::new(engine.clone(), rows, None, 0);
-            let health = stackwarden_probes::view(&loaded, &snapshot, &HashMap::new());
+            let health =
+                stackwarden_probes::view(&loaded, &snapshot, &HashMap::new(), &Default::default());
             look(&snapshot.summary, Some(&health))
         };
         let healthy = at(ContainerState::Running);

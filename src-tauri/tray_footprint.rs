@@ -40,7 +40,10 @@ pub fn release_after_close(window_exists: impl Fn() -> bool + Send + 'static) {
         }
         let handed_back = tokio::task::spawn_blocking(page_out_file_mappings).await;
         if let Ok(Some(bytes)) = handed_back {
-            tracing::debug!("closed to the tray: paged out {} MiB of mapped files", bytes >> 20);
+            tracing::debug!(
+                "closed to the tray: paged out {} MiB of mapped files",
+                bytes >> 20
+            );
         }
     });
 }
@@ -73,9 +76,8 @@ fn page_out_file_mappings() -> Option<usize> {
         // even one unmapped or remapped since /proc/self/maps was read; the
         // kernel answers ENOMEM or EINVAL for those, which is ignored.
         #[allow(unsafe_code)]
-        let result = unsafe {
-            rustix::mm::madvise(start as *mut _, len, rustix::mm::Advice::LinuxPageOut)
-        };
+        let result =
+            unsafe { rustix::mm::madvise(start as *mut _, len, rustix::mm::Advice::LinuxPageOut) };
         if result.is_ok() {
             advised += len;
         }
@@ -187,7 +189,10 @@ mod tests {
         let sum = |t: &[u8]| t.iter().map(|&b| u64::from(b)).sum::<u64>();
         let before = sum(std::hint::black_box(&TABLE[..]));
         let advised = page_out_file_mappings().expect("maps readable");
-        assert!(advised > TABLE.len(), "this test binary is itself a mapped file");
+        assert!(
+            advised > TABLE.len(),
+            "this test binary is itself a mapped file"
+        );
         assert_eq!(sum(std::hint::black_box(&TABLE[..])), before);
         assert_eq!(parent_and_name("1 (x) S 2"), Some((2, "x")));
     }

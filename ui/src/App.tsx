@@ -198,6 +198,7 @@ export function App({ backend }: { backend: Backend }) {
                 backend={backend}
                 rows={tableRows}
                 stackName={health?.stack_name ?? null}
+                stackProject={health?.stack_project ?? null}
                 stackServices={health?.services ?? null}
                 statuses={health?.breakdown?.services ?? null}
                 selected={selected}

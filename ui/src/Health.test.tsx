@@ -1,8 +1,28 @@
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import { App } from "./App";
-import { membership, missingServices } from "./health";
+import { groupRows } from "./components/ServiceTable";
+import { membership, missingServices, notDeployedOf } from "./health";
 import { fakeBackend, row, snapshot, stackHealth } from "./test/fixtures";
+import type { StackHealth } from "./bindings/StackHealth";
+
+/** The fixture stack with web run as three replicas and ghost not deployed. */
+function replicatedAndNotDeployed(): StackHealth {
+  const h = stackHealth();
+  const web = h.services.find((s) => s.service === "web");
+  if (web) web.containers = ["ai-web-1", "ai-web-2", "ai-web-3"];
+  const ghost = h.breakdown?.services.find((s) => s.service === "ghost");
+  if (ghost) {
+    ghost.status = "not_deployed";
+    ghost.reason = "not deployed: profile `extras` is not active";
+  }
+  const extras = h.breakdown?.groups.find((g) => g.group === "Extras");
+  if (extras) {
+    extras.total = 0;
+    extras.not_deployed = 1;
+  }
+  return h;
+}
 
 afterEach(cleanup);
 
@@ -13,6 +33,40 @@ describe("stack health in the window", () => {
     const h = stackHealth();
     expect([...membership(h).keys()]).toEqual(["ai-web", "ai-db"]);
     expect(missingServices(h).map((s) => s.service)).toEqual(["ghost"]);
+  });
+
+  it("counts every replica as the service's and lists services not deployed apart", async () => {
+    const h = replicatedAndNotDeployed();
+    expect([...membership(h).keys()]).toEqual(["ai-web-1", "ai-web-2", "ai-web-3", "ai-db"]);
+    expect(missingServices(h)).toEqual([]);
+    expect(notDeployedOf(h.services, h.breakdown?.services ?? []).map((s) => s.service)).toEqual(["ghost"]);
+    const rows = snapshot([row({ name: "ai-web-1" }), row({ name: "ai-web-2" }), row({ name: "ai-db" })]);
+    render(<App backend={fakeBackend(rows, h)} />);
+    const absent = await screen.findByTestId("not-deployed-ghost");
+    expect(absent.textContent).toContain("profile `extras` is not active");
+    expect(screen.queryByTestId("missing-ghost")).toBeNull();
+    expect(screen.getByTestId("stack-ai-web-2").textContent).toContain("ai · Core");
+    fireEvent.click(screen.getByTestId("nav-health"));
+    const panel = await screen.findByTestId("health-panel");
+    expect(within(panel).getByTestId("group-score-Extras").textContent).toContain("Extras not deployed");
+  });
+
+  it("groups the stack's containers first, then other projects, then the rest", () => {
+    const rows = [
+      row({ name: "zz-web-1", project: "zz" }),
+      row({ name: "lab_db_1", project: "lab" }),
+      row({ name: "named-by-container-name" }),
+      row({ name: "loose" }),
+      row({ name: "aa-x-1", project: "aa" }),
+    ];
+    const groups = groupRows(rows, { name: "My lab", project: "lab" }, (r) => r.name === "named-by-container-name");
+    expect(groups.map((g) => [g.testId, g.label, g.rows.map((r) => r.name)])).toEqual([
+      ["group-stack", "Stack My lab (project lab)", ["lab_db_1", "named-by-container-name"]],
+      ["group-aa", "Project aa", ["aa-x-1"]],
+      ["group-zz", "Project zz", ["zz-web-1"]],
+      ["group-none", "No compose project", ["loose"]],
+    ]);
+    expect(groupRows(rows, null, () => false).map((g) => g.testId)).toEqual(["group-aa", "group-lab", "group-zz", "group-none"]);
   });
 
   it("marks stack members in the table and lists the missing service", async () => {

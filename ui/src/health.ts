@@ -25,22 +25,33 @@ export function membershipOf(
   if (!stack) return out;
   for (const service of services) {
     if (!service.has_container) continue;
-    out.set(service.container, {
-      stack,
-      service,
-      health: statuses.find((s) => s.service === service.service) ?? null,
-    });
+    const health = statuses.find((s) => s.service === service.service) ?? null;
+    // Every replica of the service is one of its containers.
+    const names = service.containers.length > 0 ? service.containers : [service.container];
+    for (const name of names) out.set(name, { stack, service, health });
   }
   return out;
 }
 
-/** Stack services the engine has no container for. */
+/** Stack services the engine has no container for, which should have one. */
 export function missingServices(health: StackHealth | null): StackServiceView[] {
-  return missingOf(health?.services ?? []);
+  return missingOf(health?.services ?? [], health?.breakdown?.services ?? []);
 }
 
-export function missingOf(services: readonly StackServiceView[]): StackServiceView[] {
-  return services.filter((s) => !s.has_container);
+function isNotDeployed(service: StackServiceView, statuses: readonly ServiceHealth[]): boolean {
+  return statuses.some((s) => s.service === service.service && s.status === "not_deployed");
+}
+
+export function missingOf(services: readonly StackServiceView[], statuses: readonly ServiceHealth[]): StackServiceView[] {
+  return services.filter((s) => !s.has_container && !isNotDeployed(s, statuses));
+}
+
+/**
+ * Stack services that are not deployed (a profile that is not active, an
+ * optional service never deployed): listed apart, not counted as down.
+ */
+export function notDeployedOf(services: readonly StackServiceView[], statuses: readonly ServiceHealth[]): StackServiceView[] {
+  return services.filter((s) => !s.has_container && isNotDeployed(s, statuses));
 }
 
 /** The newest run of each of a service's probes. */

@@ -6,15 +6,21 @@ use std::process::ExitCode;
 
 use serde_json::json;
 use stackwarden_engine::Candidate;
-use stackwarden_health::{HealthBreakdown, ProbeRun};
+use stackwarden_health::{HealthBreakdown, ProbeRun, ServiceStatus};
+use stackwarden_model::Config;
 use stackwarden_probes::{outcomes_by_service, probe_round, stack_health};
 use stackwarden_stack::Stack;
 
 use crate::stack_input::{engine_rows, prepare, print_json, unreachable_text};
 use crate::table::shown;
 
-pub fn run(endpoints: &[Candidate], stack_file: Option<&Path>, json: bool) -> ExitCode {
-    let (stack, runtime, runner) = match prepare(stack_file, "probed") {
+pub fn run(
+    endpoints: &[Candidate],
+    config: &Config,
+    stack_file: Option<&Path>,
+    json: bool,
+) -> ExitCode {
+    let (stack, runtime, runner) = match prepare(stack_file, config, "probed") {
         Ok(ready) => ready,
         Err(code) => return ExitCode::from(code),
     };
@@ -22,7 +28,8 @@ pub fn run(endpoints: &[Candidate], stack_file: Option<&Path>, json: bool) -> Ex
         let (_engine, rows) = engine_rows(endpoints, Some(&stack)).await?;
         let runs = probe_round(&runner, &stack, &rows).await;
         let outcomes = outcomes_by_service(&runs);
-        Ok::<_, stackwarden_verify::NoEngine>((stack_health(&stack, &rows, &outcomes), runs))
+        let ever = crate::store::ever_deployed(config).await;
+        Ok::<_, stackwarden_verify::NoEngine>((stack_health(&stack, &rows, &outcomes, &ever), runs))
     });
     let (breakdown, runs) = match result {
         Ok(r) => r,
@@ -46,8 +53,13 @@ pub fn run(endpoints: &[Candidate], stack_file: Option<&Path>, json: bool) -> Ex
 /// The breakdown as text; every name, reason, error and observed value is
 /// redacted and terminal-safe.
 fn render(stack: &Stack, b: &HealthBreakdown, runs: &[ProbeRun]) -> String {
-    let mut out = format!("Stack {}\n\n", shown(&stack.name));
-    for g in &b.groups {
+    let mut out = format!(
+        "Stack {} (compose project {})\n\n",
+        shown(&stack.name),
+        shown(&stack.project)
+    );
+    let deployed = |s: &&stackwarden_health::ServiceHealth| s.status != ServiceStatus::NotDeployed;
+    for g in b.groups.iter().filter(|g| g.total > 0) {
         out.push_str(&format!(
             "{:<24} {:>4.0}%  ({}/{} healthy){}\n",
             shown(&g.group),
@@ -56,7 +68,12 @@ fn render(stack: &Stack, b: &HealthBreakdown, runs: &[ProbeRun]) -> String {
             g.total,
             if g.required { "" } else { "  optional" }
         ));
-        for s in b.services.iter().filter(|s| s.group == g.group) {
+        for s in b
+            .services
+            .iter()
+            .filter(|s| s.group == g.group)
+            .filter(deployed)
+        {
             out.push_str(&format!(
                 "  {:<26} {:<9} {}\n",
                 shown(&s.service),
@@ -79,6 +96,19 @@ fn render(stack: &Stack, b: &HealthBreakdown, runs: &[ProbeRun]) -> String {
             }
         }
     }
+    let absent: Vec<&stackwarden_health::ServiceHealth> =
+        b.services.iter().filter(|s| !deployed(s)).collect();
+    if !absent.is_empty() {
+        out.push_str("\nNot deployed (not scored)\n");
+        for s in absent {
+            out.push_str(&format!(
+                "  {:<26} {:<24} {}\n",
+                shown(&s.service),
+                shown(&s.group),
+                shown(&s.reason)
+            ));
+        }
+    }
     out.push_str(&format!(
         "\nOVERALL {:.0}%\n{}\n",
         b.overall,
@@ -97,14 +127,15 @@ mod tests {
     #[test]
     fn engine_and_service_text_is_printed_safely() {
         let stack = stackwarden_stack::parse(
-            "name: \"s\\e[2J\"\nservices:\n  api:\n    image: x\n",
-            "s.yaml",
+            "services:\n  api:\n    image: x\n",
+            "/tmp/s\u{1b}[2J/compose.yaml",
         )
         .unwrap();
         let b = HealthBreakdown {
             services: vec![ServiceHealth {
                 service: "api".into(),
                 container: "api\u{1b}[2J".into(),
+                replicas: Vec::new(),
                 group: "core".into(),
                 status: ServiceStatus::Unhealthy,
                 reason: "all 1 probes failing".into(),
@@ -115,6 +146,7 @@ mod tests {
                 weight: 3.0,
                 healthy: 0,
                 total: 1,
+                not_deployed: 0,
                 score: 0.0,
             }],
             overall: 0.0,
@@ -144,7 +176,10 @@ mod tests {
             !text.contains("Sup3rS3cretPw") && !text.contains("T0kenXyz123"),
             "{text}"
         );
-        assert!(text.starts_with("Stack s\\u{1b}[2J\n"), "{text}");
+        assert!(
+            text.starts_with("Stack /tmp/s\\u{1b}[2J/compose.yaml (compose project s2j)\n"),
+            "{text}"
+        );
         assert!(
             text.contains("health: [BODY].status == ok (saw \"\\u{1b}]0;owned\\u{7}\")"),
             "{text}"

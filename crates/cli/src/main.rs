@@ -136,7 +136,7 @@ fn main() -> ExitCode {
             let config = load_config(cli.config.as_deref());
             let endpoints = endpoints_for(cli.host.as_deref(), &config);
             let stack_file = stack.or(config.stack.file.clone());
-            health::run(&endpoints, stack_file.as_deref(), json)
+            health::run(&endpoints, &config, stack_file.as_deref(), json)
         }
         Some(Command::Verify {
             json,

@@ -5,10 +5,10 @@ use std::path::Path;
 
 use stackwarden_engine::endpoint::START_HINT;
 use stackwarden_engine::{connect, Candidate, Engine, ListedContainer};
-use stackwarden_model::{redact, ServiceRow};
+use stackwarden_model::{redact, Config, ServiceRow};
 use stackwarden_probes::ProbeRunner;
 use stackwarden_report::ReportError;
-use stackwarden_stack::{default_stack, load_file, Stack};
+use stackwarden_stack::{default_stack, load_file_with, LoadEnv, Stack};
 use stackwarden_store::StoreError;
 use stackwarden_verify::NoEngine;
 
@@ -31,9 +31,9 @@ pub const EXIT_BAD_STACK: u8 = 65;
 
 /// The stack file given, or the built-in AI stack; a bad file is reported
 /// with every problem and `Err` carries the exit code.
-pub fn load_stack(stack_file: Option<&Path>, doing: &str) -> Result<Stack, u8> {
+pub fn load_stack(stack_file: Option<&Path>, env: &LoadEnv, doing: &str) -> Result<Stack, u8> {
     let loaded = match stack_file {
-        Some(path) => load_file(path),
+        Some(path) => load_file_with(path, env),
         None => default_stack(),
     };
     loaded.map_err(|e| {
@@ -50,7 +50,7 @@ pub fn load_stack(stack_file: Option<&Path>, doing: &str) -> Result<Stack, u8> {
 fn in_stack(stack: &Stack, c: &ListedContainer) -> bool {
     stack.services.iter().any(|s| {
         s.is_container(
-            &stack.name,
+            &stack.project,
             &c.name,
             c.project.as_deref(),
             c.service.as_deref(),
@@ -62,9 +62,11 @@ fn in_stack(stack: &Stack, c: &ListedContainer) -> bool {
 /// runner; `Err` is the exit code after saying why.
 pub fn prepare(
     stack_file: Option<&Path>,
+    config: &Config,
     doing: &str,
 ) -> Result<(Stack, tokio::runtime::Runtime, ProbeRunner), u8> {
-    let stack = load_stack(stack_file, doing)?;
+    let env = LoadEnv::from_process().with_profiles(config.stack.profiles.clone());
+    let stack = load_stack(stack_file, &env, doing)?;
     let runtime = crate::runtime().ok_or(2)?;
     Ok((stack, runtime, ProbeRunner::new()))
 }

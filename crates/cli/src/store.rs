@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use stackwarden_model::Config;
-use stackwarden_store::{Retention, Store};
+use stackwarden_probes::EverDeployed;
+use stackwarden_store::{Retention, Store, DATABASE_FILE};
 
 use crate::stack_input::CliError;
 
@@ -19,4 +20,22 @@ pub async fn open_store(config: &Config) -> Result<Store, CliError> {
     )
     .await?;
     Ok(store)
+}
+
+/// The services that have had a container, from the app's store when there
+/// is one (`health` creates none: without history, an optional service with
+/// no container reads as never deployed).
+pub async fn ever_deployed(config: &Config) -> EverDeployed {
+    let exists = Config::data_dir().is_some_and(|d| d.join(DATABASE_FILE).is_file());
+    if !exists {
+        return EverDeployed::new();
+    }
+    match open_store(config).await {
+        Ok(store) => {
+            let ever = store.ever_deployed().await.unwrap_or_default();
+            store.close().await;
+            ever
+        }
+        Err(_) => EverDeployed::new(),
+    }
 }

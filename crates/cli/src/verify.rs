@@ -25,7 +25,7 @@ pub fn run(
     config: &stackwarden_model::Config,
     args: VerifyArgs<'_>,
 ) -> ExitCode {
-    let (stack, runtime, runner) = match prepare(args.stack_file, "checked") {
+    let (stack, runtime, runner) = match prepare(args.stack_file, config, "checked") {
         Ok(ready) => ready,
         Err(code) => return ExitCode::from(code),
     };
@@ -50,6 +50,7 @@ pub fn run(
             runner: &runner,
             home: None,
             progress: Some(tx),
+            ever_deployed: crate::store::ever_deployed(config).await,
         };
         let (run, ()) = tokio::join!(verify(input), printer);
         if args.record {

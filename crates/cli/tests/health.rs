@@ -12,10 +12,12 @@ fn stacks() -> PathBuf {
 }
 
 fn health(args: &[&str]) -> Output {
+    let data = tempfile::tempdir().expect("data folder");
     Command::new(env!("CARGO_BIN_EXE_stackwarden"))
         .arg("health")
         .args(args)
         .env("STACKWARDEN_CONFIG", "/nonexistent/stackwarden-config.toml")
+        .env("STACKWARDEN_DATA_DIR", data.path())
         .env("SW_TEST_PG_PASSWORD", "sw-test-pw")
         .output()
         .expect("run stackwarden")
@@ -34,15 +36,16 @@ fn healthy_required_groups_exit_0_and_show_the_breakdown() {
     assert!(stdout.contains("Core Infrastructure"), "{stdout}");
     assert!(stdout.contains("100%  (2/2 healthy)"), "{stdout}");
     assert!(stdout.contains("Database Layer"), "{stdout}");
+    // The optional agent never had a container: listed apart, not scored.
     assert!(
-        stdout.contains("agent")
-            && stdout.contains("down")
-            && stdout.contains("no container named sw-not-deployed"),
+        stdout.contains("Not deployed (not scored)")
+            && stdout.contains("not deployed (optional, never had a container)"),
         "{stdout}"
     );
+    assert!(!stdout.contains(" down "), "{stdout}");
     assert!(
-        stdout.contains("OVERALL 86%"),
-        "3×100 + 3×100 + 1×0 over 7: {stdout}"
+        stdout.contains("OVERALL 100%"),
+        "3×100 + 3×100 over 6: {stdout}"
     );
     assert!(
         stdout.contains("overall = Σ(weight × group score)"),

@@ -9,6 +9,7 @@ use stackwarden_model::{
 
 pub(crate) const PROJECT_LABEL: &str = "com.docker.compose.project";
 pub(crate) const SERVICE_LABEL: &str = "com.docker.compose.service";
+pub(crate) const NUMBER_LABEL: &str = "com.docker.compose.container-number";
 
 /// Milliseconds since the epoch of an RFC 3339 time; `None` for the engine's
 /// zero time (`0001-01-01T00:00:00Z`) and anything unparsable.
@@ -84,6 +85,7 @@ pub fn row_from_inspect(inspect: &ContainerInspectResponse) -> Option<ServiceRow
         image,
         project: label(PROJECT_LABEL),
         compose_service: label(SERVICE_LABEL),
+        replica: label(NUMBER_LABEL).and_then(|n| n.trim().parse().ok()),
         state: container_state,
         health,
         exit_code: if running {
@@ -122,6 +124,7 @@ pub(crate) fn unreadable_row(
         image: String::new(),
         project,
         compose_service,
+        replica: None,
         state: ContainerState::Unknown,
         health: HealthState::None,
         exit_code: None,

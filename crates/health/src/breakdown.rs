@@ -4,15 +4,21 @@
 //! report's "Core Infrastructure 100% (5/5) ... OVERALL 95%".
 //!
 //! Rules, in order, for one service:
-//! 1. no container, or the container is not running: `down`;
-//! 2. its HEALTHCHECK says unhealthy: `unhealthy`;
-//! 3. it has probes: all pass `healthy`, none pass `unhealthy`, some `degraded`;
+//! 1. no container: `not deployed` when the caller says so (a profile that is
+//!    not active, an optional service never deployed), else `down`;
+//! 2. none of its containers running: `down`;
+//! 3. its HEALTHCHECK says unhealthy: `unhealthy`;
+//! 4. it has probes: all pass `healthy`, none pass `unhealthy`, some `degraded`;
 //!    none has run yet: `unknown`;
-//! 4. no probes: HEALTHCHECK healthy or none `healthy`, starting `unknown`.
+//! 5. no probes: HEALTHCHECK healthy or none `healthy`, starting `unknown`.
+//!
+//! A service with several containers (replicas) that are not all running,
+//! or not all healthy by their HEALTHCHECK, is at best `degraded`.
 //!
 //! A group's score is healthy services count 1, degraded ½, the rest 0, over
-//! its services. The overall score weighs each group: required groups
-//! ×3, optional ×1 by default (a group may set its own weight).
+//! its deployed services (`not deployed` ones are listed, not counted). The
+//! overall score weighs each group: required groups ×3, optional ×1 by
+//! default (a group may set its own weight).
 
 use std::collections::HashMap;
 
@@ -34,6 +40,10 @@ pub enum ServiceStatus {
     Unhealthy,
     Down,
     Unknown,
+    /// No container, and none expected: its profile is not active, or it
+    /// is optional and was never deployed. Listed apart, not scored.
+    #[serde(rename = "not_deployed")]
+    NotDeployed,
 }
 
 impl ServiceStatus {
@@ -51,9 +61,23 @@ impl ServiceStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceSpec {
     pub name: String,
-    /// The container name the service runs as.
-    pub container: String,
+    /// The names of its containers (replicas in order); empty when it has
+    /// none.
+    pub containers: Vec<String>,
+    /// The name its container would have, shown when it has none.
+    pub expected_container: String,
     pub group: String,
+    /// What having no container means for it.
+    pub when_absent: Absent,
+}
+
+/// What a service without any container is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Absent {
+    /// Down: it should be running.
+    Down,
+    /// Not deployed, with why (e.g. "profile `agents` is not active").
+    NotDeployed(String),
 }
 
 /// A group of services and how much it counts.
@@ -116,8 +140,10 @@ pub struct ResponsePoint {
 #[ts(export, export_to = "bindings/")]
 pub struct ServiceHealth {
     pub service: String,
-    /// The container it runs as (or would, when there is none).
+    /// The container it runs as (its first, or the name it would have).
     pub container: String,
+    /// All its containers when it has several (replicas); else empty.
+    pub replicas: Vec<String>,
     pub group: String,
     pub status: ServiceStatus,
     /// One line on why, e.g. "container exited (3)" or "1 of 3 probes failing".
@@ -131,7 +157,10 @@ pub struct GroupScore {
     pub required: bool,
     pub weight: f64,
     pub healthy: u32,
+    /// Services that count: deployed ones.
     pub total: u32,
+    /// Services listed but not counted.
+    pub not_deployed: u32,
     /// 0..=100.
     pub score: f64,
 }
@@ -148,29 +177,72 @@ pub struct HealthBreakdown {
 }
 
 /// `probes`: `None` when the service has no probes, `Some(empty)` when they
-/// have not run yet.
+/// have not run yet. `rows`: its containers, in replica order.
 fn service_health(
     spec: &ServiceSpec,
-    row: Option<&ServiceRow>,
+    rows: &[&ServiceRow],
     probes: Option<&[ProbeOutcome]>,
 ) -> (ServiceStatus, String) {
-    let Some(row) = row else {
-        return (
-            ServiceStatus::Down,
-            format!("no container named {}", spec.container),
-        );
+    let Some(first) = rows.first() else {
+        return match &spec.when_absent {
+            Absent::NotDeployed(why) => (ServiceStatus::NotDeployed, why.clone()),
+            Absent::Down => (
+                ServiceStatus::Down,
+                format!("no container named {}", spec.expected_container),
+            ),
+        };
     };
-    if !row.is_running() {
-        let code = row.exit_code.map(|c| format!(" ({c})")).unwrap_or_default();
+    let running: Vec<&ServiceRow> = rows.iter().copied().filter(|r| r.is_running()).collect();
+    if running.is_empty() {
+        let code = first
+            .exit_code
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default();
+        let what = match rows.len() {
+            1 => "container".to_string(),
+            n => format!("all {n} containers"),
+        };
         return (
             ServiceStatus::Down,
-            format!("container {}{code}", row.state.as_str()),
+            format!("{what} {}{code}", first.state.as_str()),
         );
     }
-    if row.health == HealthState::Unhealthy {
+    let (status, reason) = running_health(&running, probes);
+    let stopped = rows.len() - running.len();
+    if stopped > 0 && matches!(status, ServiceStatus::Healthy | ServiceStatus::Unknown) {
+        return (
+            ServiceStatus::Degraded,
+            format!(
+                "{stopped} of {} containers not running; {reason}",
+                rows.len()
+            ),
+        );
+    }
+    (status, reason)
+}
+
+/// The health of a service from its running containers and its probes.
+fn running_health(
+    running: &[&ServiceRow],
+    probes: Option<&[ProbeOutcome]>,
+) -> (ServiceStatus, String) {
+    let unhealthy = running
+        .iter()
+        .filter(|r| r.health == HealthState::Unhealthy)
+        .count();
+    if unhealthy == running.len() {
         return (
             ServiceStatus::Unhealthy,
             "HEALTHCHECK reports unhealthy".to_string(),
+        );
+    }
+    if unhealthy > 0 {
+        return (
+            ServiceStatus::Degraded,
+            format!(
+                "HEALTHCHECK reports {unhealthy} of {} containers unhealthy",
+                running.len()
+            ),
         );
     }
     if let Some(probes) = probes {
@@ -188,14 +260,16 @@ fn service_health(
             ),
         };
     }
-    match row.health {
-        HealthState::Starting => (
+    if running.iter().any(|r| r.health == HealthState::Starting) {
+        return (
             ServiceStatus::Unknown,
             "HEALTHCHECK still starting".to_string(),
-        ),
-        HealthState::Healthy => (ServiceStatus::Healthy, "HEALTHCHECK healthy".to_string()),
-        _ => (ServiceStatus::Healthy, "running (no probes)".to_string()),
+        );
     }
+    if running.iter().all(|r| r.health == HealthState::Healthy) {
+        return (ServiceStatus::Healthy, "HEALTHCHECK healthy".to_string());
+    }
+    (ServiceStatus::Healthy, "running (no probes)".to_string())
 }
 
 /// The breakdown for the stack's groups and services. `probes` maps a service
@@ -211,14 +285,23 @@ pub fn breakdown(
     let health: Vec<ServiceHealth> = services
         .iter()
         .map(|spec| {
-            let (status, reason) = service_health(
-                spec,
-                by_name.get(spec.container.as_str()).copied(),
-                probes.get(&spec.name).map(Vec::as_slice),
-            );
+            let own: Vec<&ServiceRow> = spec
+                .containers
+                .iter()
+                .filter_map(|c| by_name.get(c.as_str()).copied())
+                .collect();
+            let (status, reason) =
+                service_health(spec, &own, probes.get(&spec.name).map(Vec::as_slice));
             ServiceHealth {
                 service: spec.name.clone(),
-                container: spec.container.clone(),
+                container: own
+                    .first()
+                    .map_or_else(|| spec.expected_container.clone(), |r| r.name.clone()),
+                replicas: if own.len() > 1 {
+                    own.iter().map(|r| r.name.clone()).collect()
+                } else {
+                    Vec::new()
+                },
                 group: spec.group.clone(),
                 status,
                 reason,
@@ -229,9 +312,11 @@ pub fn breakdown(
     let scores: Vec<GroupScore> = groups
         .iter()
         .map(|g| {
-            let members: Vec<&ServiceHealth> =
-                health.iter().filter(|h| h.group == g.name).collect();
+            let listed = health.iter().filter(|h| h.group == g.name);
+            let (members, absent): (Vec<&ServiceHealth>, Vec<&ServiceHealth>) =
+                listed.partition(|h| h.status != ServiceStatus::NotDeployed);
             let total = u32::try_from(members.len()).unwrap_or(u32::MAX);
+            let not_deployed = u32::try_from(absent.len()).unwrap_or(u32::MAX);
             let healthy = u32::try_from(
                 members
                     .iter()
@@ -251,6 +336,7 @@ pub fn breakdown(
                 weight: g.weight(),
                 healthy,
                 total,
+                not_deployed,
                 score,
             }
         })
@@ -271,7 +357,7 @@ pub fn breakdown(
         "no services: 100%".to_string()
     } else {
         format!(
-            "overall = Σ(weight × group score) / Σ weight = ({}) / {} = {:.0}%  (healthy 1, degraded ½, else 0; required groups weigh {}, optional {})",
+            "overall = Σ(weight × group score) / Σ weight = ({}) / {} = {:.0}%  (healthy 1, degraded ½, else 0; required groups weigh {}, optional {}; services not deployed do not count)",
             terms.join(" + "),
             fmt_weight(weight_sum),
             overall,
@@ -305,9 +391,113 @@ mod tests {
     fn spec(name: &str, group: &str) -> ServiceSpec {
         ServiceSpec {
             name: name.into(),
-            container: format!("c-{name}"),
+            containers: vec![format!("c-{name}")],
+            expected_container: format!("c-{name}"),
             group: group.into(),
+            when_absent: Absent::Down,
         }
+    }
+
+    fn group(name: &str, required: bool) -> GroupSpec {
+        GroupSpec {
+            name: name.into(),
+            required,
+            weight: None,
+        }
+    }
+
+    #[test]
+    fn replicas_count_as_one_service_at_best_degraded_when_some_are_down() {
+        use ContainerState::{Exited, Running};
+        use HealthState as H;
+        let mut web = spec("web", "g");
+        web.containers = vec!["p-web-1".into(), "p-web-2".into(), "p-web-3".into()];
+        let status = |rows: Vec<ServiceRow>| {
+            let b = breakdown(
+                &[group("g", true)],
+                std::slice::from_ref(&web),
+                &rows,
+                &HashMap::new(),
+            );
+            (
+                b.services[0].status,
+                b.services[0].reason.clone(),
+                b.services[0].replicas.len(),
+            )
+        };
+        let all_up = vec![
+            row("p-web-1", Running, H::None),
+            row("p-web-2", Running, H::None),
+            row("p-web-3", Running, H::None),
+        ];
+        assert_eq!(
+            status(all_up),
+            (ServiceStatus::Healthy, "running (no probes)".into(), 3)
+        );
+        let one_down = vec![
+            row("p-web-1", Running, H::None),
+            row("p-web-2", Exited, H::None),
+            row("p-web-3", Running, H::None),
+        ];
+        assert_eq!(
+            status(one_down),
+            (
+                ServiceStatus::Degraded,
+                "1 of 3 containers not running; running (no probes)".into(),
+                3
+            )
+        );
+        let all_down = vec![
+            row("p-web-1", Exited, H::None),
+            row("p-web-2", Exited, H::None),
+        ];
+        assert_eq!(
+            status(all_down),
+            (ServiceStatus::Down, "all 2 containers exited (3)".into(), 2)
+        );
+        let one_sick = vec![
+            row("p-web-1", Running, H::Unhealthy),
+            row("p-web-2", Running, H::Healthy),
+        ];
+        assert_eq!(
+            status(one_sick),
+            (
+                ServiceStatus::Degraded,
+                "HEALTHCHECK reports 1 of 2 containers unhealthy".into(),
+                2
+            )
+        );
+    }
+
+    #[test]
+    fn services_not_deployed_are_listed_but_not_scored() {
+        use ContainerState::Running;
+        let mut agent = spec("agent", "extras");
+        agent.containers.clear();
+        agent.when_absent = Absent::NotDeployed("profile `agents` is not active".into());
+        let mut gone = spec("worker", "extras");
+        gone.containers.clear();
+        let groups = [group("core", true), group("extras", false)];
+        let rows = vec![row("c-db", Running, HealthState::None)];
+        let b = breakdown(
+            &groups,
+            &[spec("db", "core"), agent.clone()],
+            &rows,
+            &HashMap::new(),
+        );
+        assert_eq!(b.services[1].status, ServiceStatus::NotDeployed);
+        assert_eq!(b.services[1].reason, "profile `agents` is not active");
+        assert_eq!((b.groups[1].total, b.groups[1].not_deployed), (0, 1));
+        assert!((b.overall - 100.0).abs() < 1e-9, "{}", b.formula);
+        // One that should be there is down and counts.
+        let b = breakdown(
+            &groups,
+            &[spec("db", "core"), agent, gone],
+            &rows,
+            &HashMap::new(),
+        );
+        assert_eq!(b.services[2].status, ServiceStatus::Down);
+        assert!(b.overall < 100.0, "{}", b.formula);
     }
 
     fn probe(success: bool) -> ProbeOutcome {

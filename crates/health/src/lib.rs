@@ -9,8 +9,8 @@ pub mod verdict;
 pub mod verification;
 
 pub use breakdown::{
-    breakdown, GroupScore, GroupSpec, HealthBreakdown, ProbeOutcome, ProbeRun, ResponsePoint,
-    ServiceHealth, ServiceSpec, ServiceStatus,
+    breakdown, Absent, GroupScore, GroupSpec, HealthBreakdown, ProbeOutcome, ProbeRun,
+    ResponsePoint, ServiceHealth, ServiceSpec, ServiceStatus,
 };
 pub use condition::{Condition, ConditionError, ConditionResult, Observation};
 pub use verdict::{transitions, HealthLevel, RecordedTransition, StatusTransition};

@@ -49,7 +49,7 @@ impl HealthBreakdown {
         let mut level = HealthLevel::Healthy;
         for (_, status) in self.required_statuses() {
             match status {
-                ServiceStatus::Healthy => {}
+                ServiceStatus::Healthy | ServiceStatus::NotDeployed => {}
                 ServiceStatus::Down => return HealthLevel::Failing,
                 _ => level = HealthLevel::Degraded,
             }
@@ -62,7 +62,7 @@ impl HealthBreakdown {
         let score = format!("{:.0}% healthy", self.overall);
         let not_ok: Vec<String> = self
             .required_statuses()
-            .filter(|(_, s)| *s != ServiceStatus::Healthy)
+            .filter(|(_, s)| !matches!(s, ServiceStatus::Healthy | ServiceStatus::NotDeployed))
             .map(|(name, s)| format!("{name} {}", s.word()))
             .collect();
         match not_ok.len() {
@@ -81,6 +81,7 @@ impl ServiceStatus {
             Self::Unhealthy => "unhealthy",
             Self::Down => "down",
             Self::Unknown => "unknown",
+            Self::NotDeployed => "not deployed",
         }
     }
 }
@@ -142,6 +143,7 @@ mod tests {
             weight: 1.0,
             healthy: 0,
             total: 1,
+            not_deployed: 0,
             score: 0.0,
         };
         HealthBreakdown {
@@ -150,6 +152,7 @@ mod tests {
                 .map(|(service, group, status)| ServiceHealth {
                     service: (*service).into(),
                     container: format!("c-{service}"),
+                    replicas: Vec::new(),
                     group: (*group).into(),
                     status: *status,
                     reason: format!("because {service}"),

@@ -25,6 +25,8 @@ pub struct Config {
 pub struct StackConfig {
     /// The compose file describing the stack; the built-in AI stack when unset.
     pub file: Option<PathBuf>,
+    /// Compose profiles to treat as active, beside `COMPOSE_PROFILES`.
+    pub profiles: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]

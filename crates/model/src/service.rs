@@ -142,6 +142,9 @@ pub struct ServiceRow {
     pub project: Option<String>,
     /// The compose service label (`com.docker.compose.service`), if any.
     pub compose_service: Option<String>,
+    /// Which replica of its service it is
+    /// (`com.docker.compose.container-number`), if compose says.
+    pub replica: Option<u32>,
     pub state: ContainerState,
     pub health: HealthState,
     /// Exit code of the last run when the container is not running.

@@ -10,6 +10,7 @@ pub fn row(name: &str, state: ContainerState, health: HealthState) -> ServiceRow
         image: "localhost/test:latest".into(),
         project: None,
         compose_service: None,
+        replica: None,
         state,
         health,
         exit_code: (state == ContainerState::Exited).then_some(3),

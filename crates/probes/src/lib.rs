@@ -19,7 +19,10 @@ mod http;
 mod round;
 mod schedule;
 
-pub use round::{container_name, find_container, outcomes_by_service, probe_round, stack_health};
+pub use round::{
+    container_name, deployed_services, find_container, find_containers, outcomes_by_service,
+    probe_round, stack_health, when_absent, EverDeployed,
+};
 pub use schedule::{view, HealthRecord, HealthScheduler, ProbeView, StackHealth, StackServiceView};
 
 pub use error::ProbeError;

@@ -2,32 +2,53 @@
 //! every probe at once, and turn the outcomes into the health breakdown.
 //! Shared by `stackwarden health` and (next) the app's probe scheduler.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use futures_util::future::join_all;
 use std::time::Instant;
 
-use stackwarden_health::{breakdown, HealthBreakdown, ProbeOutcome, ProbeRun, ServiceSpec};
+use stackwarden_health::{breakdown, Absent, HealthBreakdown, ProbeOutcome, ProbeRun, ServiceSpec};
 use stackwarden_model::clock::now_ms;
 use stackwarden_model::ServiceRow;
 use stackwarden_stack::{Stack, StackService};
 
 use crate::ProbeRunner;
 
-/// The container of a stack service (see `StackService::is_container`).
+/// The containers of a stack service (see `StackService::is_container`):
+/// its replicas, by compose's container number, then name.
+pub fn find_containers<'a>(
+    stack: &Stack,
+    service: &StackService,
+    rows: &'a [ServiceRow],
+) -> Vec<&'a ServiceRow> {
+    let mut found: Vec<&ServiceRow> = rows
+        .iter()
+        .filter(|r| {
+            service.is_container(
+                &stack.project,
+                &r.name,
+                r.project.as_deref(),
+                r.compose_service.as_deref(),
+            )
+        })
+        .collect();
+    found.sort_by(|a, b| (a.replica, &a.name).cmp(&(b.replica, &b.name)));
+    found
+}
+
+/// The container probes check and actions name: the first running replica,
+/// else the first.
 pub fn find_container<'a>(
     stack: &Stack,
     service: &StackService,
     rows: &'a [ServiceRow],
 ) -> Option<&'a ServiceRow> {
-    rows.iter().find(|r| {
-        service.is_container(
-            &stack.name,
-            &r.name,
-            r.project.as_deref(),
-            r.compose_service.as_deref(),
-        )
-    })
+    let found = find_containers(stack, service, rows);
+    found
+        .iter()
+        .find(|r| r.is_running())
+        .or(found.first())
+        .copied()
 }
 
 /// The name of a stack service's container: the one found, else the name it
@@ -35,7 +56,50 @@ pub fn find_container<'a>(
 pub fn container_name(stack: &Stack, service: &StackService, rows: &[ServiceRow]) -> String {
     find_container(stack, service, rows)
         .map(|r| r.name.clone())
-        .unwrap_or_else(|| service.default_container_name(&stack.name))
+        .unwrap_or_else(|| service.default_container_name(&stack.project))
+}
+
+/// Which services have had a container at some time (kept by the store),
+/// as `(project, service)`: an optional service without a container is
+/// "not deployed" only if it never had one.
+pub type EverDeployed = BTreeSet<(String, String)>;
+
+/// What a service without a container is. One that had a container and
+/// lost it is down whatever its group; one whose profile is not active, or
+/// of an optional group, that never had one is not deployed; a required one
+/// is down.
+pub fn when_absent(stack: &Stack, service: &StackService, ever: &EverDeployed) -> Absent {
+    if ever.contains(&(stack.project.clone(), service.name.clone())) {
+        return Absent::Down;
+    }
+    if !service.profile_active {
+        let profiles = service
+            .profiles
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Absent::NotDeployed(format!("not deployed: profile {profiles} is not active"));
+    }
+    let required = stack
+        .groups
+        .iter()
+        .any(|g| g.name == service.group && g.required);
+    if required {
+        Absent::Down
+    } else {
+        Absent::NotDeployed("not deployed (optional, never had a container)".to_string())
+    }
+}
+
+/// The services of `stack` that have a container in `rows`.
+pub fn deployed_services(stack: &Stack, rows: &[ServiceRow]) -> Vec<(String, String)> {
+    stack
+        .services
+        .iter()
+        .filter(|s| !find_containers(stack, s, rows).is_empty())
+        .map(|s| (stack.project.clone(), s.name.clone()))
+        .collect()
 }
 
 /// Runs every probe of every service concurrently, each timed like the
@@ -72,19 +136,26 @@ pub fn outcomes_by_service(runs: &[ProbeRun]) -> HashMap<String, Vec<ProbeOutcom
     out
 }
 
-/// The breakdown of `stack` from container rows and probe outcomes.
+/// The breakdown of `stack` from container rows and probe outcomes; `ever`
+/// tells a service that lost its container from one never deployed.
 pub fn stack_health(
     stack: &Stack,
     rows: &[ServiceRow],
     outcomes: &HashMap<String, Vec<ProbeOutcome>>,
+    ever: &EverDeployed,
 ) -> HealthBreakdown {
     let specs: Vec<ServiceSpec> = stack
         .services
         .iter()
         .map(|s| ServiceSpec {
             name: s.name.clone(),
-            container: container_name(stack, s, rows),
+            containers: find_containers(stack, s, rows)
+                .into_iter()
+                .map(|r| r.name.clone())
+                .collect(),
+            expected_container: s.default_container_name(&stack.project),
             group: s.group.clone(),
+            when_absent: when_absent(stack, s, ever),
         })
         .collect();
     breakdown(&stack.groups, &specs, rows, outcomes)
@@ -125,12 +196,79 @@ mod tests {
             .collect();
         // Services are kept in file-name order: absent, labelled, named.
         assert_eq!(found, [None, Some("ai-labelled-1"), Some("my-db")]);
-        let b = stack_health(&stack, &rows, &HashMap::new());
+        let b = stack_health(&stack, &rows, &HashMap::new(), &EverDeployed::new());
         let absent = b
             .services
             .iter()
             .find(|s| s.service == "absent")
             .map(|s| s.reason.as_str());
         assert_eq!(absent, Some("no container named ai-absent-1"));
+    }
+
+    #[test]
+    fn replicas_of_a_service_are_its_containers_in_number_order() {
+        let stack = match parse(
+            "services:\n  web:\n    image: x\n    deploy: {replicas: 3}\n",
+            "/srv/Lab/compose.yaml",
+        ) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(
+            (stack.project.as_str(), stack.services[0].replicas),
+            ("lab", 3)
+        );
+        let mut rows = vec![
+            row("lab_web_10", Some("lab"), Some("web")),
+            row("lab_web_2", Some("lab"), Some("web")),
+            row("lab-web-1", Some("lab"), Some("web")),
+            row("other_web_1", Some("other"), Some("web")),
+        ];
+        rows[0].replica = Some(10);
+        rows[1].replica = Some(2);
+        rows[2].replica = Some(1);
+        let names: Vec<&str> = find_containers(&stack, &stack.services[0], &rows)
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(names, ["lab-web-1", "lab_web_2", "lab_web_10"]);
+        let b = stack_health(&stack, &rows, &HashMap::new(), &EverDeployed::new());
+        assert_eq!(b.services[0].replicas.len(), 3);
+    }
+
+    #[test]
+    fn absent_services_are_down_or_not_deployed_by_profile_group_and_history() {
+        let text = "name: p\nx-stackwarden:\n  groups:\n    core: {required: true}\n    extra: {required: false}\nservices:\n  db: {image: x, x-stackwarden: {group: core}}\n  agent: {image: x, profiles: [agents], x-stackwarden: {group: core}}\n  tool: {image: x, x-stackwarden: {group: extra}}\n";
+        let stack = match parse(text, "c.yaml") {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        let none = EverDeployed::new();
+        let status = |ever: &EverDeployed| -> Vec<(String, String)> {
+            stack_health(&stack, &[], &HashMap::new(), ever)
+                .services
+                .into_iter()
+                .map(|s| (s.service, format!("{:?}", s.status)))
+                .collect()
+        };
+        let want = |a: &str, d: &str, t: &str| -> Vec<(String, String)> {
+            vec![
+                ("agent".into(), a.into()),
+                ("db".into(), d.into()),
+                ("tool".into(), t.into()),
+            ]
+        };
+        assert_eq!(status(&none), want("NotDeployed", "Down", "NotDeployed"));
+        let lost: EverDeployed = [
+            ("p".to_string(), "tool".to_string()),
+            ("p".to_string(), "agent".to_string()),
+        ]
+        .into();
+        assert_eq!(status(&lost), want("Down", "Down", "Down"));
+        let elsewhere: EverDeployed = [("q".to_string(), "tool".to_string())].into();
+        assert_eq!(
+            status(&elsewhere),
+            want("NotDeployed", "Down", "NotDeployed")
+        );
     }
 }

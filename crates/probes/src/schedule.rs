@@ -21,7 +21,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use ts_rs::TS;
 
-use crate::{find_container, stack_health, ProbeRunner};
+use crate::{
+    deployed_services, find_container, find_containers, stack_health, EverDeployed, ProbeRunner,
+};
 
 /// A probe of a stack service, as the window lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -47,6 +49,8 @@ pub struct StackServiceView {
     pub container: String,
     /// False when the engine has no such container at all.
     pub has_container: bool,
+    /// Every container found for it (its replicas), in order.
+    pub containers: Vec<String>,
     pub image: Option<String>,
     pub probes: Vec<ProbeView>,
 }
@@ -59,6 +63,8 @@ pub struct StackHealth {
     /// The stack file's path, or the built-in stack's name.
     pub source: String,
     pub stack_name: Option<String>,
+    /// The compose project its containers carry.
+    pub stack_project: Option<String>,
     /// Why the stack file cannot be used, shown as a banner until fixed.
     pub stack_error: Option<String>,
     pub services: Vec<StackServiceView>,
@@ -81,6 +87,12 @@ pub enum HealthRecord {
         at_ms: i64,
         list: Vec<StatusTransition>,
     },
+    /// A service seen with a container for the first time.
+    Deployed {
+        project: String,
+        service: String,
+        at_ms: i64,
+    },
 }
 
 pub struct HealthScheduler {
@@ -88,6 +100,8 @@ pub struct HealthScheduler {
     pub stacks: watch::Receiver<LoadedStack>,
     pub snapshots: watch::Receiver<StackSnapshot>,
     pub records: Option<mpsc::Sender<HealthRecord>>,
+    /// The services that had a container before this run (from the store).
+    pub ever_deployed: EverDeployed,
 }
 
 /// A row's name, state, HEALTHCHECK status and exit code.
@@ -108,7 +122,12 @@ impl HealthScheduler {
     pub fn spawn(self) -> watch::Receiver<StackHealth> {
         let first = {
             let loaded = self.stacks.borrow().clone();
-            view(&loaded, &self.snapshots.borrow(), &HashMap::new())
+            view(
+                &loaded,
+                &self.snapshots.borrow(),
+                &HashMap::new(),
+                &self.ever_deployed,
+            )
         };
         let (tx, rx) = watch::channel(first);
         tokio::spawn(self.run(tx));
@@ -191,6 +210,33 @@ impl HealthScheduler {
         }
     }
 
+    /// Remembers (and records) the services seen with a container for the
+    /// first time, so that losing it later reads as down.
+    fn note_deployed(&mut self, loaded: &LoadedStack) {
+        let Some(stack) = loaded.stack.as_deref() else {
+            return;
+        };
+        let seen = {
+            let snapshot = self.snapshots.borrow();
+            if !matches!(snapshot.engine, EngineStatus::Connected { .. }) {
+                return;
+            }
+            deployed_services(stack, &snapshot.services)
+        };
+        for (project, service) in seen {
+            if self
+                .ever_deployed
+                .insert((project.clone(), service.clone()))
+            {
+                self.record(HealthRecord::Deployed {
+                    project,
+                    service,
+                    at_ms: now_ms(),
+                });
+            }
+        }
+    }
+
     fn record(&self, record: HealthRecord) {
         if let Some(records) = &self.records {
             if records.try_send(record).is_err() {
@@ -200,13 +246,14 @@ impl HealthScheduler {
     }
 
     fn publish(
-        &self,
+        &mut self,
         tx: &watch::Sender<StackHealth>,
         loaded: &LoadedStack,
         last: &HashMap<(String, String), ProbeRun>,
         previous: &mut Option<HealthBreakdown>,
     ) {
-        let next = view(loaded, &self.snapshots.borrow(), last);
+        self.note_deployed(loaded);
+        let next = view(loaded, &self.snapshots.borrow(), last, &self.ever_deployed);
         if let Some(b) = &next.breakdown {
             let changed = transitions(previous.as_ref(), b);
             if !changed.is_empty() {
@@ -306,6 +353,7 @@ pub fn view(
     loaded: &LoadedStack,
     snapshot: &StackSnapshot,
     last: &HashMap<(String, String), ProbeRun>,
+    ever: &EverDeployed,
 ) -> StackHealth {
     let connected = matches!(snapshot.engine, EngineStatus::Connected { .. });
     let rows = &snapshot.services;
@@ -313,6 +361,7 @@ pub fn view(
         return StackHealth {
             source: loaded.source.clone(),
             stack_name: None,
+            stack_project: None,
             stack_error: loaded.error.clone(),
             services: Vec::new(),
             breakdown: None,
@@ -334,8 +383,12 @@ pub fn view(
                 required: required(&s.group),
                 container: found
                     .map(|r| r.name.clone())
-                    .unwrap_or_else(|| s.default_container_name(&stack.name)),
+                    .unwrap_or_else(|| s.default_container_name(&stack.project)),
                 has_container: found.is_some(),
+                containers: find_containers(stack, s, rows)
+                    .into_iter()
+                    .map(|r| r.name.clone())
+                    .collect(),
                 image: s.image.clone(),
                 probes: s
                     .probes
@@ -366,7 +419,7 @@ pub fn view(
             }
         }
     }
-    let breakdown = connected.then(|| stack_health(stack, rows, &outcomes));
+    let breakdown = connected.then(|| stack_health(stack, rows, &outcomes, ever));
     let headline = match &breakdown {
         Some(b) => format!("{}: {}", stack.name, b.headline()),
         None => format!("{}: waiting for the container engine", stack.name),
@@ -374,6 +427,7 @@ pub fn view(
     StackHealth {
         source: loaded.source.clone(),
         stack_name: Some(stack.name.clone()),
+        stack_project: Some(stack.project.clone()),
         stack_error: loaded.error.clone(),
         services,
         level: breakdown.as_ref().map(HealthBreakdown::level),

@@ -107,6 +107,7 @@ async fn scheduler_follows_probes_and_container_changes() {
         stacks: stack_rx,
         snapshots: monitor.subscribe(),
         records: Some(records_tx),
+        ever_deployed: Default::default(),
     }
     .spawn();
 
@@ -115,20 +116,17 @@ async fn scheduler_follows_probes_and_container_changes() {
     })
     .await;
     let b = h.breakdown.as_ref().unwrap();
-    assert_eq!(status(&h, "ghost"), Some(ServiceStatus::Down));
-    assert_eq!(
-        h.level,
-        Some(HealthLevel::Healthy),
-        "optional ghost does not fail the level"
-    );
+    // The optional ghost never had a container: not deployed, not scored.
+    assert_eq!(status(&h, "ghost"), Some(ServiceStatus::NotDeployed));
+    assert_eq!(h.level, Some(HealthLevel::Healthy));
     assert_eq!((b.groups[0].healthy, b.groups[0].total), (1, 1));
-    assert_eq!((b.groups[1].healthy, b.groups[1].total), (0, 1));
-    assert_eq!(b.overall, 75.0);
+    assert_eq!((b.groups[1].total, b.groups[1].not_deployed), (0, 1));
+    assert_eq!(b.overall, 100.0);
     let ghost = h.services.iter().find(|s| s.service == "ghost").unwrap();
     assert!(!ghost.has_container);
     assert_eq!(ghost.container, "sw-sched-ghost");
     assert!(
-        h.headline.starts_with("sched: 75% healthy"),
+        h.headline.starts_with("sched: 100% healthy"),
         "{}",
         h.headline
     );
@@ -140,12 +138,18 @@ async fn scheduler_follows_probes_and_container_changes() {
     tokio::time::sleep(Duration::from_millis(3500)).await;
     let mut runs = Vec::new();
     let mut transitions = Vec::new();
+    let mut deployed = Vec::new();
     while let Ok(r) = records.try_recv() {
         match r {
             HealthRecord::Run(run) => runs.push(run),
             HealthRecord::Transitions { list, .. } => transitions.extend(list),
+            HealthRecord::Deployed {
+                project, service, ..
+            } => deployed.push((project, service)),
         }
     }
+    // The service seen with its container is remembered once, for the store.
+    assert_eq!(deployed, [("sched".to_string(), "web".to_string())]);
     let count = |probe: &str| runs.iter().filter(|r| r.outcome.probe == probe).count();
     assert!(count("health") >= 3, "health ran {} times", count("health"));
     assert!((1..=2).contains(&count("running")), "{}", count("running"));

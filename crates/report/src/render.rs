@@ -152,9 +152,17 @@ fn blocks(data: &ReportData) -> Vec<Block> {
                 .groups
                 .iter()
                 .map(|g| {
+                    let absent = match g.not_deployed {
+                        0 => String::new(),
+                        n => format!(", {n} not deployed"),
+                    };
                     vec![
                         g.group.clone(),
-                        format!("{:.0}% ({}/{})", g.score, g.healthy, g.total),
+                        if g.total == 0 {
+                            "not deployed".to_string()
+                        } else {
+                            format!("{:.0}% ({}/{}){absent}", g.score, g.healthy, g.total)
+                        },
                         if g.required { "required" } else { "optional" }.to_string(),
                         format!("{}", g.weight),
                     ]
@@ -211,10 +219,14 @@ fn blocks(data: &ReportData) -> Vec<Block> {
         .collect();
     if let Some(b) = &run.breakdown {
         for s in b.services.iter().filter(|s| {
-            s.status != stackwarden_health::ServiceStatus::Healthy
-                && !run.results.iter().any(|r| {
-                    r.status == CheckStatus::Fail && r.service.as_deref() == Some(&s.service)
-                })
+            !matches!(
+                s.status,
+                stackwarden_health::ServiceStatus::Healthy
+                    | stackwarden_health::ServiceStatus::NotDeployed
+            ) && !run
+                .results
+                .iter()
+                .any(|r| r.status == CheckStatus::Fail && r.service.as_deref() == Some(&s.service))
         }) {
             problems.push(format!(
                 "{} ({}): {}, {}",
@@ -545,6 +557,7 @@ mod tests {
                     ServiceHealth {
                         service: "api".into(),
                         container: HOSTILE_NAME.into(),
+                        replicas: Vec::new(),
                         group: "<u>core</u>".into(),
                         status: ServiceStatus::Unhealthy,
                         reason: "all 1 probes failing".into(),
@@ -552,6 +565,7 @@ mod tests {
                     ServiceHealth {
                         service: "db".into(),
                         container: "sw-db".into(),
+                        replicas: Vec::new(),
                         group: "<u>core</u>".into(),
                         status: ServiceStatus::Unhealthy,
                         reason: "see postgres://mcp:Pg9assw0rd@db/mcp".into(),
@@ -563,6 +577,7 @@ mod tests {
                     weight: 3.0,
                     healthy: 0,
                     total: 1,
+                    not_deployed: 0,
                     score: 0.0,
                 }],
                 overall: 0.0,

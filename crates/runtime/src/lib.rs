@@ -27,7 +27,7 @@ use stackwarden_engine::{Candidate, Engine, MonitorHandle, StackMonitor, StatsSa
 use stackwarden_model::{Config, EngineStatus, StackSnapshot};
 use stackwarden_probes::{HealthRecord, HealthScheduler, ProbeRunner, StackHealth};
 use stackwarden_stack::{
-    GoodText, LoadedStack, SavedText, StackSource, StackWatcher, POLL_INTERVAL,
+    GoodText, LoadEnv, LoadedStack, SavedText, StackSource, StackWatcher, POLL_INTERVAL,
 };
 use stackwarden_store::{Retention, Store};
 use tokio::sync::{mpsc, watch};
@@ -304,11 +304,13 @@ impl Runtime {
         let stacks_out = Arc::new(watch::channel(LoadedStack::default()).0);
         {
             let source = options.stack.clone();
+            let env = LoadEnv::from_process().with_profiles(options.config.stack.profiles.clone());
             let store = store.clone();
             let good = queues.as_ref().map(|q| q.good.clone());
             let out = Arc::clone(&stacks_out);
             producers.spawn("stack source", move || {
                 let source = source.clone();
+                let env = env.clone();
                 let store = store.clone();
                 let good = good.clone();
                 let out = Arc::clone(&out);
@@ -319,6 +321,7 @@ impl Runtime {
                         saved,
                         good,
                         poll: POLL_INTERVAL,
+                        env,
                     }
                     .spawn();
                     republish(rx, out, ()).await;
@@ -332,6 +335,7 @@ impl Runtime {
                 &stacks_out.borrow(),
                 &snapshots_out.borrow(),
                 &Default::default(),
+                &Default::default(),
             );
             Arc::new(watch::channel(first).0)
         };
@@ -340,15 +344,29 @@ impl Runtime {
             let snapshots = snapshots_out.subscribe();
             let records = queues.as_ref().map(|q| q.health.clone());
             let out = Arc::clone(&health_out);
+            let store = store.clone();
             producers.spawn("probe scheduler", move || {
-                let rx = HealthScheduler {
-                    runner: ProbeRunner::new(),
-                    stacks: stacks.clone(),
-                    snapshots: snapshots.clone(),
-                    records: records.clone(),
+                let (stacks, snapshots, records) =
+                    (stacks.clone(), snapshots.clone(), records.clone());
+                let (out, store) = (Arc::clone(&out), store.clone());
+                async move {
+                    let ever_deployed = match &store {
+                        Some(store) => store.ever_deployed().await.unwrap_or_else(|e| {
+                            tracing::warn!("cannot read which services were deployed before: {e}");
+                            Default::default()
+                        }),
+                        None => Default::default(),
+                    };
+                    let rx = HealthScheduler {
+                        runner: ProbeRunner::new(),
+                        stacks,
+                        snapshots,
+                        records,
+                        ever_deployed,
+                    }
+                    .spawn();
+                    republish(rx, out, ()).await;
                 }
-                .spawn();
-                republish(rx, Arc::clone(&out), ())
             });
         }
 

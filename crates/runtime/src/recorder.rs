@@ -61,6 +61,15 @@ pub async fn record_health(to: WriteTo, queue: SharedQueue<HealthRecord>) {
                         tracing::warn!("cannot record status transitions: {e}");
                     }
                 }
+                HealthRecord::Deployed {
+                    project,
+                    service,
+                    at_ms,
+                } => {
+                    if let Err(e) = store.record_deployed(&project, &service, at_ms).await {
+                        tracing::warn!("cannot record that {service} was deployed: {e}");
+                    }
+                }
             }
         }
         if !runs.is_empty() {

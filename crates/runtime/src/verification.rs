@@ -75,9 +75,14 @@ impl Runtime {
                 .collect(),
         };
         let store = self.recording_store();
+        let reader = self.store().cloned();
         let task = self.inner.tokio.spawn(async move {
             let _running = running;
             let runner = ProbeRunner::new();
+            let ever_deployed = match &reader {
+                Some(store) => store.ever_deployed().await.unwrap_or_default(),
+                None => Default::default(),
+            };
             let run = verify(VerifyInput {
                 stack: &stack,
                 engine,
@@ -85,6 +90,7 @@ impl Runtime {
                 runner: &runner,
                 home: None,
                 progress,
+                ever_deployed,
             })
             .await;
             if let Some(store) = &store {

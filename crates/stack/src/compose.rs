@@ -10,7 +10,7 @@ use serde_saphyr::Spanned;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct ComposeFile {
-    pub name: Option<String>,
+    pub name: Option<Spanned<String>>,
     pub services: Option<BTreeMap<String, Spanned<ComposeService>>>,
     #[serde(rename = "x-stackwarden")]
     pub stackwarden: Option<StackExtension>,
@@ -19,13 +19,18 @@ pub(crate) struct ComposeFile {
 #[derive(Debug, Deserialize)]
 pub(crate) struct ComposeService {
     pub image: Option<String>,
+    /// Built locally (`build: .` or a map); only whether it is set matters.
+    pub build: Option<serde::de::IgnoredAny>,
     pub container_name: Option<String>,
+    /// `scale:` (compose v2): how many containers of the service.
+    pub scale: Option<u32>,
+    pub deploy: Option<Deploy>,
     #[serde(default)]
-    pub ports: Vec<PortEntry>,
+    pub ports: Vec<Spanned<PortEntry>>,
     #[serde(default)]
     pub volumes: Vec<VolumeEntry>,
     pub environment: Option<ListOrMap>,
-    pub depends_on: Option<Spanned<NamesOrMap>>,
+    pub depends_on: Option<Spanned<DependsOn>>,
     pub healthcheck: Option<Healthcheck>,
     pub restart: Option<String>,
     pub labels: Option<ListOrMap>,
@@ -34,6 +39,27 @@ pub(crate) struct ComposeService {
     pub profiles: Vec<String>,
     #[serde(rename = "x-stackwarden")]
     pub stackwarden: Option<Spanned<ServiceExtension>>,
+}
+
+/// `deploy:`; only the replica count is read, resources and the rest are
+/// the engine's business.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Deploy {
+    pub replicas: Option<u32>,
+}
+
+/// `depends_on`: a list of names, or a map of names to their condition.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum DependsOn {
+    List(Vec<String>),
+    Map(BTreeMap<String, Option<Spanned<DependsOnEntry>>>),
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DependsOnEntry {
+    pub condition: Option<String>,
+    pub required: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,7 +107,7 @@ pub(crate) enum ScalarValue {
     Bool(bool),
 }
 
-/// A list of names, or a map keyed by them (`networks`, `depends_on`).
+/// A list of names, or a map keyed by them (`networks`).
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub(crate) enum NamesOrMap {

@@ -8,19 +8,25 @@
 //! The AI stack from the user's report ships embedded as the default.
 
 mod compose;
+mod depends;
 mod duration;
+mod ports;
+mod project;
 mod secrets;
 mod size;
 mod source;
 mod validate;
 
+pub use depends::{Dependency, DependencyCondition};
 pub use duration::{parse_duration, MAX_DURATION};
+pub use ports::PortSpec;
+pub use project::{normalize_project_name, project_name, LoadEnv, ProjectNameFrom};
 pub use secrets::redacted_text;
 pub use size::parse_bytes;
 pub use source::{GoodText, LoadedStack, SavedText, StackSource, StackWatcher, POLL_INTERVAL};
 pub use validate::{
-    load_file, parse, ExtraCheck, LimitSpec, PortSpec, Probe, ProbeKind, Stack, StackError,
-    StackProblem, StackService, TelemetrySpec, VerifySpec, DEFAULT_MAX_BODY_BYTES,
+    load_file, load_file_with, parse, parse_with, ExtraCheck, LimitSpec, Probe, ProbeKind, Stack,
+    StackError, StackProblem, StackService, TelemetrySpec, VerifySpec, DEFAULT_MAX_BODY_BYTES,
     DEFAULT_TELEMETRY_DIR, DEFAULT_TELEMETRY_FILES, MAX_BODY_LIMIT_BYTES, MAX_INTERVAL,
     MIN_INTERVAL, MIN_TIMEOUT,
 };

@@ -10,7 +10,9 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, watch};
 
-use crate::{default_stack, parse, redacted_text, Stack, StackError, DEFAULT_STACK_NAME};
+use crate::{
+    default_stack, parse_with, redacted_text, LoadEnv, Stack, StackError, DEFAULT_STACK_NAME,
+};
 
 /// How often the stack file's modification time is checked.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -75,13 +77,13 @@ fn stamp(path: &std::path::Path) -> Option<FileStamp> {
     })
 }
 
-fn read(path: &std::path::Path) -> Result<(String, Stack), StackError> {
+fn read(path: &std::path::Path, env: &LoadEnv) -> Result<(String, Stack), StackError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| StackError::Unreadable {
         file: file.clone(),
         reason: e.to_string(),
     })?;
-    let stack = parse(&text, &file)?;
+    let stack = parse_with(&text, &file, env)?;
     Ok((text, stack))
 }
 
@@ -101,6 +103,8 @@ pub struct StackWatcher {
     /// Receives each text that loaded cleanly.
     pub good: Option<mpsc::Sender<GoodText>>,
     pub poll: Duration,
+    /// The environment the file is read in (project name, profiles).
+    pub env: LoadEnv,
 }
 
 impl StackWatcher {
@@ -130,18 +134,20 @@ impl StackWatcher {
             StackSource::File(p) => p.clone(),
         };
         let mut last_stamp = stamp(&path);
-        let first = match read(&path) {
-            Ok((text, stack)) => {
-                self.report_good(&label, text);
-                LoadedStack {
-                    stack: Some(Arc::new(stack)),
-                    source: label.clone(),
-                    error: None,
+        let first =
+            match read(&path, &self.env) {
+                Ok((text, stack)) => {
+                    self.report_good(&label, text);
+                    LoadedStack {
+                        stack: Some(Arc::new(stack)),
+                        source: label.clone(),
+                        error: None,
+                    }
                 }
-            }
-            Err(e) => {
-                let fallback = self.saved.as_ref().and_then(|saved| {
-                    parse(&saved.text, &label).ok().map(|stack| {
+                Err(e) => {
+                    let fallback =
+                        self.saved.as_ref().and_then(|saved| {
+                            parse_with(&saved.text, &label, &self.env).ok().map(|stack| {
                         // The saved copy has no secrets (see `GoodText`).
                         let masked = if saved.text.contains(stackwarden_model::redact::MASK) {
                             "; its passwords written into the file are masked, so probes \
@@ -154,21 +160,21 @@ impl StackWatcher {
                             format!("the last good definition, from {}{masked}", saved.saved_at),
                         )
                     })
-                });
-                match fallback {
-                    Some((stack, kept)) => LoadedStack {
-                        stack: Some(Arc::new(stack)),
-                        error: Some(banner(&e, Some(&kept))),
-                        source: label.clone(),
-                    },
-                    None => LoadedStack {
-                        stack: None,
-                        error: Some(banner(&e, None)),
-                        source: label.clone(),
-                    },
+                        });
+                    match fallback {
+                        Some((stack, kept)) => LoadedStack {
+                            stack: Some(Arc::new(stack)),
+                            error: Some(banner(&e, Some(&kept))),
+                            source: label.clone(),
+                        },
+                        None => LoadedStack {
+                            stack: None,
+                            error: Some(banner(&e, None)),
+                            source: label.clone(),
+                        },
+                    }
                 }
-            }
-        };
+            };
         let (tx, rx) = watch::channel(first);
         tokio::spawn(async move {
             loop {
@@ -181,7 +187,7 @@ impl StackWatcher {
                     continue;
                 }
                 last_stamp = now;
-                match read(&path) {
+                match read(&path, &self.env) {
                     Ok((text, stack)) => {
                         tracing::info!("stack file {label} reloaded");
                         self.report_good(&label, text);
@@ -238,6 +244,7 @@ mod tests {
                 }),
                 good: Some(tx),
                 poll: Duration::from_millis(20),
+                env: LoadEnv::default(),
             },
             rx,
         )
@@ -348,6 +355,7 @@ mod tests {
             saved: None,
             good: None,
             poll: POLL_INTERVAL,
+            env: LoadEnv::default(),
         };
         let loaded = w.spawn().borrow().clone();
         assert!(loaded.error.is_none());

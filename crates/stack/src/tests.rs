@@ -94,8 +94,10 @@ fn the_default_stack_is_the_reports_stack() {
         .iter()
         .map(|s| ServiceSpec {
             name: s.name.clone(),
-            container: s.container_name.clone().unwrap_or_default(),
+            containers: Vec::new(),
+            expected_container: s.default_container_name(&stack.project),
             group: s.group.clone(),
+            when_absent: stackwarden_health::Absent::Down,
         })
         .collect();
     let b = stackwarden_health::breakdown(&stack.groups, &specs, &[], &Default::default());
@@ -118,7 +120,14 @@ fn plain_compose_files_load_with_defaults() {
     assert_eq!(web.environment_keys, ["A"]);
     assert_eq!(web.labels.get("a").map(String::as_str), Some("b"));
     assert_eq!(web.networks, ["front"]);
-    assert_eq!(web.depends_on, ["db"]);
+    assert_eq!(
+        web.depends_on,
+        [crate::Dependency {
+            service: "db".into(),
+            condition: crate::DependencyCondition::Healthy,
+            required: true,
+        }]
+    );
     assert_eq!(web.group, "services");
     assert_eq!(
         stack.services[0]
@@ -147,7 +156,13 @@ fn every_kind_of_bad_file_names_line_and_reason() {
         ("services:\n  web:\n    image: a\n    x-stackwarden:\n      probes:\n        - container: {}\n          interval: 5 minutes\n", 7, "interval:"),
         ("services:\n  web:\n    image: a\n    x-stackwarden:\n      probes:\n        - container: {}\n          interval: 1s\n          timeout: 5s\n", 6, "longer than its interval"),
         ("services:\n  web:\n    image: a\n    x-stackwarden:\n      probes:\n        - http: {url: \"http://x\"}\n          conditions: [\"[STATUS] == ok\"]\n", 7, "[STATUS] compares with a number"),
-        ("services:\n  web:\n    x-stackwarden: {}\n", 3, "has no `image`"),
+        ("services:\n  web:\n    x-stackwarden: {}\n", 3, "has neither `image` nor `build`"),
+        ("services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [c]\n  c:\n    image: x\n    depends_on: [a]\n", 4, "dependency cycle: a → b → c → a"),
+        ("services:\n  web:\n    image: x\n    ports:\n      - \"99999:80\"\n", 5, "published port 99999 is out of range (1-65535)"),
+        ("services:\n  web:\n    image: x\n    ports:\n      - target: 80\n        published: 70000\n", 5, "published port 70000 is out of range"),
+        ("services:\n  web:\n    image: x\n    depends_on:\n      db: {condition: service_ready}\n  db:\n    image: y\n", 5, "condition `service_ready`"),
+        ("services:\n  web:\n    image: x\n    scale: 2\n    deploy: {replicas: 3}\n", 3, "refuses the two when they differ"),
+        ("name: My Stack\nservices:\n  web:\n    image: x\n", 1, "project name `My Stack` must hold only lowercase"),
     ];
     for (text, line, reason) in cases {
         let found = problems(text);

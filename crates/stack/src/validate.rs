@@ -9,8 +9,11 @@ use serde_saphyr::{Location, Spanned};
 use stackwarden_health::{Condition, GroupSpec};
 use stackwarden_model::redact;
 
-use crate::compose::{ComposeFile, ProbeEntry, VerifyExtension};
+use crate::compose::{ComposeFile, DependsOn, ProbeEntry, VerifyExtension};
+use crate::depends::{find_cycle, Dependency, DependencyCondition};
 use crate::duration::parse_duration;
+use crate::ports::{port_specs, PortSpec, MAX_PORTS};
+use crate::project::{project_name, LoadEnv, ProjectNameFrom};
 use crate::size::parse_bytes;
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
@@ -60,7 +63,12 @@ impl StackError {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stack {
+    /// What the window calls it: the file's `name:`, else its path.
     pub name: String,
+    /// The compose project its containers carry in their
+    /// `com.docker.compose.project` label ([`crate::project_name`]).
+    pub project: String,
+    pub project_from: ProjectNameFrom,
     pub groups: Vec<GroupSpec>,
     pub services: Vec<StackService>,
     pub verify: VerifySpec,
@@ -113,9 +121,18 @@ pub struct StackService {
     /// `container_name`, when the file sets one; otherwise the container is
     /// found by its compose labels.
     pub container_name: Option<String>,
+    /// `image:`, or for a service that is only built, the name compose
+    /// gives the image it builds (`<project>-<service>`).
     pub image: Option<String>,
+    /// Built from a `build:` context rather than pulled.
+    pub built: bool,
+    /// How many containers compose runs (`deploy.replicas`, `scale`; 1).
+    pub replicas: u32,
+    /// Whether compose would start it: it names no `profiles`, or one of
+    /// them is active (`COMPOSE_PROFILES`, the config's profiles).
+    pub profile_active: bool,
     pub group: String,
-    pub depends_on: Vec<String>,
+    pub depends_on: Vec<Dependency>,
     /// The compose `healthcheck`, when set and not disabled.
     pub healthcheck: Option<HealthcheckSpec>,
     pub ports: Vec<PortSpec>,
@@ -133,26 +150,33 @@ pub struct StackService {
 
 impl StackService {
     /// Whether a container (its name and compose labels) is this service's:
-    /// by `container_name`, else by the labels compose puts on it
-    /// (project = stack name, service = service name).
+    /// by `container_name`, else by the labels every compose tool puts on
+    /// it (`com.docker.compose.project` = the stack's project,
+    /// `com.docker.compose.service` = the service).
     pub fn is_container(
         &self,
-        stack_name: &str,
+        stack_project: &str,
         name: &str,
         project: Option<&str>,
         service: Option<&str>,
     ) -> bool {
         match &self.container_name {
             Some(own) => own == name,
-            None => project == Some(stack_name) && service == Some(self.name.as_str()),
+            None => project == Some(stack_project) && service == Some(self.name.as_str()),
         }
     }
 
-    /// The name its container gets: `container_name`, else compose's default.
-    pub fn default_container_name(&self, stack_name: &str) -> String {
+    /// The name its first container gets: `container_name`, else docker
+    /// compose's `<project>-<service>-1`.
+    pub fn default_container_name(&self, stack_project: &str) -> String {
         self.container_name
             .clone()
-            .unwrap_or_else(|| format!("{stack_name}-{}-1", self.name))
+            .unwrap_or_else(|| format!("{stack_project}-{}-1", self.name))
+    }
+
+    /// The services it depends on, by name.
+    pub fn dependency_names(&self) -> impl Iterator<Item = &str> {
+        self.depends_on.iter().map(|d| d.service.as_str())
     }
 }
 
@@ -164,15 +188,6 @@ pub struct HealthcheckSpec {
     pub interval: Option<String>,
     pub timeout: Option<String>,
     pub retries: Option<u32>,
-}
-
-/// A port from `ports:`, short or long syntax.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PortSpec {
-    pub host_ip: Option<String>,
-    pub published: Option<u16>,
-    pub target: u16,
-    pub protocol: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -242,14 +257,19 @@ impl ProbeKind {
     }
 }
 
-/// Reads and validates a stack file.
+/// Reads and validates a stack file in the process's environment.
 pub fn load_file(path: &Path) -> Result<Stack, StackError> {
+    load_file_with(path, &LoadEnv::from_process())
+}
+
+/// Reads and validates a stack file in `env`.
+pub fn load_file_with(path: &Path, env: &LoadEnv) -> Result<Stack, StackError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| StackError::Unreadable {
         file: file.clone(),
         reason: e.to_string(),
     })?;
-    parse(&text, &file)
+    parse_with(&text, &file, env)
 }
 
 struct Problems<'a> {
@@ -274,8 +294,15 @@ impl Problems<'_> {
     }
 }
 
-/// Validates stack file text; `file` names it in problems.
+/// Validates stack file text read from `file` (which names it in problems
+/// and, when the text gives no project name, names the project by its
+/// folder), in an empty environment.
 pub fn parse(text: &str, file: &str) -> Result<Stack, StackError> {
+    parse_with(text, file, &LoadEnv::default())
+}
+
+/// Validates stack file text read from `file` in `env`.
+pub fn parse_with(text: &str, file: &str, env: &LoadEnv) -> Result<Stack, StackError> {
     let compose: ComposeFile = serde_saphyr::from_str(text).map_err(|e| {
         let (line, column) = e
             .location()
@@ -330,29 +357,74 @@ pub fn parse(text: &str, file: &str) -> Result<Stack, StackError> {
         .collect();
     let mut groups: Vec<GroupSpec> = declared.values().cloned().collect();
     let service_names: BTreeSet<&str> = services.keys().map(String::as_str).collect();
+    let name_at = compose
+        .name
+        .as_ref()
+        .map_or(Location::UNKNOWN, |n| n.referenced);
+    let (project, project_from) =
+        match project_name(compose.name.as_ref().map(|n| n.value.as_str()), env, file) {
+            Ok(p) => p,
+            Err(reason) => {
+                problems.at(&name_at, reason);
+                (String::new(), ProjectNameFrom::File)
+            }
+        };
+    let active_profiles = env.active_profiles();
+    let mut port_count = 0usize;
 
     let mut out = Vec::new();
     for (name, spanned) in &services {
         let svc = &spanned.value;
-        let depends_on: Vec<String> = svc
-            .depends_on
-            .as_ref()
-            .map(|d| d.value.names())
-            .unwrap_or_default();
-        if let Some(d) = &svc.depends_on {
-            for missing in depends_on
-                .iter()
-                .filter(|n| !service_names.contains(n.as_str()))
-            {
-                problems.at(&d.referenced, format!("service `{name}` depends on `{missing}`, which is not a service in this file"));
+        let depends_on = dependencies(name, svc.depends_on.as_ref(), &service_names, &mut problems);
+        let image = match (&svc.image, &svc.build) {
+            (Some(image), _) => Some(image.clone()),
+            (None, Some(_)) => Some(format!("{project}-{name}")),
+            (None, None) => {
+                problems.at(
+                    &spanned.referenced,
+                    format!("service `{name}` has neither `image` nor `build`; compose needs one to create its container"),
+                );
+                None
+            }
+        };
+        let replicas = match (svc.deploy.as_ref().and_then(|d| d.replicas), svc.scale) {
+            (Some(r), Some(s)) if r != s => {
+                problems.at(
+                    &spanned.referenced,
+                    format!("service `{name}` sets `scale: {s}` and `deploy.replicas: {r}`; compose refuses the two when they differ"),
+                );
+                r
+            }
+            (Some(r), _) | (None, Some(r)) => r,
+            (None, None) => 1,
+        };
+        let mut ports = Vec::new();
+        for entry in &svc.ports {
+            match port_specs(&entry.value) {
+                Ok(list) => {
+                    port_count = port_count.saturating_add(list.len());
+                    if port_count <= MAX_PORTS {
+                        ports.extend(list);
+                    }
+                }
+                Err(reason) => problems.at(
+                    &entry.referenced,
+                    format!("service `{name}`, ports: {reason}"),
+                ),
             }
         }
-        if svc.image.is_none() {
+        if port_count > MAX_PORTS {
             problems.at(
                 &spanned.referenced,
-                format!("service `{name}` has no `image`"),
+                format!("the file publishes more than {MAX_PORTS} ports once ranges are expanded"),
             );
+            port_count = 0;
         }
+        let profile_active = svc.profiles.is_empty()
+            || svc
+                .profiles
+                .iter()
+                .any(|p| active_profiles.contains(p) || active_profiles.contains("*"));
         let ext = svc.stackwarden.as_ref();
         let group = match ext.and_then(|x| x.value.group.as_ref()) {
             Some(g) => match declared.get(&g.value) {
@@ -384,11 +456,14 @@ pub fn parse(text: &str, file: &str) -> Result<Stack, StackError> {
         out.push(StackService {
             name: name.clone(),
             container_name: svc.container_name.clone(),
-            image: svc.image.clone(),
+            image,
+            built: svc.build.is_some(),
+            replicas,
+            profile_active,
             group,
             depends_on,
             healthcheck: svc.healthcheck.as_ref().and_then(healthcheck_spec),
-            ports: svc.ports.iter().filter_map(port_spec).collect(),
+            ports,
             environment_keys: svc
                 .environment
                 .as_ref()
@@ -418,10 +493,35 @@ pub fn parse(text: &str, file: &str) -> Result<Stack, StackError> {
     }
     // Required groups first, as the user's report lists them.
     groups.sort_by_key(|g| !g.required);
+    let graph: BTreeMap<&str, Vec<&str>> = out
+        .iter()
+        .map(|s| (s.name.as_str(), s.dependency_names().collect()))
+        .collect();
+    if let Some(cycle) = find_cycle(&graph) {
+        let first = cycle.first().map(String::as_str).unwrap_or_default();
+        let at = services
+            .get(first)
+            .map(|s| {
+                s.value
+                    .depends_on
+                    .as_ref()
+                    .map_or(s.referenced, |d| d.referenced)
+            })
+            .unwrap_or(Location::UNKNOWN);
+        problems.at(
+            &at,
+            format!(
+                "dependency cycle: {}; compose cannot start any of them first",
+                cycle.join(" → ")
+            ),
+        );
+    }
     let verify = verify_spec(verify_entry.as_ref(), &service_names, &mut problems);
     if problems.list.is_empty() {
         Ok(Stack {
-            name: compose.name.unwrap_or_else(|| file.to_string()),
+            name: compose.name.map_or_else(|| file.to_string(), |n| n.value),
+            project,
+            project_from,
             groups,
             services: out,
             verify,
@@ -826,49 +926,69 @@ fn verify_spec(
     }
 }
 
-fn port_spec(p: &crate::compose::PortEntry) -> Option<PortSpec> {
-    use crate::compose::{PortEntry, PortNumber};
-    match p {
-        PortEntry::Short(s) => {
-            // [[ip:]published:]target[/protocol]
-            let (spec, protocol) = s.split_once('/').unwrap_or((s, "tcp"));
-            let mut parts: Vec<&str> = spec.rsplitn(3, ':').collect();
-            parts.reverse();
-            let (host_ip, published, target) = match parts.as_slice() {
-                [t] => (None, None, *t),
-                [p, t] => (None, Some(*p), *t),
-                [ip, p, t] => (Some(ip.to_string()), Some(*p), *t),
-                _ => return None,
-            };
-            Some(PortSpec {
-                host_ip,
-                published: published.and_then(|p| p.parse().ok()),
-                target: target.parse().ok()?,
-                protocol: protocol.to_string(),
+/// A service's `depends_on` entries; names that are not services of the
+/// file and unknown conditions are problems.
+fn dependencies(
+    name: &str,
+    entry: Option<&Spanned<DependsOn>>,
+    services: &BTreeSet<&str>,
+    problems: &mut Problems<'_>,
+) -> Vec<Dependency> {
+    let Some(entry) = entry else {
+        return Vec::new();
+    };
+    let listed: Vec<(String, Location, Option<String>, bool)> = match &entry.value {
+        DependsOn::List(names) => names
+            .iter()
+            .map(|n| (n.clone(), entry.referenced, None, true))
+            .collect(),
+        DependsOn::Map(map) => map
+            .iter()
+            .map(|(n, e)| match e {
+                // Inside the untagged list-or-map, serde-saphyr knows no
+                // place for an entry: use the `depends_on` key's.
+                Some(e) => (
+                    n.clone(),
+                    if e.referenced == Location::UNKNOWN {
+                        entry.referenced
+                    } else {
+                        e.referenced
+                    },
+                    e.value.condition.clone(),
+                    e.value.required.unwrap_or(true),
+                ),
+                None => (n.clone(), entry.referenced, None, true),
             })
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for (service, at, condition, required) in listed {
+        if !services.contains(service.as_str()) {
+            problems.at(
+                &at,
+                format!(
+                    "service `{name}` depends on `{service}`, which is not a service in this file"
+                ),
+            );
+            continue;
         }
-        PortEntry::Number(n) => Some(PortSpec {
-            host_ip: None,
-            published: None,
-            target: u16::try_from(*n).ok()?,
-            protocol: "tcp".into(),
-        }),
-        PortEntry::Long {
-            target,
-            published,
-            host_ip,
-            protocol,
-        } => Some(PortSpec {
-            host_ip: host_ip.clone(),
-            published: match published {
-                Some(PortNumber::Number(n)) => u16::try_from(*n).ok(),
-                Some(PortNumber::Text(t)) => t.parse().ok(),
-                None => None,
+        let condition = match condition.as_deref() {
+            None => DependencyCondition::Started,
+            Some(word) => match DependencyCondition::parse(word) {
+                Some(c) => c,
+                None => {
+                    problems.at(&at, format!("service `{name}` waits for `{service}` on condition `{word}`; use service_started, service_healthy or service_completed_successfully"));
+                    continue;
+                }
             },
-            target: u16::try_from(*target).ok()?,
-            protocol: protocol.clone().unwrap_or_else(|| "tcp".into()),
-        }),
+        };
+        out.push(Dependency {
+            service,
+            condition,
+            required,
+        });
     }
+    out
 }
 
 fn healthcheck_spec(h: &crate::compose::Healthcheck) -> Option<HealthcheckSpec> {

@@ -27,6 +27,7 @@ fn status_from(text: &str) -> Option<ServiceStatus> {
         ServiceStatus::Unhealthy,
         ServiceStatus::Down,
         ServiceStatus::Unknown,
+        ServiceStatus::NotDeployed,
     ]
     .into_iter()
     .find(|s| s.word() == text)
@@ -170,6 +171,39 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// Remembers that `service` of compose project `project` has had a
+    /// container (kept regardless of retention: it decides whether the
+    /// service missing later is down or was never deployed).
+    pub async fn record_deployed(
+        &self,
+        project: &str,
+        service: &str,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO deployed_services (project, service, first_seen_ms) VALUES (?, ?, ?)
+             ON CONFLICT(project, service) DO NOTHING",
+        )
+        .bind(project)
+        .bind(service)
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every `(project, service)` that has had a container.
+    pub async fn ever_deployed(
+        &self,
+    ) -> Result<std::collections::BTreeSet<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT project, service FROM deployed_services")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
     }
 
     /// Remembers `text` as the last good definition from `source`.

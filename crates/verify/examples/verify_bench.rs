@@ -28,6 +28,7 @@ async fn main() -> BenchResult<()> {
             runner: &runner,
             home: None,
             progress: None,
+            ever_deployed: Default::default(),
         })
     };
     for _ in 0..3 {

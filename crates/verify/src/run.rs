@@ -8,12 +8,15 @@ use std::time::{Duration, Instant, SystemTime};
 use futures_util::future::join_all;
 use stackwarden_engine::endpoint::START_HINT;
 use stackwarden_engine::{Engine, EngineError};
-use stackwarden_health::{CheckResult, CheckStatus, ProbeOutcome, ProbeRun, VerificationRun};
+use stackwarden_health::{
+    Absent, CheckResult, CheckStatus, ProbeOutcome, ProbeRun, VerificationRun,
+};
 use stackwarden_model::clock::now_ms;
 use stackwarden_model::format::human_duration_ms;
 use stackwarden_model::{redact, ContainerId, ServiceRow};
 use stackwarden_probes::{
-    container_name, find_container, outcomes_by_service, stack_health, ProbeRunner,
+    container_name, find_container, outcomes_by_service, stack_health, when_absent, EverDeployed,
+    ProbeRunner,
 };
 use stackwarden_stack::{ProbeKind, Stack, StackService};
 use tokio::sync::mpsc;
@@ -45,6 +48,9 @@ pub struct VerifyInput<'a> {
     pub home: Option<PathBuf>,
     /// Receives each result as soon as it is known.
     pub progress: Option<mpsc::Sender<CheckResult>>,
+    /// Services that have had a container (the store's memory): one
+    /// without a container now is down, not "never deployed".
+    pub ever_deployed: EverDeployed,
 }
 
 /// What a check measured besides its verdict.
@@ -119,6 +125,13 @@ async fn run_check(
             .unwrap_or_default()
     };
     let engine = input.engine.as_ref();
+    // A service compose would not start (inactive profile, optional and
+    // never deployed) is not checked: its checks are skipped, saying why.
+    if let (Some(s), None, Ok(_)) = (svc, row, engine) {
+        if let Absent::NotDeployed(why) = when_absent(input.stack, s, &input.ever_deployed) {
+            return (Verdict::skipped(why), Measured::Nothing);
+        }
+    }
     match &spec.kind {
         CheckKind::EngineReachable => match engine {
             Ok(e) => (
@@ -418,7 +431,7 @@ pub async fn verify(input: VerifyInput<'_>) -> VerificationRun {
                     .push(stackwarden_probes::container_outcome(p, row));
             }
         }
-        stack_health(input.stack, &services, &outcomes)
+        stack_health(input.stack, &services, &outcomes, &input.ever_deployed)
     });
     VerificationRun {
         stack: input.stack.name.clone(),

@@ -65,6 +65,7 @@ async fn run(stack: &Stack, engine: Engine, rows: Vec<ServiceRow>) -> Verificati
         runner: &runner,
         home: Some(home.path().to_path_buf()),
         progress: None,
+        ever_deployed: Default::default(),
     })
     .await
 }

@@ -124,6 +124,7 @@ async fn run(stack: &Stack, home: &std::path::Path) -> VerificationRun {
         runner: &runner,
         home: Some(home.to_path_buf()),
         progress: None,
+        ever_deployed: Default::default(),
     })
     .await
 }
@@ -305,6 +306,7 @@ async fn without_an_engine_the_engine_check_fails_and_container_checks_are_skipp
         runner: &runner,
         home: Some(home.path().to_path_buf()),
         progress: Some(tx),
+        ever_deployed: Default::default(),
     })
     .await;
     let mut live = 0;

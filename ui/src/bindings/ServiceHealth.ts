@@ -3,9 +3,13 @@ import type { ServiceStatus } from "./ServiceStatus";
 
 export type ServiceHealth = { service: string, 
 /**
- * The container it runs as (or would, when there is none).
+ * The container it runs as (its first, or the name it would have).
  */
-container: string, group: string, status: ServiceStatus, 
+container: string, 
+/**
+ * All its containers when it has several (replicas); else empty.
+ */
+replicas: Array<string>, group: string, status: ServiceStatus, 
 /**
  * One line on why, e.g. "container exited (3)" or "1 of 3 probes failing".
  */

@@ -21,7 +21,12 @@ project: string | null,
 /**
  * The compose service label (`com.docker.compose.service`), if any.
  */
-compose_service: string | null, state: ContainerState, health: HealthState, 
+compose_service: string | null, 
+/**
+ * Which replica of its service it is
+ * (`com.docker.compose.container-number`), if compose says.
+ */
+replica: number | null, state: ContainerState, health: HealthState, 
 /**
  * Exit code of the last run when the container is not running.
  */

@@ -14,6 +14,10 @@ export type StackHealth = {
  */
 source: string, stack_name: string | null, 
 /**
+ * The compose project its containers carry.
+ */
+stack_project: string | null, 
+/**
  * Why the stack file cannot be used, shown as a banner until fixed.
  */
 stack_error: string | null, services: Array<StackServiceView>, 

@@ -12,4 +12,8 @@ container: string,
 /**
  * False when the engine has no such container at all.
  */
-has_container: boolean, image: string | null, probes: Array<ProbeView>, };
+has_container: boolean, 
+/**
+ * Every container found for it (its replicas), in order.
+ */
+containers: Array<string>, image: string | null, probes: Array<ProbeView>, };

@@ -96,7 +96,8 @@ function GroupCard({ group: g, children }: { group: GroupScore; children: ReactN
   return (
     <section className="group-card" aria-label={g.group}>
       <h3 data-testid={`group-score-${g.group}`}>
-        {g.group} {percentScore(g.score)} ({g.healthy}/{g.total})
+        {g.group} {g.total > 0 ? `${percentScore(g.score)} (${g.healthy}/${g.total})` : "not deployed"}
+        {g.not_deployed > 0 && g.total > 0 && <span className="muted small"> · {g.not_deployed} not deployed</span>}
         <span className="muted small"> {g.required ? "required" : "optional"} · weight {g.weight}</span>
       </h3>
       <ul className="service-health">{children}</ul>

@@ -17,7 +17,7 @@ import type { ServiceRow } from "../bindings/ServiceRow";
 import type { ServiceHealth } from "../bindings/ServiceHealth";
 import type { StackServiceView } from "../bindings/StackServiceView";
 import { useElapsed } from "../clock";
-import { type Membership, membershipOf, missingOf } from "../health";
+import { type Membership, membershipOf, missingOf, notDeployedOf } from "../health";
 import { humanBytes, percent } from "../format";
 import { countRender } from "../renderCount";
 import { filterRows, nextSort, type Sort, type SortKey, sortRows } from "../table";
@@ -43,15 +43,43 @@ const columns: { key: SortKey | null; label: string }[] = [
 const progressWord: Record<ContainerAction, string> = { start: "Starting", stop: "Stopping", restart: "Restarting" };
 const doneWord: Record<ContainerAction, string> = { start: "Started", stop: "Stopped", restart: "Restarted" };
 
-export function groupByProject(rows: ServiceRow[]): [string, ServiceRow[]][] {
-  const groups = new Map<string, ServiceRow[]>();
+export interface RowGroup {
+  /** Stable key: `stack`, `project:<name>` or `none`. */
+  key: string;
+  /** `group-stack`, `group-<project>` or `group-none`. */
+  testId: string;
+  label: string;
+  rows: ServiceRow[];
+}
+
+/**
+ * Rows grouped for the table: the stack's containers first (found by its
+ * compose project or by `container_name`), then each other compose project,
+ * then containers of no project.
+ */
+export function groupRows(
+  rows: readonly ServiceRow[],
+  stack: { name: string; project: string | null } | null,
+  isStackContainer: (row: ServiceRow) => boolean,
+): RowGroup[] {
+  const stackRows: ServiceRow[] = [];
+  const projects = new Map<string, ServiceRow[]>();
+  const loose: ServiceRow[] = [];
   for (const r of rows) {
-    const key = r.project ?? "";
-    const list = groups.get(key) ?? [];
-    list.push(r);
-    groups.set(key, list);
+    if (stack && (isStackContainer(r) || (stack.project !== null && r.project === stack.project))) stackRows.push(r);
+    else if (r.project) projects.set(r.project, [...(projects.get(r.project) ?? []), r]);
+    else loose.push(r);
   }
-  return [...groups.entries()].sort(([a], [b]) => (a === "" ? 1 : b === "" ? -1 : a.localeCompare(b)));
+  const out: RowGroup[] = [];
+  if (stack && stackRows.length > 0) {
+    const project = stack.project ? ` (project ${stack.project})` : "";
+    out.push({ key: "stack", testId: "group-stack", label: `Stack ${stack.name}${project}`, rows: stackRows });
+  }
+  for (const [project, list] of [...projects.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    out.push({ key: `project:${project}`, testId: `group-${project}`, label: `Project ${project}`, rows: list });
+  }
+  if (loose.length > 0) out.push({ key: "none", testId: "group-none", label: "No compose project", rows: loose });
+  return out;
 }
 
 const LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]", "0.0.0.0"];
@@ -87,6 +115,8 @@ interface Props {
   rows: ServiceRow[];
   /** The parts of the stack's health the table shows (a new probe run leaves them alone). */
   stackName: string | null;
+  /** The compose project of the stack's containers. */
+  stackProject?: string | null;
   stackServices: StackServiceView[] | null;
   statuses: ServiceHealth[] | null;
   selected: ContainerId | null;
@@ -100,6 +130,7 @@ export const ServiceTable = memo(function ServiceTable({
   backend,
   rows,
   stackName,
+  stackProject = null,
   stackServices,
   statuses,
   selected,
@@ -129,8 +160,18 @@ export const ServiceTable = memo(function ServiceTable({
     () => membershipOf(stackName, stackServices ?? [], statuses ?? []),
     [stackName, stackServices, statuses],
   );
-  const missing = useMemo(() => missingOf(stackServices ?? []), [stackServices]);
-  const groups = useMemo(() => groupByProject(sortRows(filterRows(rows, query), sort)), [rows, query, sort]);
+  const missing = useMemo(() => missingOf(stackServices ?? [], statuses ?? []), [stackServices, statuses]);
+  const notDeployed = useMemo(() => notDeployedOf(stackServices ?? [], statuses ?? []), [stackServices, statuses]);
+  const reasons = useMemo(() => new Map((statuses ?? []).map((s) => [s.service, s.reason])), [statuses]);
+  const groups = useMemo(
+    () =>
+      groupRows(
+        sortRows(filterRows(rows, query), sort),
+        stackName ? { name: stackName, project: stackProject ?? null } : null,
+        (r) => members.has(r.name),
+      ),
+    [rows, query, sort, stackName, stackProject, members],
+  );
 
   const act = useCallback(
     async (row: ServiceRow, action: ContainerAction) => {
@@ -168,7 +209,7 @@ export const ServiceTable = memo(function ServiceTable({
           data-testid="filter"
         />
         <span className="muted" data-testid="row-count">
-          {groups.reduce((n, [, g]) => n + g.length, 0)} of {rows.length} containers
+          {groups.reduce((n, g) => n + g.rows.length, 0)} of {rows.length} containers
         </span>
       </div>
       {outcome && (
@@ -183,7 +224,7 @@ export const ServiceTable = memo(function ServiceTable({
           </button>
         </div>
       )}
-      {rows.length === 0 && missing.length === 0 ? (
+      {rows.length === 0 && missing.length === 0 && notDeployed.length === 0 ? (
         <p className="empty muted">
           The engine has no containers. Start your stack (for example <code>podman-compose up -d</code>) and it
           appears here at once.
@@ -192,11 +233,11 @@ export const ServiceTable = memo(function ServiceTable({
         <div className="table-wrap">
         <table className="table" data-testid="service-table">
           <TableHead sort={sort} onSort={changeSort} />
-          {groups.map(([project, list]) => (
-            <tbody key={project || "(none)"} data-testid={`group-${project || "none"}`}>
+          {groups.map(({ key, testId, label, rows: list }) => (
+            <tbody key={key} data-testid={testId}>
               <tr className="group">
                 <th colSpan={columns.length} scope="rowgroup">
-                  {project ? `Project ${project}` : "No compose project"}{" "}
+                  {label}{" "}
                   <span className="muted">
                     {list.filter((r) => r.state === "running").length}/{list.length} running
                   </span>
@@ -226,7 +267,19 @@ export const ServiceTable = memo(function ServiceTable({
                 </th>
               </tr>
               {missing.map((s) => (
-                <MissingRow key={s.service} service={s} />
+                <MissingRow key={s.service} service={s} reason={reasons.get(s.service) ?? null} deployed />
+              ))}
+            </tbody>
+          )}
+          {notDeployed.length > 0 && (
+            <tbody data-testid="not-deployed-services">
+              <tr className="group">
+                <th colSpan={columns.length} scope="rowgroup">
+                  Stack {stackName}: not deployed, not scored <span className="muted">{notDeployed.length}</span>
+                </th>
+              </tr>
+              {notDeployed.map((s) => (
+                <MissingRow key={s.service} service={s} reason={reasons.get(s.service) ?? null} deployed={false} />
               ))}
             </tbody>
           )}
@@ -262,9 +315,18 @@ const TableHead = memo(function TableHead({ sort, onSort }: { sort: Sort; onSort
   );
 });
 
-const MissingRow = memo(function MissingRow({ service }: { service: StackServiceView }) {
+const MissingRow = memo(function MissingRow({
+  service,
+  reason,
+  deployed,
+}: {
+  service: StackServiceView;
+  reason: string | null;
+  /** False for a service that is not deployed rather than missing. */
+  deployed: boolean;
+}) {
   return (
-    <tr data-testid={`missing-${service.service}`}>
+    <tr data-testid={`${deployed ? "missing" : "not-deployed"}-${service.service}`}>
       <td className="name">
         {service.container}
         <div className="muted small">
@@ -274,10 +336,12 @@ const MissingRow = memo(function MissingRow({ service }: { service: StackService
       </td>
       <td className="image" title={service.image ?? ""}>{service.image ?? "—"}</td>
       <td>
-        <span className="badge state-exited">no container</span>
+        <span className={`badge ${deployed ? "state-exited" : "status-not_deployed"}`}>
+          {deployed ? "no container" : "not deployed"}
+        </span>
       </td>
       <td colSpan={columns.length - 3} className="muted small note">
-        Named in the stack file; the engine has no such container.
+        {reason ?? "Named in the stack file; the engine has no such container."}
       </td>
     </tr>
   );

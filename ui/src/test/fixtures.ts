@@ -18,6 +18,7 @@ export function row(over: Partial<ServiceRow> & { name: string }): ServiceRow {
     image: "localhost/test:latest",
     project: null,
     compose_service: null,
+    replica: null,
     state: "running",
     health: "none",
     exit_code: null,
@@ -52,6 +53,7 @@ export function noHealth(): StackHealth {
   return {
     source: "<built-in AI stack>",
     stack_name: null,
+    stack_project: null,
     stack_error: null,
     services: [],
     breakdown: null,
@@ -70,6 +72,7 @@ export function stackHealth(webStatus: ServiceStatus = "healthy"): StackHealth {
     required,
     container: `ai-${service}`,
     has_container,
+    containers: has_container ? [`ai-${service}`] : [],
     image: "localhost/test:latest",
     probes:
       service === "web"
@@ -81,17 +84,18 @@ export function stackHealth(webStatus: ServiceStatus = "healthy"): StackHealth {
   return {
     source: "/home/u/ai/compose.yaml",
     stack_name: "ai",
+    stack_project: "ai",
     stack_error: null,
     services: [svc("web", "Core", true, true), svc("db", "Core", true, true), svc("ghost", "Extras", false, false)],
     breakdown: {
       services: [
-        { service: "web", container: "ai-web", group: "Core", status: webStatus, reason: webOk ? "all 1 probes pass" : "all 1 probes failing" },
-        { service: "db", container: "ai-db", group: "Core", status: "healthy", reason: "running (no probes)" },
-        { service: "ghost", container: "ai-ghost", group: "Extras", status: "down", reason: "no container named ai-ghost" },
+        { service: "web", container: "ai-web", replicas: [], group: "Core", status: webStatus, reason: webOk ? "all 1 probes pass" : "all 1 probes failing" },
+        { service: "db", container: "ai-db", replicas: [], group: "Core", status: "healthy", reason: "running (no probes)" },
+        { service: "ghost", container: "ai-ghost", replicas: [], group: "Extras", status: "down", reason: "no container named ai-ghost" },
       ],
       groups: [
-        { group: "Core", required: true, weight: 3, healthy: webOk ? 2 : 1, total: 2, score: coreScore },
-        { group: "Extras", required: false, weight: 1, healthy: 0, total: 1, score: 0 },
+        { group: "Core", required: true, weight: 3, healthy: webOk ? 2 : 1, total: 2, not_deployed: 0, score: coreScore },
+        { group: "Extras", required: false, weight: 1, healthy: 0, total: 1, not_deployed: 0, score: 0 },
       ],
       overall: (3 * coreScore) / 4,
       formula: `overall = (3×${coreScore}% + 1×0%) / 4 = ${(3 * coreScore) / 4}%`,
