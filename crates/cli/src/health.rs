@@ -1,7 +1,7 @@
 //! `stackwarden health`: one probe round over the stack and the breakdown,
 //! as the user's report wrote it by hand ("Core Infrastructure 100% (5/5)").
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::json;
@@ -17,10 +17,10 @@ use crate::table::shown;
 pub fn run(
     endpoints: &[Candidate],
     config: &Config,
-    stack_file: Option<&Path>,
+    stack_files: &[PathBuf],
     json: bool,
 ) -> ExitCode {
-    let (stack, runtime, runner) = match prepare(stack_file, config, "probed") {
+    let (stack, runtime, runner) = match prepare(stack_files, config, "probed") {
         Ok(ready) => ready,
         Err(code) => return ExitCode::from(code),
     };

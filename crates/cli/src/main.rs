@@ -65,10 +65,11 @@ enum Command {
         /// Print the breakdown and every probe's conditions as JSON.
         #[arg(long)]
         json: bool,
-        /// Compose file of the stack (default: `[stack] file` in the config,
-        /// else the built-in AI stack).
+        /// Compose file of the stack; repeat to merge several, as `docker
+        /// compose -f` (default: `[stack] file`/`files` in the config, else
+        /// the built-in AI stack).
         #[arg(long, value_name = "FILE")]
-        stack: Option<PathBuf>,
+        stack: Vec<PathBuf>,
     },
     /// Run the stack's verification checklist: engine, containers, health
     /// endpoints, tables, collections, Redis persistence, telemetry, resource
@@ -78,10 +79,10 @@ enum Command {
         /// Print the run (every result with evidence and hint) as JSON.
         #[arg(long)]
         json: bool,
-        /// Compose file of the stack (default: `[stack] file` in the config,
-        /// else the built-in AI stack).
+        /// Compose file of the stack; repeat to merge several (default:
+        /// `[stack] file`/`files` in the config, else the built-in AI stack).
         #[arg(long, value_name = "FILE")]
-        stack: Option<PathBuf>,
+        stack: Vec<PathBuf>,
         /// Do not store the run in the history.
         #[arg(long)]
         no_record: bool,
@@ -91,10 +92,10 @@ enum Command {
     /// Stops cleanly on Ctrl-C or SIGTERM (exit 0); exit 75 when another
     /// Stackwarden already watches the same data folder.
     Watch {
-        /// Compose file of the stack (default: `[stack] file` in the config,
-        /// else the built-in AI stack).
+        /// Compose file of the stack; repeat to merge several (default:
+        /// `[stack] file`/`files` in the config, else the built-in AI stack).
         #[arg(long, value_name = "FILE")]
-        stack: Option<PathBuf>,
+        stack: Vec<PathBuf>,
         /// Print a systemd user unit that runs this watch, and exit.
         #[arg(long)]
         print_systemd_unit: bool,
@@ -135,8 +136,8 @@ fn main() -> ExitCode {
         Some(Command::Health { json, stack }) => {
             let config = load_config(cli.config.as_deref());
             let endpoints = endpoints_for(cli.host.as_deref(), &config);
-            let stack_file = stack.or(config.stack.file.clone());
-            health::run(&endpoints, &config, stack_file.as_deref(), json)
+            let files = stack_files(stack, &config);
+            health::run(&endpoints, &config, &files, json)
         }
         Some(Command::Verify {
             json,
@@ -145,12 +146,12 @@ fn main() -> ExitCode {
         }) => {
             let config = load_config(cli.config.as_deref());
             let endpoints = endpoints_for(cli.host.as_deref(), &config);
-            let stack_file = stack.or(config.stack.file.clone());
+            let files = stack_files(stack, &config);
             verify::run(
                 &endpoints,
                 &config,
                 verify::VerifyArgs {
-                    stack_file: stack_file.as_deref(),
+                    stack_files: &files,
                     json,
                     record: !no_record,
                 },
@@ -161,7 +162,7 @@ fn main() -> ExitCode {
             print_systemd_unit,
         }) => {
             let args = watch::WatchArgs {
-                stack_file: stack.as_deref(),
+                stack_files: &stack,
                 host: cli.host.as_deref(),
                 config_file: cli.config.as_deref(),
             };
@@ -181,6 +182,15 @@ fn main() -> ExitCode {
 }
 
 /// Only `--host` (or STACKWARDEN_HOST) when given, else the usual search.
+/// The compose files given with `--stack`, else the config's.
+fn stack_files(given: Vec<PathBuf>, config: &Config) -> Vec<PathBuf> {
+    if given.is_empty() {
+        config.stack.paths()
+    } else {
+        given
+    }
+}
+
 fn endpoints_for(host: Option<&str>, config: &Config) -> Vec<Candidate> {
     let pinned = match host {
         Some(host) => Some(Candidate {

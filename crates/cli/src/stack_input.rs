@@ -1,14 +1,14 @@
 //! What `health`, `verify` and `report` share: the stack to use, the
 //! engine's containers, the command line's errors and its JSON output.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use stackwarden_engine::endpoint::START_HINT;
 use stackwarden_engine::{connect, Candidate, Engine, ListedContainer};
 use stackwarden_model::{redact, Config, ServiceRow};
 use stackwarden_probes::ProbeRunner;
 use stackwarden_report::ReportError;
-use stackwarden_stack::{default_stack, load_file_with, LoadEnv, Stack};
+use stackwarden_stack::{default_stack, load_files, LoadEnv, Stack};
 use stackwarden_store::StoreError;
 use stackwarden_verify::NoEngine;
 
@@ -31,10 +31,11 @@ pub const EXIT_BAD_STACK: u8 = 65;
 
 /// The stack file given, or the built-in AI stack; a bad file is reported
 /// with every problem and `Err` carries the exit code.
-pub fn load_stack(stack_file: Option<&Path>, env: &LoadEnv, doing: &str) -> Result<Stack, u8> {
-    let loaded = match stack_file {
-        Some(path) => load_file_with(path, env),
-        None => default_stack(),
+pub fn load_stack(stack_files: &[PathBuf], env: &LoadEnv, doing: &str) -> Result<Stack, u8> {
+    let loaded = if stack_files.is_empty() {
+        default_stack()
+    } else {
+        load_files(stack_files, env).map(|l| l.stack)
     };
     loaded.map_err(|e| {
         let problems: Vec<String> = e.to_string().lines().map(shown).collect();
@@ -61,12 +62,12 @@ fn in_stack(stack: &Stack, c: &ListedContainer) -> bool {
 /// What `health` and `verify` start from: the stack, a runtime and a probe
 /// runner; `Err` is the exit code after saying why.
 pub fn prepare(
-    stack_file: Option<&Path>,
+    stack_files: &[PathBuf],
     config: &Config,
     doing: &str,
 ) -> Result<(Stack, tokio::runtime::Runtime, ProbeRunner), u8> {
     let env = LoadEnv::from_process().with_profiles(config.stack.profiles.clone());
-    let stack = load_stack(stack_file, &env, doing)?;
+    let stack = load_stack(stack_files, &env, doing)?;
     let runtime = crate::runtime().ok_or(2)?;
     Ok((stack, runtime, ProbeRunner::new()))
 }

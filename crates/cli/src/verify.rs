@@ -2,7 +2,7 @@
 //! each result printed as it comes with its evidence and, when it fails, how
 //! to fix it. The run is stored for the window's history and the report.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use stackwarden_engine::Candidate;
@@ -15,7 +15,7 @@ use crate::store::open_store;
 use crate::table::shown;
 
 pub struct VerifyArgs<'a> {
-    pub stack_file: Option<&'a Path>,
+    pub stack_files: &'a [PathBuf],
     pub json: bool,
     pub record: bool,
 }
@@ -25,7 +25,7 @@ pub fn run(
     config: &stackwarden_model::Config,
     args: VerifyArgs<'_>,
 ) -> ExitCode {
-    let (stack, runtime, runner) = match prepare(args.stack_file, config, "checked") {
+    let (stack, runtime, runner) = match prepare(args.stack_files, config, "checked") {
         Ok(ready) => ready,
         Err(code) => return ExitCode::from(code),
     };

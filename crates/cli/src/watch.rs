@@ -16,7 +16,7 @@ use tokio::signal::unix::{signal, SignalKind};
 pub const EXIT_HELD: u8 = 75;
 
 pub struct WatchArgs<'a> {
-    pub stack_file: Option<&'a Path>,
+    pub stack_files: &'a [PathBuf],
     pub host: Option<&'a str>,
     pub config_file: Option<&'a Path>,
 }
@@ -45,8 +45,8 @@ pub fn run(config: Config, endpoints: Vec<Candidate>, args: &WatchArgs<'_>) -> E
         }
     };
     let mut options = RuntimeOptions::from_config(config, endpoints, "stackwarden watch");
-    if let Some(file) = args.stack_file {
-        options.stack = StackSource::File(absolute(file));
+    if !args.stack_files.is_empty() {
+        options.stack = StackSource::Files(args.stack_files.iter().map(|f| absolute(f)).collect());
     }
     options.refuse_when_held = true;
     options.sampling = true;
@@ -215,7 +215,7 @@ pub fn systemd_unit(args: &WatchArgs<'_>, environment: &[(&str, String)]) -> Str
         command.push(quote(host));
     }
     command.push("watch".into());
-    if let Some(stack) = args.stack_file {
+    for stack in args.stack_files {
         command.push("--stack".into());
         command.push(quote(&absolute(stack).display().to_string()));
     }
@@ -274,7 +274,7 @@ mod tests {
         assert_eq!(quote("a\"b"), "\"a\\\"b\"");
         let unit = systemd_unit(
             &WatchArgs {
-                stack_file: Some(Path::new("/srv/my stack/compose.yaml")),
+                stack_files: &[PathBuf::from("/srv/my stack/compose.yaml")],
                 host: Some("unix:///run/user/1000/podman/podman.sock"),
                 config_file: None,
             },

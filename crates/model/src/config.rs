@@ -25,6 +25,9 @@ pub struct Config {
 pub struct StackConfig {
     /// The compose file describing the stack; the built-in AI stack when unset.
     pub file: Option<PathBuf>,
+    /// Several compose files merged in order, as `docker compose -f a -f b`
+    /// (after `file`, when both are set).
+    pub files: Vec<PathBuf>,
     /// Compose profiles to treat as active, beside `COMPOSE_PROFILES`.
     pub profiles: Vec<String>,
 }
@@ -140,7 +143,18 @@ impl Config {
         if let Some(file) = config.stack.file.take() {
             config.stack.file = Some(resolve_stack_file(file, path));
         }
+        config.stack.files = std::mem::take(&mut config.stack.files)
+            .into_iter()
+            .map(|f| resolve_stack_file(f, path))
+            .collect();
         Ok(config)
+    }
+}
+
+impl StackConfig {
+    /// The compose files to read, in merge order; empty for the built-in stack.
+    pub fn paths(&self) -> Vec<PathBuf> {
+        self.file.iter().chain(&self.files).cloned().collect()
     }
 }
 
@@ -283,6 +297,24 @@ mod tests {
             home.is_absolute() && home.ends_with("ai/compose.yaml"),
             "{home:?}"
         );
+    }
+
+    #[test]
+    fn several_stack_files_merge_in_order_after_file() {
+        let config = parse(
+            "[stack]\nfile = \"compose.yaml\"\nfiles = [\"gpu.yaml\", \"/srv/extra.yaml\"]\nprofiles = [\"agents\"]",
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            config.stack.paths(),
+            [
+                PathBuf::from("/cfg/compose.yaml"),
+                PathBuf::from("/cfg/gpu.yaml"),
+                PathBuf::from("/srv/extra.yaml")
+            ]
+        );
+        assert_eq!(config.stack.profiles, ["agents"]);
+        assert!(parse("").unwrap_or_default().stack.paths().is_empty());
     }
 
     #[test]

@@ -69,9 +69,11 @@ pub struct RuntimeOptions {
 impl RuntimeOptions {
     /// The options for `config`: its engine, stack file, data folder.
     pub fn from_config(config: Config, candidates: Vec<Candidate>, host: &'static str) -> Self {
-        let stack = match &config.stack.file {
-            Some(path) => StackSource::File(path.clone()),
-            None => StackSource::BuiltIn,
+        let paths = config.stack.paths();
+        let stack = if paths.is_empty() {
+            StackSource::BuiltIn
+        } else {
+            StackSource::Files(paths)
         };
         Self {
             config,

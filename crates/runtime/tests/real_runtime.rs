@@ -58,7 +58,7 @@ async fn records_a_stopped_required_container_and_refuses_unknown_names() {
     .unwrap();
     let runtime = Runtime::start(options(
         dir.path(),
-        StackSource::File(stack),
+        StackSource::file(stack),
         candidates(None, &Environment::current()),
     ))
     .await

@@ -30,6 +30,10 @@ pub(crate) struct ComposeService {
     #[serde(default)]
     pub volumes: Vec<VolumeEntry>,
     pub environment: Option<ListOrMap>,
+    /// Files of `KEY=VALUE` lines the container's environment is read from.
+    pub env_file: Option<Spanned<EnvFiles>>,
+    /// Not supported: reported with its line rather than ignored.
+    pub extends: Option<Spanned<serde::de::IgnoredAny>>,
     pub depends_on: Option<Spanned<DependsOn>>,
     pub healthcheck: Option<Healthcheck>,
     pub restart: Option<String>,
@@ -39,6 +43,41 @@ pub(crate) struct ComposeService {
     pub profiles: Vec<String>,
     #[serde(rename = "x-stackwarden")]
     pub stackwarden: Option<Spanned<ServiceExtension>>,
+}
+
+/// `env_file:`: one path, or a list of paths or `{path, required}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum EnvFiles {
+    One(String),
+    List(Vec<EnvFileEntry>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum EnvFileEntry {
+    Path(String),
+    Long {
+        path: String,
+        #[serde(default = "yes")]
+        required: bool,
+    },
+}
+
+impl EnvFiles {
+    /// Each path and whether it must exist.
+    pub fn entries(&self) -> Vec<(String, bool)> {
+        match self {
+            Self::One(p) => vec![(p.clone(), true)],
+            Self::List(list) => list
+                .iter()
+                .map(|e| match e {
+                    EnvFileEntry::Path(p) => (p.clone(), true),
+                    EnvFileEntry::Long { path, required } => (path.clone(), *required),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// `deploy:`; only the replica count is read, resources and the rest are
@@ -90,6 +129,23 @@ pub(crate) enum VolumeEntry {
         source: Option<String>,
         target: String,
     },
+}
+
+impl VolumeEntry {
+    /// Where it is mounted in the container: the key compose merges by.
+    pub fn target(&self) -> String {
+        match self {
+            Self::Short(s) => {
+                let parts: Vec<&str> = s.split(':').collect();
+                match parts.as_slice() {
+                    [only] => (*only).to_string(),
+                    [_, target, ..] => (*target).to_string(),
+                    [] => String::new(),
+                }
+            }
+            Self::Long { target, .. } => target.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

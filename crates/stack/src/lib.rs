@@ -9,7 +9,10 @@
 
 mod compose;
 mod depends;
+mod dotenv;
 mod duration;
+mod interpolate;
+mod load;
 mod ports;
 mod project;
 mod secrets;
@@ -19,6 +22,8 @@ mod validate;
 
 pub use depends::{Dependency, DependencyCondition};
 pub use duration::{parse_duration, MAX_DURATION};
+pub use interpolate::{interpolate, InterpolationProblem};
+pub use load::{files_to_read, join_texts, load_files, parse_texts, split_texts, LoadedFiles};
 pub use ports::PortSpec;
 pub use project::{normalize_project_name, project_name, LoadEnv, ProjectNameFrom};
 pub use secrets::redacted_text;
@@ -38,8 +43,17 @@ pub const DEFAULT_STACK_NAME: &str = "<built-in AI stack>";
 
 /// The embedded default stack. It is validated by this crate's tests, so a
 /// failure here is a build defect, reported as an error rather than a panic.
+///
+/// Its PostgreSQL service requires `POSTGRES_PASSWORD` when compose brings
+/// it up; Stackwarden keeps no environment values and its probe reads the
+/// password from the environment itself, so the built-in stack is read
+/// with a stand-in and never fails on a variable the user has not set.
 pub fn default_stack() -> Result<Stack, StackError> {
-    parse(DEFAULT_STACK_YAML, DEFAULT_STACK_NAME)
+    let env = LoadEnv {
+        vars: [("POSTGRES_PASSWORD".to_string(), "unused".to_string())].into(),
+        profiles: Vec::new(),
+    };
+    parse_with(DEFAULT_STACK_YAML, DEFAULT_STACK_NAME, &env)
 }
 
 #[cfg(test)]

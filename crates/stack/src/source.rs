@@ -11,7 +11,8 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, watch};
 
 use crate::{
-    default_stack, parse_with, redacted_text, LoadEnv, Stack, StackError, DEFAULT_STACK_NAME,
+    default_stack, files_to_read, join_texts, load_files, parse_texts, redacted_text, split_texts,
+    LoadEnv, Stack, StackError, DEFAULT_STACK_NAME,
 };
 
 /// How often the stack file's modification time is checked.
@@ -21,15 +22,25 @@ pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
 pub enum StackSource {
     /// The AI stack from the user's report, built in.
     BuiltIn,
-    File(PathBuf),
+    /// Compose files, merged in order (at least one).
+    Files(Vec<PathBuf>),
 }
 
 impl StackSource {
+    /// One compose file.
+    pub fn file(path: PathBuf) -> Self {
+        Self::Files(vec![path])
+    }
+
     /// The key the last good text is saved under, and what the window shows.
     pub fn label(&self) -> String {
         match self {
             Self::BuiltIn => DEFAULT_STACK_NAME.to_string(),
-            Self::File(p) => p.display().to_string(),
+            Self::Files(paths) => paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" + "),
         }
     }
 }
@@ -70,21 +81,34 @@ struct FileStamp {
     len: u64,
 }
 
-fn stamp(path: &std::path::Path) -> Option<FileStamp> {
-    std::fs::metadata(path).ok().map(|m| FileStamp {
-        modified: m.modified().ok(),
-        len: m.len(),
-    })
+/// What a change to the stack shows in: each file compose would read
+/// (an override file appearing too) and the `.env` beside the first.
+fn stamps(paths: &[PathBuf]) -> Vec<(PathBuf, Option<FileStamp>)> {
+    let mut watched = files_to_read(paths);
+    if let Some(dir) = paths.first().and_then(|p| p.parent()) {
+        watched.push(dir.join(".env"));
+    }
+    watched
+        .into_iter()
+        .map(|path| {
+            let stamp = std::fs::metadata(&path).ok().map(|m| FileStamp {
+                modified: m.modified().ok(),
+                len: m.len(),
+            });
+            (path, stamp)
+        })
+        .collect()
 }
 
-fn read(path: &std::path::Path, env: &LoadEnv) -> Result<(String, Stack), StackError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| StackError::Unreadable {
-        file: file.clone(),
-        reason: e.to_string(),
-    })?;
-    let stack = parse_with(&text, &file, env)?;
-    Ok((text, stack))
+/// The stack and its files' texts without their secrets.
+fn read(paths: &[PathBuf], env: &LoadEnv) -> Result<(String, Stack), StackError> {
+    let loaded = load_files(paths, env)?;
+    let redacted: Vec<(String, String)> = loaded
+        .texts
+        .iter()
+        .map(|(label, text)| (label.clone(), redacted_text(text)))
+        .collect();
+    Ok((join_texts(&redacted), loaded.stack))
 }
 
 fn banner(error: &StackError, kept: Option<&str>) -> String {
@@ -131,50 +155,53 @@ impl StackWatcher {
                 tokio::spawn(async move { tx.closed().await });
                 return rx;
             }
-            StackSource::File(p) => p.clone(),
+            StackSource::Files(paths) => paths.clone(),
         };
-        let mut last_stamp = stamp(&path);
-        let first =
-            match read(&path, &self.env) {
-                Ok((text, stack)) => {
-                    self.report_good(&label, text);
-                    LoadedStack {
-                        stack: Some(Arc::new(stack)),
-                        source: label.clone(),
-                        error: None,
-                    }
+        let mut last_stamp = stamps(&path);
+        let first = match read(&path, &self.env) {
+            Ok((text, stack)) => {
+                self.report_good(&label, text);
+                LoadedStack {
+                    stack: Some(Arc::new(stack)),
+                    source: label.clone(),
+                    error: None,
                 }
-                Err(e) => {
-                    let fallback =
-                        self.saved.as_ref().and_then(|saved| {
-                            parse_with(&saved.text, &label, &self.env).ok().map(|stack| {
-                        // The saved copy has no secrets (see `GoodText`).
-                        let masked = if saved.text.contains(stackwarden_model::redact::MASK) {
-                            "; its passwords written into the file are masked, so probes \
+            }
+            Err(e) => {
+                let fallback = self.saved.as_ref().and_then(|saved| {
+                    parse_texts(&split_texts(&saved.text, &label), &self.env)
+                        .ok()
+                        .map(|stack| {
+                            // The saved copy has no secrets (see `GoodText`).
+                            let masked = if saved.text.contains(stackwarden_model::redact::MASK) {
+                                "; its passwords written into the file are masked, so probes \
                              that need them fail until the file loads again"
-                        } else {
-                            ""
-                        };
-                        (
-                            stack,
-                            format!("the last good definition, from {}{masked}", saved.saved_at),
-                        )
-                    })
-                        });
-                    match fallback {
-                        Some((stack, kept)) => LoadedStack {
-                            stack: Some(Arc::new(stack)),
-                            error: Some(banner(&e, Some(&kept))),
-                            source: label.clone(),
-                        },
-                        None => LoadedStack {
-                            stack: None,
-                            error: Some(banner(&e, None)),
-                            source: label.clone(),
-                        },
-                    }
+                            } else {
+                                ""
+                            };
+                            (
+                                stack,
+                                format!(
+                                    "the last good definition, from {}{masked}",
+                                    saved.saved_at
+                                ),
+                            )
+                        })
+                });
+                match fallback {
+                    Some((stack, kept)) => LoadedStack {
+                        stack: Some(Arc::new(stack)),
+                        error: Some(banner(&e, Some(&kept))),
+                        source: label.clone(),
+                    },
+                    None => LoadedStack {
+                        stack: None,
+                        error: Some(banner(&e, None)),
+                        source: label.clone(),
+                    },
                 }
-            };
+            }
+        };
         let (tx, rx) = watch::channel(first);
         tokio::spawn(async move {
             loop {
@@ -182,7 +209,7 @@ impl StackWatcher {
                     () = tx.closed() => return,
                     () = tokio::time::sleep(self.poll) => {}
                 }
-                let now = stamp(&path);
+                let now = stamps(&path);
                 if now == last_stamp {
                     continue;
                 }
@@ -213,11 +240,12 @@ impl StackWatcher {
         rx
     }
 
+    /// `text` is already without secrets (see `read`).
     fn report_good(&self, source: &str, text: String) {
         if let Some(good) = &self.good {
             let _ = good.try_send(GoodText {
                 source: source.to_string(),
-                text: redacted_text(&text),
+                text,
             });
         }
     }
@@ -237,7 +265,7 @@ mod tests {
         let (tx, rx) = mpsc::channel(8);
         (
             StackWatcher {
-                source: StackSource::File(path),
+                source: StackSource::file(path),
                 saved: saved.map(|t| SavedText {
                     text: t.into(),
                     saved_at: "yesterday".into(),

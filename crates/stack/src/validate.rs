@@ -12,6 +12,7 @@ use stackwarden_model::redact;
 use crate::compose::{ComposeFile, DependsOn, ProbeEntry, VerifyExtension};
 use crate::depends::{find_cycle, Dependency, DependencyCondition};
 use crate::duration::parse_duration;
+use crate::interpolate::interpolate;
 use crate::ports::{port_specs, PortSpec, MAX_PORTS};
 use crate::project::{project_name, LoadEnv, ProjectNameFrom};
 use crate::size::parse_bytes;
@@ -262,14 +263,10 @@ pub fn load_file(path: &Path) -> Result<Stack, StackError> {
     load_file_with(path, &LoadEnv::from_process())
 }
 
-/// Reads and validates a stack file in `env`.
+/// Reads and validates a stack file in `env`, as compose reads it: with
+/// the `.env` beside it and, for a default-named file, its override file.
 pub fn load_file_with(path: &Path, env: &LoadEnv) -> Result<Stack, StackError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| StackError::Unreadable {
-        file: file.clone(),
-        reason: e.to_string(),
-    })?;
-    parse_with(&text, &file, env)
+    crate::load_files(&[path.to_path_buf()], env).map(|loaded| loaded.stack)
 }
 
 struct Problems<'a> {
@@ -303,7 +300,30 @@ pub fn parse(text: &str, file: &str) -> Result<Stack, StackError> {
 
 /// Validates stack file text read from `file` in `env`.
 pub fn parse_with(text: &str, file: &str, env: &LoadEnv) -> Result<Stack, StackError> {
-    let compose: ComposeFile = serde_saphyr::from_str(text).map_err(|e| {
+    let compose = read_compose(text, file, env)?;
+    validate(Merged::single(compose, file), env)
+}
+
+/// One compose file as text: its variables replaced from `env`, then read.
+pub(crate) fn read_compose(
+    text: &str,
+    file: &str,
+    env: &LoadEnv,
+) -> Result<ComposeFile, StackError> {
+    let text =
+        interpolate(text, &|name| env.var(name).map(ToString::to_string)).map_err(|list| {
+            StackError::Invalid(
+                list.into_iter()
+                    .map(|p| StackProblem {
+                        file: file.to_string(),
+                        line: p.line,
+                        column: p.column,
+                        reason: redact::text(&p.reason),
+                    })
+                    .collect(),
+            )
+        })?;
+    serde_saphyr::from_str(&text).map_err(|e| {
         let (line, column) = e
             .location()
             .map_or((1, 1), |l| (l.line().max(1), l.column().max(1)));
@@ -313,7 +333,58 @@ pub fn parse_with(text: &str, file: &str, env: &LoadEnv) -> Result<Stack, StackE
             column,
             reason: redact::text(&yaml_reason(&e.to_string())),
         }])
-    })?;
+    })
+}
+
+/// Compose files merged into one, remembering which file each service and
+/// the `x-stackwarden` settings came from last, so problems name it.
+pub(crate) struct Merged {
+    pub compose: ComposeFile,
+    /// The files, in the order they were merged; the first names the
+    /// project's folder.
+    pub files: Vec<String>,
+    pub service_file: BTreeMap<String, usize>,
+    pub extension_file: usize,
+}
+
+impl Merged {
+    pub fn single(compose: ComposeFile, file: &str) -> Self {
+        Self {
+            compose,
+            files: vec![file.to_string()],
+            service_file: BTreeMap::new(),
+            extension_file: 0,
+        }
+    }
+
+    fn file_of(&self, service: &str) -> &str {
+        let index = self.service_file.get(service).copied().unwrap_or(0);
+        self.files.get(index).map_or("", String::as_str)
+    }
+
+    fn folder(&self) -> Option<&Path> {
+        Path::new(self.files.first()?).parent()
+    }
+}
+
+/// Validates merged compose files into a `Stack`.
+pub(crate) fn validate(merged: Merged, env: &LoadEnv) -> Result<Stack, StackError> {
+    let first_file = merged.files.first().cloned().unwrap_or_default();
+    let file = first_file.as_str();
+    let extension_file = merged
+        .files
+        .get(merged.extension_file)
+        .cloned()
+        .unwrap_or_default();
+    let folder = merged.folder().map(Path::to_path_buf);
+    let service_files: BTreeMap<String, String> = merged
+        .compose
+        .services
+        .iter()
+        .flatten()
+        .map(|(name, _)| (name.clone(), merged.file_of(name).to_string()))
+        .collect();
+    let compose = merged.compose;
     let mut problems = Problems {
         file,
         list: Vec::new(),
@@ -329,6 +400,7 @@ pub fn parse_with(text: &str, file: &str, env: &LoadEnv) -> Result<Stack, StackE
     };
 
     // Group key (as services name it) -> the group as the breakdown shows it.
+    problems.file = &extension_file;
     let (group_entries, verify_entry) = match compose.stackwarden {
         Some(x) => (x.groups, x.verify),
         None => (BTreeMap::new(), None),
@@ -361,6 +433,7 @@ pub fn parse_with(text: &str, file: &str, env: &LoadEnv) -> Result<Stack, StackE
         .name
         .as_ref()
         .map_or(Location::UNKNOWN, |n| n.referenced);
+    problems.file = file;
     let (project, project_from) =
         match project_name(compose.name.as_ref().map(|n| n.value.as_str()), env, file) {
             Ok(p) => p,
@@ -375,6 +448,19 @@ pub fn parse_with(text: &str, file: &str, env: &LoadEnv) -> Result<Stack, StackE
     let mut out = Vec::new();
     for (name, spanned) in &services {
         let svc = &spanned.value;
+        problems.file = service_files.get(name).map_or(file, String::as_str);
+        if let Some(extends) = &svc.extends {
+            problems.at(
+                &extends.referenced,
+                format!("service `{name}` uses `extends`, which Stackwarden does not read yet; write the service out in full, or list several files in `[stack] files` to merge them"),
+            );
+        }
+        let env_file_keys = env_file_keys(
+            name,
+            svc.env_file.as_ref(),
+            folder.as_deref(),
+            &mut problems,
+        );
         let depends_on = dependencies(name, svc.depends_on.as_ref(), &service_names, &mut problems);
         let image = match (&svc.image, &svc.build) {
             (Some(image), _) => Some(image.clone()),
@@ -464,11 +550,19 @@ pub fn parse_with(text: &str, file: &str, env: &LoadEnv) -> Result<Stack, StackE
             depends_on,
             healthcheck: svc.healthcheck.as_ref().and_then(healthcheck_spec),
             ports,
-            environment_keys: svc
-                .environment
-                .as_ref()
-                .map(|e| e.pairs().into_iter().map(|(k, _)| k).collect())
-                .unwrap_or_default(),
+            environment_keys: {
+                let mut keys: Vec<String> = svc
+                    .environment
+                    .as_ref()
+                    .map(|e| e.pairs().into_iter().map(|(k, _)| k).collect())
+                    .unwrap_or_default();
+                for key in env_file_keys {
+                    if !keys.contains(&key) {
+                        keys.push(key);
+                    }
+                }
+                keys
+            },
             labels: svc
                 .labels
                 .as_ref()
@@ -499,6 +593,7 @@ pub fn parse_with(text: &str, file: &str, env: &LoadEnv) -> Result<Stack, StackE
         .collect();
     if let Some(cycle) = find_cycle(&graph) {
         let first = cycle.first().map(String::as_str).unwrap_or_default();
+        problems.file = service_files.get(first).map_or(file, String::as_str);
         let at = services
             .get(first)
             .map(|s| {
@@ -516,6 +611,7 @@ pub fn parse_with(text: &str, file: &str, env: &LoadEnv) -> Result<Stack, StackE
             ),
         );
     }
+    problems.file = &extension_file;
     let verify = verify_spec(verify_entry.as_ref(), &service_names, &mut problems);
     if problems.list.is_empty() {
         Ok(Stack {
@@ -924,6 +1020,37 @@ fn verify_spec(
         limits,
         checks,
     }
+}
+
+/// The variable names a service's `env_file:` files set (the values are
+/// the container's and may be secrets: not kept). A required file that
+/// cannot be read is a problem, as for compose; paths are relative to the
+/// first compose file's folder.
+fn env_file_keys(
+    name: &str,
+    entry: Option<&Spanned<crate::compose::EnvFiles>>,
+    folder: Option<&Path>,
+    problems: &mut Problems<'_>,
+) -> Vec<String> {
+    let Some(entry) = entry else {
+        return Vec::new();
+    };
+    let mut keys = Vec::new();
+    for (path, required) in entry.value.entries() {
+        let full = match folder {
+            Some(dir) if Path::new(&path).is_relative() => dir.join(&path),
+            _ => Path::new(&path).to_path_buf(),
+        };
+        match crate::dotenv::read_keys(&full) {
+            Ok(list) => keys.extend(list),
+            Err(_) if !required => {}
+            Err(reason) => problems.at(
+                &entry.referenced,
+                format!("service `{name}`, env_file `{path}`: {reason}"),
+            ),
+        }
+    }
+    keys
 }
 
 /// A service's `depends_on` entries; names that are not services of the
