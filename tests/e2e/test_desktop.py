@@ -73,16 +73,17 @@ def test_health_breakdown_and_a_stopped_required_container(driver, sni, artifact
     """The stack file's groups scored from real probes (TCP, PostgreSQL, Redis);
     stopping a required container lowers the score in the window and the tray
     within one probe interval (5 s in the e2e stack)."""
-    wait_for("health score in the header", lambda: "e2e: 75% healthy" in (text_of(driver, "header-score") or ""))
-    # Stack membership and the service with no container, in the table.
+    wait_for("health score in the header", lambda: "e2e: 100% healthy" in (text_of(driver, "header-score") or ""))
+    # Stack membership, and the optional service never deployed listed apart.
     assert "e2e · Core Infrastructure" in text_of(driver, "stack-sw-db-postgres")
-    assert "local-ai-aider" in text_of(driver, "missing-aider")
+    not_deployed = text_of(driver, "not-deployed-aider")
+    assert "local-ai-aider" in not_deployed and "never had a container" in not_deployed, not_deployed
     driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-health"]').click()
     wait_for("health panel", lambda: text_of(driver, "health-panel"))
     assert text_of(driver, "group-score-Core Infrastructure").startswith("Core Infrastructure 100% (4/4)")
-    assert text_of(driver, "group-score-Agent Backends").startswith("Agent Backends 0% (0/1)")
-    assert text_of(driver, "health-overall") == "75%"
-    assert "(3×100% + 1×0%) / 4 = 75%" in text_of(driver, "health-formula")
+    assert text_of(driver, "group-score-Agent Backends").startswith("Agent Backends not deployed")
+    assert text_of(driver, "health-overall") == "100%"
+    assert "(3×100%) / 3 = 100%" in text_of(driver, "health-formula")
     # Why postgres is healthy: its probe's conditions, measured.
     driver.find_element(By.XPATH, '//button[contains(., "postgres")]').click()
     wait_for("postgres probe conditions", lambda: "table telemetry_events exists" in (text_of(driver, "probes-postgres") or ""))
@@ -92,7 +93,7 @@ def test_health_breakdown_and_a_stopped_required_container(driver, sni, artifact
     assert re.search(r"Response time, last 30 min\s*[\d.]+ ms", text_of(driver, "probes-postgres"))
     driver.save_screenshot(str(artifacts / "window-health.png"))
     service = sni.wait_for_item()
-    wait_for("tray shows the score", lambda: sni.item_properties(service)["title"] == "Stackwarden: 75% healthy")
+    wait_for("tray shows the score", lambda: sni.item_properties(service)["title"] == "Stackwarden: 100% healthy")
     healthy_icon = sni.item_properties(service)["icon"]
 
     driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
@@ -100,9 +101,9 @@ def test_health_breakdown_and_a_stopped_required_container(driver, sni, artifact
     try:
         wait_for("web stopped", lambda: (text_of(driver, "action-outcome") or "").startswith("Stopped sw-ok-web."), timeout=40)
         stopped = time.time()
-        wait_for("score drops in the window", lambda: "e2e: 56% healthy" in text_of(driver, "header-score"), timeout=5)
+        wait_for("score drops in the window", lambda: "e2e: 75% healthy" in text_of(driver, "header-score"), timeout=5)
         wait_for("score drops in the tray",
-                 lambda: sni.item_properties(service)["title"] == "Stackwarden: 56% healthy", timeout=5)
+                 lambda: sni.item_properties(service)["title"] == "Stackwarden: 75% healthy", timeout=5)
         assert time.time() - stopped < 5.0, "within one probe interval"
         props = sni.item_properties(service)
         assert "web down" in props["tooltip_text"], props["tooltip_text"]
@@ -117,7 +118,7 @@ def test_health_breakdown_and_a_stopped_required_container(driver, sni, artifact
     finally:
         driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
         wait_for("start button", lambda: button(driver, "Start sw-ok-web")).click()
-    wait_for("score recovers", lambda: "e2e: 75% healthy" in text_of(driver, "header-score"), timeout=20)
+    wait_for("score recovers", lambda: "e2e: 100% healthy" in text_of(driver, "header-score"), timeout=20)
 
 
 def test_verify_now_shows_each_checks_result_and_exports_the_report(driver, sni, workdir, artifacts):
@@ -170,10 +171,47 @@ def test_a_broken_stack_file_keeps_the_last_good_definition(driver, workdir, art
     banner = wait_for("stack file banner", lambda: text_of(driver, "stack-error"), timeout=15)
     assert "stack.yaml, line 20" in banner and "nowhere" in banner, banner
     assert "keeps using the last good definition" in banner, banner
-    assert "e2e: 75% healthy" in text_of(driver, "header-score"), "still scored on the last good stack"
+    assert "e2e: 100% healthy" in text_of(driver, "header-score"), "still scored on the last good stack"
     driver.save_screenshot(str(artifacts / "window-stack-file-broken.png"))
     stack_file.write_text(good)
     wait_for("banner gone after the fix", lambda: text_of(driver, "stack-error") is None, timeout=15)
+
+
+def test_services_without_container_name_are_found_by_compose_labels(driver, workdir, artifacts):
+    """A service written as most compose files write it (no container_name),
+    run as two replicas the way docker compose v2 names and labels them: the
+    window finds both containers by their labels, groups them under the
+    stack, and scores the service."""
+    stack_file = workdir / "stack.yaml"
+    good = stack_file.read_text()
+    names = ["e2e-cache-1", "e2e-cache-2"]
+    try:
+        for number, name in enumerate(names, start=1):
+            subprocess.run(["podman", "rm", "-f", "-t", "0", name], capture_output=True)
+            subprocess.run(["podman", "run", "-d", "--name", name,
+                            "--label", "com.docker.compose.project=e2e",
+                            "--label", "com.docker.compose.service=cache",
+                            "--label", f"com.docker.compose.container-number={number}",
+                            "localhost/sw-test-busybox:latest", "sleep", "3600"], check=True, capture_output=True)
+        stack_file.write_text(good.replace(
+            "  aider:\n",
+            "  cache:\n    image: localhost/sw-test-busybox:latest\n    deploy: { replicas: 2 }\n"
+            "    x-stackwarden: { group: core }\n  aider:\n"))
+        for name in names:
+            wait_for(f"{name} marked as the stack's",
+                     lambda n=name: "e2e · Core Infrastructure" in (text_of(driver, f"stack-{n}") or ""), timeout=20)
+        group = text_of(driver, "group-stack")
+        assert group.startswith("Stack e2e (project e2e)"), group
+        assert all(n in group for n in names + ["sw-ok-web", "sw-db-postgres"]), group
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-health"]').click()
+        wait_for("cache scored", lambda: text_of(driver, "service-status-cache") == "healthy")
+        assert text_of(driver, "group-score-Core Infrastructure").startswith("Core Infrastructure 100% (5/5)")
+        driver.save_screenshot(str(artifacts / "window-compose-labels.png"))
+    finally:
+        stack_file.write_text(good)
+        subprocess.run(["podman", "rm", "-f", "-t", "0", *names], capture_output=True)
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
+    wait_for("back to the e2e stack", lambda: text_of(driver, "stack-e2e-cache-1") is None, timeout=20)
 
 
 def test_stop_and_start_from_the_window(driver, artifacts):

@@ -74,8 +74,12 @@ fn render(stack: &Stack, b: &HealthBreakdown, runs: &[ProbeRun]) -> String {
             .filter(|s| s.group == g.group)
             .filter(deployed)
         {
+            let replicas = match s.replicas.len() {
+                0 | 1 => String::new(),
+                n => format!(" [{n} containers: {}]", shown(&s.replicas.join(", "))),
+            };
             out.push_str(&format!(
-                "  {:<26} {:<9} {}\n",
+                "  {:<26} {:<9} {}{replicas}\n",
                 shown(&s.service),
                 s.status.word(),
                 shown(&s.reason)
