@@ -151,3 +151,36 @@ fn the_built_in_stack_is_probed_when_none_is_configured() {
     );
     assert!(stdout.contains("Agent Backends"), "{stdout}");
 }
+
+#[test]
+fn stack_files_given_twice_are_merged_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.yaml");
+    let more = dir.path().join("more.yaml");
+    std::fs::write(
+        &base,
+        "name: merged\nservices:\n  web:\n    image: nope\n    container_name: sw-ok-web\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &more,
+        "services:\n  web:\n    image: localhost/sw-test-busybox:latest\n  worker:\n    image: localhost/sw-test-busybox:latest\n    container_name: sw-ok-worker\n",
+    )
+    .unwrap();
+    let out = health(&[
+        "--json",
+        "--stack",
+        base.to_str().unwrap(),
+        "--stack",
+        more.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let services = v["breakdown"]["services"].as_array().unwrap();
+    let names: Vec<&str> = services
+        .iter()
+        .filter_map(|s| s["service"].as_str())
+        .collect();
+    assert_eq!(names, ["web", "worker"]);
+    assert!(services.iter().all(|s| s["status"] == "healthy"), "{v:#}");
+}

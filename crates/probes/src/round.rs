@@ -271,4 +271,48 @@ mod tests {
             want("NotDeployed", "Down", "NotDeployed")
         );
     }
+
+    #[test]
+    fn the_built_in_stack_with_its_required_services_healthy_scores_100() {
+        let stack = match stackwarden_stack::default_stack() {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        let required: Vec<&StackService> = stack
+            .services
+            .iter()
+            .filter(|s| stack.groups.iter().any(|g| g.name == s.group && g.required))
+            .collect();
+        assert!(required.len() >= 5, "the report's core and MCP services");
+        let rows: Vec<ServiceRow> = required
+            .iter()
+            .map(|s| row(&s.default_container_name(&stack.project), None, None))
+            .collect();
+        let outcomes: HashMap<String, Vec<ProbeOutcome>> = required
+            .iter()
+            .map(|s| {
+                let passing = s
+                    .probes
+                    .iter()
+                    .map(|p| ProbeOutcome {
+                        probe: p.name.clone(),
+                        success: true,
+                        conditions: Vec::new(),
+                        error: None,
+                    })
+                    .collect();
+                (s.name.clone(), passing)
+            })
+            .collect();
+        let b = stack_health(&stack, &rows, &outcomes, &EverDeployed::new());
+        assert!((b.overall - 100.0).abs() < 1e-9, "{}", b.formula);
+        assert_eq!(b.level().exit_code(), 0);
+        let not_deployed = b
+            .services
+            .iter()
+            .filter(|s| s.status == stackwarden_health::ServiceStatus::NotDeployed)
+            .count();
+        assert_eq!(not_deployed, stack.services.len() - required.len());
+        assert!(b.headline().starts_with("100% healthy"), "{}", b.headline());
+    }
 }

@@ -374,3 +374,56 @@ async fn a_second_runtime_on_the_same_folder_learns_who_records() {
     ));
     second.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_optional_service_that_lost_its_container_is_down_also_after_a_restart() {
+    const AGENT: &str = "sw-rt-agent";
+    let container = TestContainer::run(AGENT, &[], &["sleep", "3600"]);
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("stack.yaml");
+    std::fs::write(
+        &stack,
+        format!(
+            "name: rtopt\nx-stackwarden:\n  groups:\n    extras: {{ required: false }}\nservices:\n  agent:\n    image: localhost/sw-test-busybox:latest\n    container_name: {AGENT}\n    x-stackwarden: {{ group: extras }}\n  never:\n    image: localhost/sw-test-busybox:latest\n    container_name: sw-rt-never-deployed\n    x-stackwarden: {{ group: extras }}\n"
+        ),
+    )
+    .unwrap();
+    let start = || async {
+        Runtime::start(options(
+            dir.path(),
+            StackSource::file(stack.clone()),
+            candidates(None, &Environment::current()),
+        ))
+        .await
+        .unwrap()
+    };
+    let runtime = start().await;
+    let mut state = runtime.state();
+    wait_for(&mut state, "agent healthy", Duration::from_secs(20), |s| {
+        status_of(s, "agent") == Some(ServiceStatus::Healthy)
+            && status_of(s, "never") == Some(ServiceStatus::NotDeployed)
+    })
+    .await;
+    // Its removal makes it down, not "never deployed".
+    drop(container);
+    wait_for(&mut state, "agent down", Duration::from_secs(20), |s| {
+        status_of(s, "agent") == Some(ServiceStatus::Down)
+    })
+    .await;
+    runtime.stop().await;
+
+    // The database remembers it had a container.
+    let runtime = start().await;
+    let mut state = runtime.state();
+    wait_for(
+        &mut state,
+        "agent still down",
+        Duration::from_secs(20),
+        |s| {
+            status_of(s, "agent") == Some(ServiceStatus::Down)
+                && status_of(s, "never") == Some(ServiceStatus::NotDeployed)
+        },
+    )
+    .await;
+    runtime.stop().await;
+}

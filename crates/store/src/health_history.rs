@@ -409,4 +409,26 @@ mod tests {
         );
         Ok(())
     }
+
+    #[tokio::test]
+    async fn services_that_had_a_container_are_remembered_past_retention_and_reopening(
+    ) -> Result<(), StoreError> {
+        let dir = tmp()?;
+        let s = store(&dir).await?;
+        s.record_deployed("ai", "aider", 1_000).await?;
+        s.record_deployed("ai", "aider", 2_000).await?;
+        s.record_deployed("other", "aider", 3_000).await?;
+        s.prune(i64::MAX / 2).await?;
+        s.close().await;
+        let s = store(&dir).await?;
+        let ever: Vec<(String, String)> = s.ever_deployed().await?.into_iter().collect();
+        assert_eq!(
+            ever,
+            [
+                ("ai".to_string(), "aider".to_string()),
+                ("other".to_string(), "aider".to_string())
+            ]
+        );
+        Ok(())
+    }
 }
