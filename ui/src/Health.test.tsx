@@ -49,6 +49,7 @@ describe("stack health in the window", () => {
     fireEvent.click(screen.getByTestId("nav-health"));
     const panel = await screen.findByTestId("health-panel");
     expect(within(panel).getByTestId("group-score-Extras").textContent).toContain("Extras not deployed");
+    expect(within(panel).getByRole("button", { name: /web/ }).parentElement?.textContent).toContain("3 containers (ai-web-1, …)");
   });
 
   it("groups the stack's containers first, then other projects, then the rest", () => {

@@ -126,8 +126,8 @@ const ServiceItem = memo(
           </span>{" "}
           {s.service}
         </button>{" "}
-        <span className="muted small">
-          {s.container}
+        <span className="muted small" title={s.containers.length > 1 ? s.containers.join(", ") : undefined}>
+          {s.containers.length > 1 ? `${s.containers.length} containers (${s.containers[0]}, …)` : s.container}
           {sh && ` · ${sh.reason}`}
         </span>
         {expanded && <ProbeResults backend={backend} service={s} runs={runs} />}
