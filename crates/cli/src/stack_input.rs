@@ -49,14 +49,10 @@ pub fn load_stack(stack_files: &[PathBuf], env: &LoadEnv, doing: &str) -> Result
 
 /// Whether a listed container is one of `stack`'s.
 fn in_stack(stack: &Stack, c: &ListedContainer) -> bool {
-    stack.services.iter().any(|s| {
-        s.is_container(
-            &stack.project,
-            &c.name,
-            c.project.as_deref(),
-            c.service.as_deref(),
-        )
-    })
+    stack
+        .services
+        .iter()
+        .any(|s| s.is_container(stack, &c.name, c.project.as_deref(), c.service.as_deref()))
 }
 
 /// What `health` and `verify` start from: the stack, a runtime and a probe

@@ -10,6 +10,16 @@ use stackwarden_model::{
 pub(crate) const PROJECT_LABEL: &str = "com.docker.compose.project";
 pub(crate) const SERVICE_LABEL: &str = "com.docker.compose.service";
 pub(crate) const NUMBER_LABEL: &str = "com.docker.compose.container-number";
+const ONE_OFF_LABEL: &str = "com.docker.compose.oneoff";
+
+/// The compose service a container runs as, from its labels: none for a
+/// one-off container (`compose run`), which is not one of the service's.
+pub(crate) fn service_of(labels: &std::collections::HashMap<String, String>) -> Option<String> {
+    let one_off = labels
+        .get(ONE_OFF_LABEL)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    labels.get(SERVICE_LABEL).filter(|_| !one_off).cloned()
+}
 
 /// Milliseconds since the epoch of an RFC 3339 time; `None` for the engine's
 /// zero time (`0001-01-01T00:00:00Z`) and anything unparsable.
@@ -84,7 +94,7 @@ pub fn row_from_inspect(inspect: &ContainerInspectResponse) -> Option<ServiceRow
         name,
         image,
         project: label(PROJECT_LABEL),
-        compose_service: label(SERVICE_LABEL),
+        compose_service: labels.and_then(service_of),
         replica: label(NUMBER_LABEL).and_then(|n| n.trim().parse().ok()),
         state: container_state,
         health,
@@ -268,6 +278,28 @@ mod tests {
             }),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn one_off_containers_are_no_service_s() {
+        let labels = |pairs: &[(&str, &str)]| -> std::collections::HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            service_of(&labels(&[(SERVICE_LABEL, "web")])),
+            Some("web".to_string())
+        );
+        assert_eq!(
+            service_of(&labels(&[(SERVICE_LABEL, "web"), (ONE_OFF_LABEL, "False")])),
+            Some("web".to_string())
+        );
+        assert_eq!(
+            service_of(&labels(&[(SERVICE_LABEL, "web"), (ONE_OFF_LABEL, "True")])),
+            None
+        );
     }
 
     #[test]

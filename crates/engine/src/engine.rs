@@ -156,7 +156,7 @@ impl Engine {
                         .map(|n| n.trim_start_matches('/').to_string())
                         .unwrap_or_default(),
                     project: label(crate::convert::PROJECT_LABEL),
-                    service: label(crate::convert::SERVICE_LABEL),
+                    service: c.labels.as_ref().and_then(crate::convert::service_of),
                     id: c.id?,
                 })
             })

@@ -69,6 +69,9 @@ pub struct ServiceSpec {
     pub group: String,
     /// What having no container means for it.
     pub when_absent: Absent,
+    /// How many containers it should have (`deploy.replicas`); fewer is at
+    /// best degraded.
+    pub replicas: u32,
 }
 
 /// What a service without any container is.
@@ -209,13 +212,21 @@ fn service_health(
     }
     let (status, reason) = running_health(&running, probes);
     let stopped = rows.len() - running.len();
-    if stopped > 0 && matches!(status, ServiceStatus::Healthy | ServiceStatus::Unknown) {
+    let fine = matches!(status, ServiceStatus::Healthy | ServiceStatus::Unknown);
+    if stopped > 0 && fine {
         return (
             ServiceStatus::Degraded,
             format!(
                 "{stopped} of {} containers not running; {reason}",
                 rows.len()
             ),
+        );
+    }
+    let expected = usize::try_from(spec.replicas).unwrap_or(usize::MAX);
+    if rows.len() < expected && fine {
+        return (
+            ServiceStatus::Degraded,
+            format!("{} of {expected} replicas exist; {reason}", rows.len()),
         );
     }
     (status, reason)
@@ -395,6 +406,7 @@ mod tests {
             expected_container: format!("c-{name}"),
             group: group.into(),
             when_absent: Absent::Down,
+            replicas: 1,
         }
     }
 
@@ -454,6 +466,24 @@ mod tests {
         assert_eq!(
             status(all_down),
             (ServiceStatus::Down, "all 2 containers exited (3)".into(), 2)
+        );
+        let mut three = web.clone();
+        three.replicas = 3;
+        let b = breakdown(
+            &[group("g", true)],
+            &[three],
+            &[
+                row("p-web-1", Running, H::None),
+                row("p-web-2", Running, H::None),
+            ],
+            &HashMap::new(),
+        );
+        assert_eq!(
+            (b.services[0].status, b.services[0].reason.as_str()),
+            (
+                ServiceStatus::Degraded,
+                "2 of 3 replicas exist; running (no probes)"
+            )
         );
         let one_sick = vec![
             row("p-web-1", Running, H::Unhealthy),

@@ -25,7 +25,7 @@ pub fn find_containers<'a>(
         .iter()
         .filter(|r| {
             service.is_container(
-                &stack.project,
+                stack,
                 &r.name,
                 r.project.as_deref(),
                 r.compose_service.as_deref(),
@@ -64,14 +64,12 @@ pub fn container_name(stack: &Stack, service: &StackService, rows: &[ServiceRow]
 /// "not deployed" only if it never had one.
 pub type EverDeployed = BTreeSet<(String, String)>;
 
-/// What a service without a container is. One that had a container and
-/// lost it is down whatever its group; one whose profile is not active, or
-/// of an optional group, that never had one is not deployed; a required one
-/// is down.
+/// What a service without a container is. One whose profile is not active
+/// is not deployed: switching the profile off is how its containers are
+/// meant to go. Otherwise one that had a container and lost it is down
+/// whatever its group; one of an optional group that never had one is not
+/// deployed; a required one is down.
 pub fn when_absent(stack: &Stack, service: &StackService, ever: &EverDeployed) -> Absent {
-    if ever.contains(&(stack.project.clone(), service.name.clone())) {
-        return Absent::Down;
-    }
     if !service.profile_active {
         let profiles = service
             .profiles
@@ -80,6 +78,9 @@ pub fn when_absent(stack: &Stack, service: &StackService, ever: &EverDeployed) -
             .collect::<Vec<_>>()
             .join(", ");
         return Absent::NotDeployed(format!("not deployed: profile {profiles} is not active"));
+    }
+    if ever.contains(&(stack.project.clone(), service.name.clone())) {
+        return Absent::Down;
     }
     let required = stack
         .groups
@@ -156,6 +157,7 @@ pub fn stack_health(
             expected_container: s.default_container_name(&stack.project),
             group: s.group.clone(),
             when_absent: when_absent(stack, s, ever),
+            replicas: s.replicas,
         })
         .collect();
     breakdown(&stack.groups, &specs, rows, outcomes)
@@ -264,7 +266,7 @@ mod tests {
             ("p".to_string(), "agent".to_string()),
         ]
         .into();
-        assert_eq!(status(&lost), want("Down", "Down", "Down"));
+        assert_eq!(status(&lost), want("NotDeployed", "Down", "Down"));
         let elsewhere: EverDeployed = [("q".to_string(), "tool".to_string())].into();
         assert_eq!(
             status(&elsewhere),

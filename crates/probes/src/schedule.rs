@@ -223,16 +223,23 @@ impl HealthScheduler {
             }
             deployed_services(stack, &snapshot.services)
         };
-        for (project, service) in seen {
-            if self
-                .ever_deployed
-                .insert((project.clone(), service.clone()))
-            {
-                self.record(HealthRecord::Deployed {
-                    project,
-                    service,
-                    at_ms: now_ms(),
-                });
+        for key in seen {
+            if self.ever_deployed.contains(&key) {
+                continue;
+            }
+            let record = HealthRecord::Deployed {
+                project: key.0.clone(),
+                service: key.1.clone(),
+                at_ms: now_ms(),
+            };
+            // Remembered once the store will hear of it; if the recorder is
+            // behind, the next publish tries again.
+            let sent = match &self.records {
+                Some(records) => records.try_send(record).is_ok(),
+                None => true,
+            };
+            if sent {
+                self.ever_deployed.insert(key);
             }
         }
     }

@@ -43,6 +43,30 @@ pub(crate) struct ComposeService {
     pub profiles: Vec<String>,
     #[serde(rename = "x-stackwarden")]
     pub stackwarden: Option<Spanned<ServiceExtension>>,
+    /// Which of several merged files each part came from (not in the file).
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// The file (by its index among the merged files) that defined a service,
+/// and the later files that replaced some of its keys or added ports, so a
+/// problem names the file its line is in.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Origin {
+    pub service: usize,
+    pub keys: BTreeMap<&'static str, usize>,
+    /// One per entry of `ports`.
+    pub ports: Vec<usize>,
+}
+
+impl Origin {
+    pub fn of(&self, key: &str) -> usize {
+        self.keys.get(key).copied().unwrap_or(self.service)
+    }
+
+    pub fn port(&self, index: usize) -> usize {
+        self.ports.get(index).copied().unwrap_or(self.service)
+    }
 }
 
 /// `env_file:`: one path, or a list of paths or `{path, required}`.

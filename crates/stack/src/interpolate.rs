@@ -37,9 +37,17 @@ pub fn interpolate(
 ) -> Result<String, Vec<InterpolationProblem>> {
     let mut out = String::with_capacity(text.len());
     let mut problems = Vec::new();
+    // The indentation of the line that opened a block scalar (`key: |`),
+    // while its content lines follow.
+    let mut block: Option<usize> = None;
     for (index, line) in text.split_inclusive('\n').enumerate() {
         let number = u64::try_from(index).unwrap_or(u64::MAX).saturating_add(1);
-        match interpolate_line(line, lookup) {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let in_block = block.is_some_and(|b| line.trim().is_empty() || indent > b);
+        if !in_block {
+            block = None;
+        }
+        match interpolate_line(line, lookup, in_block) {
             Ok(done) => out.push_str(&done),
             Err((column, reason)) => {
                 problems.push(InterpolationProblem {
@@ -50,6 +58,9 @@ pub fn interpolate(
                 out.push_str(line);
             }
         }
+        if !in_block && opens_block(line) {
+            block = Some(indent);
+        }
     }
     if problems.is_empty() {
         Ok(out)
@@ -58,9 +69,28 @@ pub fn interpolate(
     }
 }
 
+/// Whether a line ends in a block scalar indicator (`key: |`, `- >-`).
+fn opens_block(line: &str) -> bool {
+    let content = match line.find(" #") {
+        Some(at) => &line[..at],
+        None => line,
+    };
+    let content = content.trim_end();
+    let Some(last) = content.rsplit(' ').next() else {
+        return false;
+    };
+    let indicator = last.starts_with(['|', '>'])
+        && last[1..]
+            .chars()
+            .all(|c| matches!(c, '-' | '+') || c.is_ascii_digit());
+    let before = content[..content.len() - last.len()].trim_end();
+    indicator && (before.ends_with(':') || before.ends_with('-') || before.is_empty())
+}
+
 fn interpolate_line(
     line: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
+    in_block: bool,
 ) -> Result<String, (u64, String)> {
     if !line.contains('$') {
         return Ok(line.to_string());
@@ -72,13 +102,15 @@ fn interpolate_line(
     while i < chars.len() {
         let c = chars[i];
         match (quote, c) {
-            (Quote::None, '#') if i == 0 || chars[i - 1].is_whitespace() => {
+            (Quote::None, '#') if !in_block && (i == 0 || chars[i - 1].is_whitespace()) => {
                 // A comment: the rest of the line stays as written.
                 out.extend(&chars[i..]);
                 return Ok(out);
             }
-            (Quote::None, '"') => quote = Quote::Double,
-            (Quote::None, '\'') => quote = Quote::Single,
+            // A quote opens a quoted value only where a value starts; an
+            // apostrophe inside a plain value (`can't`) is just text.
+            (Quote::None, '"') if !in_block && starts_scalar(&out) => quote = Quote::Double,
+            (Quote::None, '\'') if !in_block && starts_scalar(&out) => quote = Quote::Single,
             (Quote::Double, '\\') => {
                 out.push(c);
                 if let Some(next) = chars.get(i + 1) {
@@ -91,8 +123,13 @@ fn interpolate_line(
             (_, '$') => {
                 let (value, used) =
                     reference(&chars[i..], lookup, 0).map_err(|reason| (column(i), reason))?;
-                let rest: String = chars[i + used..].iter().collect();
-                out.push_str(&written(&value, quote, &out, &rest));
+                let text = if in_block {
+                    value
+                } else {
+                    written(&value, quote, &out, &chars[i + used..])
+                        .map_err(|reason| (column(i), reason))?
+                };
+                out.push_str(&text);
                 i += used;
                 continue;
             }
@@ -159,12 +196,9 @@ fn braced(
         }
         j += 1;
     }
+    // Problems quote only variable names: the text around may be a secret.
     let Some(end) = end else {
-        let shown: String = chars.iter().take(40).collect();
-        return Err(format!(
-            "`{}` opens `${{` without a closing `}}`",
-            shown.trim_end()
-        ));
+        return Err("`${` without a closing `}`".to_string());
     };
     let body: String = chars[2..end].iter().collect();
     let name_len = body
@@ -177,7 +211,7 @@ fn braced(
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     if !first_ok {
-        return Err(format!("`${{{body}}}` is not a variable reference"));
+        return Err("`${` is not followed by a variable name".to_string());
     }
     let rest = &body[name_len..];
     let value = lookup(name);
@@ -221,7 +255,7 @@ fn braced(
         }
     } else {
         return Err(format!(
-            "`${{{body}}}`: after the name, use :-, -, :?, ?, :+ or +"
+            "`${{{name}`: after the name, use :-, -, :?, ?, :+ or +"
         ));
     };
     Ok((result, end + 1))
@@ -234,6 +268,14 @@ fn required(name: &str, message: &str, why: &str) -> String {
     } else {
         format!("required variable {name} {why}: {message}")
     }
+}
+
+/// A value (a `.env` value, a default) with its references replaced.
+pub(crate) fn expand_value(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    expand_text(text, lookup, 0)
 }
 
 /// A default or alternative value, with its own references replaced.
@@ -260,7 +302,7 @@ fn expand_text(
 
 /// `value` as it must be written at this place of the line so that YAML
 /// reads it back unchanged. `before` is the line so far, `after` the rest.
-fn written(value: &str, quote: Quote, before: &str, after: &str) -> String {
+fn written(value: &str, quote: Quote, before: &str, after: &[char]) -> Result<String, String> {
     match quote {
         Quote::Double => {
             let mut out = String::with_capacity(value.len());
@@ -274,30 +316,36 @@ fn written(value: &str, quote: Quote, before: &str, after: &str) -> String {
                     c => out.push(c),
                 }
             }
-            out
+            Ok(out)
         }
-        Quote::Single => value.replace('\'', "''").replace('\n', " "),
-        Quote::None => {
-            let whole = starts_scalar(before) && ends_scalar(after);
-            if whole && !plain_safe(value) {
-                serde_json::to_string(value).unwrap_or_default()
-            } else {
-                value.to_string()
-            }
+        Quote::Single if value.contains(['\n', '\r']) => Err(LINE_BREAK.to_string()),
+        Quote::Single => Ok(value.replace('\'', "''")),
+        Quote::None if plain_safe(value) => Ok(value.to_string()),
+        Quote::None if starts_scalar(before) && ends_scalar(after) => {
+            Ok(serde_json::to_string(value).unwrap_or_default())
         }
+        Quote::None => Err(LINE_BREAK.to_string()),
     }
 }
+
+const LINE_BREAK: &str = "a variable's value holds a line break, `: ` or ` #`, which would change the file's structure here; write the reference in double quotes";
 
 /// Whether a plain value starts right here: after `key: `, `- `, `[`, `,`
 /// or at the line's indentation.
 fn starts_scalar(before: &str) -> bool {
     let trimmed = before.trim_end_matches([' ', '\t']);
-    trimmed.is_empty() || trimmed.ends_with(':') || trimmed.ends_with('-')
+    let spaced = trimmed.len() < before.len();
+    trimmed.is_empty()
+        || trimmed.ends_with(['[', '{', ','])
+        || (spaced && trimmed.ends_with([':', '-']))
 }
 
-fn ends_scalar(after: &str) -> bool {
-    let rest = after.trim_start_matches([' ', '\t']);
-    rest.is_empty() || rest.starts_with('\n') || rest.starts_with("\r\n") || rest.starts_with('#')
+fn ends_scalar(after: &[char]) -> bool {
+    let rest = after
+        .iter()
+        .position(|c| !matches!(c, ' ' | '\t'))
+        .map_or(&[][..], |at| &after[at..]);
+    matches!(rest.first(), None | Some('\n' | '\r' | '#'))
 }
 
 /// Whether YAML reads `value`, written plain, as that same string (or the
@@ -399,6 +447,37 @@ mod tests {
         assert_eq!(read("a: ${COLON}\n")["a"], "x: y");
         assert_eq!(read("a: ${PW}\n")["a"], "a\"b\\c: #d");
         assert_eq!(read("- ${COLON}\n")[0], "x: y");
+    }
+
+    #[test]
+    fn apostrophes_block_scalars_and_values_that_would_break_the_line() {
+        let vars = [("DOCS", "d"), ("ARGS", "--a\n--b"), ("NAME", "x: y")];
+        // An apostrophe in a plain value opens no quote: the comment stays one.
+        assert_eq!(
+            ok(&vars, "e: can't-stop # ${NOPE:?x}\n"),
+            "e: can't-stop # ${NOPE:?x}\n"
+        );
+        // Inside a block scalar, values go in as they are, `#` included.
+        assert_eq!(
+            ok(
+                &vars,
+                "script: |\n  echo ${NAME} # ${DOCS}\n  done\nnext: ${NAME}\n"
+            ),
+            "script: |\n  echo x: y # d\n  done\nnext: \"x: y\"\n"
+        );
+        // Part of a longer plain value: a line break cannot be written there.
+        let err = with(&vars, "command: serve ${ARGS}\n").unwrap_err();
+        assert!(err[0].reason.contains("double quotes"), "{err:?}");
+        assert_eq!(
+            ok(&vars, "command: \"serve ${ARGS}\"\n"),
+            "command: \"serve --a\\n--b\"\n"
+        );
+    }
+
+    #[test]
+    fn long_lines_take_linear_time() {
+        let line = format!("a: {}\n", "$$".repeat(200_000));
+        assert_eq!(ok(&[], &line).len(), line.len() - 200_000);
     }
 
     proptest::proptest! {

@@ -25,7 +25,9 @@ pub use duration::{parse_duration, MAX_DURATION};
 pub use interpolate::{interpolate, InterpolationProblem};
 pub use load::{files_to_read, join_texts, load_files, parse_texts, split_texts, LoadedFiles};
 pub use ports::PortSpec;
-pub use project::{normalize_project_name, project_name, LoadEnv, ProjectNameFrom};
+pub use project::{
+    normalize_project_name, project_aliases, project_name, LoadEnv, ProjectNameFrom,
+};
 pub use secrets::redacted_text;
 pub use size::parse_bytes;
 pub use source::{GoodText, LoadedStack, SavedText, StackSource, StackWatcher, POLL_INTERVAL};

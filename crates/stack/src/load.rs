@@ -64,12 +64,13 @@ pub fn with_dotenv(env: &LoadEnv, folder: &Path) -> Result<LoadEnv, StackProblem
     if !path.is_file() {
         return Ok(env.clone());
     }
-    let vars = crate::dotenv::read_vars(&path).map_err(|reason| StackProblem {
-        file: path.display().to_string(),
-        line: 1,
-        column: 1,
-        reason,
-    })?;
+    let vars = crate::dotenv::read_vars(&path, &|name| env.var(name).map(ToString::to_string))
+        .map_err(|reason| StackProblem {
+            file: path.display().to_string(),
+            line: 1,
+            column: 1,
+            reason,
+        })?;
     let mut out = env.clone();
     for (key, value) in vars {
         out.vars.entry(key).or_insert(value);
@@ -95,30 +96,38 @@ pub fn load_files(given: &[PathBuf], env: &LoadEnv) -> Result<LoadedFiles, Stack
 
 /// [`load_files`] on texts already read, each with the path it came from.
 pub fn parse_texts(texts: &[(String, String)], env: &LoadEnv) -> Result<Stack, StackError> {
-    let folder = texts
-        .first()
-        .and_then(|(label, _)| Path::new(label).parent().map(Path::to_path_buf));
+    // A bare `compose.yaml` is in the current folder.
+    let folder = texts.first().and_then(|(label, _)| {
+        Path::new(label).parent().map(|dir| {
+            if dir.as_os_str().is_empty() {
+                Path::new(".").to_path_buf()
+            } else {
+                dir.to_path_buf()
+            }
+        })
+    });
     let env = match &folder {
-        Some(dir) if !dir.as_os_str().is_empty() => {
-            with_dotenv(env, dir).map_err(|p| StackError::Invalid(vec![p]))?
-        }
-        _ => env.clone(),
+        Some(dir) => with_dotenv(env, dir).map_err(|p| StackError::Invalid(vec![p]))?,
+        None => env.clone(),
     };
     let mut problems = Vec::new();
     let mut merged: Option<Merged> = None;
     for (index, (label, text)) in texts.iter().enumerate() {
         match read_compose(text, label, &env) {
-            Ok(compose) => match &mut merged {
-                None => {
-                    let mut first = Merged::single(compose, label);
-                    first.files = texts.iter().map(|(l, _)| l.clone()).collect();
-                    for name in first.compose.services.iter().flatten().map(|(n, _)| n) {
-                        first.service_file.insert(name.clone(), index);
-                    }
-                    merged = Some(first);
+            Ok(mut compose) => {
+                for service in compose.services.iter_mut().flat_map(|s| s.values_mut()) {
+                    service.value.origin.service = index;
                 }
-                Some(into) => merge(into, compose, index),
-            },
+                match &mut merged {
+                    None => {
+                        let mut first = Merged::single(compose, label);
+                        first.files = texts.iter().map(|(l, _)| l.clone()).collect();
+                        first.extension_file = index;
+                        merged = Some(first);
+                    }
+                    Some(into) => merge(into, compose, index),
+                }
+            }
             Err(StackError::Invalid(list)) => problems.extend(list),
             Err(other) => return Err(other),
         }
@@ -154,12 +163,11 @@ fn merge(into: &mut Merged, later: ComposeFile, index: usize) {
     };
     let own = into.compose.services.get_or_insert_with(BTreeMap::new);
     for (name, service) in services {
-        into.service_file.insert(name.clone(), index);
         match own.get_mut(&name) {
             None => {
                 own.insert(name, service);
             }
-            Some(existing) => merge_service(&mut existing.value, service.value),
+            Some(existing) => merge_service(&mut existing.value, service.value, index),
         }
     }
 }
@@ -171,10 +179,13 @@ fn merge_extension(own: &mut StackExtension, later: StackExtension) {
     }
 }
 
-fn merge_service(own: &mut ComposeService, later: ComposeService) {
+fn merge_service(own: &mut ComposeService, later: ComposeService, index: usize) {
     macro_rules! replace {
         ($($field:ident),*) => {
-            $(if later.$field.is_some() { own.$field = later.$field; })*
+            $(if later.$field.is_some() {
+                own.$field = later.$field;
+                own.origin.keys.insert(stringify!($field), index);
+            })*
         };
     }
     replace!(
@@ -194,10 +205,17 @@ fn merge_service(own: &mut ComposeService, later: ComposeService) {
     own.labels = merge_pairs(own.labels.take(), later.labels);
     if later.depends_on.is_some() {
         own.depends_on = later.depends_on;
+        own.origin.keys.insert("depends_on", index);
     }
     if !later.profiles.is_empty() {
         own.profiles = later.profiles;
     }
+    // Ports of the earlier files keep theirs.
+    let earlier = own.ports.len();
+    own.origin.ports.resize(earlier, own.origin.service);
+    own.origin
+        .ports
+        .extend(std::iter::repeat_n(index, later.ports.len()));
     own.ports.extend(later.ports);
     for volume in later.volumes {
         let target = volume.target();
@@ -362,6 +380,28 @@ mod tests {
             ),
             "{p}"
         );
+    }
+
+    #[test]
+    fn problems_name_the_file_whose_line_they_are_on() {
+        let dir = tempfile::tempdir().expect("dir");
+        let base = write(
+            dir.path(),
+            "compose.yaml",
+            "services:\n  web:\n    image: x\n    ports: [\"99999:80\"]\n",
+        );
+        let over = write(dir.path(), "compose.override.yaml", "services:\n  web:\n    environment: {A: \"1\"}\n    ports: [\"8080:0\"]\n    depends_on: [ghost]\n");
+        let err = load_files(std::slice::from_ref(&base), &env(&[])).expect_err("invalid");
+        let at = |needle: &str| {
+            err.problems()
+                .iter()
+                .find(|p| p.reason.contains(needle))
+                .map(|p| (p.file.clone(), p.line))
+                .unwrap_or_else(|| panic!("no {needle}: {err}"))
+        };
+        assert_eq!(at("99999"), (base.display().to_string(), 4));
+        assert_eq!(at("container port 0"), (over.display().to_string(), 4));
+        assert_eq!(at("ghost"), (over.display().to_string(), 5));
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub fn port_specs(entry: &PortEntry) -> Result<Vec<PortSpec>, String> {
         PortEntry::Number(n) => Ok(vec![PortSpec {
             host_ip: None,
             published: None,
-            target: port(&n.to_string(), "container")?,
+            target: container_port(&n.to_string())?,
             protocol: "tcp".into(),
         }]),
         PortEntry::Long {
@@ -35,7 +35,7 @@ pub fn port_specs(entry: &PortEntry) -> Result<Vec<PortSpec>, String> {
             host_ip,
             protocol,
         } => {
-            let target = port(&target.to_string(), "container")?;
+            let target = container_port(&target.to_string())?;
             let published = match published {
                 None => Vec::new(),
                 Some(PortNumber::Number(n)) => vec![port(&n.to_string(), "published")?],
@@ -132,7 +132,7 @@ fn split_ip(spec: &str) -> Result<(Option<String>, &str), String> {
             // An unbracketed IPv6 address: the last two parts are the ports.
             let tail = parts[parts.len() - 2].len() + parts[parts.len() - 1].len() + 1;
             let (ip, rest) = spec.split_at(spec.len() - tail);
-            Ok((Some(ip.trim_end_matches(':').to_string()), rest))
+            Ok((Some(ip.strip_suffix(':').unwrap_or(ip).to_string()), rest))
         }
     }
 }
@@ -147,6 +147,13 @@ fn range(text: &str, what: &str) -> Result<Vec<u16>, String> {
             }
             Ok((from..=to).collect())
         }
+    }
+}
+
+fn container_port(text: &str) -> Result<u16, String> {
+    match port(text, "container")? {
+        0 => Err("container port 0 is out of range (1-65535)".to_string()),
+        n => Ok(n),
     }
 }
 
@@ -231,6 +238,14 @@ mod tests {
         assert!(short_err("9000-9003:80-81").contains("same length"));
         assert!(short_err("90-80:90-80").contains("ends before it starts"));
         assert!(short_err("[::1:80:80").contains("`[` without `]`"));
+        assert!(port_specs(&PortEntry::Number(0)).is_err());
+        let zero = PortEntry::Long {
+            target: 0,
+            published: None,
+            host_ip: None,
+            protocol: None,
+        };
+        assert!(port_specs(&zero).is_err());
         let long = PortEntry::Long {
             target: 80,
             published: Some(PortNumber::Number(99_999)),

@@ -87,24 +87,25 @@ pub enum ProjectNameFrom {
     Folder,
 }
 
-/// The project name as compose derives it: `name:`, else
-/// `COMPOSE_PROJECT_NAME`, else the compose file's folder name normalised.
-/// `Err` says why a given name cannot be used.
+/// The project name as compose derives it (docker compose's documented
+/// order): `COMPOSE_PROJECT_NAME`, else the file's `name:`, else the
+/// compose file's folder name normalised. `Err` says why a given name
+/// cannot be used.
 pub fn project_name(
     explicit: Option<&str>,
     env: &LoadEnv,
     file: &str,
 ) -> Result<(String, ProjectNameFrom), String> {
-    if let Some(name) = explicit {
-        return match invalid_project_name(name) {
-            None => Ok((name.to_string(), ProjectNameFrom::File)),
-            Some(why) => Err(format!("name: {why}")),
-        };
-    }
     if let Some(name) = env.var("COMPOSE_PROJECT_NAME").filter(|n| !n.is_empty()) {
         return match invalid_project_name(name) {
             None => Ok((name.to_string(), ProjectNameFrom::Environment)),
             Some(why) => Err(format!("COMPOSE_PROJECT_NAME: {why}")),
+        };
+    }
+    if let Some(name) = explicit {
+        return match invalid_project_name(name) {
+            None => Ok((name.to_string(), ProjectNameFrom::File)),
+            Some(why) => Err(format!("name: {why}")),
         };
     }
     let folder = folder_of(file);
@@ -115,6 +116,25 @@ pub fn project_name(
         ));
     }
     Ok((name, ProjectNameFrom::Folder))
+}
+
+/// Other names the older tools give the same folder's project:
+/// docker-compose 1.x and podman-compose keep a leading `_` or `-`
+/// (`_lab`), docker compose v2 drops it (`lab`).
+pub fn project_aliases(from: ProjectNameFrom, file: &str) -> Vec<String> {
+    if from != ProjectNameFrom::Folder {
+        return Vec::new();
+    }
+    let kept: String = folder_of(file)
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
+        .collect();
+    if kept.is_empty() || kept == normalize_project_name(&kept) {
+        Vec::new()
+    } else {
+        vec![kept]
+    }
 }
 
 /// The name of the folder holding `file`, made absolute against the
@@ -165,18 +185,28 @@ mod tests {
     }
 
     #[test]
-    fn name_then_environment_then_folder() {
+    fn environment_then_name_then_folder() {
         let none = env(&[]);
         let set = env(&[("COMPOSE_PROJECT_NAME", "fromenv")]);
         let file = "/srv/Lab Test/compose.yaml";
         assert_eq!(
             project_name(Some("ai"), &set, file),
+            Ok(("fromenv".into(), ProjectNameFrom::Environment))
+        );
+        assert_eq!(
+            project_name(Some("ai"), &none, file),
             Ok(("ai".into(), ProjectNameFrom::File))
         );
         assert_eq!(
             project_name(None, &set, file),
             Ok(("fromenv".into(), ProjectNameFrom::Environment))
         );
+        assert_eq!(
+            project_aliases(ProjectNameFrom::Folder, "/srv/_Lab/compose.yaml"),
+            ["_lab"]
+        );
+        assert!(project_aliases(ProjectNameFrom::Folder, file).is_empty());
+        assert!(project_aliases(ProjectNameFrom::File, "/srv/_Lab/compose.yaml").is_empty());
         assert_eq!(
             project_name(None, &none, file),
             Ok(("labtest".into(), ProjectNameFrom::Folder))

@@ -98,6 +98,7 @@ fn the_default_stack_is_the_reports_stack() {
             expected_container: s.default_container_name(&stack.project),
             group: s.group.clone(),
             when_absent: stackwarden_health::Absent::Down,
+            replicas: s.replicas,
         })
         .collect();
     let b = stackwarden_health::breakdown(&stack.groups, &specs, &[], &Default::default());

@@ -70,6 +70,9 @@ pub struct Stack {
     /// `com.docker.compose.project` label ([`crate::project_name`]).
     pub project: String,
     pub project_from: ProjectNameFrom,
+    /// The same project as older compose tools name it, when they differ
+    /// ([`crate::project_aliases`]).
+    pub project_aliases: Vec<String>,
     pub groups: Vec<GroupSpec>,
     pub services: Vec<StackService>,
     pub verify: VerifySpec,
@@ -156,14 +159,19 @@ impl StackService {
     /// `com.docker.compose.service` = the service).
     pub fn is_container(
         &self,
-        stack_project: &str,
+        stack: &Stack,
         name: &str,
         project: Option<&str>,
         service: Option<&str>,
     ) -> bool {
         match &self.container_name {
             Some(own) => own == name,
-            None => project == Some(stack_project) && service == Some(self.name.as_str()),
+            None => {
+                service == Some(self.name.as_str())
+                    && project.is_some_and(|p| {
+                        p == stack.project || stack.project_aliases.iter().any(|a| a == p)
+                    })
+            }
         }
     }
 
@@ -336,14 +344,14 @@ pub(crate) fn read_compose(
     })
 }
 
-/// Compose files merged into one, remembering which file each service and
-/// the `x-stackwarden` settings came from last, so problems name it.
+/// Compose files merged into one; each service knows which file each of
+/// its parts came from (`Origin`), so problems name the file they are in.
 pub(crate) struct Merged {
     pub compose: ComposeFile,
     /// The files, in the order they were merged; the first names the
     /// project's folder.
     pub files: Vec<String>,
-    pub service_file: BTreeMap<String, usize>,
+    /// The file `x-stackwarden` (its groups and checks) came from last.
     pub extension_file: usize,
 }
 
@@ -352,14 +360,8 @@ impl Merged {
         Self {
             compose,
             files: vec![file.to_string()],
-            service_file: BTreeMap::new(),
             extension_file: 0,
         }
-    }
-
-    fn file_of(&self, service: &str) -> &str {
-        let index = self.service_file.get(service).copied().unwrap_or(0);
-        self.files.get(index).map_or("", String::as_str)
     }
 
     fn folder(&self) -> Option<&Path> {
@@ -377,13 +379,8 @@ pub(crate) fn validate(merged: Merged, env: &LoadEnv) -> Result<Stack, StackErro
         .cloned()
         .unwrap_or_default();
     let folder = merged.folder().map(Path::to_path_buf);
-    let service_files: BTreeMap<String, String> = merged
-        .compose
-        .services
-        .iter()
-        .flatten()
-        .map(|(name, _)| (name.clone(), merged.file_of(name).to_string()))
-        .collect();
+    let files = merged.files.clone();
+    let file_at = |index: usize| files.get(index).map_or(file, String::as_str);
     let compose = merged.compose;
     let mut problems = Problems {
         file,
@@ -444,24 +441,29 @@ pub(crate) fn validate(merged: Merged, env: &LoadEnv) -> Result<Stack, StackErro
         };
     let active_profiles = env.active_profiles();
     let mut port_count = 0usize;
+    let mut ports_reported = false;
 
     let mut out = Vec::new();
     for (name, spanned) in &services {
         let svc = &spanned.value;
-        problems.file = service_files.get(name).map_or(file, String::as_str);
+        let origin = &svc.origin;
+        problems.file = file_at(origin.of("extends"));
         if let Some(extends) = &svc.extends {
             problems.at(
                 &extends.referenced,
                 format!("service `{name}` uses `extends`, which Stackwarden does not read yet; write the service out in full, or list several files in `[stack] files` to merge them"),
             );
         }
+        problems.file = file_at(origin.of("env_file"));
         let env_file_keys = env_file_keys(
             name,
             svc.env_file.as_ref(),
             folder.as_deref(),
             &mut problems,
         );
+        problems.file = file_at(origin.of("depends_on"));
         let depends_on = dependencies(name, svc.depends_on.as_ref(), &service_names, &mut problems);
+        problems.file = file_at(origin.service);
         let image = match (&svc.image, &svc.build) {
             (Some(image), _) => Some(image.clone()),
             (None, Some(_)) => Some(format!("{project}-{name}")),
@@ -485,7 +487,8 @@ pub(crate) fn validate(merged: Merged, env: &LoadEnv) -> Result<Stack, StackErro
             (None, None) => 1,
         };
         let mut ports = Vec::new();
-        for entry in &svc.ports {
+        for (i, entry) in svc.ports.iter().enumerate() {
+            problems.file = file_at(origin.port(i));
             match port_specs(&entry.value) {
                 Ok(list) => {
                     port_count = port_count.saturating_add(list.len());
@@ -499,18 +502,20 @@ pub(crate) fn validate(merged: Merged, env: &LoadEnv) -> Result<Stack, StackErro
                 ),
             }
         }
-        if port_count > MAX_PORTS {
+        problems.file = file_at(origin.service);
+        if port_count > MAX_PORTS && !ports_reported {
             problems.at(
                 &spanned.referenced,
                 format!("the file publishes more than {MAX_PORTS} ports once ranges are expanded"),
             );
-            port_count = 0;
+            ports_reported = true;
         }
         let profile_active = svc.profiles.is_empty()
             || svc
                 .profiles
                 .iter()
                 .any(|p| active_profiles.contains(p) || active_profiles.contains("*"));
+        problems.file = file_at(origin.of("stackwarden"));
         let ext = svc.stackwarden.as_ref();
         let group = match ext.and_then(|x| x.value.group.as_ref()) {
             Some(g) => match declared.get(&g.value) {
@@ -593,7 +598,9 @@ pub(crate) fn validate(merged: Merged, env: &LoadEnv) -> Result<Stack, StackErro
         .collect();
     if let Some(cycle) = find_cycle(&graph) {
         let first = cycle.first().map(String::as_str).unwrap_or_default();
-        problems.file = service_files.get(first).map_or(file, String::as_str);
+        problems.file = services
+            .get(first)
+            .map_or(file, |s| file_at(s.value.origin.of("depends_on")));
         let at = services
             .get(first)
             .map(|s| {
@@ -616,6 +623,7 @@ pub(crate) fn validate(merged: Merged, env: &LoadEnv) -> Result<Stack, StackErro
     if problems.list.is_empty() {
         Ok(Stack {
             name: compose.name.map_or_else(|| file.to_string(), |n| n.value),
+            project_aliases: crate::project::project_aliases(project_from, file),
             project,
             project_from,
             groups,
