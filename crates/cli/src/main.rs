@@ -8,6 +8,7 @@ mod report;
 mod stack_input;
 mod store;
 mod table;
+mod timeline;
 mod verify;
 mod watch;
 
@@ -100,6 +101,20 @@ enum Command {
         #[arg(long)]
         print_systemd_unit: bool,
     },
+    /// The incidents and each service's status changes recorded by the app or
+    /// `stackwarden watch`, open incidents first. Exit code: 0, 1 nothing
+    /// recorded yet, 64 a --since that is not a duration.
+    Timeline {
+        /// How far back (`90m`, `24h`, `7d`).
+        #[arg(long, default_value = "24h", value_name = "DURATION")]
+        since: String,
+        /// Only this service's incidents and changes.
+        #[arg(long, value_name = "NAME")]
+        service: Option<String>,
+        /// Print them as JSON (names in README).
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the status report from stored measurements only: service table,
     /// health breakdown, the last verification with evidence, charts.
     Report {
@@ -173,6 +188,21 @@ fn main() -> ExitCode {
             let config = load_config(cli.config.as_deref());
             let endpoints = endpoints_for(cli.host.as_deref(), &config);
             watch::run(config, endpoints, &args)
+        }
+        Some(Command::Timeline {
+            since,
+            service,
+            json,
+        }) => {
+            let config = load_config(cli.config.as_deref());
+            timeline::run(
+                &config,
+                &timeline::TimelineArgs {
+                    since: &since,
+                    service: service.as_deref(),
+                    json,
+                },
+            )
         }
         Some(Command::Report { format, out }) => {
             let config = load_config(cli.config.as_deref());

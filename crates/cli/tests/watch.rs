@@ -163,6 +163,53 @@ fn watch_records_stops_on_sigterm_and_a_second_one_refuses() {
         );
         store.close().await;
     });
+    // The stopped required container is an open incident on the timeline.
+    let timeline = Command::new(env!("CARGO_BIN_EXE_stackwarden"))
+        .args(["timeline", "--since", "1h", "--json"])
+        .env("STACKWARDEN_CONFIG", "/nonexistent/stackwarden-config.toml")
+        .env("STACKWARDEN_DATA_DIR", &data)
+        .output()
+        .expect("timeline");
+    assert_eq!(
+        timeline.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&timeline.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&timeline.stdout).expect("JSON");
+    let incident = &v["incidents"][0];
+    assert_eq!(incident["open"], true, "{v:#}");
+    assert_eq!(incident["cause"]["service"], "web", "{v:#}");
+    assert!(
+        incident["cause"]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("web down"),
+        "{v:#}"
+    );
+    assert!(
+        v["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["change"]["to"] == "down"),
+        "{v:#}"
+    );
+    let text = Command::new(env!("CARGO_BIN_EXE_stackwarden"))
+        .args(["timeline", "--service", "web"])
+        .env("STACKWARDEN_CONFIG", "/nonexistent/stackwarden-config.toml")
+        .env("STACKWARDEN_DATA_DIR", &data)
+        .output()
+        .expect("timeline");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("OPEN") && text.contains("web down"), "{text}");
+    let bad = Command::new(env!("CARGO_BIN_EXE_stackwarden"))
+        .args(["timeline", "--since", "yesterday"])
+        .env("STACKWARDEN_DATA_DIR", &data)
+        .output()
+        .expect("timeline");
+    assert_eq!(bad.status.code(), Some(64));
+
     let third = watch(&data, &stack)
         .arg("--print-systemd-unit")
         .output()

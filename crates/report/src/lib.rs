@@ -11,4 +11,4 @@ mod render;
 
 pub use chart::{ChartError, Series};
 pub use data::{ReportData, ReportError};
-pub use render::{render_html, render_markdown, MarkdownReport};
+pub use render::{render_html, render_markdown, when, MarkdownReport};

@@ -26,7 +26,8 @@ enum Block {
     },
 }
 
-fn when(ms: i64) -> String {
+/// A moment in the local time zone, as reports and the CLI show it.
+pub fn when(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| {
             t.with_timezone(&chrono::Local)

@@ -12,6 +12,7 @@
 
 mod actions;
 mod error;
+mod incidents;
 pub mod instance;
 mod recorder;
 pub mod supervisor;
@@ -369,6 +370,22 @@ impl Runtime {
                     .spawn();
                     republish(rx, out, ()).await;
                 }
+            });
+        }
+
+        // Incidents, from the health stream and the engine's state.
+        {
+            let (health, snapshots) = (health_out.subscribe(), snapshots_out.subscribe());
+            let (stacks, monitor) = (stacks_out.subscribe(), monitor_out.subscribe());
+            let to = write_to.subscribe();
+            producers.spawn("incident tracker", move || {
+                incidents::track(incidents::IncidentInputs {
+                    health: health.clone(),
+                    snapshots: snapshots.clone(),
+                    stacks: stacks.clone(),
+                    monitor: monitor.clone(),
+                    to: to.clone(),
+                })
             });
         }
 

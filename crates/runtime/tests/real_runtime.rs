@@ -427,3 +427,91 @@ async fn an_optional_service_that_lost_its_container_is_down_also_after_a_restar
     .await;
     runtime.stop().await;
 }
+
+/// Polls `check` every 200 ms for up to `within`; panics with `what`.
+async fn eventually<T>(
+    what: &str,
+    within: Duration,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_required_container_opens_an_incident_with_its_evidence_and_closes_it() {
+    const DB: &str = "sw-rt-incident-db";
+    let _container = TestContainer::run(
+        DB,
+        &[],
+        &["sh", "-c", "echo db-ready-to-accept; sleep 3600"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("stack.yaml");
+    std::fs::write(
+        &stack,
+        format!(
+            "name: rtinc\nx-stackwarden:\n  groups:\n    core: {{ required: true }}\nservices:\n  db:\n    image: localhost/sw-test-busybox:latest\n    container_name: {DB}\n    x-stackwarden: {{ group: core }}\n"
+        ),
+    )
+    .unwrap();
+    let runtime = Runtime::start(options(
+        dir.path(),
+        StackSource::file(stack),
+        candidates(None, &Environment::current()),
+    ))
+    .await
+    .unwrap();
+    let mut state = runtime.state();
+    wait_for(&mut state, "db healthy", Duration::from_secs(20), |s| {
+        status_of(s, "db") == Some(ServiceStatus::Healthy)
+    })
+    .await;
+    let store = runtime.store().unwrap().clone();
+    assert!(store.open_incidents().await.unwrap().is_empty());
+
+    let killed = Instant::now();
+    podman(&["kill", DB]);
+    let open = eventually("an open incident", Duration::from_secs(10), async || {
+        store.open_incidents().await.unwrap().into_iter().next()
+    })
+    .await;
+    assert!(killed.elapsed() < Duration::from_secs(10));
+    assert_eq!(open.incident.cause.service.as_deref(), Some("db"));
+    let evidence = eventually("its evidence", Duration::from_secs(10), async || {
+        let list = store.evidence(open.id).await.unwrap();
+        list.iter().any(|e| e.kind == "logs").then_some(list)
+    })
+    .await;
+    let text: Vec<String> = evidence
+        .iter()
+        .map(|e| format!("{}: {}", e.kind, e.text))
+        .collect();
+    assert!(
+        text.iter().any(|t| t.contains("exit code 137")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("logs:") && t.contains("db-ready-to-accept")),
+        "{text:#?}"
+    );
+
+    podman(&["start", DB]);
+    let closed = eventually("the incident closed", Duration::from_secs(20), async || {
+        store
+            .incident(open.id)
+            .await
+            .unwrap()
+            .filter(|i| !i.incident.is_open())
+    })
+    .await;
+    assert!(closed.incident.duration_ms(0) > 0);
+    runtime.stop().await;
+}

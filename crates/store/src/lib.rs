@@ -6,9 +6,11 @@
 //! `health_history`.
 
 mod health_history;
+mod incidents;
 mod verification;
 
 pub use health_history::StoredStack;
+pub use incidents::{Evidence, StoredIncident};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

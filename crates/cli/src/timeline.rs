@@ -1,0 +1,154 @@
+//! `stackwarden timeline`: the incidents and each service's status changes
+//! the app recorded, as text or JSON, read from the store.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde_json::json;
+use stackwarden_model::clock::now_ms;
+use stackwarden_model::format::human_duration_ms;
+use stackwarden_model::Config;
+use stackwarden_store::{StoredIncident, DATABASE_FILE};
+
+use crate::stack_input::print_json;
+use crate::table::shown;
+
+pub struct TimelineArgs<'a> {
+    pub since: &'a str,
+    pub service: Option<&'a str>,
+    pub json: bool,
+}
+
+/// Exit 0 with the timeline; 1 when nothing was ever recorded; 64 for a
+/// `--since` that is not a duration.
+pub fn run(config: &Config, args: &TimelineArgs<'_>) -> ExitCode {
+    let since = match stackwarden_stack::parse_duration(args.since) {
+        Ok(d) => d,
+        Err(reason) => {
+            eprintln!(
+                "stackwarden timeline: --since {}: {reason}",
+                shown(args.since)
+            );
+            return ExitCode::from(crate::EXIT_USAGE);
+        }
+    };
+    let recorded = Config::data_dir().is_some_and(|d| d.join(DATABASE_FILE).is_file());
+    if !recorded {
+        eprintln!(
+            "stackwarden timeline: nothing recorded yet: the desktop app or `stackwarden watch` records the timeline"
+        );
+        return ExitCode::from(1);
+    }
+    let Some(runtime) = crate::runtime() else {
+        return ExitCode::from(1);
+    };
+    let since_ms = now_ms() - i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
+    let read = runtime.block_on(async {
+        let store = crate::store::open_store(config).await?;
+        let incidents = store.incidents_since(since_ms).await?;
+        let changes = store.transitions_since(since_ms).await?;
+        store.close().await;
+        Ok::<_, crate::stack_input::CliError>((incidents, changes))
+    });
+    let (mut incidents, mut changes) = match read {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("stackwarden timeline: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(service) = args.service {
+        incidents.retain(|i| i.incident.affected.iter().any(|a| a.service == service));
+        changes.retain(|c| c.change.service == service);
+    }
+    // Open incidents first, then the newest.
+    incidents.sort_by_key(|i| {
+        (
+            !i.incident.is_open(),
+            std::cmp::Reverse(i.incident.opened_at_ms),
+        )
+    });
+    let now = now_ms();
+    if args.json {
+        print_json(json!({
+            "since_ms": since_ms,
+            "incidents": incidents.iter().map(|i| incident_json(i, now)).collect::<Vec<_>>(),
+            "changes": changes,
+        }));
+    } else {
+        print!("{}", render(&incidents, &changes, since, now));
+    }
+    ExitCode::SUCCESS
+}
+
+fn incident_json(stored: &StoredIncident, now: i64) -> serde_json::Value {
+    let i = &stored.incident;
+    json!({
+        "id": stored.id,
+        "open": i.is_open(),
+        "opened_at_ms": i.opened_at_ms,
+        "closed_at_ms": i.closed_at_ms,
+        "duration_ms": i.duration_ms(now),
+        "cause": i.cause,
+        "affected": i.affected,
+        "engine_lost_at_ms": i.engine_lost_at_ms,
+        "engine_back_at_ms": i.engine_back_at_ms,
+    })
+}
+
+fn clock(ms: i64) -> String {
+    stackwarden_report::when(ms)
+}
+
+fn render(
+    incidents: &[StoredIncident],
+    changes: &[stackwarden_health::RecordedTransition],
+    since: Duration,
+    now: i64,
+) -> String {
+    let mut out = format!(
+        "Incidents in the last {} ({})\n",
+        human_duration_ms(i64::try_from(since.as_millis()).unwrap_or(i64::MAX)),
+        incidents.len()
+    );
+    for stored in incidents {
+        let i = &stored.incident;
+        let state = if i.is_open() { "OPEN  " } else { "closed" };
+        out.push_str(&format!(
+            "  #{:<4} {state} {}  {:>8}  {}\n",
+            stored.id,
+            clock(i.opened_at_ms),
+            human_duration_ms(i.duration_ms(now)),
+            shown(&i.cause.summary)
+        ));
+        for a in &i.affected {
+            let after = a
+                .after
+                .as_deref()
+                .map(|t| format!(" ({})", shown(t)))
+                .unwrap_or_default();
+            let back = a
+                .recovered_at_ms
+                .map(|t| format!(", healthy after {}", human_duration_ms(t - a.failed_at_ms)))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "         {} {} at {}{after}{back}\n",
+                shown(&a.service),
+                a.worst.word(),
+                clock(a.failed_at_ms)
+            ));
+        }
+    }
+    out.push_str(&format!("\nStatus changes ({})\n", changes.len()));
+    for c in changes {
+        let from = c.change.from.map_or("first seen", |f| f.word());
+        out.push_str(&format!(
+            "  {}  {:<24} {from} -> {}  {}\n",
+            clock(c.at_ms),
+            shown(&c.change.service),
+            c.change.to.word(),
+            shown(&c.change.reason)
+        ));
+    }
+    out
+}
