@@ -6,6 +6,7 @@
 //! unreachable; grey still connecting.
 
 use stackwarden_health::HealthLevel;
+use stackwarden_incidents::Incident;
 use stackwarden_model::{OverallLevel, StackSummary};
 use stackwarden_probes::StackHealth;
 use tauri::image::Image;
@@ -31,7 +32,29 @@ const AMBER: [u8; 3] = [0xd2, 0x99, 0x22];
 const RED: [u8; 3] = [0xcf, 0x22, 0x2e];
 const GREY: [u8; 3] = [0x8b, 0x94, 0x9e];
 
-pub fn look(summary: &StackSummary, health: Option<&StackHealth>) -> TrayLook {
+/// The tray's colour, title and tooltip; an open incident leads the tooltip.
+pub fn look(
+    summary: &StackSummary,
+    health: Option<&StackHealth>,
+    incidents: &[Incident],
+) -> TrayLook {
+    let mut look = plain_look(summary, health);
+    if let Some(first) = incidents.first() {
+        let more = match incidents.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        look.tooltip = format!(
+            "Incident open since {}: {}{more}\n{}",
+            stackwarden_report::when(first.opened_at_ms),
+            first.cause.summary,
+            look.tooltip
+        );
+    }
+    look
+}
+
+fn plain_look(summary: &StackSummary, health: Option<&StackHealth>) -> TrayLook {
     let scored = health.and_then(|h| Some((h, h.breakdown.as_ref()?, h.level?)));
     if let (OverallLevel::AllRunning | OverallLevel::SomeNotRunning, Some((h, b, level))) =
         (summary.level, scored)
@@ -115,7 +138,11 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, l: &TrayLook) -> tauri::Result<Tra
 fn current_look<R: Runtime>(app: &AppHandle<R>) -> Option<TrayLook> {
     let state = app.try_state::<AppState>()?;
     let now = state.runtime.state().borrow().clone();
-    Some(look(&now.snapshot.summary, Some(&now.health)))
+    Some(look(
+        &now.snapshot.summary,
+        Some(&now.health),
+        &now.status.incidents,
+    ))
 }
 
 /// Creates the tray, retrying while the desktop has no StatusNotifierWatcher
@@ -211,7 +238,7 @@ mod tests {
             },
             &[],
         );
-        let l = look(&unreachable, None);
+        let l = look(&unreachable, None, &[]);
         assert_eq!(l.rgb, [0xcf, 0x22, 0x2e]);
         assert_eq!(l.title, "Stackwarden: Container engine unreachable");
         let connected = StackSummary::of(
@@ -221,7 +248,7 @@ mod tests {
             },
             &[],
         );
-        assert_eq!(look(&connected, None).rgb, GREEN);
+        assert_eq!(look(&connected, None, &[]).rgb, GREEN);
     }
 
     #[test]
@@ -250,7 +277,7 @@ mod tests {
             let snapshot = StackSnapshot::new(engine.clone(), rows, None, 0);
             let health =
                 stackwarden_probes::view(&loaded, &snapshot, &HashMap::new(), &Default::default());
-            look(&snapshot.summary, Some(&health))
+            look(&snapshot.summary, Some(&health), &[])
         };
         let healthy = at(ContainerState::Running);
         assert_eq!(healthy.rgb, GREEN);
@@ -266,6 +293,34 @@ mod tests {
         assert_eq!(stopped.rgb, RED);
         assert_eq!(stopped.title, "Stackwarden: 50% healthy");
         assert!(stopped.tooltip.contains("web down"), "{}", stopped.tooltip);
+    }
+
+    #[test]
+    fn an_open_incident_leads_the_tooltip() {
+        use stackwarden_incidents::{IncidentTracker, Signal};
+
+        let mut tracker = IncidentTracker::new(Default::default());
+        tracker.apply(Signal::Status {
+            at_ms: 1_000,
+            service: "postgres".into(),
+            to: stackwarden_health::ServiceStatus::Down,
+            reason: "container exited (137)".into(),
+            required: true,
+        });
+        let summary = StackSummary::of(
+            &EngineStatus::Connected {
+                endpoint: "e".into(),
+                source: "s".into(),
+            },
+            &[],
+        );
+        let l = look(&summary, None, tracker.open_incidents());
+        assert!(
+            l.tooltip.starts_with("Incident open since ")
+                && l.tooltip.contains("postgres down: container exited (137)"),
+            "{}",
+            l.tooltip
+        );
     }
 
     #[test]

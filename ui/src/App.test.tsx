@@ -55,6 +55,7 @@ describe("App", () => {
       backend.emitEvent("runtime-status", {
         recording: { kind: "on", database: "/data/stackwarden.sqlite3" },
         problems: [{ task: "probe scheduler", reason: "panicked: boom", restarts: 2, at_ms: 1 }],
+        incidents: [],
       }),
     );
     const banner = await screen.findByTestId("task-problems");
@@ -63,9 +64,32 @@ describe("App", () => {
       backend.emitEvent("runtime-status", {
         recording: { kind: "on", database: "/data/stackwarden.sqlite3" },
         problems: [],
+        incidents: [],
       }),
     );
     await waitFor(() => expect(screen.queryByTestId("task-problems")).toBeNull());
+  });
+
+  it("says when an incident is open, and drops that when it closes", async () => {
+    const backend = fakeBackend(stack());
+    render(<App backend={backend} />);
+    await screen.findByTestId("row-sw-ok-web");
+    expect(screen.queryByTestId("incident-open")).toBeNull();
+    const incident = {
+      key: 1,
+      opened_at_ms: 0,
+      closed_at_ms: null,
+      affected: [],
+      cause: { service: "postgres", summary: "postgres down: container exited (137)" },
+      engine_lost_at_ms: null,
+      engine_back_at_ms: null,
+    };
+    const on = { kind: "on" as const, database: "/data/stackwarden.sqlite3" };
+    act(() => backend.emitEvent("runtime-status", { recording: on, problems: [], incidents: [incident, { ...incident, key: 2 }] }));
+    const banner = await screen.findByTestId("incident-open");
+    expect(banner.textContent).toContain("postgres down: container exited (137) (and 1 more)");
+    act(() => backend.emitEvent("runtime-status", { recording: on, problems: [], incidents: [] }));
+    await waitFor(() => expect(screen.queryByTestId("incident-open")).toBeNull());
   });
 
   it("says who records instead, and drops that when it takes over", async () => {
@@ -73,6 +97,7 @@ describe("App", () => {
     backend.runtimeStatus = vi.fn(async () => ({
       recording: { kind: "held_by" as const, holder: { pid: 4242, since_ms: 0, host: "stackwarden watch" } },
       problems: [],
+      incidents: [],
     }));
     render(<App backend={backend} />);
     const banner = await screen.findByTestId("history-off");
@@ -81,6 +106,7 @@ describe("App", () => {
       backend.emitEvent("runtime-status", {
         recording: { kind: "on", database: "/data/stackwarden.sqlite3" },
         problems: [],
+        incidents: [],
       }),
     );
     await waitFor(() => expect(screen.queryByTestId("history-off")).toBeNull());

@@ -141,6 +141,7 @@ export function App({ backend }: { backend: Backend }) {
   const selectedRow = snapshot?.services.find((s) => s.id === selected) ?? null;
   const connected = snapshot?.engine.kind === "connected";
   // The live status wins: this app may take over recording later.
+  const openIncident = runtime?.incidents[0];
   const historyOff = runtime ? recordingProblem(runtime.recording) : (info?.store_error ?? null);
 
   return (
@@ -166,6 +167,14 @@ export function App({ backend }: { backend: Backend }) {
           {historyOff && (
             <div className="banner warning" role="alert" data-testid="history-off">
               History is off: {historyOff}
+            </div>
+          )}
+          {openIncident && (
+            <div className="banner warning" role="alert" data-testid="incident-open">
+              Incident open since {new Date(openIncident.opened_at_ms).toLocaleTimeString()}:{" "}
+              {openIncident.cause.summary}
+              {(runtime?.incidents.length ?? 0) > 1 && ` (and ${(runtime?.incidents.length ?? 1) - 1} more)`}. See{" "}
+              <code>stackwarden timeline</code>.
             </div>
           )}
           {runtime && runtime.problems.length > 0 && (

@@ -33,6 +33,8 @@ pub struct IncidentInputs {
     pub stacks: watch::Receiver<LoadedStack>,
     pub monitor: watch::Receiver<Option<MonitorHandle>>,
     pub to: WriteTo,
+    /// Receives the open incidents whenever they change.
+    pub open: std::sync::Arc<watch::Sender<Vec<Incident>>>,
 }
 
 fn dependencies(loaded: &LoadedStack) -> BTreeMap<String, Vec<String>> {
@@ -73,6 +75,7 @@ pub async fn track(mut inputs: IncidentInputs) {
             tracker.resume(resumed);
         }
     }
+    inputs.open.send_replace(tracker.open_incidents().to_vec());
     let mut previous: Option<HealthBreakdown> = None;
     let mut reachable: Option<bool> = None;
     loop {
@@ -133,6 +136,9 @@ pub async fn track(mut inputs: IncidentInputs) {
             }
         }
         let changes: Vec<Change> = signals.into_iter().flat_map(|s| tracker.apply(s)).collect();
+        if !changes.is_empty() {
+            inputs.open.send_replace(tracker.open_incidents().to_vec());
+        }
         let store = inputs.to.borrow().clone();
         let Some(store) = store else {
             continue;

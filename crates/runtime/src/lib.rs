@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use stackwarden_engine::{Candidate, Engine, MonitorHandle, StackMonitor, StatsSample};
+use stackwarden_incidents::Incident;
 use stackwarden_model::{Config, EngineStatus, StackSnapshot};
 use stackwarden_probes::{HealthRecord, HealthScheduler, ProbeRunner, StackHealth};
 use stackwarden_stack::{
@@ -114,6 +115,8 @@ pub struct RuntimeStatus {
     pub recording: Recording,
     /// Tasks that died and were restarted.
     pub problems: Vec<TaskProblem>,
+    /// Incidents open now, oldest first.
+    pub incidents: Vec<Incident>,
 }
 
 /// Everything the hosts show, on one stream.
@@ -374,7 +377,9 @@ impl Runtime {
         }
 
         // Incidents, from the health stream and the engine's state.
+        let incidents_out = Arc::new(watch::channel(Vec::<Incident>::new()).0);
         {
+            let out = Arc::clone(&incidents_out);
             let (health, snapshots) = (health_out.subscribe(), snapshots_out.subscribe());
             let (stacks, monitor) = (stacks_out.subscribe(), monitor_out.subscribe());
             let to = write_to.subscribe();
@@ -385,6 +390,7 @@ impl Runtime {
                     stacks: stacks.clone(),
                     monitor: monitor.clone(),
                     to: to.clone(),
+                    open: Arc::clone(&out),
                 })
             });
         }
@@ -393,6 +399,7 @@ impl Runtime {
         let status = RuntimeStatus {
             recording,
             problems: Vec::new(),
+            incidents: Vec::new(),
         };
         let state_out = Arc::new(
             watch::channel(RuntimeState {
@@ -407,13 +414,14 @@ impl Runtime {
             let health = health_out.subscribe();
             let problems = (producers.problems(), recorders.problems());
             let recording = recording_out.subscribe();
+            let incidents = incidents_out.subscribe();
             let out = Arc::clone(&state_out);
             producers.spawn("state publisher", move || {
                 publish_state(
                     snapshots.clone(),
                     health.clone(),
                     problems.clone(),
-                    recording.clone(),
+                    (recording.clone(), incidents.clone()),
                     Arc::clone(&out),
                 )
             });
@@ -621,23 +629,25 @@ async fn publish_state(
         watch::Receiver<Vec<TaskProblem>>,
         watch::Receiver<Vec<TaskProblem>>,
     ),
-    mut recording: watch::Receiver<Recording>,
+    (mut recording, mut incidents): (watch::Receiver<Recording>, watch::Receiver<Vec<Incident>>),
     out: Arc<watch::Sender<RuntimeState>>,
 ) {
     let status = |p: &watch::Receiver<Vec<TaskProblem>>,
                   r: &watch::Receiver<Vec<TaskProblem>>,
-                  rec: &mut watch::Receiver<Recording>| {
+                  rec: &mut watch::Receiver<Recording>,
+                  open: &mut watch::Receiver<Vec<Incident>>| {
         let mut problems = p.borrow().clone();
         problems.extend(r.borrow().iter().cloned());
         Arc::new(RuntimeStatus {
             recording: rec.borrow_and_update().clone(),
             problems,
+            incidents: open.borrow_and_update().clone(),
         })
     };
     out.send_modify(|s| {
         s.snapshot = Arc::new(snapshots.borrow_and_update().clone());
         s.health = Arc::new(health.borrow_and_update().clone());
-        s.status = status(&producers, &recorders, &mut recording);
+        s.status = status(&producers, &recorders, &mut recording, &mut incidents);
     });
     loop {
         tokio::select! {
@@ -650,15 +660,19 @@ async fn publish_state(
                 out.send_modify(|s| s.health = next);
             }
             Ok(()) = producers.changed() => {
-                let next = status(&producers, &recorders, &mut recording);
+                let next = status(&producers, &recorders, &mut recording, &mut incidents);
                 out.send_modify(|s| s.status = next);
             }
             Ok(()) = recorders.changed() => {
-                let next = status(&producers, &recorders, &mut recording);
+                let next = status(&producers, &recorders, &mut recording, &mut incidents);
                 out.send_modify(|s| s.status = next);
             }
             Ok(()) = recording.changed() => {
-                let next = status(&producers, &recorders, &mut recording);
+                let next = status(&producers, &recorders, &mut recording, &mut incidents);
+                out.send_modify(|s| s.status = next);
+            }
+            Ok(()) = incidents.changed() => {
+                let next = status(&producers, &recorders, &mut recording, &mut incidents);
                 out.send_modify(|s| s.status = next);
             }
             else => return,

@@ -515,3 +515,58 @@ async fn a_killed_required_container_opens_an_incident_with_its_evidence_and_clo
     assert!(closed.incident.duration_ms(0) > 0);
     runtime.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dependent_failing_after_its_dependency_folds_into_one_incident() {
+    const DB: &str = "sw-rt-fold-db";
+    const API: &str = "sw-rt-fold-api";
+    let _db = TestContainer::run(DB, &[], &["sleep", "3600"]);
+    let _api = TestContainer::run(API, &[], &["sleep", "3600"]);
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("stack.yaml");
+    std::fs::write(
+        &stack,
+        format!(
+            "name: rtfold\nx-stackwarden:\n  groups:\n    core: {{ required: true }}\nservices:\n  db:\n    image: localhost/sw-test-busybox:latest\n    container_name: {DB}\n    x-stackwarden: {{ group: core }}\n  api:\n    image: localhost/sw-test-busybox:latest\n    container_name: {API}\n    depends_on: [db]\n    x-stackwarden: {{ group: core }}\n"
+        ),
+    )
+    .unwrap();
+    let runtime = Runtime::start(options(
+        dir.path(),
+        StackSource::file(stack),
+        candidates(None, &Environment::current()),
+    ))
+    .await
+    .unwrap();
+    let mut state = runtime.state();
+    wait_for(&mut state, "both healthy", Duration::from_secs(20), |s| {
+        s.health.level == Some(HealthLevel::Healthy)
+    })
+    .await;
+    let store = runtime.store().unwrap().clone();
+    podman(&["stop", "-t", "0", DB]);
+    eventually("db's incident", Duration::from_secs(10), async || {
+        store.open_incidents().await.unwrap().into_iter().next()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    podman(&["stop", "-t", "0", API]);
+    let incident = eventually("api folded in", Duration::from_secs(10), async || {
+        let open = store.open_incidents().await.unwrap();
+        open.into_iter()
+            .next()
+            .filter(|i| i.incident.affected.len() == 2)
+    })
+    .await;
+    assert_eq!(
+        store.open_incidents().await.unwrap().len(),
+        1,
+        "one incident"
+    );
+    assert_eq!(incident.incident.cause.service.as_deref(), Some("db"));
+    let api = &incident.incident.affected[1];
+    assert_eq!(api.service, "api");
+    let after = api.after.as_deref().unwrap_or_default();
+    assert!(after.ends_with("after db went down"), "{after}");
+    runtime.stop().await;
+}

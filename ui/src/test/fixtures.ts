@@ -193,7 +193,7 @@ export function fakeBackend(
     onVerifyProgress: vi.fn(on<CheckResult>("verify-progress")),
     onVerifyDone: vi.fn(on<VerificationRun>("verify-done")),
     onShowView: vi.fn(on<string>("show-view")),
-    runtimeStatus: vi.fn(async () => ({ recording: { kind: "on" as const, database: "/data/stackwarden.sqlite3" }, problems: [] })),
+    runtimeStatus: vi.fn(async () => ({ recording: { kind: "on" as const, database: "/data/stackwarden.sqlite3" }, problems: [], incidents: [] })),
     onRuntimeStatus: vi.fn(on<RuntimeStatus>("runtime-status")),
     emit: (s) => handler?.(s),
     emitHealth: (h) => healthHandler?.(h),
