@@ -83,6 +83,7 @@ describe("App", () => {
       cause: { service: "postgres", summary: "postgres down: container exited (137)" },
       engine_lost_at_ms: null,
       engine_back_at_ms: null,
+      from_engine_events: false,
     };
     const on = { kind: "on" as const, database: "/data/stackwarden.sqlite3" };
     act(() => backend.emitEvent("runtime-status", { recording: on, problems: [], incidents: [incident, { ...incident, key: 2 }] }));

@@ -8,7 +8,7 @@ use serde_json::json;
 use stackwarden_model::clock::now_ms;
 use stackwarden_model::format::human_duration_ms;
 use stackwarden_model::Config;
-use stackwarden_store::{StoredIncident, DATABASE_FILE};
+use stackwarden_store::{Gap, StoredIncident, DATABASE_FILE};
 
 use crate::stack_input::print_json;
 use crate::table::shown;
@@ -47,10 +47,11 @@ pub fn run(config: &Config, args: &TimelineArgs<'_>) -> ExitCode {
         let store = crate::store::open_store(config).await?;
         let incidents = store.incidents_since(since_ms).await?;
         let changes = store.transitions_since(since_ms).await?;
+        let gaps = store.gaps_since(since_ms).await?;
         store.close().await;
-        Ok::<_, crate::stack_input::CliError>((incidents, changes))
+        Ok::<_, crate::stack_input::CliError>((incidents, changes, gaps))
     });
-    let (mut incidents, mut changes) = match read {
+    let (mut incidents, mut changes, gaps) = match read {
         Ok(r) => r,
         Err(e) => {
             eprintln!("stackwarden timeline: {e}");
@@ -74,9 +75,13 @@ pub fn run(config: &Config, args: &TimelineArgs<'_>) -> ExitCode {
             "since_ms": since_ms,
             "incidents": incidents.iter().map(|i| incident_json(i, now)).collect::<Vec<_>>(),
             "changes": changes,
+            "gaps": gaps
+                .iter()
+                .map(|g| json!({"from_ms": g.from_ms, "to_ms": g.to_ms, "reason": g.reason}))
+                .collect::<Vec<_>>(),
         }));
     } else {
-        print!("{}", render(&incidents, &changes, since, now));
+        print!("{}", render(&incidents, &changes, &gaps, since, now));
     }
     ExitCode::SUCCESS
 }
@@ -93,6 +98,7 @@ fn incident_json(stored: &StoredIncident, now: i64) -> serde_json::Value {
         "affected": i.affected,
         "engine_lost_at_ms": i.engine_lost_at_ms,
         "engine_back_at_ms": i.engine_back_at_ms,
+        "from_engine_events": i.from_engine_events,
     })
 }
 
@@ -103,6 +109,7 @@ fn clock(ms: i64) -> String {
 fn render(
     incidents: &[StoredIncident],
     changes: &[stackwarden_health::RecordedTransition],
+    gaps: &[Gap],
     since: Duration,
     now: i64,
 ) -> String {
@@ -114,8 +121,13 @@ fn render(
     for stored in incidents {
         let i = &stored.incident;
         let state = if i.is_open() { "OPEN  " } else { "closed" };
+        let seen = if i.from_engine_events {
+            "  (while Stackwarden was not running)"
+        } else {
+            ""
+        };
         out.push_str(&format!(
-            "  #{:<4} {state} {}  {:>8}  {}\n",
+            "  #{:<4} {state} {}  {:>8}  {}{seen}\n",
             stored.id,
             clock(i.opened_at_ms),
             human_duration_ms(i.duration_ms(now)),
@@ -136,6 +148,17 @@ fn render(
                 shown(&a.service),
                 a.worst.word(),
                 clock(a.failed_at_ms)
+            ));
+        }
+    }
+    if !gaps.is_empty() {
+        out.push_str(&format!("\nGaps: nothing was seen ({})\n", gaps.len()));
+        for g in gaps {
+            out.push_str(&format!(
+                "  {} to {}  {}\n",
+                clock(g.from_ms),
+                clock(g.to_ms),
+                shown(&g.reason)
             ));
         }
     }

@@ -505,6 +505,28 @@ impl Engine {
         .right_stream()
     }
 
+    /// Container events between two moments (Unix seconds), for catching
+    /// up on what happened while nobody watched: the stream ends at
+    /// `until_secs`.
+    pub fn container_events_between(
+        &self,
+        since_secs: i64,
+        until_secs: i64,
+    ) -> impl Stream<Item = Result<EventMessage, EngineError>> + Send + 'static {
+        let mut filters = HashMap::new();
+        filters.insert("type", vec!["container"]);
+        let options = EventsOptionsBuilder::default()
+            .since(&since_secs.to_string())
+            .until(&until_secs.to_string())
+            .filters(&filters)
+            .build();
+        let events = self
+            .docker
+            .events(Some(options))
+            .map(|e| e.map_err(|e| EngineError::of_call("read the engine's past events", e)));
+        watched(self.clone(), events)
+    }
+
     /// Container events from `since_secs` (Unix seconds) on. Silence is
     /// fine for as long as the engine answers pings; an engine that stops
     /// answering ends the stream with [`EngineError::Lost`]. An event that

@@ -17,6 +17,8 @@
 //! - an incident closes when every affected service is healthy again (and
 //!   the engine answers, if it was lost).
 
+mod backfill;
 mod tracker;
 
+pub use backfill::{signals_from_events, PastEvent};
 pub use tracker::{Affected, Cause, Change, Incident, IncidentTracker, Signal, FOLD_WITHIN_MS};

@@ -79,6 +79,10 @@ pub struct Incident {
     pub engine_lost_at_ms: Option<i64>,
     #[ts(type = "number | null")]
     pub engine_back_at_ms: Option<i64>,
+    /// Seen afterwards in the engine's events (it happened while
+    /// Stackwarden was not running), not by probes.
+    #[serde(default)]
+    pub from_engine_events: bool,
 }
 
 impl Incident {
@@ -307,6 +311,7 @@ impl IncidentTracker {
                     },
                     engine_lost_at_ms: None,
                     engine_back_at_ms: None,
+                    from_engine_events: false,
                 };
                 self.open.push(incident.clone());
                 vec![Change::Opened(incident)]
@@ -354,6 +359,7 @@ impl IncidentTracker {
             },
             engine_lost_at_ms: Some(at_ms),
             engine_back_at_ms: None,
+            from_engine_events: false,
         };
         self.open.push(incident.clone());
         vec![Change::Opened(incident)]

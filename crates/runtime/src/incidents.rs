@@ -11,15 +11,28 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use stackwarden_engine::MonitorHandle;
 use stackwarden_health::{transitions, HealthBreakdown};
-use stackwarden_incidents::{Change, Incident, IncidentTracker, Signal};
+use stackwarden_incidents::{
+    signals_from_events, Change, Incident, IncidentTracker, PastEvent, Signal,
+};
 use stackwarden_model::clock::now_ms;
-use stackwarden_model::{redact, EngineStatus, StackSnapshot};
+use stackwarden_model::{redact, ContainerState, EngineStatus, StackSnapshot};
 use stackwarden_probes::StackHealth;
 use stackwarden_stack::LoadedStack;
-use stackwarden_store::{Evidence, Store};
+use stackwarden_store::{Evidence, Gap, Store};
 use tokio::sync::watch;
 
 use crate::recorder::WriteTo;
+
+/// How often the watch notes that it is running.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
+/// Away longer than this (three heartbeats) is a gap on the timeline.
+const GAP_AFTER_MS: i64 = 90_000;
+/// How long catching up waits for the engine, and reads its events.
+const CATCH_UP_WITHIN: Duration = Duration::from_secs(30);
+
+/// How long evidence waits for a container caught mid-change.
+const SETTLE_TRIES: u32 = 10;
+const SETTLE_STEP: Duration = Duration::from_millis(300);
 
 /// Log lines kept with each affected service.
 pub const LOG_LINES: u32 = 50;
@@ -59,6 +72,9 @@ pub async fn track(mut inputs: IncidentInputs) {
     let mut evidenced: BTreeSet<(u64, String)> = BTreeSet::new();
     let store = inputs.to.borrow().clone();
     if let Some(store) = store {
+        // First what happened while nobody watched, so that an incident
+        // still open from then is taken up like any other.
+        catch_up(&store, &inputs).await;
         if let Ok(open) = store.open_incidents().await {
             let resumed: Vec<Incident> = open
                 .into_iter()
@@ -78,9 +94,24 @@ pub async fn track(mut inputs: IncidentInputs) {
     inputs.open.send_replace(tracker.open_incidents().to_vec());
     let mut previous: Option<HealthBreakdown> = None;
     let mut reachable: Option<bool> = None;
+    let mut engine_lost_at: Option<i64> = None;
+    // Catching up noted the first one.
+    let mut heartbeat = tokio::time::interval_at(
+        tokio::time::Instant::now() + HEARTBEAT_EVERY,
+        HEARTBEAT_EVERY,
+    );
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let mut signals = Vec::new();
         tokio::select! {
+            _ = heartbeat.tick() => {
+                let store = inputs.to.borrow().clone();
+                if let Some(store) = store {
+                    if let Err(e) = store.heartbeat(now_ms()).await {
+                        tracing::warn!("cannot note the watch's heartbeat: {e}");
+                    }
+                }
+            }
             changed = inputs.health.changed() => {
                 if changed.is_err() {
                     return;
@@ -123,7 +154,22 @@ pub async fn track(mut inputs: IncidentInputs) {
                             EngineStatus::Unreachable { hint, .. } => redact::text(hint),
                             _ => String::new(),
                         };
-                        signals.push(Signal::Engine { at_ms: now_ms(), reachable: now, detail });
+                        let at_ms = now_ms();
+                        signals.push(Signal::Engine { at_ms, reachable: now, detail });
+                        // While the engine is away nothing is seen: a gap.
+                        match (now, engine_lost_at.take()) {
+                            (false, _) => engine_lost_at = Some(at_ms),
+                            (true, Some(from_ms)) => {
+                                let store = inputs.to.borrow().clone();
+                                if let Some(store) = store {
+                                    let gap = Gap { from_ms, to_ms: at_ms, reason: "the container engine did not answer".into() };
+                                    if let Err(e) = store.record_gap(&gap).await {
+                                        tracing::warn!("cannot record a gap: {e}");
+                                    }
+                                }
+                            }
+                            (true, None) => {}
+                        }
                     }
                     reachable = Some(now);
                 }
@@ -203,15 +249,27 @@ async fn keep_evidence(
         .find(|s| s.service == service)
         .filter(|s| s.has_container)
         .map(|s| s.container.clone());
-    let row = container.as_ref().and_then(|name| {
-        inputs
-            .snapshots
-            .borrow()
-            .services
-            .iter()
-            .find(|r| &r.name == name)
-            .cloned()
-    });
+    // A container caught mid-change (its inspect failing while it dies)
+    // shows as `unknown` for a moment: wait a little for what it became.
+    let mut snapshots = inputs.snapshots.clone();
+    let mut row = None;
+    for _ in 0..SETTLE_TRIES {
+        row = container.as_ref().and_then(|name| {
+            snapshots
+                .borrow_and_update()
+                .services
+                .iter()
+                .find(|r| &r.name == name)
+                .cloned()
+        });
+        if row
+            .as_ref()
+            .is_none_or(|r| r.state != ContainerState::Unknown)
+        {
+            break;
+        }
+        let _ = tokio::time::timeout(SETTLE_STEP, snapshots.changed()).await;
+    }
     if let Some(row) = &row {
         let exit = row
             .exit_code
@@ -254,6 +312,125 @@ async fn keep_evidence(
     for evidence in list {
         if let Err(e) = store.add_evidence(id, &evidence).await {
             tracing::warn!("cannot keep evidence of incident {id}: {e}");
+        }
+    }
+}
+
+/// Catches up on what happened since the watch last ran: the time away is a
+/// gap, and the engine's events of the stack's containers from then on
+/// become incidents marked as seen from engine events.
+async fn catch_up(store: &Store, inputs: &IncidentInputs) {
+    let started = now_ms();
+    let last = store.last_heartbeat().await.ok().flatten();
+    if let Err(e) = store.heartbeat(started).await {
+        tracing::warn!("cannot note the watch's heartbeat: {e}");
+    }
+    let Some(last) = last.filter(|l| started - l > GAP_AFTER_MS) else {
+        return;
+    };
+    let gap = Gap {
+        from_ms: last,
+        to_ms: started,
+        reason: "Stackwarden was not watching".into(),
+    };
+    if let Err(e) = store.record_gap(&gap).await {
+        tracing::warn!("cannot record a gap: {e}");
+    }
+    let mut monitor = inputs.monitor.clone();
+    let engine = tokio::time::timeout(CATCH_UP_WITHIN, async {
+        loop {
+            let engine = monitor
+                .borrow_and_update()
+                .as_ref()
+                .and_then(MonitorHandle::engine);
+            if let Some(engine) = engine {
+                return Some(engine);
+            }
+            if monitor.changed().await.is_err() {
+                return None;
+            }
+        }
+    })
+    .await
+    .ok()
+    .flatten();
+    let (Some(engine), Some(stack)) = (engine, inputs.stacks.borrow().stack.clone()) else {
+        return;
+    };
+    let events = engine
+        .container_events_between(last / 1000, started / 1000 + 1)
+        .collect::<Vec<_>>();
+    let Ok(events) = tokio::time::timeout(CATCH_UP_WITHIN, events).await else {
+        tracing::warn!("catching up on the engine's events took too long");
+        return;
+    };
+    let mut past = Vec::new();
+    for event in events.into_iter().filter_map(Result::ok) {
+        let attributes = event.actor.as_ref().and_then(|a| a.attributes.as_ref());
+        let attribute = |key: &str| attributes.and_then(|a| a.get(key)).cloned();
+        let name = attribute("name").unwrap_or_default();
+        let project = attribute("com.docker.compose.project");
+        let service = attribute("com.docker.compose.service");
+        let Some(owner) = stack
+            .services
+            .iter()
+            .find(|s| s.is_container(&stack, &name, project.as_deref(), service.as_deref()))
+        else {
+            continue;
+        };
+        let at_ms = event
+            .time_nano
+            .map(|n| n / 1_000_000)
+            .or(event.time.map(|t| t * 1000))
+            .unwrap_or(last);
+        past.push(PastEvent {
+            at_ms,
+            service: owner.name.clone(),
+            action: event.action.clone().unwrap_or_default(),
+            exit_code: attribute("exitCode").and_then(|c| c.parse().ok()),
+        });
+    }
+    let required = stack
+        .services
+        .iter()
+        .filter(|s| stack.groups.iter().any(|g| g.name == s.group && g.required))
+        .map(|s| s.name.clone())
+        .collect();
+    let mut tracker = IncidentTracker::new(dependencies(&inputs.stacks.borrow()));
+    let mut found: BTreeMap<u64, Incident> = BTreeMap::new();
+    for signal in signals_from_events(&past, &required) {
+        for change in tracker.apply(signal) {
+            let (Change::Opened(i) | Change::Updated(i) | Change::Closed(i)) = change;
+            found.insert(i.key, i);
+        }
+    }
+    for (_, mut incident) in found {
+        incident.from_engine_events = true;
+        match store.save_incident(None, &incident).await {
+            Ok(id) => {
+                tracing::info!(
+                    "incident {id} while nobody watched, from engine events: {}",
+                    redact::text(&incident.cause.summary)
+                );
+                for e in past
+                    .iter()
+                    .filter(|e| incident.affected.iter().any(|a| a.service == e.service))
+                {
+                    let evidence = Evidence {
+                        at_ms: e.at_ms,
+                        kind: "event".into(),
+                        service: Some(e.service.clone()),
+                        text: match e.exit_code {
+                            Some(code) => format!("{} (exit code {code})", e.action),
+                            None => e.action.clone(),
+                        },
+                    };
+                    if let Err(err) = store.add_evidence(id, &evidence).await {
+                        tracing::warn!("cannot keep evidence of incident {id}: {err}");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("cannot record an incident seen in engine events: {e}"),
         }
     }
 }

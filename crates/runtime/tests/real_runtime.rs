@@ -570,3 +570,82 @@ async fn a_dependent_failing_after_its_dependency_folds_into_one_incident() {
     assert!(after.ends_with("after db went down"), "{after}");
     runtime.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_happened_while_nobody_watched_is_caught_up_from_engine_events() {
+    const DB: &str = "sw-rt-backfill-db";
+    let _container = TestContainer::run(DB, &[], &["sleep", "3600"]);
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("stack.yaml");
+    std::fs::write(
+        &stack,
+        format!(
+            "name: rtback\nx-stackwarden:\n  groups:\n    core: {{ required: true }}\nservices:\n  db:\n    image: localhost/sw-test-busybox:latest\n    container_name: {DB}\n    x-stackwarden: {{ group: core }}\n"
+        ),
+    )
+    .unwrap();
+    let start = || async {
+        Runtime::start(options(
+            dir.path(),
+            StackSource::file(stack.clone()),
+            candidates(None, &Environment::current()),
+        ))
+        .await
+        .unwrap()
+    };
+    let runtime = start().await;
+    let mut state = runtime.state();
+    wait_for(&mut state, "db healthy", Duration::from_secs(20), |s| {
+        status_of(s, "db") == Some(ServiceStatus::Healthy)
+    })
+    .await;
+    let store = runtime.store().unwrap().clone();
+    // The watch last ran two minutes ago, as after a stop.
+    store.heartbeat(now() - 120_000).await.unwrap();
+    runtime.stop().await;
+
+    // Meanwhile the container crashes and is started again.
+    podman(&["kill", DB]);
+    podman(&["start", DB]);
+
+    let runtime = start().await;
+    let store = runtime.store().unwrap().clone();
+    let found = eventually(
+        "the backfilled incident",
+        Duration::from_secs(20),
+        async || {
+            store
+                .incidents_since(0)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|i| i.incident.from_engine_events)
+        },
+    )
+    .await;
+    assert!(!found.incident.is_open(), "it restarted: {found:?}");
+    assert!(
+        found
+            .incident
+            .cause
+            .summary
+            .contains("seen from engine events: died (exit code 137)"),
+        "{found:?}"
+    );
+    let evidence = store.evidence(found.id).await.unwrap();
+    assert!(
+        evidence.iter().any(|e| e.text == "die (exit code 137)"),
+        "{evidence:?}"
+    );
+    let gaps = store.gaps_since(0).await.unwrap();
+    assert!(
+        gaps.iter()
+            .any(|g| g.reason == "Stackwarden was not watching" && g.to_ms - g.from_ms >= 100_000),
+        "{gaps:?}"
+    );
+    runtime.stop().await;
+}
+
+fn now() -> i64 {
+    stackwarden_model::clock::now_ms()
+}

@@ -28,7 +28,63 @@ const SINCE: &str = "SELECT id, incident_json FROM incidents WHERE closed_at_ms 
 const BY_ID: &str =
     "SELECT id, incident_json FROM incidents WHERE id = ?1 ORDER BY opened_at_ms, id";
 
+/// A span nobody watched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub reason: String,
+}
+
 impl Store {
+    /// Notes that the watch is running now.
+    pub async fn heartbeat(&self, at_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO watch_heartbeat (id, at_ms) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at_ms = excluded.at_ms",
+        )
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// When the watch last noted it was running, if ever.
+    pub async fn last_heartbeat(&self) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT at_ms FROM watch_heartbeat WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
+    }
+
+    pub async fn record_gap(&self, gap: &Gap) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO watch_gaps (from_ms, to_ms, reason) VALUES (?, ?, ?)")
+            .bind(gap.from_ms)
+            .bind(gap.to_ms)
+            .bind(&gap.reason)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Gaps ending at or after `since_ms`, oldest first.
+    pub async fn gaps_since(&self, since_ms: i64) -> Result<Vec<Gap>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT from_ms, to_ms, reason FROM watch_gaps WHERE to_ms >= ? ORDER BY from_ms",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(Gap {
+                    from_ms: r.try_get(0)?,
+                    to_ms: r.try_get(1)?,
+                    reason: r.try_get(2)?,
+                })
+            })
+            .collect()
+    }
+
     /// Inserts a new incident (`id` `None`) or updates a stored one;
     /// returns its id.
     pub async fn save_incident(

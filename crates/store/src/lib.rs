@@ -10,7 +10,7 @@ mod incidents;
 mod verification;
 
 pub use health_history::StoredStack;
-pub use incidents::{Evidence, StoredIncident};
+pub use incidents::{Evidence, Gap, StoredIncident};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

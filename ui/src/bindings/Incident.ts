@@ -10,4 +10,9 @@ key: number, opened_at_ms: number, closed_at_ms: number | null, affected: Array<
 /**
  * When the engine stopped answering during it, and when it came back.
  */
-engine_lost_at_ms: number | null, engine_back_at_ms: number | null, };
+engine_lost_at_ms: number | null, engine_back_at_ms: number | null, 
+/**
+ * Seen afterwards in the engine's events (it happened while
+ * Stackwarden was not running), not by probes.
+ */
+from_engine_events: boolean, };
