@@ -19,6 +19,7 @@ fn main() {
         "verification_run",
         "export_report",
         "recent_transitions",
+        "timeline",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(commands)) {
         eprintln!("tauri-build failed: {e:#}");

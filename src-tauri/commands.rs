@@ -127,6 +127,22 @@ pub async fn export_report(
         .to_string())
 }
 
+/// The timeline of the last `span_ms` (clamped to 1 minute .. 30 days):
+/// lanes, gaps and incidents with their evidence.
+#[tauri::command]
+pub async fn timeline(
+    state: State<'_, AppState>,
+    span_ms: f64,
+) -> Result<stackwarden_runtime::TimelineData, UiError> {
+    // A number from the page: not finite or out of range is clamped.
+    let span = if span_ms.is_finite() {
+        span_ms as i64
+    } else {
+        0
+    };
+    Ok(state.runtime.timeline(span).await?)
+}
+
 /// Status changes of the last 24 hours, newest first.
 #[tauri::command]
 pub async fn recent_transitions(

@@ -72,6 +72,7 @@ pub fn run() -> ExitCode {
             commands::verification_run,
             commands::export_report,
             commands::recent_transitions,
+            commands::timeline,
         ])
         .setup(move |app| {
             setup(app.handle(), config, config_error)?;

@@ -126,6 +126,28 @@ def test_health_breakdown_and_a_stopped_required_container(driver, sni, artifact
     wait_for("the incident closes", lambda: text_of(driver, "incident-open") is None, timeout=20)
 
 
+def test_the_timeline_shows_the_incident_and_its_evidence(driver, artifacts):
+    """After the stopped required container above: its lane shows the time
+    it was down, and the incident it opened is listed, closed, with the
+    evidence kept when it opened."""
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-timeline"]').click()
+    wait_for("web's lane with a down stretch", lambda: driver.find_elements(
+        By.CSS_SELECTOR, '[data-testid="lane-web"] rect[data-status="down"]'), timeout=20)
+    items = wait_for("web's incident", lambda: [
+        e for e in driver.find_elements(By.CSS_SELECTOR, '[data-testid="incident-list"] > li') if "web down" in e.text])
+    assert "closed" in items[0].text, items[0].text
+    items[0].find_element(By.TAG_NAME, "button").click()
+    detail = wait_for("its evidence", lambda: text_of_css(driver, '[data-testid^="incident-detail-"]'))
+    assert "sw-ok-web" in detail and "restarted" in detail, detail
+    driver.save_screenshot(str(artifacts / "window-timeline.png"))
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
+
+
+def text_of_css(driver, css):
+    found = driver.find_elements(By.CSS_SELECTOR, css)
+    return found[0].text if found else None
+
+
 def test_verify_now_shows_each_checks_result_and_exports_the_report(driver, sni, workdir, artifacts):
     driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-verify"]').click()
     wait_for("the Verify view", lambda: driver.find_elements(By.CSS_SELECTOR, '[data-testid="verify-now"]'))

@@ -14,6 +14,7 @@ import type { StackSnapshot } from "./bindings/StackSnapshot";
 import type { RuntimeStatus } from "./bindings/RuntimeStatus";
 import type { VerificationSummary } from "./bindings/VerificationSummary";
 import { HealthPanel } from "./components/HealthPanel";
+import { TimelinePanel } from "./components/TimelinePanel";
 import { VerifyPanel } from "./components/VerifyPanel";
 import { EngineProblem } from "./components/EngineProblem";
 import { Header } from "./components/Header";
@@ -24,9 +25,9 @@ import { keepIfEqual, useStable } from "./share";
 
 const NO_ROWS: ServiceRow[] = [];
 
-export type View = "services" | "health" | "verify";
-const VIEWS: readonly View[] = ["services", "health", "verify"];
-const VIEW_LABEL: Record<View, string> = { services: "Services", health: "Health", verify: "Verify" };
+export type View = "services" | "health" | "timeline" | "verify";
+const VIEWS: readonly View[] = ["services", "health", "timeline", "verify"];
+const VIEW_LABEL: Record<View, string> = { services: "Services", health: "Health", timeline: "Timeline", verify: "Verify" };
 
 /** Why this app writes no history, or null when it does. */
 export function recordingProblem(r: RuntimeStatus["recording"]): string | null {
@@ -193,6 +194,8 @@ export function App({ backend }: { backend: Backend }) {
           )}
           {view === "verify" ? (
             <VerifyPanel backend={backend} />
+          ) : view === "timeline" ? (
+            <TimelinePanel backend={backend} />
           ) : view === "health" && connected ? (
             <HealthPanel backend={backend} health={health} />
           ) : snapshot === null ? (

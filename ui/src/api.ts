@@ -11,6 +11,7 @@ import type { HistoryPoint } from "./bindings/HistoryPoint";
 import type { LogBatch } from "./bindings/LogBatch";
 import type { CheckResult } from "./bindings/CheckResult";
 import type { RecordedTransition } from "./bindings/RecordedTransition";
+import type { TimelineData } from "./bindings/TimelineData";
 import type { ReportFormat } from "./bindings/ReportFormat";
 import type { ResponsePoint } from "./bindings/ResponsePoint";
 import type { VerificationRun } from "./bindings/VerificationRun";
@@ -48,6 +49,8 @@ export interface Backend {
   onVerifyDone(handler: (r: VerificationRun) => void): Promise<Unlisten>;
   onShowView(handler: (view: string) => void): Promise<Unlisten>;
   recentTransitions(): Promise<RecordedTransition[]>;
+  /** Lanes, gaps and incidents of the last `spanMs`. */
+  timeline(spanMs: number): Promise<TimelineData>;
   /** Whether this app records, and parts of it that had to be restarted. */
   runtimeStatus(): Promise<RuntimeStatus>;
   onRuntimeStatus(handler: (s: RuntimeStatus) => void): Promise<Unlisten>;
@@ -85,6 +88,7 @@ export const tauriBackend: Backend = {
   onVerifyDone: (handler) => listen<VerificationRun>("verify-done", (e) => handler(e.payload)),
   onShowView: (handler) => listen<string>("show-view", (e) => handler(e.payload)),
   recentTransitions: () => invoke<RecordedTransition[]>("recent_transitions"),
+  timeline: (spanMs) => invoke<TimelineData>("timeline", { spanMs }),
   runtimeStatus: () => invoke<RuntimeStatus>("runtime_status"),
   onRuntimeStatus: (handler) => listen<RuntimeStatus>("runtime-status", (e) => handler(e.payload)),
 };

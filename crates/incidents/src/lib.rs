@@ -18,7 +18,9 @@
 //!   the engine answers, if it was lost).
 
 mod backfill;
+mod lanes;
 mod tracker;
 
 pub use backfill::{signals_from_events, PastEvent};
+pub use lanes::{lanes, GapSpan, Lane, Segment};
 pub use tracker::{Affected, Cause, Change, Incident, IncidentTracker, Signal, FOLD_WITHIN_MS};

@@ -214,3 +214,118 @@ fn shorten(text: &str) -> String {
         None => text.to_string(),
     }
 }
+
+/// The longest span the timeline shows: 30 days.
+pub const TIMELINE_MAX_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// An incident as the timeline lists it: with its stored id and evidence.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, ts_rs::TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct IncidentEntry {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub incident: stackwarden_incidents::Incident,
+    pub evidence: Vec<EvidenceEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct EvidenceEntry {
+    #[ts(type = "number")]
+    pub at_ms: i64,
+    pub kind: String,
+    pub service: Option<String>,
+    pub text: String,
+}
+
+/// What the timeline view draws for a span ending now.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, ts_rs::TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct TimelineData {
+    #[ts(type = "number")]
+    pub from_ms: i64,
+    #[ts(type = "number")]
+    pub to_ms: i64,
+    pub lanes: Vec<stackwarden_incidents::Lane>,
+    pub gaps: Vec<stackwarden_incidents::GapSpan>,
+    /// Open first, then the newest.
+    pub incidents: Vec<IncidentEntry>,
+}
+
+impl Runtime {
+    /// The timeline of the last `span_ms` (at most 30 days): a lane per
+    /// service of the stack (and of any service with changes in the span),
+    /// the gaps, and the incidents with their evidence.
+    pub async fn timeline(&self, span_ms: i64) -> Result<TimelineData, RuntimeError> {
+        let to_ms = now_ms();
+        let from_ms = to_ms - span_ms.clamp(60_000, TIMELINE_MAX_MS);
+        let Some(store) = self.store() else {
+            return Ok(TimelineData {
+                from_ms,
+                to_ms,
+                lanes: Vec::new(),
+                gaps: Vec::new(),
+                incidents: Vec::new(),
+            });
+        };
+        let before = store.statuses_before(from_ms).await?;
+        let changes = store.transitions_since(from_ms).await?;
+        let gaps: Vec<stackwarden_incidents::GapSpan> = store
+            .gaps_since(from_ms)
+            .await?
+            .into_iter()
+            .map(|g| stackwarden_incidents::GapSpan {
+                from_ms: g.from_ms,
+                to_ms: g.to_ms,
+                reason: g.reason,
+            })
+            .collect();
+        let mut services: Vec<(String, String)> = self
+            .state()
+            .borrow()
+            .health
+            .services
+            .iter()
+            .map(|s| (s.service.clone(), s.group.clone()))
+            .collect();
+        for c in &changes {
+            if !services.iter().any(|(s, _)| *s == c.change.service) {
+                services.push((c.change.service.clone(), "no longer in the stack".into()));
+            }
+        }
+        let lanes =
+            stackwarden_incidents::lanes(&services, &before, &changes, &gaps, from_ms, to_ms);
+        let mut incidents = Vec::new();
+        for stored in store.incidents_since(from_ms).await? {
+            let evidence = store
+                .evidence(stored.id)
+                .await?
+                .into_iter()
+                .map(|e| EvidenceEntry {
+                    at_ms: e.at_ms,
+                    kind: e.kind,
+                    service: e.service,
+                    text: e.text,
+                })
+                .collect();
+            incidents.push(IncidentEntry {
+                id: stored.id,
+                incident: stored.incident,
+                evidence,
+            });
+        }
+        incidents.sort_by_key(|i| {
+            (
+                !i.incident.is_open(),
+                std::cmp::Reverse(i.incident.opened_at_ms),
+            )
+        });
+        Ok(TimelineData {
+            from_ms,
+            to_ms,
+            lanes,
+            gaps,
+            incidents,
+        })
+    }
+}

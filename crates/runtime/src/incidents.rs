@@ -29,6 +29,10 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
 const GAP_AFTER_MS: i64 = 90_000;
 /// How long catching up waits for the engine, and reads its events.
 const CATCH_UP_WITHIN: Duration = Duration::from_secs(30);
+/// Past events arrive together: a pause this long means they are all in.
+const EVENTS_PAUSE: Duration = Duration::from_secs(3);
+/// The most past events read (a month of a busy engine is far fewer).
+const MAX_CATCH_UP_EVENTS: usize = 200_000;
 
 /// How long evidence waits for a container caught mid-change.
 const SETTLE_TRIES: u32 = 10;
@@ -70,11 +74,20 @@ pub async fn track(mut inputs: IncidentInputs) {
     // Incident key (the tracker's) -> id (the store's).
     let mut ids: HashMap<u64, i64> = HashMap::new();
     let mut evidenced: BTreeSet<(u64, String)> = BTreeSet::new();
+    // Ends with this task.
+    let mut _catching_up = None;
     let store = inputs.to.borrow().clone();
     if let Some(store) = store {
-        // First what happened while nobody watched, so that an incident
-        // still open from then is taken up like any other.
-        catch_up(&store, &inputs).await;
+        // What happened while nobody watched, beside the live watch (the
+        // engine may take a while to answer for the past).
+        let past = CatchUp {
+            store: store.clone(),
+            monitor: inputs.monitor.clone(),
+            stacks: inputs.stacks.clone(),
+        };
+        _catching_up = Some(crate::supervisor::AbortOnDrop(
+            tokio::spawn(past.run()).abort_handle(),
+        ));
         if let Ok(open) = store.open_incidents().await {
             let resumed: Vec<Incident> = open
                 .into_iter()
@@ -316,10 +329,27 @@ async fn keep_evidence(
     }
 }
 
+/// What catching up reads.
+struct CatchUp {
+    store: Store,
+    monitor: watch::Receiver<Option<MonitorHandle>>,
+    stacks: watch::Receiver<LoadedStack>,
+}
+
+impl CatchUp {
+    async fn run(self) {
+        catch_up(&self.store, &self.monitor, &self.stacks).await;
+    }
+}
+
 /// Catches up on what happened since the watch last ran: the time away is a
 /// gap, and the engine's events of the stack's containers from then on
 /// become incidents marked as seen from engine events.
-async fn catch_up(store: &Store, inputs: &IncidentInputs) {
+async fn catch_up(
+    store: &Store,
+    monitor: &watch::Receiver<Option<MonitorHandle>>,
+    stacks: &watch::Receiver<LoadedStack>,
+) {
     let started = now_ms();
     let last = store.last_heartbeat().await.ok().flatten();
     if let Err(e) = store.heartbeat(started).await {
@@ -336,17 +366,27 @@ async fn catch_up(store: &Store, inputs: &IncidentInputs) {
     if let Err(e) = store.record_gap(&gap).await {
         tracing::warn!("cannot record a gap: {e}");
     }
-    let mut monitor = inputs.monitor.clone();
+    // The monitor's handle is published once; it connects later, which
+    // its watch channel does not announce: ask until it has an engine.
     let engine = tokio::time::timeout(CATCH_UP_WITHIN, async {
         loop {
-            let engine = monitor
-                .borrow_and_update()
-                .as_ref()
-                .and_then(MonitorHandle::engine);
+            let engine = monitor.borrow().as_ref().and_then(MonitorHandle::engine);
             if let Some(engine) = engine {
-                return Some(engine);
+                return engine;
             }
-            if monitor.changed().await.is_err() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await
+    .ok();
+    let mut stacks = stacks.clone();
+    let stack = tokio::time::timeout(CATCH_UP_WITHIN, async {
+        loop {
+            let stack = stacks.borrow_and_update().stack.clone();
+            if stack.is_some() {
+                return stack;
+            }
+            if stacks.changed().await.is_err() {
                 return None;
             }
         }
@@ -354,18 +394,44 @@ async fn catch_up(store: &Store, inputs: &IncidentInputs) {
     .await
     .ok()
     .flatten();
-    let (Some(engine), Some(stack)) = (engine, inputs.stacks.borrow().stack.clone()) else {
+    let (Some(engine), Some(stack)) = (engine, stack) else {
+        tracing::warn!(
+            "could not catch up on what happened while nobody watched: no engine or no stack"
+        );
         return;
     };
-    let events = engine
-        .container_events_between(last / 1000, started / 1000 + 1)
-        .collect::<Vec<_>>();
-    let Ok(events) = tokio::time::timeout(CATCH_UP_WITHIN, events).await else {
-        tracing::warn!("catching up on the engine's events took too long");
-        return;
-    };
+    // Past events come at once; the stream is not relied on to end at
+    // `until` (Podman ends it only when a later event arrives), so reading
+    // stops after a pause once they started coming, or at the deadline.
+    let mut stream = Box::pin(engine.container_events_between(last / 1000, started / 1000 + 1));
+    let deadline = tokio::time::Instant::now() + CATCH_UP_WITHIN;
+    let mut events = Vec::new();
+    while events.len() < MAX_CATCH_UP_EVENTS && tokio::time::Instant::now() < deadline {
+        // The engine may take a while to find the first one (Podman reads
+        // its whole event log); after that a pause means they are all in.
+        let wait = if events.is_empty() {
+            deadline.saturating_duration_since(tokio::time::Instant::now())
+        } else {
+            EVENTS_PAUSE
+        };
+        match tokio::time::timeout(wait, stream.next()).await {
+            Ok(Some(Ok(event))) => {
+                let at_ms = event
+                    .time_nano
+                    .map(|n| n / 1_000_000)
+                    .or(event.time.map(|t| t * 1000));
+                // After this watch started: the live watch's, not ours. Not a
+                // reason to stop either: a stray timestamp must not hide the
+                // events that follow it.
+                if at_ms.is_none_or(|t| t <= started) {
+                    events.push(event);
+                }
+            }
+            Ok(Some(Err(_)) | None) | Err(_) => break,
+        }
+    }
     let mut past = Vec::new();
-    for event in events.into_iter().filter_map(Result::ok) {
+    for event in events {
         let attributes = event.actor.as_ref().and_then(|a| a.attributes.as_ref());
         let attribute = |key: &str| attributes.and_then(|a| a.get(key)).cloned();
         let name = attribute("name").unwrap_or_default();
@@ -396,7 +462,7 @@ async fn catch_up(store: &Store, inputs: &IncidentInputs) {
         .filter(|s| stack.groups.iter().any(|g| g.name == s.group && g.required))
         .map(|s| s.name.clone())
         .collect();
-    let mut tracker = IncidentTracker::new(dependencies(&inputs.stacks.borrow()));
+    let mut tracker = IncidentTracker::new(dependencies(&stacks.borrow()));
     let mut found: BTreeMap<u64, Incident> = BTreeMap::new();
     for signal in signals_from_events(&past, &required) {
         for change in tracker.apply(signal) {
@@ -406,6 +472,9 @@ async fn catch_up(store: &Store, inputs: &IncidentInputs) {
     }
     for (_, mut incident) in found {
         incident.from_engine_events = true;
+        // What is still wrong now, the live watch takes up as its own
+        // incident; this one is what was seen while away.
+        incident.closed_at_ms.get_or_insert(started);
         match store.save_incident(None, &incident).await {
             Ok(id) => {
                 tracing::info!(

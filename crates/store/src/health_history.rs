@@ -140,6 +140,31 @@ impl Store {
         Ok(())
     }
 
+    /// Each service's status (and why) as its last transition before
+    /// `at_ms` left it.
+    pub async fn statuses_before(
+        &self,
+        at_ms: i64,
+    ) -> Result<std::collections::BTreeMap<String, (ServiceStatus, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.service, t.to_status, t.reason FROM status_transitions t
+             JOIN (SELECT service, MAX(at_ms) AS last FROM status_transitions WHERE at_ms < ?1 GROUP BY service) l
+               ON t.service = l.service AND t.at_ms = l.last
+             ORDER BY t.rowid",
+        )
+        .bind(at_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = std::collections::BTreeMap::new();
+        for r in &rows {
+            let to: String = r.try_get(1)?;
+            if let Some(status) = status_from(&to) {
+                out.insert(r.try_get(0)?, (status, r.try_get(2)?));
+            }
+        }
+        Ok(out)
+    }
+
     /// Transitions since `since_ms`, oldest first.
     pub async fn transitions_since(
         &self,

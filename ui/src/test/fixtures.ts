@@ -9,6 +9,7 @@ import type { VerifyStarted } from "../bindings/VerifyStarted";
 
 export type EventName = "verify-started" | "verify-progress" | "verify-done" | "show-view" | "runtime-status";
 import type { StackHealth } from "../bindings/StackHealth";
+import type { TimelineData } from "../bindings/TimelineData";
 import type { StackSnapshot } from "../bindings/StackSnapshot";
 import type { RuntimeStatus } from "../bindings/RuntimeStatus";
 
@@ -179,6 +180,7 @@ export function fakeBackend(
         healthHandler = null;
       };
     }),
+    timeline: vi.fn(async (spanMs: number) => timelineData(spanMs)),
     recentTransitions: vi.fn(async () => [
       {
         at_ms: 5000,
@@ -198,5 +200,54 @@ export function fakeBackend(
     emit: (s) => handler?.(s),
     emitHealth: (h) => healthHandler?.(h),
     emitEvent: (name, payload) => listeners.get(name)?.forEach((h) => h(payload)),
+  };
+}
+
+/** A timeline ending at 1,000,000 ms: db down for a while, one closed incident. */
+export function timelineData(spanMs: number): TimelineData {
+  const to = 1_000_000;
+  const from = to - spanMs;
+  return {
+    from_ms: from,
+    to_ms: to,
+    lanes: [
+      {
+        service: "db",
+        group: "Core",
+        segments: [
+          { from_ms: from, to_ms: to - 300_000, status: "healthy", reason: "all probes pass" },
+          { from_ms: to - 300_000, to_ms: to - 200_000, status: "down", reason: "container exited (137)" },
+          { from_ms: to - 200_000, to_ms: to - 100_000, status: null, reason: "Stackwarden was not watching" },
+          { from_ms: to - 100_000, to_ms: to, status: "healthy", reason: "all probes pass" },
+        ],
+      },
+    ],
+    gaps: [{ from_ms: to - 200_000, to_ms: to - 100_000, reason: "Stackwarden was not watching" }],
+    incidents: [
+      {
+        id: 7,
+        incident: {
+          key: 7,
+          opened_at_ms: to - 300_000,
+          closed_at_ms: to - 100_000,
+          affected: [
+            {
+              service: "db",
+              failed_at_ms: to - 300_000,
+              worst: "down",
+              status: "healthy",
+              reason: "all probes pass",
+              recovered_at_ms: to - 100_000,
+              after: null,
+            },
+          ],
+          cause: { service: "db", summary: "db down: container exited (137)" },
+          engine_lost_at_ms: null,
+          engine_back_at_ms: null,
+          from_engine_events: false,
+        },
+        evidence: [{ at_ms: to - 300_000, kind: "logs", service: "db", text: "FATAL: the database system is shutting down" }],
+      },
+    ],
   };
 }
