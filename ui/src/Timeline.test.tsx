@@ -1,7 +1,7 @@
 import { act, cleanup, fireEvent, render, screen, within } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import { App } from "./App";
-import { segmentClass, visibleWindow } from "./components/TimelinePanel";
+import { figureText, segmentClass, visibleWindow } from "./components/TimelinePanel";
 import { fakeBackend, row, snapshot } from "./test/fixtures";
 
 afterEach(cleanup);
@@ -15,8 +15,9 @@ describe("the recovery timeline", () => {
     const lane = await within(panel).findByTestId("lane-db");
     const statuses = [...lane.querySelectorAll("rect")].map((r) => r.getAttribute("data-status"));
     expect(statuses).toEqual(["healthy", "down", "no-data", "healthy"]);
-    expect(lane.querySelectorAll("title")[1]?.textContent).toContain("db: down from");
-    expect(lane.querySelectorAll("title")[1]?.textContent).toContain("container exited (137)");
+    expect(lane.querySelectorAll("rect title")[1]?.textContent).toContain("db: down from");
+    expect(lane.querySelectorAll("rect title")[1]?.textContent).toContain("container exited (137)");
+    expect(within(panel).getByTestId("figures-db").textContent).toBe("90.0 % · MTTR 3 min");
     const incident = within(panel).getByTestId("incident-7");
     expect(incident.textContent).toContain("closed");
     expect(incident.textContent).toContain("db down: container exited (137)");
@@ -47,5 +48,7 @@ describe("the recovery timeline", () => {
     expect(visibleWindow(data, 2, 0.5)).toEqual({ from: 250, to: 750 });
     expect(visibleWindow(data, 2, 10)).toEqual({ from: 0, to: 500 });
     expect(segmentClass(null)).toBe("seg seg-no-data");
+    expect(figureText({ service: "x", availability: null, mean_time_to_recovery_ms: null })).toBe("no data");
+    expect(figureText({ service: "x", availability: 1, mean_time_to_recovery_ms: null })).toBe("100.0 %");
   });
 });

@@ -31,6 +31,39 @@ pub struct Lane {
     pub segments: Vec<Segment>,
 }
 
+/// How much of a lane's watched time a service was healthy, from 0 to 1;
+/// `None` when nothing of it was watched. Time with no data counts neither
+/// way; degraded counts as not healthy, not deployed does not count.
+pub fn availability(lane: &Lane) -> Option<f64> {
+    let mut watched = 0i64;
+    let mut healthy = 0i64;
+    for s in &lane.segments {
+        let span = s.to_ms - s.from_ms;
+        match s.status {
+            None | Some(ServiceStatus::NotDeployed) => {}
+            Some(ServiceStatus::Healthy) => {
+                watched += span;
+                healthy += span;
+            }
+            Some(_) => watched += span,
+        }
+    }
+    (watched > 0).then(|| healthy as f64 / watched as f64)
+}
+
+/// The mean time from failing to healthy again of a service over the
+/// incidents given (closed ones and recoveries within open ones).
+pub fn mean_time_to_recovery_ms(service: &str, incidents: &[crate::Incident]) -> Option<i64> {
+    let times: Vec<i64> = incidents
+        .iter()
+        .flat_map(|i| i.affected.iter())
+        .filter(|a| a.service == service)
+        .filter_map(|a| a.recovered_at_ms.map(|r| r - a.failed_at_ms))
+        .collect();
+    let count = i64::try_from(times.len()).ok().filter(|n| *n > 0)?;
+    Some(times.iter().sum::<i64>() / count)
+}
+
 /// A span nobody watched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export, export_to = "bindings/")]
@@ -198,6 +231,68 @@ mod tests {
             ]
         );
         assert_eq!(lanes[0].segments[2].reason, "not watching");
+    }
+
+    #[test]
+    fn availability_counts_watched_time_only() {
+        let lane = Lane {
+            service: "db".into(),
+            group: "g".into(),
+            segments: vec![
+                Segment {
+                    from_ms: 0,
+                    to_ms: 300,
+                    status: Some(Healthy),
+                    reason: String::new(),
+                },
+                Segment {
+                    from_ms: 300,
+                    to_ms: 400,
+                    status: Some(Down),
+                    reason: String::new(),
+                },
+                Segment {
+                    from_ms: 400,
+                    to_ms: 1000,
+                    status: None,
+                    reason: String::new(),
+                },
+            ],
+        };
+        assert_eq!(availability(&lane), Some(0.75));
+        let unwatched = Lane {
+            segments: vec![lane.segments[2].clone()],
+            ..lane.clone()
+        };
+        assert_eq!(availability(&unwatched), None);
+    }
+
+    #[test]
+    fn mean_time_to_recovery_over_incidents() {
+        use crate::{IncidentTracker, Signal};
+        let mut t = IncidentTracker::new(Default::default());
+        let status = |at_ms, to| Signal::Status {
+            at_ms,
+            service: "db".into(),
+            to,
+            reason: String::new(),
+            required: true,
+        };
+        let mut closed = Vec::new();
+        for s in [
+            status(0, Down),
+            status(10_000, Healthy),
+            status(100_000, Down),
+            status(130_000, Healthy),
+        ] {
+            for c in t.apply(s) {
+                if let crate::Change::Closed(i) = c {
+                    closed.push(i);
+                }
+            }
+        }
+        assert_eq!(mean_time_to_recovery_ms("db", &closed), Some(20_000));
+        assert_eq!(mean_time_to_recovery_ms("web", &closed), None);
     }
 
     proptest::proptest! {

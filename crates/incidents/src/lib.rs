@@ -22,5 +22,5 @@ mod lanes;
 mod tracker;
 
 pub use backfill::{signals_from_events, PastEvent};
-pub use lanes::{lanes, GapSpan, Lane, Segment};
+pub use lanes::{availability, lanes, mean_time_to_recovery_ms, GapSpan, Lane, Segment};
 pub use tracker::{Affected, Cause, Change, Incident, IncidentTracker, Signal, FOLD_WITHIN_MS};

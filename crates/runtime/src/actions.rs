@@ -250,6 +250,20 @@ pub struct TimelineData {
     pub gaps: Vec<stackwarden_incidents::GapSpan>,
     /// Open first, then the newest.
     pub incidents: Vec<IncidentEntry>,
+    /// Per lane, in the same order: its figures over the span.
+    pub figures: Vec<ServiceFigures>,
+}
+
+/// A service's figures over the timeline's span.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, ts_rs::TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct ServiceFigures {
+    pub service: String,
+    /// Healthy share of the watched time, 0..=1; `None` if nothing was watched.
+    pub availability: Option<f64>,
+    /// Mean time from failing to healthy again over the span's incidents.
+    #[ts(type = "number | null")]
+    pub mean_time_to_recovery_ms: Option<i64>,
 }
 
 impl Runtime {
@@ -266,6 +280,7 @@ impl Runtime {
                 lanes: Vec::new(),
                 gaps: Vec::new(),
                 incidents: Vec::new(),
+                figures: Vec::new(),
             });
         };
         let before = store.statuses_before(from_ms).await?;
@@ -320,12 +335,26 @@ impl Runtime {
                 std::cmp::Reverse(i.incident.opened_at_ms),
             )
         });
+        let all: Vec<stackwarden_incidents::Incident> =
+            incidents.iter().map(|i| i.incident.clone()).collect();
+        let figures = lanes
+            .iter()
+            .map(|lane| ServiceFigures {
+                service: lane.service.clone(),
+                availability: stackwarden_incidents::availability(lane),
+                mean_time_to_recovery_ms: stackwarden_incidents::mean_time_to_recovery_ms(
+                    &lane.service,
+                    &all,
+                ),
+            })
+            .collect();
         Ok(TimelineData {
             from_ms,
             to_ms,
             lanes,
             gaps,
             incidents,
+            figures,
         })
     }
 }

@@ -36,7 +36,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 use ts_rs::TS;
 
-pub use actions::{EvidenceEntry, IncidentEntry, ReportFormat, TimelineData, TIMELINE_MAX_MS};
+pub use actions::{
+    EvidenceEntry, IncidentEntry, ReportFormat, ServiceFigures, TimelineData, TIMELINE_MAX_MS,
+};
 pub use error::RuntimeError;
 pub use instance::{Holder, LockError};
 pub use supervisor::{Supervisor, TaskProblem};

@@ -32,6 +32,31 @@ fn options(dir: &std::path::Path, stack: StackSource, engine: Vec<Candidate>) ->
     options
 }
 
+/// A data folder with a stack file, and runtimes started on them.
+struct Watched {
+    dir: tempfile::TempDir,
+    stack: std::path::PathBuf,
+}
+
+impl Watched {
+    fn new(yaml: String) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let stack = dir.path().join("stack.yaml");
+        std::fs::write(&stack, yaml).unwrap();
+        Self { dir, stack }
+    }
+
+    async fn start(&self) -> Runtime {
+        Runtime::start(options(
+            self.dir.path(),
+            StackSource::file(self.stack.clone()),
+            candidates(None, &Environment::current()),
+        ))
+        .await
+        .unwrap()
+    }
+}
+
 fn status_of(s: &RuntimeState, service: &str) -> Option<ServiceStatus> {
     s.health
         .breakdown
@@ -379,25 +404,10 @@ async fn a_second_runtime_on_the_same_folder_learns_who_records() {
 async fn an_optional_service_that_lost_its_container_is_down_also_after_a_restart() {
     const AGENT: &str = "sw-rt-agent";
     let container = TestContainer::run(AGENT, &[], &["sleep", "3600"]);
-    let dir = tempfile::tempdir().unwrap();
-    let stack = dir.path().join("stack.yaml");
-    std::fs::write(
-        &stack,
-        format!(
+    let watched = Watched::new(format!(
             "name: rtopt\nx-stackwarden:\n  groups:\n    extras: {{ required: false }}\nservices:\n  agent:\n    image: localhost/sw-test-busybox:latest\n    container_name: {AGENT}\n    x-stackwarden: {{ group: extras }}\n  never:\n    image: localhost/sw-test-busybox:latest\n    container_name: sw-rt-never-deployed\n    x-stackwarden: {{ group: extras }}\n"
-        ),
-    )
-    .unwrap();
-    let start = || async {
-        Runtime::start(options(
-            dir.path(),
-            StackSource::file(stack.clone()),
-            candidates(None, &Environment::current()),
-        ))
-        .await
-        .unwrap()
-    };
-    let runtime = start().await;
+        ));
+    let runtime = watched.start().await;
     let mut state = runtime.state();
     wait_for(&mut state, "agent healthy", Duration::from_secs(20), |s| {
         status_of(s, "agent") == Some(ServiceStatus::Healthy)
@@ -413,7 +423,7 @@ async fn an_optional_service_that_lost_its_container_is_down_also_after_a_restar
     runtime.stop().await;
 
     // The database remembers it had a container.
-    let runtime = start().await;
+    let runtime = watched.start().await;
     let mut state = runtime.state();
     wait_for(
         &mut state,
@@ -452,22 +462,10 @@ async fn a_killed_required_container_opens_an_incident_with_its_evidence_and_clo
         &[],
         &["sh", "-c", "echo db-ready-to-accept; sleep 3600"],
     );
-    let dir = tempfile::tempdir().unwrap();
-    let stack = dir.path().join("stack.yaml");
-    std::fs::write(
-        &stack,
-        format!(
+    let watched = Watched::new(format!(
             "name: rtinc\nx-stackwarden:\n  groups:\n    core: {{ required: true }}\nservices:\n  db:\n    image: localhost/sw-test-busybox:latest\n    container_name: {DB}\n    x-stackwarden: {{ group: core }}\n"
-        ),
-    )
-    .unwrap();
-    let runtime = Runtime::start(options(
-        dir.path(),
-        StackSource::file(stack),
-        candidates(None, &Environment::current()),
-    ))
-    .await
-    .unwrap();
+        ));
+    let runtime = watched.start().await;
     let mut state = runtime.state();
     wait_for(&mut state, "db healthy", Duration::from_secs(20), |s| {
         status_of(s, "db") == Some(ServiceStatus::Healthy)
@@ -522,22 +520,10 @@ async fn a_dependent_failing_after_its_dependency_folds_into_one_incident() {
     const API: &str = "sw-rt-fold-api";
     let _db = TestContainer::run(DB, &[], &["sleep", "3600"]);
     let _api = TestContainer::run(API, &[], &["sleep", "3600"]);
-    let dir = tempfile::tempdir().unwrap();
-    let stack = dir.path().join("stack.yaml");
-    std::fs::write(
-        &stack,
-        format!(
+    let watched = Watched::new(format!(
             "name: rtfold\nx-stackwarden:\n  groups:\n    core: {{ required: true }}\nservices:\n  db:\n    image: localhost/sw-test-busybox:latest\n    container_name: {DB}\n    x-stackwarden: {{ group: core }}\n  api:\n    image: localhost/sw-test-busybox:latest\n    container_name: {API}\n    depends_on: [db]\n    x-stackwarden: {{ group: core }}\n"
-        ),
-    )
-    .unwrap();
-    let runtime = Runtime::start(options(
-        dir.path(),
-        StackSource::file(stack),
-        candidates(None, &Environment::current()),
-    ))
-    .await
-    .unwrap();
+        ));
+    let runtime = watched.start().await;
     let mut state = runtime.state();
     wait_for(&mut state, "both healthy", Duration::from_secs(20), |s| {
         s.health.level == Some(HealthLevel::Healthy)
@@ -575,25 +561,10 @@ async fn a_dependent_failing_after_its_dependency_folds_into_one_incident() {
 async fn what_happened_while_nobody_watched_is_caught_up_from_engine_events() {
     const DB: &str = "sw-rt-backfill-db";
     let _container = TestContainer::run(DB, &[], &["sleep", "3600"]);
-    let dir = tempfile::tempdir().unwrap();
-    let stack = dir.path().join("stack.yaml");
-    std::fs::write(
-        &stack,
-        format!(
+    let watched = Watched::new(format!(
             "name: rtback\nx-stackwarden:\n  groups:\n    core: {{ required: true }}\nservices:\n  db:\n    image: localhost/sw-test-busybox:latest\n    container_name: {DB}\n    x-stackwarden: {{ group: core }}\n"
-        ),
-    )
-    .unwrap();
-    let start = || async {
-        Runtime::start(options(
-            dir.path(),
-            StackSource::file(stack.clone()),
-            candidates(None, &Environment::current()),
-        ))
-        .await
-        .unwrap()
-    };
-    let runtime = start().await;
+        ));
+    let runtime = watched.start().await;
     let mut state = runtime.state();
     wait_for(&mut state, "db healthy", Duration::from_secs(20), |s| {
         status_of(s, "db") == Some(ServiceStatus::Healthy)
@@ -602,7 +573,7 @@ async fn what_happened_while_nobody_watched_is_caught_up_from_engine_events() {
     runtime.stop().await;
     // The watch last ran two minutes ago.
     let store = Store::open(
-        dir.path(),
+        watched.dir.path(),
         Retention {
             max_age: Duration::from_secs(86_400),
             max_per_container: 100,
@@ -617,7 +588,7 @@ async fn what_happened_while_nobody_watched_is_caught_up_from_engine_events() {
     podman(&["kill", DB]);
     podman(&["start", DB]);
 
-    let runtime = start().await;
+    let runtime = watched.start().await;
     let store = runtime.store().unwrap().clone();
     let deadline = Instant::now() + Duration::from_secs(60);
     let found = loop {

@@ -2,6 +2,7 @@
 import type { GapSpan } from "./GapSpan";
 import type { IncidentEntry } from "./IncidentEntry";
 import type { Lane } from "./Lane";
+import type { ServiceFigures } from "./ServiceFigures";
 
 /**
  * What the timeline view draws for a span ending now.
@@ -10,4 +11,8 @@ export type TimelineData = { from_ms: number, to_ms: number, lanes: Array<Lane>,
 /**
  * Open first, then the newest.
  */
-incidents: Array<IncidentEntry>, };
+incidents: Array<IncidentEntry>, 
+/**
+ * Per lane, in the same order: its figures over the span.
+ */
+figures: Array<ServiceFigures>, };

@@ -7,6 +7,7 @@ import { memo, useCallback, useEffect, useMemo, useState } from "react";
 import { asUiError, type Backend } from "../api";
 import type { IncidentEntry } from "../bindings/IncidentEntry";
 import type { Lane } from "../bindings/Lane";
+import type { ServiceFigures } from "../bindings/ServiceFigures";
 import type { TimelineData } from "../bindings/TimelineData";
 import { countRender } from "../renderCount";
 
@@ -120,7 +121,7 @@ export const TimelinePanel = memo(function TimelinePanel({ backend }: { backend:
         <p className="muted">Loading the timeline…</p>
       ) : (
         <div className="timeline-body">
-          <Lanes lanes={data.lanes} from={view.from} to={view.to} />
+          <Lanes lanes={data.lanes} figures={data.figures} from={view.from} to={view.to} />
           <Incidents incidents={data.incidents} open={open} onToggle={setOpen} now={data.to_ms} />
         </div>
       )}
@@ -128,7 +129,24 @@ export const TimelinePanel = memo(function TimelinePanel({ backend }: { backend:
   );
 });
 
-const Lanes = memo(function Lanes({ lanes, from, to }: { lanes: Lane[]; from: number; to: number }) {
+/** "99.5 %" of watched time healthy, "MTTR 2 min"; "no data" when unwatched. */
+export function figureText(f: ServiceFigures | undefined): string {
+  if (!f || f.availability === null) return "no data";
+  const share = `${(f.availability * 100).toFixed(1)} %`;
+  return f.mean_time_to_recovery_ms === null ? share : `${share} · MTTR ${duration(f.mean_time_to_recovery_ms)}`;
+}
+
+const Lanes = memo(function Lanes({
+  lanes,
+  figures,
+  from,
+  to,
+}: {
+  lanes: Lane[];
+  figures: ServiceFigures[];
+  from: number;
+  to: number;
+}) {
   const x = (ms: number) => ((Math.min(Math.max(ms, from), to) - from) / (to - from)) * WIDTH;
   return (
     <div className="lanes">
@@ -138,11 +156,15 @@ const Lanes = memo(function Lanes({ lanes, from, to }: { lanes: Lane[]; from: nu
       {lanes.length === 0 ? (
         <p className="muted">Nothing recorded in this range yet.</p>
       ) : (
-        <svg width="100%" viewBox={`0 0 ${WIDTH + 160} ${lanes.length * LANE}`} role="img" aria-label="Status of each service over time">
+        <svg width="100%" viewBox={`0 0 ${WIDTH + 330} ${lanes.length * LANE}`} role="img" aria-label="Status of each service over time">
           {lanes.map((lane, i) => (
             <g key={lane.service} transform={`translate(0, ${i * LANE})`} data-testid={`lane-${lane.service}`}>
               <text x={0} y={LANE * 0.7} className="lane-label">
                 {lane.service}
+                <title>{`${lane.service}: ${figureText(figures.find((f) => f.service === lane.service))} over this range`}</title>
+              </text>
+              <text x={WIDTH + 165} y={LANE * 0.7} className="lane-label" data-testid={`figures-${lane.service}`}>
+                {figureText(figures.find((f) => f.service === lane.service))}
               </text>
               {lane.segments
                 .filter((s) => s.to_ms > from && s.from_ms < to)

@@ -223,6 +223,7 @@ export function timelineData(spanMs: number): TimelineData {
       },
     ],
     gaps: [{ from_ms: to - 200_000, to_ms: to - 100_000, reason: "Stackwarden was not watching" }],
+    figures: [{ service: "db", availability: 0.9, mean_time_to_recovery_ms: 200_000 }],
     incidents: [
       {
         id: 7,
