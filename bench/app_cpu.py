@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from sni import SniHost  # noqa: E402
-from x11 import find_app_window, is_viewable, request_close  # noqa: E402
+from x11 import close_until_gone, find_app_window, is_viewable  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 DISPLAY = ":95"
@@ -127,21 +127,8 @@ def window_mapped(pid, title):
 
 
 def close_window(pid, title):
-    """Asks the window to close as a window manager would, and once more if
-    it is still there after 3 s (a close that arrives while a re-created
-    window's page is still loading is sometimes lost)."""
-    for _ in range(2):
-        d, win = find_app_window(DISPLAY, pid, title)
-        if win is None:
-            d.close()
-            return
-        request_close(d, win)
-        d.close()
-        try:
-            wait_for("the window closed", lambda: not window_mapped(pid, title), timeout=3)
-            return
-        except AssertionError:
-            continue
+    """Closes the window as a window manager would (see `close_until_gone`)."""
+    close_until_gone(DISPLAY, pid, lambda: window_mapped(pid, title), title, waits=(3.0, 3.0))
 
 
 def wait_port(port, timeout=30.0):

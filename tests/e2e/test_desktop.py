@@ -10,7 +10,7 @@ import time
 from selenium.webdriver.common.by import By
 
 from conftest import APP
-from x11 import distinct_colours, find_app_window, is_viewable, request_close
+from x11 import close_until_gone, distinct_colours, find_app_window, is_viewable
 
 TEST_CONTAINERS = ["sw-ok-web", "sw-ok-worker", "sw-mixed-healthy", "sw-mixed-sick", "sw-mixed-exits"]
 
@@ -367,7 +367,7 @@ def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni, app_env):
     open_file_pss = pss_file_kib(pid)
     d.close()
     # The window and its web view are released; the app stays in the tray.
-    close_window(display, pid, app_window)
+    assert close_until_gone(display, pid, app_window), "the window did not close"
     assert os.path.exists(f"/proc/{pid}"), "the app keeps running in the tray"
     wait_for("the web view's processes ended", lambda: not web_processes(pid), timeout=15)
     # Once alone, the app would be charged all the library pages the web
@@ -392,30 +392,11 @@ def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni, app_env):
 
     # Launching the app again (say, from the desktop launcher) brings this
     # instance forward instead of starting a second one.
-    close_window(display, pid, app_window)
+    assert close_until_gone(display, pid, app_window), "the window did not close"
     second = subprocess.run([str(APP)], env=app_env, capture_output=True, timeout=60)
     assert second.returncode == 0, second.stderr[-2000:]
     wait_for("first instance shown", app_window)
     assert len(sni.watcher.items) == 1, f"one tray icon only: {sni.watcher.items}"
-
-
-def close_window(display, pid, app_window):
-    """Asks the window to close as a window manager does. A close that comes
-    while the page is still settling is sometimes lost under Xvfb (about one
-    in ten); a second click closes it, as it would for a user."""
-    for attempt in range(2):
-        d, win = find_app_window(display, pid)
-        if win is None:
-            d.close()
-            return
-        request_close(d, win)
-        d.close()
-        try:
-            wait_for("window closed", lambda: not app_window(), timeout=5 if attempt == 0 else 30)
-            return
-        except AssertionError:
-            if attempt == 1:
-                raise
 
 
 def pss_file_kib(pid):

@@ -228,21 +228,27 @@ fn watch_records_stops_on_sigterm_and_a_second_one_refuses() {
     );
 }
 
-#[test]
-fn watch_without_an_engine_stops_at_once_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = dir.path().join("stack.yaml");
+/// `watch` in `dir` on a one-service stack named `name`, with no engine to
+/// find, its stderr piped.
+fn watch_without_engine(dir: &Path, name: &str) -> Child {
+    let stack = dir.join("stack.yaml");
     std::fs::write(
         &stack,
-        "name: nowhere\nservices:\n  web:\n    image: busybox\n",
+        format!("name: {name}\nservices:\n  web:\n    image: busybox\n"),
     )
     .unwrap();
-    let mut child = watch(&dir.path().join("data"), &stack)
+    watch(&dir.join("data"), &stack)
         .env("STACKWARDEN_HOST", "unix:///nonexistent/engine.sock")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start watch");
+        .expect("start watch")
+}
+
+#[test]
+fn watch_without_an_engine_stops_at_once_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = watch_without_engine(dir.path(), "nowhere");
     let log = collect_stderr(&mut child);
     wait_for("engine unreachable", &log, Duration::from_secs(20), |l| {
         l.contains("unreachable")
@@ -279,18 +285,7 @@ fn watch_without_an_engine_stops_at_once_on_sigterm() {
 #[test]
 fn a_closed_stderr_does_not_crash_watch() {
     let dir = tempfile::tempdir().unwrap();
-    let stack = dir.path().join("stack.yaml");
-    std::fs::write(
-        &stack,
-        "name: piped\nservices:\n  web:\n    image: busybox\n",
-    )
-    .unwrap();
-    let mut child = watch(&dir.path().join("data"), &stack)
-        .env("STACKWARDEN_HOST", "unix:///nonexistent/engine.sock")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start watch");
+    let mut child = watch_without_engine(dir.path(), "piped");
     // Read one line, then close the pipe, as `watch 2>&1 | head -1` does.
     let mut first = String::new();
     BufReader::new(child.stderr.take().unwrap())

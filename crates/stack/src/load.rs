@@ -295,13 +295,7 @@ mod tests {
     }
 
     fn env(pairs: &[(&str, &str)]) -> LoadEnv {
-        LoadEnv {
-            vars: pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            profiles: Vec::new(),
-        }
+        LoadEnv::from_pairs(pairs)
     }
 
     #[test]

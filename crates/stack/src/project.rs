@@ -28,6 +28,17 @@ impl LoadEnv {
         }
     }
 
+    /// An environment of just these variables (tests, embedders).
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Self {
+            vars: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            profiles: Vec::new(),
+        }
+    }
+
     pub fn with_profiles(mut self, profiles: Vec<String>) -> Self {
         self.profiles = profiles;
         self
@@ -161,13 +172,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> LoadEnv {
-        LoadEnv {
-            vars: pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            profiles: Vec::new(),
-        }
+        LoadEnv::from_pairs(pairs)
     }
 
     #[test]

@@ -174,10 +174,7 @@ fn public_local_ai_shapes_load() {
 
 #[test]
 fn active_profiles_deploy_their_services() {
-    let env = LoadEnv {
-        vars: [("COMPOSE_PROFILES".to_string(), "gpu".to_string())].into(),
-        profiles: Vec::new(),
-    };
+    let env = LoadEnv::from_pairs(&[("COMPOSE_PROFILES", "gpu")]);
     let stack = parse_with(LLAMA_QDRANT, "/srv/ai/compose.yaml", &env).expect("valid");
     assert!(stack.services.iter().all(|s| s.profile_active));
 }
