@@ -9,6 +9,11 @@ cd "$root"
 export PATH="$HOME/.cargo/bin:$PATH"
 
 bash scripts/install-deps.sh test
+if [ "${CI:-}" = "true" ]; then
+  # A one-off build gains nothing from incremental caches; they double the
+  # size of target/.
+  export CARGO_INCREMENTAL=0
+fi
 venv=${SW_TEST_VENV:-$root/target/e2e-venv}
 state=${SW_TEST_STATE:-/tmp/stackwarden-test}
 export SW_TEST_STATE=$state
@@ -19,6 +24,13 @@ cleanup() {
   bash tests/support/engine.sh stop || true
 }
 trap cleanup EXIT
+
+step "Disk space for the build"
+df -h "$root" | tail -n 1
+avail_kb=$(df -Pk "$root" | awk 'NR == 2 { print $4 }')
+if [ "${avail_kb:-0}" -lt $((6 * 1024 * 1024)) ]; then
+  echo "warning: less than 6 GiB free where target/ is built; the test build needs about that much" >&2
+fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
