@@ -20,6 +20,7 @@ fn main() {
         "export_report",
         "recent_transitions",
         "timeline",
+        "export_incident_report",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(commands)) {
         eprintln!("tauri-build failed: {e:#}");

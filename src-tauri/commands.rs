@@ -4,7 +4,7 @@
 use stackwarden_health::{RecordedTransition, ResponsePoint, VerificationRun, VerificationSummary};
 use stackwarden_model::{ContainerAction, ContainerId, HistoryPoint, StackSnapshot};
 use stackwarden_probes::StackHealth;
-use stackwarden_runtime::{ReportFormat, RuntimeStatus};
+use stackwarden_runtime::{ActionSource, ReportFormat, RuntimeStatus};
 use tauri::{AppHandle, Emitter, State};
 
 use crate::error::UiError;
@@ -35,7 +35,10 @@ pub async fn container_action(
     id: ContainerId,
     action: ContainerAction,
 ) -> Result<(), UiError> {
-    Ok(state.runtime.container_action(&id.0, action).await?)
+    Ok(state
+        .runtime
+        .container_action(&id.0, action, ActionSource::Window)
+        .await?)
 }
 
 /// Follows a container's log: the last 200 lines, then new ones, pushed as
@@ -122,6 +125,28 @@ pub async fn export_report(
     Ok(state
         .runtime
         .export_report(format)
+        .await?
+        .display()
+        .to_string())
+}
+
+/// Writes incident `id`'s recovery report into the data folder's
+/// `reports/` and returns its path.
+#[tauri::command]
+pub async fn export_incident_report(
+    state: State<'_, AppState>,
+    id: f64,
+    format: ReportFormat,
+) -> Result<String, UiError> {
+    // A number from the page: anything but a whole id names no incident.
+    let id = if id.is_finite() && id.fract() == 0.0 {
+        id as i64
+    } else {
+        -1
+    };
+    Ok(state
+        .runtime
+        .export_incident_report(id, format)
         .await?
         .display()
         .to_string())

@@ -73,6 +73,7 @@ pub fn run() -> ExitCode {
             commands::export_report,
             commands::recent_transitions,
             commands::timeline,
+            commands::export_incident_report,
         ])
         .setup(move |app| {
             setup(app.handle(), config, config_error)?;

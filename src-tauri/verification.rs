@@ -4,6 +4,7 @@
 //! (`verify-done`) to the window.
 
 use stackwarden_health::CheckResult;
+use stackwarden_runtime::ActionSource;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::mpsc;
 
@@ -23,7 +24,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) -> Result<(), UiError> {
         UiError::new(UiErrorCode::ActionRefused, "Stackwarden is still starting.")
     })?;
     let (tx, mut rx) = mpsc::channel::<CheckResult>(64);
-    let (started, run) = state.runtime.verify(Some(tx))?;
+    let (started, run) = state.runtime.verify(Some(tx), ActionSource::Window)?;
     let _ = app.emit(STARTED_EVENT, &started);
     let app = app.clone();
     tauri::async_runtime::spawn(async move {

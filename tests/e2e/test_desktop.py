@@ -139,7 +139,17 @@ def test_the_timeline_shows_the_incident_and_its_evidence(driver, artifacts):
     items[0].find_element(By.TAG_NAME, "button").click()
     detail = wait_for("its evidence", lambda: text_of_css(driver, '[data-testid^="incident-detail-"]'))
     assert "sw-ok-web" in detail and "restarted" in detail, detail
+    # The start from the window is recorded on it, and marked on the lane.
+    actions = text_of_css(driver, '[data-testid^="incident-actions-"]')
+    assert "start" in actions and "window" in actions and "sw-ok-web" in actions, actions
+    assert driver.find_elements(By.CSS_SELECTOR, '[data-testid="marker-action"]')
     driver.save_screenshot(str(artifacts / "window-timeline.png"))
+    # Its recovery report, written into the data folder.
+    driver.find_element(By.CSS_SELECTOR, '[data-testid^="export-incident-html-"]').click()
+    saved = wait_for("the report's path", lambda: text_of_css(driver, '[data-testid^="export-incident-path-"]'))
+    assert saved.startswith("Saved to ") and saved.endswith(".html"), saved
+    page = open(saved[len("Saved to "):]).read()
+    assert "web down" in page and 'data-chart="timeline"' in page and "start sw-ok-web: done" in page
     driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
 
 

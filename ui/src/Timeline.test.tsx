@@ -1,10 +1,22 @@
-import { act, cleanup, fireEvent, render, screen, within } from "@testing-library/react";
-import { afterEach, describe, expect, it } from "vitest";
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { App } from "./App";
-import { figureText, segmentClass, visibleWindow } from "./components/TimelinePanel";
-import { fakeBackend, row, snapshot } from "./test/fixtures";
+import { figureText, markerClass, segmentClass, visibleWindow, zoomAt } from "./components/TimelinePanel";
+import { fakeBackend, row, snapshot, timelineData } from "./test/fixtures";
 
-afterEach(cleanup);
+afterEach(() => {
+  cleanup();
+  vi.restoreAllMocks();
+});
+
+async function openTimeline() {
+  const backend = fakeBackend(snapshot([row({ name: "db" })]));
+  render(<App backend={backend} />);
+  fireEvent.click(await screen.findByTestId("nav-timeline"));
+  const panel = await screen.findByTestId("timeline-panel");
+  await within(panel).findByTestId("lane-db");
+  return { backend, panel };
+}
 
 describe("the recovery timeline", () => {
   it("draws each service's lane, lists incidents and shows one's evidence", async () => {
@@ -50,5 +62,140 @@ describe("the recovery timeline", () => {
     expect(segmentClass(null)).toBe("seg seg-no-data");
     expect(figureText({ service: "x", availability: null, mean_time_to_recovery_ms: null })).toBe("no data");
     expect(figureText({ service: "x", availability: 1, mean_time_to_recovery_ms: null })).toBe("100.0 %");
+  });
+
+  it("keeps the time under the cursor where it was while zooming", () => {
+    const range = { from_ms: 0, to_ms: 1000 };
+    const at = (nav: { zoom: number; pan: number }, f: number) => {
+      const w = visibleWindow(range, nav.zoom, nav.pan);
+      return w.from + f * (w.to - w.from);
+    };
+    let nav = { zoom: 1, pan: 0 };
+    for (const [factor, f] of [
+      [2, 0.3],
+      [4, 0.8],
+      [0.5, 0.1],
+    ] as const) {
+      const before = at(nav, f);
+      nav = zoomAt(nav, factor, f);
+      expect(at(nav, f)).toBeCloseTo(before, 6);
+    }
+    expect(zoomAt({ zoom: 64, pan: 3 }, 2, 0.5)).toEqual({ zoom: 64, pan: 3 });
+    expect(zoomAt({ zoom: 2, pan: 1 }, 0.25, 0.5)).toEqual({ zoom: 1, pan: 0 });
+    expect(markerClass({ kind: "heal", ok: false })).toBe("marker marker-heal marker-failed");
+  });
+
+  it("marks restarts, heals and verifications on the lanes, with the legend", async () => {
+    const { panel } = await openTimeline();
+    const restart = within(panel).getByTestId("marker-restart");
+    expect(restart.getAttribute("class")).toBe("marker marker-restart");
+    expect(restart.querySelector("title")?.textContent).toMatch(
+      /^restart by engine · db · .+: ai-db restarted by its restart policy \(restart 2\)$/,
+    );
+    const heal = within(panel).getByTestId("marker-heal");
+    expect(heal.getAttribute("class")).toBe("marker marker-heal marker-failed");
+    expect(heal.querySelector("title")?.textContent).toContain("heal (start) by healer · db");
+    expect(heal.querySelector("title")?.textContent).toContain("(failed)");
+    // The whole stack's spans every lane; the one lane here is 22 high.
+    const verification = within(panel).getByTestId("marker-verification");
+    expect(verification.getAttribute("class")).toBe("marker marker-verification");
+    expect([verification.getAttribute("y1"), verification.getAttribute("y2")]).toEqual(["0", "22"]);
+    expect(verification.querySelector("title")?.textContent).toContain("whole stack");
+    expect(within(panel).getByTestId("marker-legend").textContent).toContain("restart by the engine");
+  });
+
+  it("zooms with the wheel around the cursor, pans by dragging and resets on double-click", async () => {
+    const { panel } = await openTimeline();
+    const lanes = within(panel).getByTestId("timeline-lanes");
+    const range = (): [number, number] => [Number(lanes.getAttribute("data-from")), Number(lanes.getAttribute("data-to"))];
+    const [from, to] = range();
+    expect(to - from).toBe(24 * 3_600_000);
+    const text = lanes.textContent;
+
+    // The svg is 1230 wide in its own units, the time axis from 160 to 1060.
+    vi.spyOn(Element.prototype, "getBoundingClientRect").mockReturnValue(new DOMRect(0, 0, 1230, 22));
+    const wheel = new WheelEvent("wheel", { deltaY: -100, clientX: 160 + 900 * 0.25, bubbles: true, cancelable: true });
+    act(() => {
+      lanes.dispatchEvent(wheel);
+    });
+    expect(wheel.defaultPrevented).toBe(true);
+    expect(lanes.getAttribute("data-zoom")).toBe("2");
+    const [zFrom, zTo] = range();
+    expect(zTo - zFrom).toBe(12 * 3_600_000);
+    expect(zFrom + 0.25 * (zTo - zFrom)).toBeCloseTo(from + 0.25 * (to - from), 0);
+    expect(lanes.textContent).not.toBe(text);
+
+    // jsdom has no PointerEvent; React reads these fields from a MouseEvent.
+    const drag = (x0: number, x1: number) =>
+      act(() => {
+        for (const [type, clientX] of [
+          ["pointerdown", x0],
+          ["pointermove", x1],
+          ["pointerup", x1],
+        ] as const) {
+          lanes.dispatchEvent(new MouseEvent(type, { button: 0, clientX, bubbles: true }));
+        }
+      });
+    // Dragging right by a fifth of the axis shows a fifth of a window earlier.
+    drag(500, 500 + 900 * 0.2);
+    expect(range()[0]).toBeCloseTo(zFrom - 0.2 * 12 * 3_600_000, -1);
+    // Not past the start of the range.
+    drag(100, 1000);
+    expect(range()[0]).toBe(from);
+
+    fireEvent.doubleClick(lanes);
+    expect(lanes.getAttribute("data-zoom")).toBe("1");
+    expect(range()).toEqual([from, to]);
+    // The keyboard still zooms.
+    fireEvent.keyDown(panel, { key: "]" });
+    expect(lanes.getAttribute("data-zoom")).toBe("2");
+  });
+
+  it("lists an incident's actions and exports its report", async () => {
+    const { backend, panel } = await openTimeline();
+    fireEvent.click(within(within(panel).getByTestId("incident-7")).getByRole("button"));
+    const actions = within(panel).getByTestId("incident-actions-7");
+    const items = [...actions.querySelectorAll("li")].map((li) => li.textContent ?? "");
+    expect(items).toHaveLength(2);
+    expect(items[0]).toContain("engine");
+    expect(items[0]).toContain("restart · db ✓ ai-db restarted by its restart policy (restart 2)");
+    expect(items[1]).toContain("start · db ✗ container ai-db did not start: port 5432 in use");
+
+    fireEvent.click(within(panel).getByTestId("export-incident-html-7"));
+    expect(backend.exportIncidentReport).toHaveBeenCalledWith(7, "html");
+    expect((await within(panel).findByTestId("export-incident-path-7")).textContent).toBe(
+      "Saved to /data/reports/incident-7.html",
+    );
+
+    vi.mocked(backend.exportIncidentReport).mockRejectedValueOnce({ code: "io", message: "disk full" });
+    fireEvent.click(within(panel).getByTestId("export-incident-md-7"));
+    await waitFor(() => expect(within(panel).getByTestId("export-incident-path-7").textContent).toBe("Could not export: disk full"));
+    expect(backend.exportIncidentReport).toHaveBeenLastCalledWith(7, "md");
+  });
+
+  it("says so when an incident had no action", async () => {
+    const backend = fakeBackend(snapshot([row({ name: "db" })]));
+    vi.mocked(backend.timeline).mockImplementation(async (spanMs) => {
+      const d = timelineData(spanMs);
+      return { ...d, incidents: d.incidents.map((i) => ({ ...i, actions: [] })) };
+    });
+    render(<App backend={backend} />);
+    fireEvent.click(await screen.findByTestId("nav-timeline"));
+    fireEvent.click(within(await screen.findByTestId("incident-7")).getByRole("button"));
+    expect(screen.getByTestId("incident-actions-7").textContent).toContain("No action recorded");
+  });
+
+  it("measures the first paint of each range asked for", async () => {
+    performance.clearMeasures();
+    const { panel } = await openTimeline();
+    await waitFor(() => expect(performance.getEntriesByName("timeline-paint-24h")).toHaveLength(1));
+    await act(async () => {
+      fireEvent.click(within(panel).getByTestId("range-1h"));
+    });
+    await waitFor(() => expect(performance.getEntriesByName("timeline-paint-1h")).toHaveLength(1));
+    const [m] = performance.getEntriesByName("timeline-paint-1h");
+    expect(m?.entryType).toBe("measure");
+    expect(m?.duration).toBeGreaterThanOrEqual(0);
+    expect(performance.getEntriesByName("timeline-paint-24h")).toHaveLength(1);
   });
 });

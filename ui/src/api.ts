@@ -51,6 +51,8 @@ export interface Backend {
   recentTransitions(): Promise<RecordedTransition[]>;
   /** Lanes, gaps and incidents of the last `spanMs`. */
   timeline(spanMs: number): Promise<TimelineData>;
+  /** Writes one incident's report; resolves with the file's path. */
+  exportIncidentReport(id: number, format: ReportFormat): Promise<string>;
   /** Whether this app records, and parts of it that had to be restarted. */
   runtimeStatus(): Promise<RuntimeStatus>;
   onRuntimeStatus(handler: (s: RuntimeStatus) => void): Promise<Unlisten>;
@@ -89,6 +91,7 @@ export const tauriBackend: Backend = {
   onShowView: (handler) => listen<string>("show-view", (e) => handler(e.payload)),
   recentTransitions: () => invoke<RecordedTransition[]>("recent_transitions"),
   timeline: (spanMs) => invoke<TimelineData>("timeline", { spanMs }),
+  exportIncidentReport: (id, format) => invoke<string>("export_incident_report", { id, format }),
   runtimeStatus: () => invoke<RuntimeStatus>("runtime_status"),
   onRuntimeStatus: (handler) => listen<RuntimeStatus>("runtime-status", (e) => handler(e.payload)),
 };

@@ -114,6 +114,13 @@ enum Command {
         /// Print them as JSON (names in README).
         #[arg(long)]
         json: bool,
+        /// One incident (its number from the list), with --report.
+        #[arg(long, value_name = "ID", requires = "report")]
+        incident: Option<i64>,
+        /// Write the incident's recovery report to FILE: HTML (chart inside)
+        /// when it ends in .html, else Markdown (chart as a PNG beside it).
+        #[arg(long, value_name = "FILE", requires = "incident")]
+        report: Option<PathBuf>,
     },
     /// Write the status report from stored measurements only: service table,
     /// health breakdown, the last verification with evidence, charts.
@@ -193,8 +200,13 @@ fn main() -> ExitCode {
             since,
             service,
             json,
+            incident,
+            report,
         }) => {
             let config = load_config(cli.config.as_deref());
+            if let (Some(id), Some(out)) = (incident, report) {
+                return report::run_incident(&config, id, &out);
+            }
             timeline::run(
                 &config,
                 &timeline::TimelineArgs {

@@ -6,7 +6,10 @@ use std::process::ExitCode;
 
 use stackwarden_model::clock::now_ms;
 use stackwarden_model::Config;
-use stackwarden_report::{render_html, render_markdown, ReportData, ReportError};
+use stackwarden_report::{
+    render_html, render_incident_html, render_incident_markdown, render_markdown,
+    IncidentReportData, ReportData, ReportError,
+};
 
 use crate::stack_input::CliError;
 use crate::store::open_store;
@@ -39,7 +42,19 @@ pub fn run(config: &Config, format: Option<Format>, out: Option<PathBuf>) -> Exi
     let Some(runtime) = crate::runtime() else {
         return ExitCode::from(2);
     };
-    let result = runtime.block_on(write_report(config, format, &out));
+    said(runtime.block_on(write_report(config, format, &out)))
+}
+
+/// `stackwarden timeline --incident ID --report FILE`: exit 0 written, 1 not
+/// (no such incident, nothing recorded, cannot write).
+pub fn run_incident(config: &Config, id: i64, out: &Path) -> ExitCode {
+    let Some(runtime) = crate::runtime() else {
+        return ExitCode::from(1);
+    };
+    said(runtime.block_on(write_incident_report(config, id, out)))
+}
+
+fn said(result: Result<String, CliError>) -> ExitCode {
     match result {
         Ok(done) => {
             println!("{}", shown(&done));
@@ -52,6 +67,40 @@ pub fn run(config: &Config, format: Option<Format>, out: Option<PathBuf>) -> Exi
     }
 }
 
+async fn write_incident_report(config: &Config, id: i64, out: &Path) -> Result<String, CliError> {
+    let store = open_store(config).await?;
+    let data = IncidentReportData::load(&store, id, now_ms()).await;
+    store.close().await;
+    let data = data?;
+    match format_for(None, Some(out)) {
+        Format::Md => {
+            let report = render_incident_markdown(&data, out)?;
+            Ok(wrote(out, &report.charts))
+        }
+        Format::Html => {
+            write_file(out, render_incident_html(&data)?)?;
+            Ok(wrote(out, &[]))
+        }
+    }
+}
+
+/// What was written, for the user.
+fn wrote(out: &Path, charts: &[PathBuf]) -> String {
+    if charts.is_empty() {
+        format!("wrote {}", out.display())
+    } else {
+        let charts: Vec<String> = charts.iter().map(|c| c.display().to_string()).collect();
+        format!("wrote {} and {}", out.display(), charts.join(", "))
+    }
+}
+
+fn write_file(out: &Path, text: String) -> Result<(), ReportError> {
+    std::fs::write(out, text).map_err(|source| ReportError::Write {
+        path: out.display().to_string(),
+        source,
+    })
+}
+
 /// Builds the report from the store and writes it to `out`; says what it
 /// wrote.
 async fn write_report(config: &Config, format: Format, out: &Path) -> Result<String, CliError> {
@@ -62,24 +111,11 @@ async fn write_report(config: &Config, format: Format, out: &Path) -> Result<Str
     match format {
         Format::Md => {
             let report = render_markdown(&data, out)?;
-            let charts: Vec<String> = report
-                .charts
-                .iter()
-                .map(|c| c.display().to_string())
-                .collect();
-            Ok(if charts.is_empty() {
-                format!("wrote {}", out.display())
-            } else {
-                format!("wrote {} and {}", out.display(), charts.join(", "))
-            })
+            Ok(wrote(out, &report.charts))
         }
         Format::Html => {
-            let html = render_html(&data)?;
-            std::fs::write(out, html).map_err(|source| ReportError::Write {
-                path: out.display().to_string(),
-                source,
-            })?;
-            Ok(format!("wrote {}", out.display()))
+            write_file(out, render_html(&data)?)?;
+            Ok(wrote(out, &[]))
         }
     }
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use stackwarden_model::clock::now_ms;
 use stackwarden_model::format::human_duration_ms;
 use stackwarden_model::Config;
-use stackwarden_store::{Gap, StoredIncident, DATABASE_FILE};
+use stackwarden_store::{Gap, StoredAction, StoredIncident, DATABASE_FILE};
 
 use crate::stack_input::print_json;
 use crate::table::shown;
@@ -48,10 +48,21 @@ pub fn run(config: &Config, args: &TimelineArgs<'_>) -> ExitCode {
         let incidents = store.incidents_since(since_ms).await?;
         let changes = store.transitions_since(since_ms).await?;
         let gaps = store.gaps_since(since_ms).await?;
+        let mut actions = store.actions_since(since_ms).await?;
+        // Those taken during an incident that began before the span.
+        for i in &incidents {
+            if i.incident.opened_at_ms < since_ms {
+                for a in store.incident_actions(i.id).await? {
+                    if a.action.at_ms < since_ms {
+                        actions.push(a);
+                    }
+                }
+            }
+        }
         store.close().await;
-        Ok::<_, crate::stack_input::CliError>((incidents, changes, gaps))
+        Ok::<_, crate::stack_input::CliError>((incidents, changes, gaps, actions))
     });
-    let (mut incidents, mut changes, gaps) = match read {
+    let (mut incidents, mut changes, gaps, mut actions) = match read {
         Ok(r) => r,
         Err(e) => {
             eprintln!("stackwarden timeline: {e}");
@@ -61,7 +72,9 @@ pub fn run(config: &Config, args: &TimelineArgs<'_>) -> ExitCode {
     if let Some(service) = args.service {
         incidents.retain(|i| i.incident.affected.iter().any(|a| a.service == service));
         changes.retain(|c| c.change.service == service);
+        actions.retain(|a| a.action.service.as_deref().is_none_or(|s| s == service));
     }
+    actions.sort_by_key(|a| (a.action.at_ms, a.id));
     // Open incidents first, then the newest.
     incidents.sort_by_key(|i| {
         (
@@ -73,20 +86,37 @@ pub fn run(config: &Config, args: &TimelineArgs<'_>) -> ExitCode {
     if args.json {
         print_json(json!({
             "since_ms": since_ms,
-            "incidents": incidents.iter().map(|i| incident_json(i, now)).collect::<Vec<_>>(),
+            "incidents": incidents.iter().map(|i| incident_json(i, &actions, now)).collect::<Vec<_>>(),
             "changes": changes,
             "gaps": gaps
                 .iter()
                 .map(|g| json!({"from_ms": g.from_ms, "to_ms": g.to_ms, "reason": g.reason}))
                 .collect::<Vec<_>>(),
+            "actions": actions.iter().map(action_json).collect::<Vec<_>>(),
         }));
     } else {
-        print!("{}", render(&incidents, &changes, &gaps, since, now));
+        print!(
+            "{}",
+            render(&incidents, &changes, &gaps, &actions, since, now)
+        );
     }
     ExitCode::SUCCESS
 }
 
-fn incident_json(stored: &StoredIncident, now: i64) -> serde_json::Value {
+fn action_json(stored: &StoredAction) -> serde_json::Value {
+    let a = &stored.action;
+    json!({
+        "at_ms": a.at_ms,
+        "source": a.source,
+        "action": a.action,
+        "service": a.service,
+        "ok": a.ok,
+        "result": a.result,
+        "incident_id": stored.incident_id,
+    })
+}
+
+fn incident_json(stored: &StoredIncident, actions: &[StoredAction], now: i64) -> serde_json::Value {
     let i = &stored.incident;
     json!({
         "id": stored.id,
@@ -99,6 +129,11 @@ fn incident_json(stored: &StoredIncident, now: i64) -> serde_json::Value {
         "engine_lost_at_ms": i.engine_lost_at_ms,
         "engine_back_at_ms": i.engine_back_at_ms,
         "from_engine_events": i.from_engine_events,
+        "actions": actions
+            .iter()
+            .filter(|a| a.incident_id == Some(stored.id))
+            .map(action_json)
+            .collect::<Vec<_>>(),
     })
 }
 
@@ -110,6 +145,7 @@ fn render(
     incidents: &[StoredIncident],
     changes: &[stackwarden_health::RecordedTransition],
     gaps: &[Gap],
+    actions: &[StoredAction],
     since: Duration,
     now: i64,
 ) -> String {
@@ -150,6 +186,9 @@ fn render(
                 clock(a.failed_at_ms)
             ));
         }
+        for a in actions.iter().filter(|a| a.incident_id == Some(stored.id)) {
+            out.push_str(&format!("         {}\n", action_line(a)));
+        }
     }
     if !gaps.is_empty() {
         out.push_str(&format!("\nGaps: nothing was seen ({})\n", gaps.len()));
@@ -159,6 +198,16 @@ fn render(
                 clock(g.from_ms),
                 clock(g.to_ms),
                 shown(&g.reason)
+            ));
+        }
+    }
+    if !actions.is_empty() {
+        out.push_str(&format!("\nActions ({})\n", actions.len()));
+        for a in actions {
+            out.push_str(&format!(
+                "  {}  {}\n",
+                clock(a.action.at_ms),
+                action_line(a)
             ));
         }
     }
@@ -174,4 +223,20 @@ fn render(
         ));
     }
     out
+}
+
+/// "restart by window: restart sw-db: done" with a mark for how it went.
+fn action_line(stored: &StoredAction) -> String {
+    let a = &stored.action;
+    format!(
+        "{} {} by {}{}: {}",
+        if a.ok { "✓" } else { "✗" },
+        shown(&a.action),
+        shown(&a.source),
+        a.service
+            .as_deref()
+            .map(|s| format!(" on {}", shown(s)))
+            .unwrap_or_default(),
+        shown(&a.result)
+    )
 }

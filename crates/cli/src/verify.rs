@@ -62,6 +62,16 @@ pub fn run(
                             shown(&e.to_string())
                         );
                     }
+                    let action = stackwarden_runtime::verification_action(
+                        &run,
+                        stackwarden_runtime::ActionSource::Cli,
+                    );
+                    if let Err(e) = store.record_action(&action).await {
+                        eprintln!(
+                            "stackwarden: the run was not noted on the timeline: {}",
+                            shown(&e.to_string())
+                        );
+                    }
                     if let Err(e) = store.prune(stackwarden_model::clock::now_ms()).await {
                         eprintln!(
                             "stackwarden: old history was not pruned: {}",

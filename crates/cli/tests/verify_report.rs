@@ -12,17 +12,10 @@ use std::time::Duration;
 
 use stackwarden_model::format::human_bytes;
 use stackwarden_store::{Retention, Store};
+use stackwarden_testkit::{artifacts, chromium_screenshot, png_size};
 
 fn stacks() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/support/stacks")
-}
-
-fn artifacts() -> PathBuf {
-    let dir = std::env::var_os("SW_ARTIFACTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/artifacts"));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// A HOME with the stack's telemetry files and its own data directory.
@@ -159,20 +152,6 @@ fn retention() -> Retention {
     }
 }
 
-fn png_size(path: &Path) -> (u32, u32) {
-    let bytes = std::fs::read(path).unwrap();
-    assert_eq!(
-        &bytes[..8],
-        b"\x89PNG\r\n\x1a\n",
-        "{} is a PNG",
-        path.display()
-    );
-    (
-        u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]),
-        u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]),
-    )
-}
-
 #[test]
 fn the_report_is_built_from_the_stored_run_with_valid_charts() {
     let home = Home::new();
@@ -268,34 +247,10 @@ fn the_report_is_built_from_the_stored_run_with_valid_charts() {
     assert!(page.contains("sw-db-postgres"));
 
     // It opens in a real browser: headless Chromium renders it to a screenshot.
-    let shot = artifacts().join("report-html.png");
-    let _ = std::fs::remove_file(&shot);
-    let chromium = ["chromium", "chromium-browser"]
-        .into_iter()
-        .find(|c| {
-            Command::new(c)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .expect("Debian's chromium (installed by the test command)");
-    let rendered = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            "--window-size=1280,2600",
-            &format!("--screenshot={}", shot.display()),
-            &format!("file://{}", home.path().join("status.html").display()),
-        ])
-        .env("HOME", home.path())
-        .output()
-        .unwrap();
-    assert!(
-        shot.exists(),
-        "screenshot written: {}",
-        text(&rendered.stderr)
+    chromium_screenshot(
+        &home.path().join("status.html"),
+        &artifacts().join("report-html.png"),
+        (1280, 2600),
+        home.path(),
     );
-    assert_eq!(png_size(&shot), (1280, 2600));
 }

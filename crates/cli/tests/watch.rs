@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use stackwarden_health::ServiceStatus;
 use stackwarden_store::{Retention, Store};
-use stackwarden_testkit::{podman, TestContainer};
+use stackwarden_testkit::{artifacts, chromium_screenshot, png_size, podman, TestContainer};
 
 const NAME: &str = "sw-watch-web";
 
@@ -203,6 +203,73 @@ fn watch_records_stops_on_sigterm_and_a_second_one_refuses() {
         .expect("timeline");
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("OPEN") && text.contains("web down"), "{text}");
+    // Its recovery report, as one HTML page and as Markdown.
+    let id = incident["id"].as_i64().expect("the incident's number");
+    let page = dir.path().join("incident.html");
+    let report = Command::new(env!("CARGO_BIN_EXE_stackwarden"))
+        .args(["timeline", "--incident", &id.to_string(), "--report"])
+        .arg(&page)
+        .env("STACKWARDEN_CONFIG", "/nonexistent/stackwarden-config.toml")
+        .env("STACKWARDEN_DATA_DIR", &data)
+        .output()
+        .expect("report");
+    assert_eq!(
+        report.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    for text in [
+        format!("incident #{id}"),
+        "web down".to_string(),
+        "Still open at".to_string(),
+        "data-chart=\"timeline\"".to_string(),
+        "<h2>Affected services</h2>".to_string(),
+        "time to detect".to_string(),
+    ] {
+        assert!(html.contains(&text), "{text} in {html}");
+    }
+    let chart = &html[html.find("data-chart=\"timeline\"").unwrap()..];
+    assert!(
+        chart[..chart.find("</svg>").unwrap()]
+            .matches("<rect")
+            .count()
+            >= 2,
+        "the lane is drawn: {chart}"
+    );
+    chromium_screenshot(
+        &page,
+        &artifacts().join("incident-report.png"),
+        (1280, 1800),
+        dir.path(),
+    );
+    let md = dir.path().join("incident.md");
+    let written = Command::new(env!("CARGO_BIN_EXE_stackwarden"))
+        .args(["timeline", "--incident", &id.to_string(), "--report"])
+        .arg(&md)
+        .env("STACKWARDEN_DATA_DIR", &data)
+        .output()
+        .expect("report");
+    assert_eq!(written.status.code(), Some(0));
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(text.contains("](incident-charts/timeline.png)"), "{text}");
+    assert!(png_size(&dir.path().join("incident-charts/timeline.png")).0 > 0);
+    let missing = Command::new(env!("CARGO_BIN_EXE_stackwarden"))
+        .args(["timeline", "--incident", "999999", "--report"])
+        .arg(dir.path().join("none.html"))
+        .env("STACKWARDEN_DATA_DIR", &data)
+        .output()
+        .expect("report");
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no incident #999999"));
+    let half = Command::new(env!("CARGO_BIN_EXE_stackwarden"))
+        .args(["timeline", "--incident", "1"])
+        .env("STACKWARDEN_DATA_DIR", &data)
+        .output()
+        .expect("timeline");
+    assert_eq!(half.status.code(), Some(64), "--incident needs --report");
+
     let bad = Command::new(env!("CARGO_BIN_EXE_stackwarden"))
         .args(["timeline", "--since", "yesterday"])
         .env("STACKWARDEN_DATA_DIR", &data)

@@ -5,7 +5,6 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers may panic: that is a failed test
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use stackwarden_engine::endpoint::{candidates, Environment};
@@ -13,7 +12,7 @@ use stackwarden_engine::{connect, Candidate, Engine, EngineError, StackMonitor};
 use stackwarden_model::{
     ContainerAction, ContainerState, EngineStatus, HealthState, StackSnapshot,
 };
-use stackwarden_testkit::TestContainer;
+use stackwarden_testkit::{PrivateService, TestContainer};
 
 async fn engine() -> Engine {
     let c = candidates(None, &Environment::current());
@@ -274,83 +273,6 @@ async fn monitor_follows_events_and_samples_only_on_demand() {
         !s.services.iter().any(|r| r.name == name)
     })
     .await;
-}
-
-/// A second API service on its own socket, so the test can stop and restart
-/// "the engine" without disturbing the other tests.
-struct PrivateService {
-    socket: String,
-    child: Option<Child>,
-}
-
-impl PrivateService {
-    fn start(socket: &str) -> Self {
-        Self::start_with_log(socket, None)
-    }
-
-    /// With `log`, the service writes its debug log there, including one
-    /// access-log line per API request.
-    fn start_with_log(socket: &str, log: Option<&std::path::Path>) -> Self {
-        let _ = std::fs::remove_file(socket);
-        let mut cmd = Command::new("podman");
-        let stderr = match log {
-            Some(path) => {
-                cmd.arg("--log-level=debug");
-                Stdio::from(std::fs::File::create(path).expect("log file"))
-            }
-            None => Stdio::null(),
-        };
-        let child = cmd
-            .args(["system", "service", "--time=0", &format!("unix://{socket}")])
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("podman system service");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !std::path::Path::new(socket).exists() {
-            assert!(
-                Instant::now() < deadline,
-                "private service never made {socket}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self {
-            socket: socket.to_string(),
-            child: Some(child),
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().map(Child::id).expect("service running")
-    }
-
-    /// Sends `signal` (`-STOP`, `-CONT`) to this service's process only.
-    fn signal(&self, signal: &str) {
-        let pid = self.pid().to_string();
-        let status = Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .expect("kill");
-        assert!(status.success(), "kill {signal} {pid}");
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            // A frozen service must thaw to die cleanly.
-            let _ = Command::new("kill")
-                .args(["-CONT", &c.id().to_string()])
-                .status();
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = std::fs::remove_file(&self.socket);
-    }
-}
-
-impl Drop for PrivateService {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 #[tokio::test]

@@ -14,6 +14,8 @@ const CHART_POINTS: u32 = 2000;
 pub enum ReportError {
     #[error("no verification run is stored yet: run `stackwarden verify` (or Verify now in the window) first, then build the report")]
     NoRun,
+    #[error("there is no incident #{0}: `stackwarden timeline` lists them with their numbers")]
+    NoIncident(i64),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot draw a chart: {0}")]

@@ -7,8 +7,11 @@
 
 mod chart;
 mod data;
+mod document;
+mod incident;
 mod render;
 
-pub use chart::{ChartError, Series};
+pub use chart::{ChartError, LaneChart, LaneRow, Series};
 pub use data::{ReportData, ReportError};
+pub use incident::{render_incident_html, render_incident_markdown, IncidentReportData};
 pub use render::{render_html, render_markdown, when, MarkdownReport};

@@ -10,9 +10,13 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use stackwarden_health::{RecordedTransition, ResponsePoint, VerificationRun, VerificationSummary};
 use stackwarden_model::clock::now_ms;
+use stackwarden_model::redact;
 use stackwarden_model::{ContainerAction, ContainerId, HistoryPoint, LogBatch};
-use stackwarden_report::{render_html, render_markdown, ReportData};
-use stackwarden_store::Store;
+use stackwarden_report::{
+    render_html, render_incident_html, render_incident_markdown, render_markdown,
+    IncidentReportData, ReportData,
+};
+use stackwarden_store::{ActionRecord, ActionSource, Store, StoredAction};
 
 use crate::{Runtime, RuntimeError};
 
@@ -48,16 +52,68 @@ impl Runtime {
             .ok_or_else(|| RuntimeError::UnknownContainer(shorten(id_or_name)))
     }
 
-    /// Starts, stops or restarts a container of the current list.
+    /// Starts, stops or restarts a container of the current list, and
+    /// records it (on the open incident of its service, if any).
     pub async fn container_action(
         &self,
         id_or_name: &str,
         action: ContainerAction,
+        by: ActionSource,
     ) -> Result<(), RuntimeError> {
         let id = self.known_container(id_or_name)?;
         let engine = self.engine().ok_or(RuntimeError::EngineUnreachable)?;
-        engine.act(&id.0, action).await?;
+        let done = engine.act(&id.0, action).await;
+        let name = self
+            .inner
+            .snapshots
+            .borrow()
+            .services
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.name.clone())
+            .unwrap_or_else(|| shorten(id_or_name));
+        let result = match &done {
+            Ok(()) => format!("{} {name}: done", action.as_str()),
+            Err(e) => format!(
+                "{} {name} failed: {}",
+                action.as_str(),
+                redact::text(&e.to_string())
+            ),
+        };
+        self.record_action(ActionRecord {
+            at_ms: now_ms(),
+            source: by.as_str().to_string(),
+            action: action.as_str().to_string(),
+            service: Some(self.service_of_container(&name).unwrap_or(name)),
+            ok: done.is_ok(),
+            result,
+        })
+        .await;
+        done?;
         Ok(())
+    }
+
+    /// The stack service whose container (or replica) is `name`.
+    pub(crate) fn service_of_container(&self, name: &str) -> Option<String> {
+        self.inner
+            .state
+            .borrow()
+            .health
+            .services
+            .iter()
+            .find(|s| s.container == name || s.containers.iter().any(|c| c == name))
+            .map(|s| s.service.clone())
+    }
+
+    /// Records an action in the history; a failure to is logged, not
+    /// returned: the action itself happened.
+    pub(crate) async fn record_action(&self, action: ActionRecord) {
+        let Some(store) = self.store() else {
+            return;
+        };
+        if let Err(e) = store.record_action(&action).await {
+            tracing::warn!("cannot record the action {}: {e}", action.action);
+        }
     }
 
     /// Follows a container's log: the last lines, then new ones, handed to
@@ -178,32 +234,66 @@ impl Runtime {
     pub async fn export_report(&self, format: ReportFormat) -> Result<PathBuf, RuntimeError> {
         let store = self.history_store()?;
         let data = ReportData::load(store, now_ms()).await?;
-        let dir = store
-            .path()
-            .parent()
-            .map(|d| d.join("reports"))
-            .unwrap_or_else(|| PathBuf::from("reports"));
-        let write_err = |path: &std::path::Path, source| RuntimeError::Write {
-            path: path.display().to_string(),
-            source,
-        };
-        std::fs::create_dir_all(&dir).map_err(|e| write_err(&dir, e))?;
         let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
-        let path = match format {
+        let path =
+            reports_dir(store)?.join(format!("stackwarden-report-{stamp}.{}", format.extension()));
+        match format {
             ReportFormat::Md => {
-                let path = dir.join(format!("stackwarden-report-{stamp}.md"));
                 render_markdown(&data, &path)?;
-                path
             }
-            ReportFormat::Html => {
-                let path = dir.join(format!("stackwarden-report-{stamp}.html"));
-                let html = render_html(&data)?;
-                std::fs::write(&path, html).map_err(|e| write_err(&path, e))?;
-                path
-            }
-        };
+            ReportFormat::Html => write_report_file(&path, render_html(&data)?)?,
+        }
         Ok(path)
     }
+
+    /// Writes incident `id`'s recovery report into the data folder's
+    /// `reports/` and returns its path.
+    pub async fn export_incident_report(
+        &self,
+        id: i64,
+        format: ReportFormat,
+    ) -> Result<PathBuf, RuntimeError> {
+        let store = self.history_store()?;
+        let data = IncidentReportData::load(store, id, now_ms()).await?;
+        let path = reports_dir(store)?.join(format!("incident-{id}.{}", format.extension()));
+        match format {
+            ReportFormat::Md => {
+                render_incident_markdown(&data, &path)?;
+            }
+            ReportFormat::Html => write_report_file(&path, render_incident_html(&data)?)?,
+        }
+        Ok(path)
+    }
+}
+
+impl ReportFormat {
+    fn extension(self) -> &'static str {
+        match self {
+            Self::Md => "md",
+            Self::Html => "html",
+        }
+    }
+}
+
+/// The data folder's `reports/`, created if needed.
+fn reports_dir(store: &Store) -> Result<PathBuf, RuntimeError> {
+    let dir = store
+        .path()
+        .parent()
+        .map(|d| d.join("reports"))
+        .unwrap_or_else(|| PathBuf::from("reports"));
+    std::fs::create_dir_all(&dir).map_err(|source| RuntimeError::Write {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    Ok(dir)
+}
+
+fn write_report_file(path: &std::path::Path, text: String) -> Result<(), RuntimeError> {
+    std::fs::write(path, text).map_err(|source| RuntimeError::Write {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// Caller text quoted in an error, cut to a sane length.
@@ -226,6 +316,8 @@ pub struct IncidentEntry {
     pub id: i64,
     pub incident: stackwarden_incidents::Incident,
     pub evidence: Vec<EvidenceEntry>,
+    /// What was done during it, with the results.
+    pub actions: Vec<ActionEntry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
@@ -236,6 +328,47 @@ pub struct EvidenceEntry {
     pub kind: String,
     pub service: Option<String>,
     pub text: String,
+}
+
+/// An action as the timeline marks it and an incident lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct ActionEntry {
+    #[ts(type = "number")]
+    pub at_ms: i64,
+    /// The marker drawn: `restart` (the engine started it again),
+    /// `verification`, `heal`, or `action` (a person's, or the wizard's).
+    pub kind: String,
+    /// `window`, `cli`, `engine`, `healer`, `wizard`.
+    pub source: String,
+    pub action: String,
+    pub service: Option<String>,
+    pub ok: bool,
+    pub result: String,
+    #[ts(type = "number | null")]
+    pub incident_id: Option<i64>,
+}
+
+impl From<StoredAction> for ActionEntry {
+    fn from(stored: StoredAction) -> Self {
+        let a = stored.action;
+        let kind = match (a.source.as_str(), a.action.as_str()) {
+            ("engine", _) => "restart",
+            (_, "verify") => "verification",
+            ("healer", _) => "heal",
+            _ => "action",
+        };
+        Self {
+            at_ms: a.at_ms,
+            kind: kind.to_string(),
+            source: a.source,
+            action: a.action,
+            service: a.service,
+            ok: a.ok,
+            result: a.result,
+            incident_id: stored.incident_id,
+        }
+    }
 }
 
 /// What the timeline view draws for a span ending now.
@@ -252,6 +385,8 @@ pub struct TimelineData {
     pub incidents: Vec<IncidentEntry>,
     /// Per lane, in the same order: its figures over the span.
     pub figures: Vec<ServiceFigures>,
+    /// Restarts, actions, heals and verifications in the span, oldest first.
+    pub markers: Vec<ActionEntry>,
 }
 
 /// A service's figures over the timeline's span.
@@ -281,21 +416,10 @@ impl Runtime {
                 gaps: Vec::new(),
                 incidents: Vec::new(),
                 figures: Vec::new(),
+                markers: Vec::new(),
             });
         };
-        let before = store.statuses_before(from_ms).await?;
-        let changes = store.transitions_since(from_ms).await?;
-        let gaps: Vec<stackwarden_incidents::GapSpan> = store
-            .gaps_since(from_ms)
-            .await?
-            .into_iter()
-            .map(|g| stackwarden_incidents::GapSpan {
-                from_ms: g.from_ms,
-                to_ms: g.to_ms,
-                reason: g.reason,
-            })
-            .collect();
-        let mut services: Vec<(String, String)> = self
+        let services: Vec<(String, String)> = self
             .state()
             .borrow()
             .health
@@ -303,13 +427,7 @@ impl Runtime {
             .iter()
             .map(|s| (s.service.clone(), s.group.clone()))
             .collect();
-        for c in &changes {
-            if !services.iter().any(|(s, _)| *s == c.change.service) {
-                services.push((c.change.service.clone(), "no longer in the stack".into()));
-            }
-        }
-        let lanes =
-            stackwarden_incidents::lanes(&services, &before, &changes, &gaps, from_ms, to_ms);
+        let (lanes, gaps) = store.lanes(&services, from_ms, to_ms).await?;
         let mut incidents = Vec::new();
         for stored in store.incidents_since(from_ms).await? {
             let evidence = store
@@ -323,10 +441,17 @@ impl Runtime {
                     text: e.text,
                 })
                 .collect();
+            let actions = store
+                .incident_actions(stored.id)
+                .await?
+                .into_iter()
+                .map(ActionEntry::from)
+                .collect();
             incidents.push(IncidentEntry {
                 id: stored.id,
                 incident: stored.incident,
                 evidence,
+                actions,
             });
         }
         incidents.sort_by_key(|i| {
@@ -348,6 +473,12 @@ impl Runtime {
                 ),
             })
             .collect();
+        let markers = store
+            .actions_since(from_ms)
+            .await?
+            .into_iter()
+            .map(ActionEntry::from)
+            .collect();
         Ok(TimelineData {
             from_ms,
             to_ms,
@@ -355,6 +486,7 @@ impl Runtime {
             gaps,
             incidents,
             figures,
+            markers,
         })
     }
 }

@@ -18,7 +18,7 @@ use stackwarden_model::clock::now_ms;
 use stackwarden_model::{redact, ContainerState, EngineStatus, StackSnapshot};
 use stackwarden_probes::StackHealth;
 use stackwarden_stack::LoadedStack;
-use stackwarden_store::{Evidence, Gap, Store};
+use stackwarden_store::{ActionRecord, ActionSource, Evidence, Gap, Store};
 use tokio::sync::watch;
 
 use crate::recorder::WriteTo;
@@ -108,6 +108,7 @@ pub async fn track(mut inputs: IncidentInputs) {
     let mut previous: Option<HealthBreakdown> = None;
     let mut reachable: Option<bool> = None;
     let mut engine_lost_at: Option<i64> = None;
+    let mut starts = Starts::default();
     // Catching up noted the first one.
     let mut heartbeat = tokio::time::interval_at(
         tokio::time::Instant::now() + HEARTBEAT_EVERY,
@@ -155,7 +156,19 @@ pub async fn track(mut inputs: IncidentInputs) {
                 if changed.is_err() {
                     return;
                 }
-                let engine = inputs.snapshots.borrow_and_update().engine.clone();
+                let (engine, restarts) = {
+                    let snapshot = inputs.snapshots.borrow_and_update();
+                    let health = inputs.health.borrow();
+                    (snapshot.engine.clone(), starts.seen(&snapshot, &health, now_ms()))
+                };
+                let store = inputs.to.borrow().clone();
+                if let Some(store) = store {
+                    for action in restarts {
+                        if let Err(e) = store.record_action(&action).await {
+                            tracing::warn!("cannot note a container start: {e}");
+                        }
+                    }
+                }
                 let now = match &engine {
                     EngineStatus::Connected { .. } => Some(true),
                     EngineStatus::Unreachable { .. } => Some(false),
@@ -235,6 +248,56 @@ pub async fn track(mut inputs: IncidentInputs) {
                 evidenced.retain(|(key, _)| *key != incident.key);
             }
         }
+    }
+}
+
+/// When each of the stack's containers last started, to notice it
+/// starting again (its restart policy, a person, the healer) for the
+/// timeline's restart markers.
+#[derive(Default)]
+struct Starts(HashMap<String, (i64, u32)>);
+
+impl Starts {
+    /// The restarts since the last snapshot, as engine actions.
+    fn seen(
+        &mut self,
+        snapshot: &StackSnapshot,
+        health: &StackHealth,
+        at_ms: i64,
+    ) -> Vec<ActionRecord> {
+        let mut out = Vec::new();
+        for s in &health.services {
+            for name in s.containers.iter().chain(std::iter::once(&s.container)) {
+                let Some(row) = snapshot.services.iter().find(|r| &r.name == name) else {
+                    continue;
+                };
+                let Some(started) = row.started_at_ms.filter(|_| row.is_running()) else {
+                    continue;
+                };
+                let before = self.0.insert(name.clone(), (started, row.restart_count));
+                if let Some((was, restarts)) = before {
+                    if started > was {
+                        let by_policy = row.restart_count > restarts;
+                        out.push(ActionRecord {
+                            at_ms: started.min(at_ms),
+                            source: ActionSource::Engine.as_str().to_string(),
+                            action: if by_policy { "restarted" } else { "started" }.to_string(),
+                            service: Some(s.service.clone()),
+                            ok: true,
+                            result: if by_policy {
+                                format!(
+                                    "{name} restarted by its restart policy (restart {})",
+                                    row.restart_count
+                                )
+                            } else {
+                                format!("{name} started again")
+                            },
+                        });
+                    }
+                }
+            }
+        }
+        out
     }
 }
 
@@ -400,12 +463,51 @@ async fn catch_up(
         );
         return;
     };
+    let deps = dependencies(&stacks.borrow());
+    let done = replay_engine_events(store, &engine, &stack, deps, last, started).await;
+    tracing::info!(
+        "caught up on {} engine events since the watch last ran: {} incidents (events read in {:.0} ms, recorded in {:.0} ms)",
+        done.events,
+        done.incidents,
+        done.read_ms,
+        done.record_ms
+    );
+}
+
+/// What catching up found and how long it took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaughtUp {
+    /// Events of the stack's containers read.
+    pub events: usize,
+    pub incidents: usize,
+    /// From asking until the last event arrived (not the pause after it).
+    pub read_ms: f64,
+    /// Turning them into incidents with their evidence, stored.
+    pub record_ms: f64,
+}
+
+/// Reads the engine's events between `last` and `started` (ms) and records
+/// the incidents of `stack`'s containers they show, marked as seen from
+/// engine events, each with the events of its span as evidence. The watch
+/// runs it when it starts; public for the benchmark.
+pub async fn replay_engine_events(
+    store: &Store,
+    engine: &stackwarden_engine::Engine,
+    stack: &stackwarden_stack::Stack,
+    dependencies: BTreeMap<String, Vec<String>>,
+    last: i64,
+    started: i64,
+) -> CaughtUp {
+    let asked = std::time::Instant::now();
+    let mut last_arrived = asked;
     // Past events come at once; the stream is not relied on to end at
     // `until` (Podman ends it only when a later event arrives), so reading
     // stops after a pause once they started coming, or at the deadline.
-    let mut stream = Box::pin(engine.container_events_between(last / 1000, started / 1000 + 1));
+    let between = || Box::pin(engine.container_events_between(last / 1000, started / 1000 + 1));
+    let mut stream = between();
     let deadline = tokio::time::Instant::now() + CATCH_UP_WITHIN;
     let mut events = Vec::new();
+    let mut retried = false;
     while events.len() < MAX_CATCH_UP_EVENTS && tokio::time::Instant::now() < deadline {
         // The engine may take a while to find the first one (Podman reads
         // its whole event log); after that a pause means they are all in.
@@ -416,6 +518,7 @@ async fn catch_up(
         };
         match tokio::time::timeout(wait, stream.next()).await {
             Ok(Some(Ok(event))) => {
+                last_arrived = std::time::Instant::now();
                 let at_ms = event
                     .time_nano
                     .map(|n| n / 1_000_000)
@@ -427,9 +530,23 @@ async fn catch_up(
                     events.push(event);
                 }
             }
-            Ok(Some(Err(_)) | None) | Err(_) => break,
+            // An engine busy with other work may fail the first call: once
+            // more, after a moment.
+            Ok(Some(Err(e))) if events.is_empty() && !retried => {
+                tracing::warn!("reading the engine's past events failed, trying again: {e}");
+                retried = true;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                stream = between();
+            }
+            Ok(Some(Err(e))) => {
+                tracing::warn!("reading the engine's past events stopped: {e}");
+                break;
+            }
+            Ok(None) | Err(_) => break,
         }
     }
+    let read_ms = last_arrived.duration_since(asked).as_secs_f64() * 1000.0;
+    let recording = std::time::Instant::now();
     let mut past = Vec::new();
     for event in events {
         let attributes = event.actor.as_ref().and_then(|a| a.attributes.as_ref());
@@ -440,7 +557,7 @@ async fn catch_up(
         let Some(owner) = stack
             .services
             .iter()
-            .find(|s| s.is_container(&stack, &name, project.as_deref(), service.as_deref()))
+            .find(|s| s.is_container(stack, &name, project.as_deref(), service.as_deref()))
         else {
             continue;
         };
@@ -456,13 +573,14 @@ async fn catch_up(
             exit_code: attribute("exitCode").and_then(|c| c.parse().ok()),
         });
     }
+    past.sort_by_key(|e| e.at_ms);
     let required = stack
         .services
         .iter()
         .filter(|s| stack.groups.iter().any(|g| g.name == s.group && g.required))
         .map(|s| s.name.clone())
         .collect();
-    let mut tracker = IncidentTracker::new(dependencies(&stacks.borrow()));
+    let mut tracker = IncidentTracker::new(dependencies);
     let mut found: BTreeMap<u64, Incident> = BTreeMap::new();
     for signal in signals_from_events(&past, &required) {
         for change in tracker.apply(signal) {
@@ -470,36 +588,50 @@ async fn catch_up(
             found.insert(i.key, i);
         }
     }
+    let mut recorded = Vec::with_capacity(found.len());
     for (_, mut incident) in found {
         incident.from_engine_events = true;
         // What is still wrong now, the live watch takes up as its own
         // incident; this one is what was seen while away.
         incident.closed_at_ms.get_or_insert(started);
-        match store.save_incident(None, &incident).await {
-            Ok(id) => {
+        // Its evidence: the events of its services within its span.
+        let (from, to) = (
+            incident.opened_at_ms,
+            incident.closed_at_ms.unwrap_or(started),
+        );
+        let first = past.partition_point(|e| e.at_ms < from);
+        let evidence: Vec<Evidence> = past[first..]
+            .iter()
+            .take_while(|e| e.at_ms <= to)
+            .filter(|e| incident.affected.iter().any(|a| a.service == e.service))
+            .map(|e| Evidence {
+                at_ms: e.at_ms,
+                kind: "event".into(),
+                service: Some(e.service.clone()),
+                text: match e.exit_code {
+                    Some(code) => format!("{} (exit code {code})", e.action),
+                    None => e.action.clone(),
+                },
+            })
+            .collect();
+        recorded.push((incident, evidence));
+    }
+    let incidents = recorded.len();
+    match store.save_incidents_with_evidence(&recorded).await {
+        Ok(ids) => {
+            for ((incident, _), id) in recorded.iter().zip(ids).take(20) {
                 tracing::info!(
                     "incident {id} while nobody watched, from engine events: {}",
                     redact::text(&incident.cause.summary)
                 );
-                for e in past
-                    .iter()
-                    .filter(|e| incident.affected.iter().any(|a| a.service == e.service))
-                {
-                    let evidence = Evidence {
-                        at_ms: e.at_ms,
-                        kind: "event".into(),
-                        service: Some(e.service.clone()),
-                        text: match e.exit_code {
-                            Some(code) => format!("{} (exit code {code})", e.action),
-                            None => e.action.clone(),
-                        },
-                    };
-                    if let Err(err) = store.add_evidence(id, &evidence).await {
-                        tracing::warn!("cannot keep evidence of incident {id}: {err}");
-                    }
-                }
             }
-            Err(e) => tracing::warn!("cannot record an incident seen in engine events: {e}"),
         }
+        Err(e) => tracing::warn!("cannot record the incidents seen in engine events: {e}"),
+    }
+    CaughtUp {
+        events: past.len(),
+        incidents,
+        read_ms,
+        record_ms: recording.elapsed().as_secs_f64() * 1000.0,
     }
 }

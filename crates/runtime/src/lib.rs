@@ -37,12 +37,15 @@ use tokio::task::AbortHandle;
 use ts_rs::TS;
 
 pub use actions::{
-    EvidenceEntry, IncidentEntry, ReportFormat, ServiceFigures, TimelineData, TIMELINE_MAX_MS,
+    ActionEntry, EvidenceEntry, IncidentEntry, ReportFormat, ServiceFigures, TimelineData,
+    TIMELINE_MAX_MS,
 };
 pub use error::RuntimeError;
+pub use incidents::{replay_engine_events, CaughtUp};
 pub use instance::{Holder, LockError};
+pub use stackwarden_store::ActionSource;
 pub use supervisor::{Supervisor, TaskProblem};
-pub use verification::VerifyStarted;
+pub use verification::{verification_action, VerifyStarted};
 
 /// How often retention runs when nobody asks.
 pub const RETENTION_EVERY: Duration = Duration::from_secs(600);

@@ -12,7 +12,7 @@ use serde::Serialize;
 use stackwarden_health::{CheckResult, PlannedCheck, VerificationRun};
 use stackwarden_model::EngineStatus;
 use stackwarden_probes::ProbeRunner;
-use stackwarden_store::KEEP_VERIFICATION_RUNS;
+use stackwarden_store::{ActionRecord, ActionSource, KEEP_VERIFICATION_RUNS};
 use stackwarden_verify::{checklist, verify, NoEngine, VerifyInput};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -50,6 +50,7 @@ impl Runtime {
     pub fn verify(
         &self,
         progress: Option<mpsc::Sender<CheckResult>>,
+        by: ActionSource,
     ) -> Result<(VerifyStarted, JoinHandle<VerificationRun>), RuntimeError> {
         let Some(stack) = self.inner.stacks.borrow().stack.clone() else {
             return Err(RuntimeError::NoStack);
@@ -76,6 +77,7 @@ impl Runtime {
         };
         let store = self.recording_store();
         let reader = self.store().cloned();
+        let host = self.clone();
         let task = self.inner.tokio.spawn(async move {
             let _running = running;
             let runner = ProbeRunner::new();
@@ -107,11 +109,28 @@ impl Runtime {
                 run.required_failed,
                 run.duration_ms
             );
+            host.record_action(verification_action(&run, by)).await;
             run
         });
         // Stopping the runtime ends a run still going (before the store closes).
         crate::replace_task(&self.inner.verification, Some(task.abort_handle()));
         Ok((started, task))
+    }
+}
+
+/// A verification run as an action on the timeline (and on an open
+/// incident): passed when no required check failed.
+pub fn verification_action(run: &VerificationRun, by: ActionSource) -> ActionRecord {
+    ActionRecord {
+        at_ms: run.started_at_ms,
+        source: by.as_str().to_string(),
+        action: "verify".into(),
+        service: None,
+        ok: run.required_failed == 0,
+        result: format!(
+            "verification: {} passed, {} failed ({} required), {} skipped",
+            run.passed, run.failed, run.required_failed, run.skipped
+        ),
     }
 }
 

@@ -14,13 +14,14 @@ use stackwarden_engine::Candidate;
 use stackwarden_health::{
     HealthLevel, ProbeOutcome, ProbeRun, ServiceStatus, StatusTransition, VerificationRun,
 };
-use stackwarden_model::{Config, ContainerAction, ResourceUsage};
+use stackwarden_model::{Config, ContainerAction, EngineStatus, ResourceUsage};
 use stackwarden_runtime::{
-    Recording, ReportFormat, Runtime, RuntimeError, RuntimeOptions, RuntimeState, RETENTION_EVERY,
+    ActionSource, Recording, ReportFormat, Runtime, RuntimeError, RuntimeOptions, RuntimeState,
+    RETENTION_EVERY,
 };
 use stackwarden_stack::StackSource;
 use stackwarden_store::{Retention, SampleRecord, Store};
-use stackwarden_testkit::{podman, wait_for, Cleanup, TestContainer};
+use stackwarden_testkit::{podman, wait_for, Cleanup, PrivateService, TestContainer};
 
 const NAME: &str = "sw-rt-web";
 const VOLUME: &str = "sw-rt-keep";
@@ -105,7 +106,7 @@ async fn records_a_stopped_required_container_and_refuses_unknown_names() {
         "../../containers/json",
     ] {
         match runtime
-            .container_action(hostile, ContainerAction::Stop)
+            .container_action(hostile, ContainerAction::Stop, ActionSource::Window)
             .await
         {
             Err(RuntimeError::UnknownContainer(_)) => {}
@@ -125,8 +126,10 @@ async fn records_a_stopped_required_container_and_refuses_unknown_names() {
     // commands run on the GUI thread, outside Tokio): work still starts.
     let from_host = runtime.clone();
     let (verification, logs) = std::thread::spawn(move || {
-        let (started, run) = from_host.verify(None).expect("verification starts");
-        let second = from_host.verify(None);
+        let (started, run) = from_host
+            .verify(None, ActionSource::Window)
+            .expect("verification starts");
+        let second = from_host.verify(None, ActionSource::Window);
         let (tx, rx) = std::sync::mpsc::channel();
         from_host
             .follow_logs(NAME, move |batch| tx.send(batch).is_ok())
@@ -148,7 +151,9 @@ async fn records_a_stopped_required_container_and_refuses_unknown_names() {
     let run = run.await.unwrap();
     assert!(run.results.iter().any(|r| r.id == "running:web"));
     // The mark is released once the run ends.
-    let (_, again) = runtime.verify(None).expect("released after the run");
+    let (_, again) = runtime
+        .verify(None, ActionSource::Window)
+        .expect("released after the run");
     again.await.unwrap();
 
     // The window's read commands, each a call into the runtime.
@@ -171,7 +176,7 @@ async fn records_a_stopped_required_container_and_refuses_unknown_names() {
     runtime.close_logs();
 
     runtime
-        .container_action(NAME, ContainerAction::Stop)
+        .container_action(NAME, ContainerAction::Stop, ActionSource::Window)
         .await
         .unwrap();
     wait_for(&mut state, "web down", Duration::from_secs(20), |s| {
@@ -279,8 +284,10 @@ async fn retention_runs_on_its_own_timer_over_every_table() {
             to: ServiceStatus::Down,
             reason: "stopped".into(),
         };
+        // Transitions outlive the hour of probe runs: they carry 30 days of
+        // availability. A month-old one goes.
         store
-            .record_transitions(old, std::slice::from_ref(&t))
+            .record_transitions(now - 32 * 24 * 3600 * 1000, std::slice::from_ref(&t))
             .await
             .unwrap();
         store.record_transitions(now, &[t]).await.unwrap();
@@ -559,6 +566,11 @@ async fn a_dependent_failing_after_its_dependency_folds_into_one_incident() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_happened_while_nobody_watched_is_caught_up_from_engine_events() {
+    // The runtime's log, shown if this fails (catching up logs each step).
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_max_level(tracing::Level::INFO)
+        .try_init();
     const DB: &str = "sw-rt-backfill-db";
     let _container = TestContainer::run(DB, &[], &["sleep", "3600"]);
     let watched = Watched::new(format!(
@@ -627,4 +639,129 @@ async fn what_happened_while_nobody_watched_is_caught_up_from_engine_events() {
 
 fn now() -> i64 {
     stackwarden_model::clock::now_ms()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_restart_shows_as_a_gap_and_actions_land_on_the_incident() {
+    const DB: &str = "sw-rt-gap-db";
+    let _container = TestContainer::run(DB, &[], &["sleep", "3600"]);
+    let watched = Watched::new(format!(
+            "name: rtgap\nx-stackwarden:\n  groups:\n    core: {{ required: true }}\nservices:\n  db:\n    image: localhost/sw-test-busybox:latest\n    container_name: {DB}\n    x-stackwarden: {{ group: core }}\n"
+        ));
+    // An API service of its own, so restarting "the engine" leaves the
+    // other tests' engine alone.
+    let socket = watched
+        .dir
+        .path()
+        .join("engine.sock")
+        .to_string_lossy()
+        .to_string();
+    let mut service = PrivateService::start(&socket);
+    let only = vec![Candidate {
+        endpoint: format!("unix://{socket}"),
+        source: "test".into(),
+    }];
+    let runtime = Runtime::start(options(
+        watched.dir.path(),
+        StackSource::file(watched.stack.clone()),
+        only,
+    ))
+    .await
+    .unwrap();
+    let mut state = runtime.state();
+    wait_for(&mut state, "db healthy", Duration::from_secs(20), |s| {
+        status_of(s, "db") == Some(ServiceStatus::Healthy)
+    })
+    .await;
+    let store = runtime.store().unwrap().clone();
+
+    // A person's action while an incident is open lands on it.
+    podman(&["stop", "-t", "0", DB]);
+    let open = eventually("db's incident", Duration::from_secs(10), async || {
+        store.open_incidents().await.unwrap().into_iter().next()
+    })
+    .await;
+    runtime
+        .container_action(DB, ContainerAction::Start, ActionSource::Window)
+        .await
+        .unwrap();
+    wait_for(
+        &mut state,
+        "db healthy again",
+        Duration::from_secs(20),
+        |s| status_of(s, "db") == Some(ServiceStatus::Healthy),
+    )
+    .await;
+    let actions = store.incident_actions(open.id).await.unwrap();
+    assert!(
+        actions.iter().any(|a| a.action.source == "window"
+            && a.action.action == "start"
+            && a.action.service.as_deref() == Some("db")
+            && a.action.ok),
+        "{actions:#?}"
+    );
+
+    // The engine goes away and comes back: a gap, not healthy time.
+    service.stop();
+    wait_for(&mut state, "engine lost", Duration::from_secs(20), |s| {
+        matches!(s.snapshot.engine, EngineStatus::Unreachable { .. })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let _service = PrivateService::start(&socket);
+    runtime.retry_engine();
+    wait_for(&mut state, "engine back", Duration::from_secs(30), |s| {
+        matches!(s.snapshot.engine, EngineStatus::Connected { .. })
+    })
+    .await;
+    let gap = eventually("the gap recorded", Duration::from_secs(10), async || {
+        let gaps = store.gaps_since(0).await.unwrap();
+        gaps.into_iter()
+            .find(|g| g.reason == "the container engine did not answer")
+    })
+    .await;
+    assert!(gap.to_ms - gap.from_ms >= 1_500, "{gap:?}");
+    let timeline = runtime.timeline(3_600_000).await.unwrap();
+    assert!(timeline.gaps.iter().any(|g| g.from_ms == gap.from_ms));
+    let lane = timeline
+        .lanes
+        .iter()
+        .find(|l| l.service == "db")
+        .expect("db's lane");
+    assert!(
+        lane.segments
+            .iter()
+            .any(|s| s.status.is_none() && s.from_ms <= gap.from_ms && s.to_ms >= gap.to_ms),
+        "the engine's absence is no data: {lane:#?}"
+    );
+    assert!(
+        timeline
+            .markers
+            .iter()
+            .any(|m| m.kind == "action" && m.action == "start"),
+        "{:#?}",
+        timeline.markers
+    );
+    let entry = timeline
+        .incidents
+        .iter()
+        .find(|i| i.id == open.id)
+        .expect("the incident");
+    assert!(entry.actions.iter().any(|a| a.action == "start"));
+
+    // Its recovery report, from the window.
+    let report = runtime
+        .export_incident_report(open.id, ReportFormat::Html)
+        .await
+        .unwrap();
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains(&format!("incident #{}", open.id)), "{html}");
+    assert!(html.contains("start sw-rt-gap-db: done"), "{html}");
+    assert!(matches!(
+        runtime
+            .export_incident_report(i64::MAX, ReportFormat::Md)
+            .await,
+        Err(RuntimeError::Report(_))
+    ));
+    runtime.stop().await;
 }

@@ -33,6 +33,10 @@ fn status_from(text: &str) -> Option<ServiceStatus> {
     .find(|s| s.word() == text)
 }
 
+/// How long status transitions are kept at least: the timeline's longest
+/// range, and a day more.
+pub const TRANSITIONS_KEPT_MS: i64 = 31 * 24 * 3600 * 1000;
+
 impl Store {
     /// Records probe runs in one transaction.
     pub async fn record_probe_runs(&self, runs: &[ProbeRun]) -> Result<(), StoreError> {
@@ -259,15 +263,25 @@ impl Store {
         .transpose()
     }
 
-    /// Deletes probe runs and transitions past the retention limits.
-    pub(crate) async fn prune_health(&self, oldest_ms: i64) -> Result<u64, StoreError> {
+    /// Deletes probe runs past the retention limits, and transitions older
+    /// than both those limits and `TRANSITIONS_KEPT_MS` (few and small, they
+    /// carry the timeline's 7- and 30-day availability).
+    pub(crate) async fn prune_health(
+        &self,
+        now_ms: i64,
+        oldest_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let oldest_transition = oldest_ms.min(now_ms.saturating_sub(TRANSITIONS_KEPT_MS));
         let mut removed = 0;
-        for delete in [
-            "DELETE FROM probe_runs WHERE at_ms < ?",
-            "DELETE FROM status_transitions WHERE at_ms < ?",
+        for (delete, oldest) in [
+            ("DELETE FROM probe_runs WHERE at_ms < ?", oldest_ms),
+            (
+                "DELETE FROM status_transitions WHERE at_ms < ?",
+                oldest_transition,
+            ),
         ] {
             removed += sqlx::query(delete)
-                .bind(oldest_ms)
+                .bind(oldest)
                 .execute(&self.pool)
                 .await?
                 .rows_affected();
@@ -399,21 +413,31 @@ mod tests {
         let mut runs: Vec<ProbeRun> = (0..5).map(|i| run("health", now - i, 1.0, true)).collect();
         runs.push(run("tables", now - 2 * hour, 1.0, true));
         store.record_probe_runs(&runs).await?;
-        store
-            .record_transitions(
-                now - 2 * hour,
-                &[StatusTransition {
-                    service: "aidb".into(),
-                    from: None,
-                    to: ServiceStatus::Healthy,
-                    reason: "r".into(),
-                }],
-            )
-            .await?;
+        for at in [now - 2 * hour, now - 32 * 24 * hour] {
+            store
+                .record_transitions(
+                    at,
+                    &[StatusTransition {
+                        service: "aidb".into(),
+                        from: None,
+                        to: ServiceStatus::Healthy,
+                        reason: "r".into(),
+                    }],
+                )
+                .await?;
+        }
         let removed = store.prune(now).await?;
-        assert_eq!(removed, 4, "1 old run, 1 old transition, 2 over the cap");
+        assert_eq!(
+            removed, 4,
+            "1 old run, the month-old transition, 2 over the cap"
+        );
         assert_eq!(store.response_times("aidb", 0, 100).await?.len(), 3);
-        assert!(store.transitions_since(0).await?.is_empty());
+        let kept = store.transitions_since(i64::MIN).await?;
+        assert_eq!(
+            kept.iter().map(|t| t.at_ms).collect::<Vec<_>>(),
+            vec![now - 2 * hour],
+            "transitions outlive the probe runs' retention, for 7 and 30 days"
+        );
         Ok(())
     }
 

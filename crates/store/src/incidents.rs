@@ -2,7 +2,7 @@
 //! records here, the timeline, the CLI and the recovery report read.
 
 use sqlx::Row;
-use stackwarden_incidents::Incident;
+use stackwarden_incidents::{GapSpan, Incident, Lane};
 
 use crate::{Store, StoreError};
 
@@ -108,19 +108,51 @@ impl Store {
                 Ok(id)
             }
             None => {
-                let done = sqlx::query(
-                    "INSERT INTO incidents (opened_at_ms, closed_at_ms, cause_service, cause_summary, incident_json) VALUES (?, ?, ?, ?, ?)",
-                )
-                .bind(incident.opened_at_ms)
-                .bind(incident.closed_at_ms)
-                .bind(&incident.cause.service)
-                .bind(&incident.cause.summary)
-                .bind(json)
-                .execute(&self.pool)
-                .await?;
-                Ok(done.last_insert_rowid())
+                let ids = self
+                    .save_incidents_with_evidence(&[(incident.clone(), Vec::new())])
+                    .await?;
+                Ok(ids.first().copied().unwrap_or_default())
             }
         }
+    }
+
+    /// Inserts `incidents`, each with its evidence, in one transaction;
+    /// returns their ids in the same order.
+    pub async fn save_incidents_with_evidence(
+        &self,
+        incidents: &[(Incident, Vec<Evidence>)],
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut ids = Vec::with_capacity(incidents.len());
+        for (incident, evidence) in incidents {
+            let json = serde_json::to_string(incident).unwrap_or_else(|_| "{}".to_string());
+            let id = sqlx::query(
+                "INSERT INTO incidents (opened_at_ms, closed_at_ms, cause_service, cause_summary, incident_json) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(incident.opened_at_ms)
+            .bind(incident.closed_at_ms)
+            .bind(&incident.cause.service)
+            .bind(&incident.cause.summary)
+            .bind(json)
+            .execute(&mut *tx)
+            .await?
+            .last_insert_rowid();
+            for e in evidence {
+                sqlx::query(
+                    "INSERT INTO incident_evidence (incident_id, at_ms, kind, service, text) VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(id)
+                .bind(e.at_ms)
+                .bind(&e.kind)
+                .bind(&e.service)
+                .bind(&e.text)
+                .execute(&mut *tx)
+                .await?;
+            }
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok(ids)
     }
 
     pub async fn add_evidence(
@@ -174,6 +206,38 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// The timeline's lanes of `services` (name, group) over
+    /// `[from_ms, to_ms)`, and the gaps within it.
+    pub async fn lanes(
+        &self,
+        services: &[(String, String)],
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<(Vec<Lane>, Vec<GapSpan>), StoreError> {
+        let before = self.statuses_before(from_ms).await?;
+        let changes = self.transitions_since(from_ms).await?;
+        let gaps: Vec<GapSpan> = self
+            .gaps_since(from_ms)
+            .await?
+            .into_iter()
+            .filter(|g| g.from_ms < to_ms)
+            .map(|g| GapSpan {
+                from_ms: g.from_ms,
+                to_ms: g.to_ms,
+                reason: g.reason,
+            })
+            .collect();
+        let mut services = services.to_vec();
+        for c in &changes {
+            if c.at_ms < to_ms && !services.iter().any(|(s, _)| *s == c.change.service) {
+                services.push((c.change.service.clone(), "no longer in the stack".into()));
+            }
+        }
+        let lanes =
+            stackwarden_incidents::lanes(&services, &before, &changes, &gaps, from_ms, to_ms);
+        Ok((lanes, gaps))
     }
 
     /// An incident's evidence, in time order.

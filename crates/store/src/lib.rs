@@ -5,10 +5,12 @@
 //! status transitions and the last good stack definition live in
 //! `health_history`.
 
+mod actions;
 mod health_history;
 mod incidents;
 mod verification;
 
+pub use actions::{ActionRecord, ActionSource, StoredAction};
 pub use health_history::StoredStack;
 pub use incidents::{Evidence, Gap, StoredIncident};
 
@@ -209,7 +211,9 @@ impl Store {
         .execute(&self.pool)
         .await?
         .rows_affected();
-        let health = self.prune_health(now_ms.saturating_sub(max_age_ms)).await?;
+        let health = self
+            .prune_health(now_ms, now_ms.saturating_sub(max_age_ms))
+            .await?;
         let runs = self.prune_verifications(KEEP_VERIFICATION_RUNS).await?;
         Ok(by_age + by_count + health + runs)
     }

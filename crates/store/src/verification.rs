@@ -183,6 +183,23 @@ impl Store {
         Ok(removed)
     }
 
+    /// The first run started at or after `at_ms`, if any.
+    pub async fn verification_after(
+        &self,
+        at_ms: i64,
+    ) -> Result<Option<VerificationRun>, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM verification_runs WHERE started_at_ms >= ? ORDER BY started_at_ms, id LIMIT 1",
+        )
+        .bind(at_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        match id {
+            Some(id) => self.verification_run(id).await,
+            None => Ok(None),
+        }
+    }
+
     /// The newest stored run, if any.
     pub async fn last_verification(&self) -> Result<Option<VerificationRun>, StoreError> {
         match self.verification_history(1).await?.first() {

@@ -6,7 +6,7 @@
 #![allow(clippy::expect_used)] // test support: a failure here is a failed test
 
 use std::fmt::Debug;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
@@ -121,4 +121,148 @@ impl TestContainer {
         podman(&args);
         Self { _cleanup: cleanup }
     }
+}
+
+/// A second API service on its own socket, so the test can stop and restart
+/// "the engine" without disturbing the other tests.
+pub struct PrivateService {
+    pub socket: String,
+    child: Option<Child>,
+}
+
+impl PrivateService {
+    pub fn start(socket: &str) -> Self {
+        Self::start_with_log(socket, None)
+    }
+
+    /// With `log`, the service writes its debug log there, including one
+    /// access-log line per API request.
+    pub fn start_with_log(socket: &str, log: Option<&std::path::Path>) -> Self {
+        let _ = std::fs::remove_file(socket);
+        let mut cmd = Command::new("podman");
+        let stderr = match log {
+            Some(path) => {
+                cmd.arg("--log-level=debug");
+                Stdio::from(std::fs::File::create(path).expect("log file"))
+            }
+            None => Stdio::null(),
+        };
+        let child = cmd
+            .args(["system", "service", "--time=0", &format!("unix://{socket}")])
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("podman system service");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !std::path::Path::new(socket).exists() {
+            assert!(
+                Instant::now() < deadline,
+                "private service never made {socket}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            socket: socket.to_string(),
+            child: Some(child),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).expect("service running")
+    }
+
+    /// Sends `signal` (`-STOP`, `-CONT`) to this service's process only.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.pid().to_string();
+        let status = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // A frozen service must thaw to die cleanly.
+            let _ = Command::new("kill")
+                .args(["-CONT", &c.id().to_string()])
+                .status();
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+impl Drop for PrivateService {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Where tests keep what a person may want to look at (screenshots):
+/// `SW_ARTIFACTS`, else the repository's `tests/artifacts`.
+pub fn artifacts() -> std::path::PathBuf {
+    let dir = std::env::var_os("SW_ARTIFACTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/artifacts")
+        });
+    std::fs::create_dir_all(&dir).expect("artifacts folder");
+    dir
+}
+
+/// A PNG file's width and height; panics when it is not a PNG.
+pub fn png_size(path: &std::path::Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).expect("the PNG file");
+    assert_eq!(
+        &bytes[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is a PNG",
+        path.display()
+    );
+    (
+        u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]),
+        u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]),
+    )
+}
+
+/// Renders the local `page` in headless Chromium (Debian's, installed by
+/// the test command) into the PNG `shot` of `width` x `height`, with `home`
+/// as its home folder; panics unless the screenshot was written.
+pub fn chromium_screenshot(
+    page: &std::path::Path,
+    shot: &std::path::Path,
+    (width, height): (u32, u32),
+    home: &std::path::Path,
+) {
+    let _ = std::fs::remove_file(shot);
+    let chromium = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("Debian's chromium (installed by the test command)");
+    let rendered = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            &format!("--window-size={width},{height}"),
+            &format!("--screenshot={}", shot.display()),
+            &format!("file://{}", page.display()),
+        ])
+        .env("HOME", home)
+        .output()
+        .expect("chromium runs");
+    assert!(
+        shot.exists(),
+        "screenshot written: {}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    assert_eq!(png_size(shot), (width, height));
 }

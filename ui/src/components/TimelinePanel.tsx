@@ -1,12 +1,16 @@
 // The recovery timeline: one lane per service coloured by its status over
-// time (no data where nobody watched), the incidents beside it (open
-// first) with their cause, and an incident's evidence on demand. Ranges
+// time (no data where nobody watched), marks for restarts, verifications,
+// heals and actions on it, the incidents beside it (open first) with their
+// cause, and an incident's evidence, actions and report on demand. Ranges
 // 1 h, 24 h, 7 d, 30 d; keyboard: 1-4 pick a range, [ and ] zoom in and out
-// within it, ← and → pan; hovering a segment says its status and why.
-import { memo, useCallback, useEffect, useMemo, useState } from "react";
+// within it, ← and → pan; the mouse wheel zooms around the cursor, dragging
+// pans, a double-click resets; hovering a segment or mark says what it was.
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { asUiError, type Backend } from "../api";
+import type { ActionEntry } from "../bindings/ActionEntry";
 import type { IncidentEntry } from "../bindings/IncidentEntry";
 import type { Lane } from "../bindings/Lane";
+import type { ReportFormat } from "../bindings/ReportFormat";
 import type { ServiceFigures } from "../bindings/ServiceFigures";
 import type { TimelineData } from "../bindings/TimelineData";
 import { countRender } from "../renderCount";
@@ -18,13 +22,30 @@ export const RANGES: { label: string; ms: number }[] = [
   { label: "7 d", ms: 7 * 24 * HOUR },
   { label: "30 d", ms: 30 * 24 * HOUR },
 ];
+/// Width of the drawn time axis, after the labels' gutter; the figures follow.
 const WIDTH = 900;
+const GUTTER = 160;
+const TOTAL = WIDTH + 330;
 const LANE = 22;
 /// How often the open timeline reloads.
 const REFRESH_MS = 10_000;
+export const MAX_ZOOM = 64;
+const MARKER_KINDS = ["restart", "verification", "heal", "action"] as const;
 
 export function segmentClass(status: string | null): string {
   return `seg seg-${status ?? "no-data"}`;
+}
+
+export function markerClass(m: Pick<ActionEntry, "kind" | "ok">): string {
+  return `marker marker-${m.kind}${m.ok ? "" : " marker-failed"}`;
+}
+
+/** Zoom (the range is `zoom` windows wide) and pan (in windows back from the end). */
+export type Nav = { zoom: number; pan: number };
+const HOME: Nav = { zoom: 1, pan: 0 };
+
+function clampPan(zoom: number, pan: number): number {
+  return Math.min(Math.max(0, pan), zoom - 1);
 }
 
 /** The visible window after zoom (a fraction of the range) and pan. */
@@ -33,6 +54,28 @@ export function visibleWindow(data: { from_ms: number; to_ms: number }, zoom: nu
   const to = Math.min(data.to_ms, data.to_ms - pan * span);
   const from = Math.max(data.from_ms, to - span);
   return { from, to: from + span };
+}
+
+/**
+ * Zooms by `factor` (within 1..MAX_ZOOM) keeping the time at `at` (0 = the
+ * window's left edge, 1 = its right) where it was on screen.
+ */
+export function zoomAt(nav: Nav, factor: number, at: number): Nav {
+  const zoom = Math.min(MAX_ZOOM, Math.max(1, nav.zoom * factor));
+  if (zoom === nav.zoom) return nav;
+  // In fractions of the range, 1 being its end.
+  const span = 1 / nav.zoom;
+  const t = 1 - clampPan(nav.zoom, nav.pan) * span - (1 - at) * span;
+  const to = t + (1 - at) / zoom;
+  return { zoom, pan: clampPan(zoom, (1 - to) * zoom) };
+}
+
+/** Where the time axis is on screen, from the lanes' svg (nothing before layout). */
+function axis(el: HTMLElement): { left: number; width: number } | null {
+  const svg = el.querySelector("svg");
+  const r = (svg ?? el).getBoundingClientRect();
+  if (!r.width) return null;
+  return svg ? { left: r.left + (GUTTER / TOTAL) * r.width, width: (WIDTH / TOTAL) * r.width } : { left: r.left, width: r.width };
 }
 
 function when(ms: number): string {
@@ -46,50 +89,119 @@ function duration(ms: number): string {
   return `${(s / 3600).toFixed(1)} h`;
 }
 
+/** "restart by engine · db · 12:03:04: db restarted by its restart policy". */
+export function markerTitle(m: ActionEntry, withDate: boolean): string {
+  const what = m.action && m.action !== m.kind ? `${m.kind} (${m.action})` : m.kind;
+  const at = withDate ? when(m.at_ms) : new Date(m.at_ms).toLocaleTimeString();
+  return `${what} by ${m.source} · ${m.service ?? "whole stack"} · ${at}: ${m.result}${m.ok ? "" : " (failed)"}`;
+}
+
 export const TimelinePanel = memo(function TimelinePanel({ backend }: { backend: Backend }) {
   countRender("TimelinePanel");
   const [range, setRange] = useState(1);
-  const [zoom, setZoom] = useState(1);
-  const [pan, setPan] = useState(0);
+  const [nav, setNav] = useState<Nav>(HOME);
   const [data, setData] = useState<TimelineData | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [open, setOpen] = useState<number | null>(null);
+  // For the benchmark: when the shown range was asked for, and the request
+  // whose data is waiting to be painted.
+  const asked = useRef(performance.now());
+  const paint = useRef<{ label: string; start: number } | null>(null);
+  const drag = useRef<{ x: number; pan: number; width: number } | null>(null);
 
   useEffect(() => {
     let cancelled = false;
-    const load = () =>
+    const label = (RANGES[range]?.label ?? "").replace(" ", "");
+    const start = asked.current;
+    const load = (first: boolean) =>
       backend
         .timeline(RANGES[range]?.ms ?? HOUR)
         .then((d) => {
           if (!cancelled) {
+            if (first) paint.current = { label, start };
             setData(d);
             setError(null);
           }
         })
         .catch((e) => !cancelled && setError(asUiError(e).message));
-    void load();
-    const timer = window.setInterval(load, REFRESH_MS);
+    void load(true);
+    const timer = window.setInterval(() => void load(false), REFRESH_MS);
     return () => {
       cancelled = true;
       window.clearInterval(timer);
     };
   }, [backend, range]);
 
-  const onKey = useCallback((e: React.KeyboardEvent) => {
-    const pick = ["1", "2", "3", "4"].indexOf(e.key);
-    if (pick >= 0) {
-      setRange(pick);
-      setZoom(1);
-      setPan(0);
-    } else if (e.key === "]") setZoom((z) => Math.min(64, z * 2));
-    else if (e.key === "[") setZoom((z) => Math.max(1, z / 2));
-    else if (e.key === "ArrowLeft") setPan((p) => p + 0.25);
-    else if (e.key === "ArrowRight") setPan((p) => Math.max(0, p - 0.25));
-    else return;
-    e.preventDefault();
+  useEffect(() => {
+    const p = paint.current;
+    if (!p || !data) return;
+    const frame = requestAnimationFrame(() => {
+      paint.current = null;
+      performance.measure(`timeline-paint-${p.label}`, { start: p.start });
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [data]);
+
+  const pickRange = useCallback((i: number) => {
+    asked.current = performance.now();
+    setRange(i);
+    setNav(HOME);
   }, []);
 
-  const view = useMemo(() => (data ? visibleWindow(data, zoom, pan) : null), [data, zoom, pan]);
+  const onKey = useCallback(
+    (e: React.KeyboardEvent) => {
+      const pick = ["1", "2", "3", "4"].indexOf(e.key);
+      if (pick >= 0) pickRange(pick);
+      else if (e.key === "]") setNav((n) => ({ zoom: Math.min(MAX_ZOOM, n.zoom * 2), pan: n.pan }));
+      else if (e.key === "[") setNav((n) => ({ zoom: Math.max(1, n.zoom / 2), pan: clampPan(Math.max(1, n.zoom / 2), n.pan) }));
+      else if (e.key === "ArrowLeft") setNav((n) => ({ ...n, pan: clampPan(n.zoom, n.pan + 0.25) }));
+      else if (e.key === "ArrowRight") setNav((n) => ({ ...n, pan: clampPan(n.zoom, n.pan - 0.25) }));
+      else return;
+      e.preventDefault();
+    },
+    [pickRange],
+  );
+
+  // React listens to wheel events passively, so the page would scroll too.
+  const lanesRef = useCallback((el: HTMLDivElement | null) => {
+    if (!el) return;
+    const onWheel = (e: WheelEvent) => {
+      e.preventDefault();
+      const unit = e.deltaMode === 1 ? 33 : e.deltaMode === 2 ? 800 : 1;
+      const a = axis(el);
+      if (Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
+        if (a) setNav((n) => ({ ...n, pan: clampPan(n.zoom, n.pan - (e.deltaX * unit) / a.width) }));
+        return;
+      }
+      if (!e.deltaY) return;
+      const at = a ? Math.min(1, Math.max(0, (e.clientX - a.left) / a.width)) : 0.5;
+      // One notch of a mouse wheel (100 px) doubles or halves.
+      setNav((n) => zoomAt(n, 2 ** ((-e.deltaY * unit) / 100), at));
+    };
+    el.addEventListener("wheel", onWheel, { passive: false });
+    return () => el.removeEventListener("wheel", onWheel);
+  }, []);
+
+  const onPointerDown = useCallback(
+    (e: React.PointerEvent<HTMLDivElement>) => {
+      const a = e.button === 0 ? axis(e.currentTarget) : null;
+      if (!a) return;
+      drag.current = { x: e.clientX, pan: nav.pan, width: a.width };
+      e.currentTarget.setPointerCapture?.(e.pointerId);
+    },
+    [nav.pan],
+  );
+  const onPointerMove = useCallback((e: React.PointerEvent) => {
+    const d = drag.current;
+    if (d) setNav((n) => ({ ...n, pan: clampPan(n.zoom, d.pan + (e.clientX - d.x) / d.width) }));
+  }, []);
+  const onPointerUp = useCallback((e: React.PointerEvent<HTMLDivElement>) => {
+    drag.current = null;
+    if (e.currentTarget.hasPointerCapture?.(e.pointerId)) e.currentTarget.releasePointerCapture(e.pointerId);
+  }, []);
+  const reset = useCallback(() => setNav(HOME), []);
+
+  const view = useMemo(() => (data ? visibleWindow(data, nav.zoom, nav.pan) : null), [data, nav]);
 
   return (
     <section className="timeline" aria-label="Recovery timeline" data-testid="timeline-panel" tabIndex={0} onKeyDown={onKey}>
@@ -100,18 +212,15 @@ export const TimelinePanel = memo(function TimelinePanel({ backend }: { backend:
             type="button"
             className={`nav-item${i === range ? " active" : ""}`}
             aria-pressed={i === range}
-            onClick={() => {
-              setRange(i);
-              setZoom(1);
-              setPan(0);
-            }}
+            onClick={() => pickRange(i)}
             data-testid={`range-${r.label.replace(" ", "")}`}
           >
             {r.label}
           </button>
         ))}
-        <span className="muted small">1-4 range · [ ] zoom · ← → pan</span>
+        <span className="muted small">1-4 range · [ ] or wheel zoom · ← → or drag pan · double-click resets</span>
       </div>
+      <MarkerLegend />
       {error && (
         <p className="banner warning" role="alert">
           {error}
@@ -121,11 +230,48 @@ export const TimelinePanel = memo(function TimelinePanel({ backend }: { backend:
         <p className="muted">Loading the timeline…</p>
       ) : (
         <div className="timeline-body">
-          <Lanes lanes={data.lanes} figures={data.figures} from={view.from} to={view.to} />
-          <Incidents incidents={data.incidents} open={open} onToggle={setOpen} now={data.to_ms} />
+          <div
+            ref={lanesRef}
+            className="lanes-area"
+            data-testid="timeline-lanes"
+            data-zoom={nav.zoom}
+            data-from={view.from}
+            data-to={view.to}
+            onPointerDown={onPointerDown}
+            onPointerMove={onPointerMove}
+            onPointerUp={onPointerUp}
+            onPointerCancel={onPointerUp}
+            onDoubleClick={reset}
+          >
+            <Lanes lanes={data.lanes} figures={data.figures} markers={data.markers} from={view.from} to={view.to} />
+          </div>
+          <Incidents backend={backend} incidents={data.incidents} open={open} onToggle={setOpen} now={data.to_ms} />
         </div>
       )}
     </section>
+  );
+});
+
+const MARKER_MEANING: Record<(typeof MARKER_KINDS)[number], string> = {
+  restart: "restart by the engine",
+  verification: "verification",
+  heal: "automatic heal",
+  action: "action (window, CLI or wizard)",
+};
+
+const MarkerLegend = memo(function MarkerLegend() {
+  return (
+    <div className="marker-legend muted small" data-testid="marker-legend">
+      Marks:
+      {MARKER_KINDS.map((k) => (
+        <span key={k} className="legend-item">
+          <i className={`swatch swatch-${k}`} aria-hidden="true" /> {MARKER_MEANING[k]}
+        </span>
+      ))}
+      <span className="legend-item">
+        <i className="swatch swatch-failed" aria-hidden="true" /> dashed: failed
+      </span>
+    </div>
   );
 });
 
@@ -139,15 +285,18 @@ export function figureText(f: ServiceFigures | undefined): string {
 const Lanes = memo(function Lanes({
   lanes,
   figures,
+  markers,
   from,
   to,
 }: {
   lanes: Lane[];
   figures: ServiceFigures[];
+  markers: ActionEntry[];
   from: number;
   to: number;
 }) {
   const x = (ms: number) => ((Math.min(Math.max(ms, from), to) - from) / (to - from)) * WIDTH;
+  const withDate = to - from > 24 * HOUR;
   return (
     <div className="lanes">
       <div className="muted small">
@@ -156,7 +305,7 @@ const Lanes = memo(function Lanes({
       {lanes.length === 0 ? (
         <p className="muted">Nothing recorded in this range yet.</p>
       ) : (
-        <svg width="100%" viewBox={`0 0 ${WIDTH + 330} ${lanes.length * LANE}`} role="img" aria-label="Status of each service over time">
+        <svg width="100%" viewBox={`0 0 ${TOTAL} ${lanes.length * LANE}`} role="img" aria-label="Status of each service over time">
           {lanes.map((lane, i) => (
             <g key={lane.service} transform={`translate(0, ${i * LANE})`} data-testid={`lane-${lane.service}`}>
               <text x={0} y={LANE * 0.7} className="lane-label">
@@ -171,7 +320,7 @@ const Lanes = memo(function Lanes({
                 .map((s) => (
                   <rect
                     key={s.from_ms}
-                    x={160 + x(s.from_ms)}
+                    x={GUTTER + x(s.from_ms)}
                     y={3}
                     width={Math.max(1, x(s.to_ms) - x(s.from_ms))}
                     height={LANE - 6}
@@ -183,6 +332,28 @@ const Lanes = memo(function Lanes({
                 ))}
             </g>
           ))}
+          <g className="markers">
+            {markers
+              .filter((m) => m.at_ms >= from && m.at_ms <= to)
+              .map((m, k) => {
+                // The whole stack's, or a service without a lane here: across all lanes.
+                const i = m.service === null ? -1 : lanes.findIndex((l) => l.service === m.service);
+                const mx = GUTTER + x(m.at_ms);
+                return (
+                  <line
+                    key={`${m.at_ms}-${k}`}
+                    x1={mx}
+                    x2={mx}
+                    y1={i < 0 ? 0 : i * LANE + 1}
+                    y2={i < 0 ? lanes.length * LANE : (i + 1) * LANE - 1}
+                    className={markerClass(m)}
+                    data-testid={`marker-${m.kind}`}
+                  >
+                    <title>{markerTitle(m, withDate)}</title>
+                  </line>
+                );
+              })}
+          </g>
         </svg>
       )}
     </div>
@@ -190,11 +361,13 @@ const Lanes = memo(function Lanes({
 });
 
 const Incidents = memo(function Incidents({
+  backend,
   incidents,
   open,
   onToggle,
   now,
 }: {
+  backend: Backend;
   incidents: IncidentEntry[];
   open: number | null;
   onToggle: (id: number | null) => void;
@@ -221,33 +394,88 @@ const Incidents = memo(function Incidents({
                   {i.affected.map((a) => a.service).join(", ")}
                   {i.from_engine_events && " · while Stackwarden was not running"}
                 </span>
-                {open === entry.id && (
-                  <div className="evidence" data-testid={`incident-detail-${entry.id}`}>
-                    <ul>
-                      {i.affected.map((a) => (
-                        <li key={a.service}>
-                          <strong>{a.service}</strong> {a.worst} at {when(a.failed_at_ms)}
-                          {a.after && ` (${a.after})`}
-                          {a.recovered_at_ms !== null && `, healthy after ${duration(a.recovered_at_ms - a.failed_at_ms)}`}
-                        </li>
-                      ))}
-                    </ul>
-                    {entry.evidence.map((e, k) => (
-                      <div key={k}>
-                        <div className="muted small">
-                          {when(e.at_ms)} · {e.kind}
-                          {e.service && ` · ${e.service}`}
-                        </div>
-                        <pre className="log">{e.text}</pre>
-                      </div>
-                    ))}
-                  </div>
-                )}
+                {open === entry.id && <IncidentDetail backend={backend} entry={entry} />}
               </li>
             );
           })}
         </ul>
       )}
     </section>
+  );
+});
+
+const IncidentDetail = memo(function IncidentDetail({ backend, entry }: { backend: Backend; entry: IncidentEntry }) {
+  const [exporting, setExporting] = useState(false);
+  const [exported, setExported] = useState<{ ok: boolean; text: string } | null>(null);
+  const i = entry.incident;
+
+  async function exportReport(format: ReportFormat) {
+    setExporting(true);
+    setExported(null);
+    try {
+      const path = await backend.exportIncidentReport(entry.id, format);
+      setExported({ ok: true, text: `Saved to ${path}` });
+    } catch (e) {
+      setExported({ ok: false, text: `Could not export: ${asUiError(e).message}` });
+    } finally {
+      setExporting(false);
+    }
+  }
+
+  return (
+    <div className="evidence" data-testid={`incident-detail-${entry.id}`}>
+      <ul>
+        {i.affected.map((a) => (
+          <li key={a.service}>
+            <strong>{a.service}</strong> {a.worst} at {when(a.failed_at_ms)}
+            {a.after && ` (${a.after})`}
+            {a.recovered_at_ms !== null && `, healthy after ${duration(a.recovered_at_ms - a.failed_at_ms)}`}
+          </li>
+        ))}
+      </ul>
+      <div className="incident-actions" data-testid={`incident-actions-${entry.id}`}>
+        <h4>Actions</h4>
+        {entry.actions.length === 0 ? (
+          <p className="muted small">No action recorded</p>
+        ) : (
+          <ul>
+            {entry.actions.map((a, k) => (
+              <li key={k}>
+                <span className="muted small">
+                  {when(a.at_ms)} · {a.source}
+                </span>{" "}
+                {a.action} · {a.service ?? "whole stack"}{" "}
+                <span className={a.ok ? "ok" : "bad"} title={a.ok ? "succeeded" : "failed"}>
+                  {a.ok ? "✓" : "✗"}
+                </span>{" "}
+                {a.result}
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+      {entry.evidence.map((e, k) => (
+        <div key={k}>
+          <div className="muted small">
+            {when(e.at_ms)} · {e.kind}
+            {e.service && ` · ${e.service}`}
+          </div>
+          <pre className="log">{e.text}</pre>
+        </div>
+      ))}
+      <div className="toolbar">
+        <button type="button" disabled={exporting} onClick={() => void exportReport("html")} data-testid={`export-incident-html-${entry.id}`}>
+          Export report (HTML)
+        </button>
+        <button type="button" disabled={exporting} onClick={() => void exportReport("md")} data-testid={`export-incident-md-${entry.id}`}>
+          Export report (Markdown)
+        </button>
+      </div>
+      {exported && (
+        <p className={`small ${exported.ok ? "muted" : "bad"}`} role={exported.ok ? "status" : "alert"} data-testid={`export-incident-path-${entry.id}`}>
+          {exported.text}
+        </p>
+      )}
+    </div>
   );
 });

@@ -9,6 +9,7 @@ import type { VerifyStarted } from "../bindings/VerifyStarted";
 
 export type EventName = "verify-started" | "verify-progress" | "verify-done" | "show-view" | "runtime-status";
 import type { StackHealth } from "../bindings/StackHealth";
+import type { ActionEntry } from "../bindings/ActionEntry";
 import type { TimelineData } from "../bindings/TimelineData";
 import type { StackSnapshot } from "../bindings/StackSnapshot";
 import type { RuntimeStatus } from "../bindings/RuntimeStatus";
@@ -181,6 +182,7 @@ export function fakeBackend(
       };
     }),
     timeline: vi.fn(async (spanMs: number) => timelineData(spanMs)),
+    exportIncidentReport: vi.fn(async (id: number, format) => `/data/reports/incident-${id}.${format}`),
     recentTransitions: vi.fn(async () => [
       {
         at_ms: 5000,
@@ -203,10 +205,44 @@ export function fakeBackend(
   };
 }
 
-/** A timeline ending at 1,000,000 ms: db down for a while, one closed incident. */
+/**
+ * A timeline ending at 1,000,000 ms: db down for a while, one closed incident
+ * during which the engine restarted db and a heal failed; a verification of
+ * the whole stack after it.
+ */
 export function timelineData(spanMs: number): TimelineData {
   const to = 1_000_000;
   const from = to - spanMs;
+  const restart: ActionEntry = {
+    at_ms: to - 290_000,
+    kind: "restart",
+    source: "engine",
+    action: "restart",
+    service: "db",
+    ok: true,
+    result: "ai-db restarted by its restart policy (restart 2)",
+    incident_id: 7,
+  };
+  const heal: ActionEntry = {
+    at_ms: to - 250_000,
+    kind: "heal",
+    source: "healer",
+    action: "start",
+    service: "db",
+    ok: false,
+    result: "container ai-db did not start: port 5432 in use",
+    incident_id: 7,
+  };
+  const verification: ActionEntry = {
+    at_ms: to - 50_000,
+    kind: "verification",
+    source: "window",
+    action: "verification",
+    service: null,
+    ok: true,
+    result: "12 of 12 checks passed",
+    incident_id: null,
+  };
   return {
     from_ms: from,
     to_ms: to,
@@ -248,7 +284,9 @@ export function timelineData(spanMs: number): TimelineData {
           from_engine_events: false,
         },
         evidence: [{ at_ms: to - 300_000, kind: "logs", service: "db", text: "FATAL: the database system is shutting down" }],
+        actions: [restart, heal],
       },
     ],
+    markers: [restart, heal, verification],
   };
 }
