@@ -21,6 +21,7 @@ fn main() {
         "recent_transitions",
         "timeline",
         "export_incident_report",
+        "incident_detail",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(commands)) {
         eprintln!("tauri-build failed: {e:#}");

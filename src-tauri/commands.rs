@@ -130,6 +130,24 @@ pub async fn export_report(
         .to_string())
 }
 
+/// Incident `id`'s evidence, for its detail in the timeline.
+#[tauri::command]
+pub async fn incident_detail(
+    state: State<'_, AppState>,
+    id: f64,
+) -> Result<stackwarden_runtime::IncidentDetail, UiError> {
+    Ok(state.runtime.incident_detail(whole_id(id)).await?)
+}
+
+/// A number from the page as an id: anything but a whole number names none.
+fn whole_id(id: f64) -> i64 {
+    if id.is_finite() && id.fract() == 0.0 {
+        id as i64
+    } else {
+        -1
+    }
+}
+
 /// Writes incident `id`'s recovery report into the data folder's
 /// `reports/` and returns its path.
 #[tauri::command]
@@ -138,15 +156,9 @@ pub async fn export_incident_report(
     id: f64,
     format: ReportFormat,
 ) -> Result<String, UiError> {
-    // A number from the page: anything but a whole id names no incident.
-    let id = if id.is_finite() && id.fract() == 0.0 {
-        id as i64
-    } else {
-        -1
-    };
     Ok(state
         .runtime
-        .export_incident_report(id, format)
+        .export_incident_report(whole_id(id), format)
         .await?
         .display()
         .to_string())

@@ -74,6 +74,7 @@ pub fn run() -> ExitCode {
             commands::recent_transitions,
             commands::timeline,
             commands::export_incident_report,
+            commands::incident_detail,
         ])
         .setup(move |app| {
             setup(app.handle(), config, config_error)?;

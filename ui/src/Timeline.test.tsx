@@ -34,8 +34,29 @@ describe("the recovery timeline", () => {
     expect(incident.textContent).toContain("closed");
     expect(incident.textContent).toContain("db down: container exited (137)");
     fireEvent.click(within(incident).getByRole("button"));
-    expect(within(panel).getByTestId("incident-detail-7").textContent).toContain("FATAL: the database system is shutting down");
+    // The evidence loads when the detail opens.
+    await waitFor(() =>
+      expect(within(panel).getByTestId("incident-detail-7").textContent).toContain("FATAL: the database system is shutting down"),
+    );
+    expect(backend.incidentDetail).toHaveBeenCalledWith(7);
     expect(backend.timeline).toHaveBeenLastCalledWith(24 * 3_600_000);
+  });
+
+  it("lists 50 incidents at first and the rest on demand", async () => {
+    const backend = fakeBackend(snapshot([row({ name: "db" })]));
+    const base = timelineData(24 * 3_600_000);
+    const one = base.incidents[0]!;
+    backend.timeline = vi.fn(async () => ({
+      ...base,
+      incidents: Array.from({ length: 120 }, (_, k) => ({ ...one, id: k + 1, incident: { ...one.incident, key: k + 1 } })),
+    }));
+    render(<App backend={backend} />);
+    fireEvent.click(await screen.findByTestId("nav-timeline"));
+    const list = await screen.findByTestId("incident-list");
+    expect(list.querySelectorAll(":scope > li")).toHaveLength(50);
+    fireEvent.click(screen.getByTestId("incidents-more"));
+    expect(list.querySelectorAll(":scope > li")).toHaveLength(100);
+    expect(screen.getByTestId("incidents-more").textContent).toBe("Show 20 more of 20 older");
   });
 
   it("changes range with the keyboard and by clicking", async () => {

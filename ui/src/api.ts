@@ -11,6 +11,7 @@ import type { HistoryPoint } from "./bindings/HistoryPoint";
 import type { LogBatch } from "./bindings/LogBatch";
 import type { CheckResult } from "./bindings/CheckResult";
 import type { RecordedTransition } from "./bindings/RecordedTransition";
+import type { IncidentDetail } from "./bindings/IncidentDetail";
 import type { TimelineData } from "./bindings/TimelineData";
 import type { ReportFormat } from "./bindings/ReportFormat";
 import type { ResponsePoint } from "./bindings/ResponsePoint";
@@ -53,6 +54,7 @@ export interface Backend {
   timeline(spanMs: number): Promise<TimelineData>;
   /** Writes one incident's report; resolves with the file's path. */
   exportIncidentReport(id: number, format: ReportFormat): Promise<string>;
+  incidentDetail(id: number): Promise<IncidentDetail>;
   /** Whether this app records, and parts of it that had to be restarted. */
   runtimeStatus(): Promise<RuntimeStatus>;
   onRuntimeStatus(handler: (s: RuntimeStatus) => void): Promise<Unlisten>;
@@ -92,6 +94,7 @@ export const tauriBackend: Backend = {
   recentTransitions: () => invoke<RecordedTransition[]>("recent_transitions"),
   timeline: (spanMs) => invoke<TimelineData>("timeline", { spanMs }),
   exportIncidentReport: (id, format) => invoke<string>("export_incident_report", { id, format }),
+  incidentDetail: (id) => invoke<IncidentDetail>("incident_detail", { id }),
   runtimeStatus: () => invoke<RuntimeStatus>("runtime_status"),
   onRuntimeStatus: (handler) => listen<RuntimeStatus>("runtime-status", (e) => handler(e.payload)),
 };

@@ -22,7 +22,7 @@ pub struct TimelineArgs<'a> {
 /// Exit 0 with the timeline; 1 when nothing was ever recorded; 64 for a
 /// `--since` that is not a duration.
 pub fn run(config: &Config, args: &TimelineArgs<'_>) -> ExitCode {
-    let since = match stackwarden_stack::parse_duration(args.since) {
+    let since = match stackwarden_stack::parse_span(args.since) {
         Ok(d) => d,
         Err(reason) => {
             eprintln!(

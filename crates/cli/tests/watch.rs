@@ -164,12 +164,7 @@ fn watch_records_stops_on_sigterm_and_a_second_one_refuses() {
         store.close().await;
     });
     // The stopped required container is an open incident on the timeline.
-    let timeline = Command::new(env!("CARGO_BIN_EXE_stackwarden"))
-        .args(["timeline", "--since", "1h", "--json"])
-        .env("STACKWARDEN_CONFIG", "/nonexistent/stackwarden-config.toml")
-        .env("STACKWARDEN_DATA_DIR", &data)
-        .output()
-        .expect("timeline");
+    let timeline = stackwarden(&data, &["timeline", "--since", "7d", "--json"]);
     assert_eq!(
         timeline.status.code(),
         Some(0),
@@ -195,24 +190,23 @@ fn watch_records_stops_on_sigterm_and_a_second_one_refuses() {
             .any(|c| c["change"]["to"] == "down"),
         "{v:#}"
     );
-    let text = Command::new(env!("CARGO_BIN_EXE_stackwarden"))
-        .args(["timeline", "--service", "web"])
-        .env("STACKWARDEN_CONFIG", "/nonexistent/stackwarden-config.toml")
-        .env("STACKWARDEN_DATA_DIR", &data)
-        .output()
-        .expect("timeline");
+    let text = stackwarden(&data, &["timeline", "--service", "web"]);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("OPEN") && text.contains("web down"), "{text}");
     // Its recovery report, as one HTML page and as Markdown.
     let id = incident["id"].as_i64().expect("the incident's number");
     let page = dir.path().join("incident.html");
-    let report = Command::new(env!("CARGO_BIN_EXE_stackwarden"))
-        .args(["timeline", "--incident", &id.to_string(), "--report"])
-        .arg(&page)
-        .env("STACKWARDEN_CONFIG", "/nonexistent/stackwarden-config.toml")
-        .env("STACKWARDEN_DATA_DIR", &data)
-        .output()
-        .expect("report");
+    let id = id.to_string();
+    let report = stackwarden(
+        &data,
+        &[
+            "timeline",
+            "--incident",
+            &id,
+            "--report",
+            page.to_str().unwrap(),
+        ],
+    );
     assert_eq!(
         report.status.code(),
         Some(0),
@@ -245,36 +239,37 @@ fn watch_records_stops_on_sigterm_and_a_second_one_refuses() {
         dir.path(),
     );
     let md = dir.path().join("incident.md");
-    let written = Command::new(env!("CARGO_BIN_EXE_stackwarden"))
-        .args(["timeline", "--incident", &id.to_string(), "--report"])
-        .arg(&md)
-        .env("STACKWARDEN_DATA_DIR", &data)
-        .output()
-        .expect("report");
+    let written = stackwarden(
+        &data,
+        &[
+            "timeline",
+            "--incident",
+            &id,
+            "--report",
+            md.to_str().unwrap(),
+        ],
+    );
     assert_eq!(written.status.code(), Some(0));
     let text = std::fs::read_to_string(&md).unwrap();
     assert!(text.contains("](incident-charts/timeline.png)"), "{text}");
     assert!(png_size(&dir.path().join("incident-charts/timeline.png")).0 > 0);
-    let missing = Command::new(env!("CARGO_BIN_EXE_stackwarden"))
-        .args(["timeline", "--incident", "999999", "--report"])
-        .arg(dir.path().join("none.html"))
-        .env("STACKWARDEN_DATA_DIR", &data)
-        .output()
-        .expect("report");
+    let none = dir.path().join("none.html");
+    let missing = stackwarden(
+        &data,
+        &[
+            "timeline",
+            "--incident",
+            "999999",
+            "--report",
+            none.to_str().unwrap(),
+        ],
+    );
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no incident #999999"));
-    let half = Command::new(env!("CARGO_BIN_EXE_stackwarden"))
-        .args(["timeline", "--incident", "1"])
-        .env("STACKWARDEN_DATA_DIR", &data)
-        .output()
-        .expect("timeline");
+    let half = stackwarden(&data, &["timeline", "--incident", "1"]);
     assert_eq!(half.status.code(), Some(64), "--incident needs --report");
 
-    let bad = Command::new(env!("CARGO_BIN_EXE_stackwarden"))
-        .args(["timeline", "--since", "yesterday"])
-        .env("STACKWARDEN_DATA_DIR", &data)
-        .output()
-        .expect("timeline");
+    let bad = stackwarden(&data, &["timeline", "--since", "yesterday"]);
     assert_eq!(bad.status.code(), Some(64));
 
     let third = watch(&data, &stack)
@@ -293,6 +288,16 @@ fn watch_records_stops_on_sigterm_and_a_second_one_refuses() {
         )),
         "the unit records into the same folder: {unit}"
     );
+}
+
+/// `stackwarden ARGS` reading the data folder `data`, with no config file.
+fn stackwarden<S: AsRef<std::ffi::OsStr>>(data: &Path, args: &[S]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_stackwarden"))
+        .args(args)
+        .env("STACKWARDEN_CONFIG", "/nonexistent/stackwarden-config.toml")
+        .env("STACKWARDEN_DATA_DIR", data)
+        .output()
+        .expect("stackwarden runs")
 }
 
 /// `watch` in `dir` on a one-service stack named `name`, with no engine to

@@ -308,16 +308,26 @@ fn shorten(text: &str) -> String {
 /// The longest span the timeline shows: 30 days.
 pub const TIMELINE_MAX_MS: i64 = 30 * 24 * 3600 * 1000;
 
-/// An incident as the timeline lists it: with its stored id and evidence.
+/// An incident as the timeline lists it: with its stored id and what was
+/// done during it (its evidence comes with `incident_detail`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, ts_rs::TS)]
 #[ts(export, export_to = "bindings/")]
 pub struct IncidentEntry {
     #[ts(type = "number")]
     pub id: i64,
     pub incident: stackwarden_incidents::Incident,
-    pub evidence: Vec<EvidenceEntry>,
     /// What was done during it, with the results.
     pub actions: Vec<ActionEntry>,
+}
+
+/// What an incident's detail shows beside the incident itself: the
+/// evidence kept at the moment (log lines among it), loaded when opened.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, ts_rs::TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct IncidentDetail {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub evidence: Vec<EvidenceEntry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
@@ -404,7 +414,7 @@ pub struct ServiceFigures {
 impl Runtime {
     /// The timeline of the last `span_ms` (at most 30 days): a lane per
     /// service of the stack (and of any service with changes in the span),
-    /// the gaps, and the incidents with their evidence.
+    /// the gaps, the incidents and the actions.
     pub async fn timeline(&self, span_ms: i64) -> Result<TimelineData, RuntimeError> {
         let to_ms = now_ms();
         let from_ms = to_ms - span_ms.clamp(60_000, TIMELINE_MAX_MS);
@@ -428,32 +438,30 @@ impl Runtime {
             .map(|s| (s.service.clone(), s.group.clone()))
             .collect();
         let (lanes, gaps) = store.lanes(&services, from_ms, to_ms).await?;
-        let mut incidents = Vec::new();
-        for stored in store.incidents_since(from_ms).await? {
-            let evidence = store
-                .evidence(stored.id)
-                .await?
-                .into_iter()
-                .map(|e| EvidenceEntry {
-                    at_ms: e.at_ms,
-                    kind: e.kind,
-                    service: e.service,
-                    text: e.text,
-                })
-                .collect();
-            let actions = store
-                .incident_actions(stored.id)
-                .await?
-                .into_iter()
-                .map(ActionEntry::from)
-                .collect();
-            incidents.push(IncidentEntry {
+        let stored = store.incidents_since(from_ms).await?;
+        // One read for every incident's actions and the span's markers.
+        let earliest = stored
+            .iter()
+            .map(|i| i.incident.opened_at_ms)
+            .fold(from_ms, i64::min);
+        let actions: Vec<ActionEntry> = store
+            .actions_since(earliest)
+            .await?
+            .into_iter()
+            .map(ActionEntry::from)
+            .collect();
+        let mut incidents: Vec<IncidentEntry> = stored
+            .into_iter()
+            .map(|stored| IncidentEntry {
                 id: stored.id,
+                actions: actions
+                    .iter()
+                    .filter(|a| a.incident_id == Some(stored.id))
+                    .cloned()
+                    .collect(),
                 incident: stored.incident,
-                evidence,
-                actions,
-            });
-        }
+            })
+            .collect();
         incidents.sort_by_key(|i| {
             (
                 !i.incident.is_open(),
@@ -473,12 +481,7 @@ impl Runtime {
                 ),
             })
             .collect();
-        let markers = store
-            .actions_since(from_ms)
-            .await?
-            .into_iter()
-            .map(ActionEntry::from)
-            .collect();
+        let markers = actions.into_iter().filter(|a| a.at_ms >= from_ms).collect();
         Ok(TimelineData {
             from_ms,
             to_ms,
@@ -488,5 +491,22 @@ impl Runtime {
             figures,
             markers,
         })
+    }
+
+    /// Incident `id`'s evidence, in time order (empty for no such incident).
+    pub async fn incident_detail(&self, id: i64) -> Result<IncidentDetail, RuntimeError> {
+        let store = self.history_store()?;
+        let evidence = store
+            .evidence(id)
+            .await?
+            .into_iter()
+            .map(|e| EvidenceEntry {
+                at_ms: e.at_ms,
+                kind: e.kind,
+                service: e.service,
+                text: e.text,
+            })
+            .collect();
+        Ok(IncidentDetail { id, evidence })
     }
 }

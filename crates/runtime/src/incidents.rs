@@ -503,7 +503,11 @@ pub async fn replay_engine_events(
     // Past events come at once; the stream is not relied on to end at
     // `until` (Podman ends it only when a later event arrives), so reading
     // stops after a pause once they started coming, or at the deadline.
-    let between = || Box::pin(engine.container_events_between(last / 1000, started / 1000 + 1));
+    // `until` is when the request is made, not when the watch started:
+    // Podman ends the stream at once, after at most one event, when `until`
+    // has already passed (waiting for the engine to connect takes a while).
+    // Events after `started` are the live watch's and are left out below.
+    let between = || Box::pin(engine.container_events_between(last / 1000, now_ms() / 1000 + 1));
     let mut stream = between();
     let deadline = tokio::time::Instant::now() + CATCH_UP_WITHIN;
     let mut events = Vec::new();

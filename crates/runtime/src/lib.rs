@@ -37,8 +37,8 @@ use tokio::task::AbortHandle;
 use ts_rs::TS;
 
 pub use actions::{
-    ActionEntry, EvidenceEntry, IncidentEntry, ReportFormat, ServiceFigures, TimelineData,
-    TIMELINE_MAX_MS,
+    ActionEntry, EvidenceEntry, IncidentDetail, IncidentEntry, ReportFormat, ServiceFigures,
+    TimelineData, TIMELINE_MAX_MS,
 };
 pub use error::RuntimeError;
 pub use incidents::{replay_engine_events, CaughtUp};

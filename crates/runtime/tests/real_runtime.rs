@@ -748,6 +748,11 @@ async fn an_engine_restart_shows_as_a_gap_and_actions_land_on_the_incident() {
         .find(|i| i.id == open.id)
         .expect("the incident");
     assert!(entry.actions.iter().any(|a| a.action == "start"));
+    let detail = runtime.incident_detail(open.id).await.unwrap();
+    assert!(
+        detail.evidence.iter().any(|e| e.kind == "status"),
+        "{detail:?}"
+    );
 
     // Its recovery report, from the window.
     let report = runtime
@@ -763,5 +768,83 @@ async fn an_engine_restart_shows_as_a_gap_and_actions_land_on_the_incident() {
             .await,
         Err(RuntimeError::Report(_))
     ));
+    runtime.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catching_up_works_when_the_engine_answers_late() {
+    // Podman ends an events stream at once when its `until` has passed:
+    // asked with the time the watch started, a late engine hid the past.
+    const DB: &str = "sw-rt-late-db";
+    let _container = TestContainer::run(DB, &[], &["sleep", "3600"]);
+    let watched = Watched::new(format!(
+            "name: rtlate\nx-stackwarden:\n  groups:\n    core: {{ required: true }}\nservices:\n  db:\n    image: localhost/sw-test-busybox:latest\n    container_name: {DB}\n    x-stackwarden: {{ group: core }}\n"
+        ));
+    let socket = watched
+        .dir
+        .path()
+        .join("engine.sock")
+        .to_string_lossy()
+        .to_string();
+    let only = || {
+        vec![Candidate {
+            endpoint: format!("unix://{socket}"),
+            source: "test".into(),
+        }]
+    };
+    let start = || {
+        Runtime::start(options(
+            watched.dir.path(),
+            StackSource::file(watched.stack.clone()),
+            only(),
+        ))
+    };
+    {
+        let _service = PrivateService::start(&socket);
+        let runtime = start().await.unwrap();
+        let mut state = runtime.state();
+        wait_for(&mut state, "db healthy", Duration::from_secs(20), |s| {
+            status_of(s, "db") == Some(ServiceStatus::Healthy)
+        })
+        .await;
+        runtime.stop().await;
+    }
+    let store = Store::open(
+        watched.dir.path(),
+        Retention {
+            max_age: Duration::from_secs(86_400),
+            max_per_container: 100,
+        },
+    )
+    .await
+    .unwrap();
+    store.heartbeat(now() - 120_000).await.unwrap();
+    store.close().await;
+    podman(&["kill", DB]);
+    podman(&["start", DB]);
+
+    // The watch starts while the engine is away; it answers seconds later.
+    let runtime = start().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let _service = PrivateService::start(&socket);
+    runtime.retry_engine();
+    let store = runtime.store().unwrap().clone();
+    let found = eventually(
+        "the backfilled incident",
+        Duration::from_secs(40),
+        async || {
+            let all = store.incidents_since(0).await.unwrap();
+            all.into_iter().find(|i| i.incident.from_engine_events)
+        },
+    )
+    .await;
+    assert!(
+        found
+            .incident
+            .cause
+            .summary
+            .contains("died (exit code 137)"),
+        "{found:?}"
+    );
     runtime.stop().await;
 }

@@ -11,6 +11,21 @@ pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
 /// number too large for a [`Duration`] (or above [`MAX_DURATION`]) is an
 /// error that says so.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    parse(text, false)
+}
+
+/// A span of history as the command line takes it (`--since 7d`): what
+/// [`parse_duration`] accepts, and days (`d`).
+pub fn parse_span(text: &str) -> Result<Duration, String> {
+    parse(text, true)
+}
+
+fn parse(text: &str, days: bool) -> Result<Duration, String> {
+    let units = if days {
+        "ms, s, m, h or d"
+    } else {
+        "ms, s, m or h"
+    };
     let s = text.trim();
     if s.is_empty() {
         return Err("empty duration".to_string());
@@ -27,7 +42,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         // ASCII digits and dots only, so every index below is a char boundary.
         let digits = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("`{s}` needs a unit: ms, s, m or h"))?;
+            .ok_or_else(|| format!("`{s}` needs a unit: {units}"))?;
         if digits == 0 {
             return Err(format!("`{s}` is not a duration such as 30s or 150ms"));
         }
@@ -44,11 +59,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "s" => value,
             "m" => value * 60.0,
             "h" => value * 3600.0,
-            other => {
-                return Err(format!(
-                    "unknown unit `{other}` in `{s}`; use ms, s, m or h"
-                ))
-            }
+            "d" if days => value * 86_400.0,
+            other => return Err(format!("unknown unit `{other}` in `{s}`; use {units}")),
         };
         let part = Duration::try_from_secs_f64(secs).map_err(|_| too_long())?;
         total = total.checked_add(part).ok_or_else(too_long)?;
@@ -63,6 +75,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_take_days_and_durations_do_not() {
+        assert_eq!(parse_span("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_span("1d12h"), Ok(Duration::from_secs(36 * 3600)));
+        assert_eq!(parse_span("90m"), Ok(Duration::from_secs(5400)));
+        assert!(parse_span("400d").unwrap_err().contains("too long"));
+        assert!(parse_span("7x").unwrap_err().contains("ms, s, m, h or d"));
+        assert!(parse_duration("7d")
+            .unwrap_err()
+            .contains("use ms, s, m or h"));
+    }
 
     #[test]
     fn durations() {

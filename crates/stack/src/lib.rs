@@ -21,7 +21,7 @@ mod source;
 mod validate;
 
 pub use depends::{Dependency, DependencyCondition};
-pub use duration::{parse_duration, MAX_DURATION};
+pub use duration::{parse_duration, parse_span, MAX_DURATION};
 pub use interpolate::{interpolate, InterpolationProblem};
 pub use load::{files_to_read, join_texts, load_files, parse_texts, split_texts, LoadedFiles};
 pub use ports::PortSpec;

@@ -8,6 +8,7 @@
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { asUiError, type Backend } from "../api";
 import type { ActionEntry } from "../bindings/ActionEntry";
+import type { IncidentDetail as IncidentDetailData } from "../bindings/IncidentDetail";
 import type { IncidentEntry } from "../bindings/IncidentEntry";
 import type { Lane } from "../bindings/Lane";
 import type { ReportFormat } from "../bindings/ReportFormat";
@@ -29,6 +30,9 @@ const TOTAL = WIDTH + 330;
 const LANE = 22;
 /// How often the open timeline reloads.
 const REFRESH_MS = 10_000;
+/// Incidents listed at first (and added per "show more"): a month of a
+/// flapping service has hundreds.
+const INCIDENTS_SHOWN = 50;
 export const MAX_ZOOM = 64;
 const MARKER_KINDS = ["restart", "verification", "heal", "action"] as const;
 
@@ -373,6 +377,7 @@ const Incidents = memo(function Incidents({
   onToggle: (id: number | null) => void;
   now: number;
 }) {
+  const [shown, setShown] = useState(INCIDENTS_SHOWN);
   return (
     <section className="incidents" aria-label="Incidents">
       <h3>Incidents ({incidents.length})</h3>
@@ -380,7 +385,7 @@ const Incidents = memo(function Incidents({
         <p className="muted small">No incident in this range.</p>
       ) : (
         <ul className="service-health" data-testid="incident-list">
-          {incidents.map((entry) => {
+          {incidents.slice(0, shown).map((entry) => {
             const i = entry.incident;
             const isOpen = i.closed_at_ms === null;
             return (
@@ -400,6 +405,11 @@ const Incidents = memo(function Incidents({
           })}
         </ul>
       )}
+      {incidents.length > shown && (
+        <button type="button" className="link" onClick={() => setShown((n) => n + INCIDENTS_SHOWN)} data-testid="incidents-more">
+          Show {Math.min(INCIDENTS_SHOWN, incidents.length - shown)} more of {incidents.length - shown} older
+        </button>
+      )}
     </section>
   );
 });
@@ -407,7 +417,22 @@ const Incidents = memo(function Incidents({
 const IncidentDetail = memo(function IncidentDetail({ backend, entry }: { backend: Backend; entry: IncidentEntry }) {
   const [exporting, setExporting] = useState(false);
   const [exported, setExported] = useState<{ ok: boolean; text: string } | null>(null);
+  const [detail, setDetail] = useState<IncidentDetailData | null>(null);
+  const [detailError, setDetailError] = useState<string | null>(null);
   const i = entry.incident;
+
+  // The evidence (log lines among it) loads when the detail opens; the
+  // list itself stays light for long ranges.
+  useEffect(() => {
+    let cancelled = false;
+    backend
+      .incidentDetail(entry.id)
+      .then((d) => !cancelled && setDetail(d))
+      .catch((e) => !cancelled && setDetailError(asUiError(e).message));
+    return () => {
+      cancelled = true;
+    };
+  }, [backend, entry.id, entry.incident.closed_at_ms]);
 
   async function exportReport(format: ReportFormat) {
     setExporting(true);
@@ -454,7 +479,13 @@ const IncidentDetail = memo(function IncidentDetail({ backend, entry }: { backen
           </ul>
         )}
       </div>
-      {entry.evidence.map((e, k) => (
+      {detailError && (
+        <p className="bad small" role="alert">
+          Could not load the evidence: {detailError}
+        </p>
+      )}
+      {!detail && !detailError && <p className="muted small">Loading the evidence…</p>}
+      {detail?.evidence.map((e, k) => (
         <div key={k}>
           <div className="muted small">
             {when(e.at_ms)} · {e.kind}

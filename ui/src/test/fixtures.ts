@@ -183,6 +183,10 @@ export function fakeBackend(
     }),
     timeline: vi.fn(async (spanMs: number) => timelineData(spanMs)),
     exportIncidentReport: vi.fn(async (id: number, format) => `/data/reports/incident-${id}.${format}`),
+    incidentDetail: vi.fn(async (id: number) => ({
+      id,
+      evidence: [{ at_ms: Date.now() - 300_000, kind: "logs", service: "db", text: "FATAL: the database system is shutting down" }],
+    })),
     recentTransitions: vi.fn(async () => [
       {
         at_ms: 5000,
@@ -283,7 +287,6 @@ export function timelineData(spanMs: number): TimelineData {
           engine_back_at_ms: null,
           from_engine_events: false,
         },
-        evidence: [{ at_ms: to - 300_000, kind: "logs", service: "db", text: "FATAL: the database system is shutting down" }],
         actions: [restart, heal],
       },
     ],
