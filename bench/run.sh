@@ -68,3 +68,6 @@ SW_BENCH_OWN_ENGINE=0 bash bench/health_round.sh
 
 echo
 SW_BENCH_OWN_ENGINE=0 bash bench/verify_round.sh
+
+echo
+bash bench/timeline.sh

@@ -6,7 +6,7 @@ The view notes `performance.now()` when a range is asked for and measures
 `timeline-paint-<range>` once its lanes are on screen (the frame after the
 render): the command's round trip through the IPC, the JSON, React's render
 and layout. Each range is picked RUNS times (switching away in between);
-medians are printed.
+medians are printed, with the command's round trip alone beside them.
 
     python3 bench/timeline_paint.py target/release/stackwarden-desktop DATA_DIR 9
 """
@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from app_cpu import DISPLAY, DRIVER_PORT, stop, wait_for, wait_port  # noqa: E402
 
 RANGES = ["24h", "7d"]
+SPANS = {"24h": 24 * 3600 * 1000, "7d": 7 * 24 * 3600 * 1000}
 
 
 def main():
@@ -46,6 +47,7 @@ def main():
     driver_proc = None
     driver = None
     paints = {r: [] for r in RANGES}
+    trips = {r: [] for r in RANGES}
     lanes = 0
     try:
         wait_for("Xvfb", lambda: Path(f"/tmp/.X11-unix/X{DISPLAY.lstrip(':')}").exists(), timeout=10)
@@ -76,6 +78,11 @@ def main():
                     "const e = performance.getEntriesByName(arguments[0]); return e[e.length - 1].duration",
                     f"timeline-paint-{r}"))
                 lanes = len(driver.find_elements(By.CSS_SELECTOR, '[data-testid^="lane-"]'))
+                # Of which the command's round trip alone (IPC, JSON both ways).
+                trips[r].append(driver.execute_async_script(
+                    "const done = arguments[arguments.length - 1]; const t = performance.now();"
+                    "window.__TAURI_INTERNALS__.invoke('timeline', { spanMs: arguments[0] })"
+                    ".then(() => done(performance.now() - t), () => done(-1));", SPANS[r]))
                 time.sleep(0.5)
     finally:
         if driver is not None:
@@ -88,11 +95,11 @@ def main():
                 stop(p)
 
     print(f"{lanes} lanes; first paint after picking the range, {runs} runs each:\n")
-    print("| range | median [ms] | min [ms] | max [ms] |")
-    print("|---|---|---|---|")
+    print("| range | first paint, median [ms] | min [ms] | max [ms] | of which the command's round trip, median [ms] |")
+    print("|---|---|---|---|---|")
     for r in RANGES:
         v = paints[r]
-        print(f"| {r} | {statistics.median(v):.1f} | {min(v):.1f} | {max(v):.1f} |")
+        print(f"| {r} | {statistics.median(v):.1f} | {min(v):.1f} | {max(v):.1f} | {statistics.median(trips[r]):.1f} |")
 
 
 if __name__ == "__main__":

@@ -141,8 +141,9 @@ def test_the_timeline_shows_the_incident_and_its_evidence(driver, artifacts):
         text_of_css(driver, '[data-testid^="incident-detail-"]')))
     assert "sw-ok-web" in detail, detail
     # The start from the window is recorded on it, and marked on the lane.
-    actions = text_of_css(driver, '[data-testid^="incident-actions-"]')
-    assert "start" in actions and "window" in actions and "sw-ok-web" in actions, actions
+    actions = wait_for("its actions", lambda: (lambda t: t if t and "window" in t else None)(
+        text_of_css(driver, '[data-testid^="incident-actions-"]')))
+    assert "start" in actions and "sw-ok-web" in actions, actions
     assert driver.find_elements(By.CSS_SELECTOR, '[data-testid="marker-action"]')
     driver.save_screenshot(str(artifacts / "window-timeline.png"))
     # Its recovery report, written into the data folder.

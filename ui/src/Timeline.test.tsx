@@ -27,8 +27,12 @@ describe("the recovery timeline", () => {
     const lane = await within(panel).findByTestId("lane-db");
     const statuses = [...lane.querySelectorAll("rect")].map((r) => r.getAttribute("data-status"));
     expect(statuses).toEqual(["healthy", "down", "no-data", "healthy"]);
-    expect(lane.querySelectorAll("rect title")[1]?.textContent).toContain("db: down from");
-    expect(lane.querySelectorAll("rect title")[1]?.textContent).toContain("container exited (137)");
+    // Hovering a segment says its status, when and why.
+    fireEvent.mouseMove(lane.querySelectorAll("rect")[1]!);
+    expect(within(panel).getByTestId("timeline-tip").textContent).toContain("db: down from");
+    expect(within(panel).getByTestId("timeline-tip").textContent).toContain("container exited (137)");
+    fireEvent.mouseLeave(within(panel).getByTestId("timeline-lanes").firstElementChild!);
+    expect(within(panel).queryByTestId("timeline-tip")).toBeNull();
     expect(within(panel).getByTestId("figures-db").textContent).toBe("90.0 % · MTTR 3 min");
     const incident = within(panel).getByTestId("incident-7");
     expect(incident.textContent).toContain("closed");
@@ -108,20 +112,22 @@ describe("the recovery timeline", () => {
 
   it("marks restarts, heals and verifications on the lanes, with the legend", async () => {
     const { panel } = await openTimeline();
+    const hover = (el: Element) => {
+      fireEvent.mouseMove(el);
+      return within(panel).getByTestId("timeline-tip").textContent;
+    };
     const restart = within(panel).getByTestId("marker-restart");
     expect(restart.getAttribute("class")).toBe("marker marker-restart");
-    expect(restart.querySelector("title")?.textContent).toMatch(
-      /^restart by engine · db · .+: ai-db restarted by its restart policy \(restart 2\)$/,
-    );
+    expect(hover(restart)).toMatch(/^restart by engine · db · .+: ai-db restarted by its restart policy \(restart 2\)$/);
     const heal = within(panel).getByTestId("marker-heal");
     expect(heal.getAttribute("class")).toBe("marker marker-heal marker-failed");
-    expect(heal.querySelector("title")?.textContent).toContain("heal (start) by healer · db");
-    expect(heal.querySelector("title")?.textContent).toContain("(failed)");
+    expect(hover(heal)).toContain("heal (start) by healer · db");
+    expect(hover(heal)).toContain("(failed)");
     // The whole stack's spans every lane; the one lane here is 22 high.
     const verification = within(panel).getByTestId("marker-verification");
     expect(verification.getAttribute("class")).toBe("marker marker-verification");
     expect([verification.getAttribute("y1"), verification.getAttribute("y2")]).toEqual(["0", "22"]);
-    expect(verification.querySelector("title")?.textContent).toContain("whole stack");
+    expect(hover(verification)).toContain("whole stack");
     expect(within(panel).getByTestId("marker-legend").textContent).toContain("restart by the engine");
   });
 
@@ -174,10 +180,12 @@ describe("the recovery timeline", () => {
 
   it("lists an incident's actions and exports its report", async () => {
     const { backend, panel } = await openTimeline();
+    // The list says how many, the detail which.
+    expect(within(panel).getByTestId("incident-7").textContent).toContain("2 actions");
     fireEvent.click(within(within(panel).getByTestId("incident-7")).getByRole("button"));
     const actions = within(panel).getByTestId("incident-actions-7");
+    await waitFor(() => expect(actions.querySelectorAll("li")).toHaveLength(2));
     const items = [...actions.querySelectorAll("li")].map((li) => li.textContent ?? "");
-    expect(items).toHaveLength(2);
     expect(items[0]).toContain("engine");
     expect(items[0]).toContain("restart · db ✓ ai-db restarted by its restart policy (restart 2)");
     expect(items[1]).toContain("start · db ✗ container ai-db did not start: port 5432 in use");
@@ -196,14 +204,11 @@ describe("the recovery timeline", () => {
 
   it("says so when an incident had no action", async () => {
     const backend = fakeBackend(snapshot([row({ name: "db" })]));
-    vi.mocked(backend.timeline).mockImplementation(async (spanMs) => {
-      const d = timelineData(spanMs);
-      return { ...d, incidents: d.incidents.map((i) => ({ ...i, actions: [] })) };
-    });
+    vi.mocked(backend.incidentDetail).mockImplementation(async (id) => ({ id, evidence: [], actions: [] }));
     render(<App backend={backend} />);
     fireEvent.click(await screen.findByTestId("nav-timeline"));
     fireEvent.click(within(await screen.findByTestId("incident-7")).getByRole("button"));
-    expect(screen.getByTestId("incident-actions-7").textContent).toContain("No action recorded");
+    await waitFor(() => expect(screen.getByTestId("incident-actions-7").textContent).toContain("No action recorded"));
   });
 
   it("measures the first paint of each range asked for", async () => {

@@ -308,16 +308,15 @@ fn shorten(text: &str) -> String {
 /// The longest span the timeline shows: 30 days.
 pub const TIMELINE_MAX_MS: i64 = 30 * 24 * 3600 * 1000;
 
-/// An incident as the timeline lists it: with its stored id and what was
-/// done during it (its evidence comes with `incident_detail`).
+/// An incident as the timeline lists it, with its stored id (its evidence
+/// and actions come with `incident_detail`; the actions are also among the
+/// timeline's markers, by `incident_id`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, ts_rs::TS)]
 #[ts(export, export_to = "bindings/")]
 pub struct IncidentEntry {
     #[ts(type = "number")]
     pub id: i64,
     pub incident: stackwarden_incidents::Incident,
-    /// What was done during it, with the results.
-    pub actions: Vec<ActionEntry>,
 }
 
 /// What an incident's detail shows beside the incident itself: the
@@ -328,6 +327,8 @@ pub struct IncidentDetail {
     #[ts(type = "number")]
     pub id: i64,
     pub evidence: Vec<EvidenceEntry>,
+    /// What was done during it, with the results.
+    pub actions: Vec<ActionEntry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
@@ -395,7 +396,8 @@ pub struct TimelineData {
     pub incidents: Vec<IncidentEntry>,
     /// Per lane, in the same order: its figures over the span.
     pub figures: Vec<ServiceFigures>,
-    /// Restarts, actions, heals and verifications in the span, oldest first.
+    /// Restarts, actions, heals and verifications in the span (and those of
+    /// its incidents that began before it), oldest first.
     pub markers: Vec<ActionEntry>,
 }
 
@@ -439,12 +441,12 @@ impl Runtime {
             .collect();
         let (lanes, gaps) = store.lanes(&services, from_ms, to_ms).await?;
         let stored = store.incidents_since(from_ms).await?;
-        // One read for every incident's actions and the span's markers.
+        // The span's actions, and those of its incidents from before it.
         let earliest = stored
             .iter()
             .map(|i| i.incident.opened_at_ms)
             .fold(from_ms, i64::min);
-        let actions: Vec<ActionEntry> = store
+        let markers = store
             .actions_since(earliest)
             .await?
             .into_iter()
@@ -454,11 +456,6 @@ impl Runtime {
             .into_iter()
             .map(|stored| IncidentEntry {
                 id: stored.id,
-                actions: actions
-                    .iter()
-                    .filter(|a| a.incident_id == Some(stored.id))
-                    .cloned()
-                    .collect(),
                 incident: stored.incident,
             })
             .collect();
@@ -481,7 +478,6 @@ impl Runtime {
                 ),
             })
             .collect();
-        let markers = actions.into_iter().filter(|a| a.at_ms >= from_ms).collect();
         Ok(TimelineData {
             from_ms,
             to_ms,
@@ -493,7 +489,8 @@ impl Runtime {
         })
     }
 
-    /// Incident `id`'s evidence, in time order (empty for no such incident).
+    /// Incident `id`'s evidence and actions, in time order (empty for no
+    /// such incident).
     pub async fn incident_detail(&self, id: i64) -> Result<IncidentDetail, RuntimeError> {
         let store = self.history_store()?;
         let evidence = store
@@ -507,6 +504,16 @@ impl Runtime {
                 text: e.text,
             })
             .collect();
-        Ok(IncidentDetail { id, evidence })
+        let actions = store
+            .incident_actions(id)
+            .await?
+            .into_iter()
+            .map(ActionEntry::from)
+            .collect();
+        Ok(IncidentDetail {
+            id,
+            evidence,
+            actions,
+        })
     }
 }

@@ -18,6 +18,7 @@ incidents: Array<IncidentEntry>,
  */
 figures: Array<ServiceFigures>, 
 /**
- * Restarts, actions, heals and verifications in the span, oldest first.
+ * Restarts, actions, heals and verifications in the span (and those of
+ * its incidents that began before it), oldest first.
  */
 markers: Array<ActionEntry>, };

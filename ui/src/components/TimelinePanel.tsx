@@ -82,8 +82,17 @@ function axis(el: HTMLElement): { left: number; width: number } | null {
   return svg ? { left: r.left + (GUTTER / TOTAL) * r.width, width: (WIDTH / TOTAL) * r.width } : { left: r.left, width: r.width };
 }
 
+// One formatter each: `toLocaleString` builds a new one per call, which a
+// week of lanes (thousands of hover titles) pays for on every paint.
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
+const TIME = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 function when(ms: number): string {
-  return new Date(ms).toLocaleString();
+  return DATE_TIME.format(ms);
 }
 
 function duration(ms: number): string {
@@ -96,7 +105,7 @@ function duration(ms: number): string {
 /** "restart by engine · db · 12:03:04: db restarted by its restart policy". */
 export function markerTitle(m: ActionEntry, withDate: boolean): string {
   const what = m.action && m.action !== m.kind ? `${m.kind} (${m.action})` : m.kind;
-  const at = withDate ? when(m.at_ms) : new Date(m.at_ms).toLocaleTimeString();
+  const at = withDate ? when(m.at_ms) : TIME.format(m.at_ms);
   return `${what} by ${m.source} · ${m.service ?? "whole stack"} · ${at}: ${m.result}${m.ok ? "" : " (failed)"}`;
 }
 
@@ -249,7 +258,7 @@ export const TimelinePanel = memo(function TimelinePanel({ backend }: { backend:
           >
             <Lanes lanes={data.lanes} figures={data.figures} markers={data.markers} from={view.from} to={view.to} />
           </div>
-          <Incidents backend={backend} incidents={data.incidents} open={open} onToggle={setOpen} now={data.to_ms} />
+          <Incidents backend={backend} incidents={data.incidents} markers={data.markers} open={open} onToggle={setOpen} now={data.to_ms} />
         </div>
       )}
     </section>
@@ -286,6 +295,34 @@ export function figureText(f: ServiceFigures | undefined): string {
   return f.mean_time_to_recovery_ms === null ? share : `${share} · MTTR ${duration(f.mean_time_to_recovery_ms)}`;
 }
 
+/** What hovering a segment says: its status, when, and why. */
+export function segmentTitle(service: string, s: Lane["segments"][number]): string {
+  return `${service}: ${s.status ?? "no data"} from ${when(s.from_ms)} to ${when(s.to_ms)}: ${s.reason}`;
+}
+
+type Tip = { text: string; x: number; y: number };
+
+/**
+ * The hover text, one element for the whole chart: a `<title>` per segment
+ * and mark (thousands over a week) doubled the nodes to lay out and the
+ * dates to format on every paint.
+ */
+function HoverTip({ register }: { register: React.MutableRefObject<((t: Tip | null) => void) | null> }) {
+  const [tip, setTip] = useState<Tip | null>(null);
+  useEffect(() => {
+    register.current = setTip;
+    return () => {
+      register.current = null;
+    };
+  }, [register]);
+  if (!tip) return null;
+  return (
+    <div className="timeline-tip" role="tooltip" data-testid="timeline-tip" style={{ left: tip.x, top: tip.y }}>
+      {tip.text}
+    </div>
+  );
+}
+
 const Lanes = memo(function Lanes({
   lanes,
   figures,
@@ -301,8 +338,25 @@ const Lanes = memo(function Lanes({
 }) {
   const x = (ms: number) => ((Math.min(Math.max(ms, from), to) - from) / (to - from)) * WIDTH;
   const withDate = to - from > 24 * HOUR;
+  const tip = useRef<((t: Tip | null) => void) | null>(null);
+  const describe = (el: Element): string | null => {
+    const marker = el.getAttribute("data-marker");
+    if (marker !== null) {
+      const m = markers[Number(marker)];
+      return m ? markerTitle(m, withDate) : null;
+    }
+    const lane = lanes[Number(el.getAttribute("data-lane"))];
+    const seg = el.getAttribute("data-seg");
+    const s = seg === null ? undefined : lane?.segments[Number(seg)];
+    return lane && s ? segmentTitle(lane.service, s) : null;
+  };
+  const onMove = (e: React.MouseEvent<HTMLDivElement>) => {
+    const text = e.target instanceof Element ? describe(e.target) : null;
+    const box = e.currentTarget.getBoundingClientRect();
+    tip.current?.(text ? { text, x: e.clientX - box.left + 12, y: e.clientY - box.top + 16 } : null);
+  };
   return (
-    <div className="lanes">
+    <div className="lanes" onMouseMove={onMove} onMouseLeave={() => tip.current?.(null)}>
       <div className="muted small">
         {when(from)} – {when(to)}
       </div>
@@ -319,9 +373,8 @@ const Lanes = memo(function Lanes({
               <text x={WIDTH + 165} y={LANE * 0.7} className="lane-label" data-testid={`figures-${lane.service}`}>
                 {figureText(figures.find((f) => f.service === lane.service))}
               </text>
-              {lane.segments
-                .filter((s) => s.to_ms > from && s.from_ms < to)
-                .map((s) => (
+              {lane.segments.map((s, j) =>
+                s.to_ms > from && s.from_ms < to ? (
                   <rect
                     key={s.from_ms}
                     x={GUTTER + x(s.from_ms)}
@@ -330,36 +383,36 @@ const Lanes = memo(function Lanes({
                     height={LANE - 6}
                     className={segmentClass(s.status)}
                     data-status={s.status ?? "no-data"}
-                  >
-                    <title>{`${lane.service}: ${s.status ?? "no data"} from ${when(s.from_ms)} to ${when(s.to_ms)}: ${s.reason}`}</title>
-                  </rect>
-                ))}
+                    data-lane={i}
+                    data-seg={j}
+                  />
+                ) : null,
+              )}
             </g>
           ))}
           <g className="markers">
-            {markers
-              .filter((m) => m.at_ms >= from && m.at_ms <= to)
-              .map((m, k) => {
-                // The whole stack's, or a service without a lane here: across all lanes.
-                const i = m.service === null ? -1 : lanes.findIndex((l) => l.service === m.service);
-                const mx = GUTTER + x(m.at_ms);
-                return (
-                  <line
-                    key={`${m.at_ms}-${k}`}
-                    x1={mx}
-                    x2={mx}
-                    y1={i < 0 ? 0 : i * LANE + 1}
-                    y2={i < 0 ? lanes.length * LANE : (i + 1) * LANE - 1}
-                    className={markerClass(m)}
-                    data-testid={`marker-${m.kind}`}
-                  >
-                    <title>{markerTitle(m, withDate)}</title>
-                  </line>
-                );
-              })}
+            {markers.map((m, k) => {
+              if (m.at_ms < from || m.at_ms > to) return null;
+              // The whole stack's, or a service without a lane here: across all lanes.
+              const i = m.service === null ? -1 : lanes.findIndex((l) => l.service === m.service);
+              const mx = GUTTER + x(m.at_ms);
+              return (
+                <line
+                  key={`${m.at_ms}-${k}`}
+                  x1={mx}
+                  x2={mx}
+                  y1={i < 0 ? 0 : i * LANE + 1}
+                  y2={i < 0 ? lanes.length * LANE : (i + 1) * LANE - 1}
+                  className={markerClass(m)}
+                  data-testid={`marker-${m.kind}`}
+                  data-marker={k}
+                />
+              );
+            })}
           </g>
         </svg>
       )}
+      <HoverTip register={tip} />
     </div>
   );
 });
@@ -367,17 +420,26 @@ const Lanes = memo(function Lanes({
 const Incidents = memo(function Incidents({
   backend,
   incidents,
+  markers,
   open,
   onToggle,
   now,
 }: {
   backend: Backend;
   incidents: IncidentEntry[];
+  markers: ActionEntry[];
   open: number | null;
   onToggle: (id: number | null) => void;
   now: number;
 }) {
   const [shown, setShown] = useState(INCIDENTS_SHOWN);
+  const actionCounts = useMemo(() => {
+    const counts = new Map<number, number>();
+    for (const m of markers) {
+      if (m.incident_id !== null) counts.set(m.incident_id, (counts.get(m.incident_id) ?? 0) + 1);
+    }
+    return counts;
+  }, [markers]);
   return (
     <section className="incidents" aria-label="Incidents">
       <h3>Incidents ({incidents.length})</h3>
@@ -398,6 +460,7 @@ const Incidents = memo(function Incidents({
                   {when(i.opened_at_ms)} · {duration((i.closed_at_ms ?? now) - i.opened_at_ms)} ·{" "}
                   {i.affected.map((a) => a.service).join(", ")}
                   {i.from_engine_events && " · while Stackwarden was not running"}
+                  {` · ${plural(actionCounts.get(entry.id) ?? 0, "action")}`}
                 </span>
                 {open === entry.id && <IncidentDetail backend={backend} entry={entry} />}
               </li>
@@ -460,11 +523,11 @@ const IncidentDetail = memo(function IncidentDetail({ backend, entry }: { backen
       </ul>
       <div className="incident-actions" data-testid={`incident-actions-${entry.id}`}>
         <h4>Actions</h4>
-        {entry.actions.length === 0 ? (
+        {!detail ? null : detail.actions.length === 0 ? (
           <p className="muted small">No action recorded</p>
         ) : (
           <ul>
-            {entry.actions.map((a, k) => (
+            {detail.actions.map((a, k) => (
               <li key={k}>
                 <span className="muted small">
                   {when(a.at_ms)} · {a.source}

@@ -186,6 +186,7 @@ export function fakeBackend(
     incidentDetail: vi.fn(async (id: number) => ({
       id,
       evidence: [{ at_ms: Date.now() - 300_000, kind: "logs", service: "db", text: "FATAL: the database system is shutting down" }],
+      actions: timelineData(3_600_000).markers.filter((m) => m.incident_id === id),
     })),
     recentTransitions: vi.fn(async () => [
       {
@@ -287,7 +288,6 @@ export function timelineData(spanMs: number): TimelineData {
           engine_back_at_ms: null,
           from_engine_events: false,
         },
-        actions: [restart, heal],
       },
     ],
     markers: [restart, heal, verification],
