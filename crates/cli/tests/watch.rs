@@ -116,6 +116,9 @@ fn watch_records_stops_on_sigterm_and_a_second_one_refuses() {
             .rfind(|x| x.contains("health:"))
             .is_some_and(|x| !x.contains("100%"))
     });
+    wait_for("the incident opened", &log, Duration::from_secs(10), |l| {
+        l.contains("incident") && l.contains("opened")
+    });
 
     let status = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
@@ -139,6 +142,11 @@ fn watch_records_stops_on_sigterm_and_a_second_one_refuses() {
     assert!(
         !log.lock().unwrap().contains("could not be written"),
         "{}",
+        log.lock().unwrap()
+    );
+    assert!(
+        !log.lock().unwrap().contains("ended unexpectedly"),
+        "stopping the recorders is not a crash: {}",
         log.lock().unwrap()
     );
 

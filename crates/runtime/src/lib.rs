@@ -533,6 +533,9 @@ impl Runtime {
         // The monitor's handle keeps it alive; without it the monitor ends
         // and lets go of the sample queue.
         self.inner.monitor.send_replace(None);
+        // Recorders end when their queues close: that is their end, not a
+        // death to report and restart from.
+        self.inner.recorders.wind_down();
         let queues = locked(&self.inner.queues).take();
         drop(queues);
         if !self.inner.recorders.finish(FLUSH_TIMEOUT).await {

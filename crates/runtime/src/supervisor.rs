@@ -135,11 +135,17 @@ impl Supervisor {
         }
     }
 
+    /// From now on a task that returns is done, not dead: call before
+    /// closing what the tasks read, then [`Supervisor::finish`].
+    pub fn wind_down(&self) {
+        self.finishing.store(true, Ordering::SeqCst);
+    }
+
     /// Lets every task run to its natural end (a recorder whose queue has
     /// closed), without restarting it; after `timeout` the rest are stopped.
     /// True when all ended in time.
     pub async fn finish(&self, timeout: Duration) -> bool {
-        self.finishing.store(true, Ordering::SeqCst);
+        self.wind_down();
         let tasks = self.take_tasks();
         let aborts: Vec<_> = tasks.iter().map(|(_, h)| h.abort_handle()).collect();
         let all = futures_util::future::join_all(tasks.into_iter().map(|(_, h)| h));
