@@ -183,6 +183,21 @@ fn socket_without_permission_is_explained() {
     assert!(stderr.contains("permission denied"), "{stderr}");
 }
 
+/// Runs a program this test just wrote. Another test thread forking at that
+/// moment holds the file open for writing until its child execs, and
+/// running it then fails with "Text file busy": try again briefly.
+fn output_of_new_file(command: &mut Command) -> std::process::Output {
+    for _ in 0..100 {
+        match command.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other.expect("run"),
+        }
+    }
+    panic!("{command:?} stayed busy")
+}
+
 #[test]
 fn no_subcommand_opens_the_desktop_app_installed_beside_it() {
     use std::os::unix::fs::PermissionsExt;
@@ -197,10 +212,7 @@ fn no_subcommand_opens_the_desktop_app_installed_beside_it() {
     )
     .expect("write");
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let out = Command::new(&cli)
-        .env("PATH", "/usr/bin:/bin")
-        .output()
-        .expect("run");
+    let out = output_of_new_file(Command::new(&cli).env("PATH", "/usr/bin:/bin"));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         std::fs::read_to_string(&marker)

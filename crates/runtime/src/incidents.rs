@@ -251,6 +251,31 @@ pub async fn track(mut inputs: IncidentInputs) {
     }
 }
 
+/// The failing probes of `service` in its newest runs, each condition that
+/// failed with the value observed ("health: status == \"ok\" (observed
+/// \"degraded\")"), or why the probe could not run; `None` when none fails.
+fn failing_conditions(runs: &[stackwarden_health::ProbeRun], service: &str) -> Option<String> {
+    let lines: Vec<String> = runs
+        .iter()
+        .filter(|r| r.service == service && !r.outcome.success)
+        .map(|r| {
+            let failed: Vec<String> = r
+                .outcome
+                .conditions
+                .iter()
+                .filter(|c| !c.success)
+                .map(|c| format!("{} (observed {})", c.condition, c.observed))
+                .collect();
+            match (&r.outcome.error, failed.is_empty()) {
+                (Some(error), _) => format!("{}: {error}", r.outcome.probe),
+                (None, false) => format!("{}: {}", r.outcome.probe, failed.join("; ")),
+                (None, true) => format!("{}: failed", r.outcome.probe),
+            }
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
 /// When each of the stack's containers last started, to notice it
 /// starting again (its restart policy, a person, the healer) for the
 /// timeline's restart markers.
@@ -317,6 +342,15 @@ async fn keep_evidence(
         service: Some(service.to_string()),
         text: redact::text(reason),
     }];
+    let conditions = failing_conditions(&inputs.health.borrow().last_runs, service);
+    if let Some(text) = conditions {
+        list.push(Evidence {
+            at_ms,
+            kind: "conditions".into(),
+            service: Some(service.to_string()),
+            text: redact::text(&text),
+        });
+    }
     let container = inputs
         .health
         .borrow()
@@ -637,5 +671,54 @@ pub async fn replay_engine_events(
         incidents,
         read_ms,
         record_ms: recording.elapsed().as_secs_f64() * 1000.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use stackwarden_health::{ConditionResult, ProbeOutcome, ProbeRun};
+
+    use super::*;
+
+    fn run(service: &str, probe: &str, success: bool, error: Option<&str>) -> ProbeRun {
+        ProbeRun {
+            service: service.into(),
+            at_ms: 1,
+            duration_ms: 1.0,
+            outcome: ProbeOutcome {
+                probe: probe.into(),
+                success,
+                conditions: vec![
+                    ConditionResult {
+                        condition: "status == 200".into(),
+                        success: true,
+                        observed: "200".into(),
+                    },
+                    ConditionResult {
+                        condition: "body.status == \"ok\"".into(),
+                        success: false,
+                        observed: "\"degraded\"".into(),
+                    },
+                ],
+                error: error.map(str::to_string),
+            },
+        }
+    }
+
+    #[test]
+    fn failing_conditions_name_each_failed_one_with_its_observed_value() {
+        let runs = [
+            run("aidb", "health", false, None),
+            run("aidb", "tables", false, Some("connection refused")),
+            run("aidb", "ok", true, None),
+            run("other", "health", false, None),
+        ];
+        assert_eq!(
+            failing_conditions(&runs, "aidb").as_deref(),
+            Some(
+                "health: body.status == \"ok\" (observed \"degraded\")\ntables: connection refused"
+            )
+        );
+        assert_eq!(failing_conditions(&runs, "qdrant"), None);
     }
 }
