@@ -141,6 +141,13 @@ describe("the recovery timeline", () => {
 
     // The svg is 1230 wide in its own units, the time axis from 160 to 1060.
     vi.spyOn(Element.prototype, "getBoundingClientRect").mockReturnValue(new DOMRect(0, 0, 1230, 22));
+    // Zoomed out all the way, the wheel outwards scrolls the page as usual.
+    const out = new WheelEvent("wheel", { deltaY: 100, clientX: 400, bubbles: true, cancelable: true });
+    act(() => {
+      lanes.dispatchEvent(out);
+    });
+    expect(out.defaultPrevented).toBe(false);
+    expect(lanes.getAttribute("data-zoom")).toBe("1");
     const wheel = new WheelEvent("wheel", { deltaY: -100, clientX: 160 + 900 * 0.25, bubbles: true, cancelable: true });
     act(() => {
       lanes.dispatchEvent(wheel);

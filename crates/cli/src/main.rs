@@ -115,7 +115,7 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// One incident (its number from the list), with --report.
-        #[arg(long, value_name = "ID", requires = "report")]
+        #[arg(long, value_name = "ID", requires = "report", conflicts_with_all = ["since", "service", "json"])]
         incident: Option<i64>,
         /// Write the incident's recovery report to FILE: HTML (chart inside)
         /// when it ends in .html, else Markdown (chart as a PNG beside it).

@@ -19,6 +19,9 @@ use crate::render::when;
 const PAD_MIN_MS: i64 = 60 * 1000;
 const PAD_MAX_MS: i64 = 3600 * 1000;
 
+/// How long after an incident a verification still speaks for it.
+const VERIFIED_WITHIN_MS: i64 = 24 * 3600 * 1000;
+
 /// Everything an incident's report is built from.
 #[derive(Debug, Clone)]
 pub struct IncidentReportData {
@@ -58,7 +61,11 @@ impl IncidentReportData {
         lanes.retain(|l| services.iter().any(|(s, _)| *s == l.service));
         let verification = store
             .verification_after(incident.closed_at_ms.unwrap_or(incident.opened_at_ms))
-            .await?;
+            .await?
+            // One a day later proves nothing about this recovery.
+            .filter(|run| {
+                run.started_at_ms <= incident.closed_at_ms.unwrap_or(now_ms) + VERIFIED_WITHIN_MS
+            });
         Ok(Self {
             generated_at_ms: now_ms,
             database: store.path().display().to_string(),
@@ -134,11 +141,18 @@ fn blocks(data: &IncidentReportData) -> Vec<Block> {
         );
     }
     summary.push(format!("Failure began: {}.", when(began)));
-    summary.push(format!(
-        "Detected: {} (time to detect: {}).",
-        when(i.opened_at_ms),
-        precise(i.opened_at_ms - began)
-    ));
+    summary.push(if i.opened_at_ms > began {
+        format!(
+            "Detected: {} (time to detect: {}).",
+            when(i.opened_at_ms),
+            precise(i.opened_at_ms - began)
+        )
+    } else {
+        format!(
+            "Detected: {}, as it happened (time to detect: 0 s: the watch saw the failure itself).",
+            when(i.opened_at_ms)
+        )
+    });
     match i.closed_at_ms {
         Some(closed) => summary.push(format!(
             "Recovered: {}, every affected service healthy again (time to recover: {} after it began, {} after detection).",

@@ -62,7 +62,6 @@ impl Runtime {
     ) -> Result<(), RuntimeError> {
         let id = self.known_container(id_or_name)?;
         let engine = self.engine().ok_or(RuntimeError::EngineUnreachable)?;
-        let done = engine.act(&id.0, action).await;
         let name = self
             .inner
             .snapshots
@@ -72,6 +71,10 @@ impl Runtime {
             .find(|r| r.id == id)
             .map(|r| r.name.clone())
             .unwrap_or_else(|| shorten(id_or_name));
+        if action != ContainerAction::Stop {
+            self.inner.own_starts.note(&name, now_ms());
+        }
+        let done = engine.act(&id.0, action).await;
         let result = match &done {
             Ok(()) => format!("{} {name}: done", action.as_str()),
             Err(e) => format!(
@@ -255,7 +258,9 @@ impl Runtime {
     ) -> Result<PathBuf, RuntimeError> {
         let store = self.history_store()?;
         let data = IncidentReportData::load(store, id, now_ms()).await?;
-        let path = reports_dir(store)?.join(format!("incident-{id}.{}", format.extension()));
+        let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+        let path =
+            reports_dir(store)?.join(format!("incident-{id}-{stamp}.{}", format.extension()));
         match format {
             ReportFormat::Md => {
                 render_incident_markdown(&data, &path)?;

@@ -34,6 +34,9 @@ const EVENTS_PAUSE: Duration = Duration::from_secs(3);
 /// The most past events read (a month of a busy engine is far fewer).
 const MAX_CATCH_UP_EVENTS: usize = 200_000;
 
+/// Incidents found in past events stored per transaction.
+const SAVE_CHUNK: usize = 200;
+
 /// How long evidence waits for a container caught mid-change.
 const SETTLE_TRIES: u32 = 10;
 const SETTLE_STEP: Duration = Duration::from_millis(300);
@@ -52,6 +55,34 @@ pub struct IncidentInputs {
     pub to: WriteTo,
     /// Receives the open incidents whenever they change.
     pub open: std::sync::Arc<watch::Sender<Vec<Incident>>>,
+    /// The containers Stackwarden itself started lately.
+    pub own_starts: OwnStarts,
+}
+
+/// A container starting this soon after Stackwarden started or restarted it
+/// is that action (recorded as the person's), not the engine's own.
+const OWN_START_WITHIN_MS: i64 = 15_000;
+
+/// The containers Stackwarden was asked to start or restart, and when:
+/// noted before the engine is called, so the start seen right after is not
+/// taken for the engine's own.
+#[derive(Clone, Default)]
+pub struct OwnStarts(std::sync::Arc<std::sync::Mutex<HashMap<String, i64>>>);
+
+impl OwnStarts {
+    pub fn note(&self, container: &str, at_ms: i64) {
+        let mut map = crate::locked(&self.0);
+        map.retain(|_, at| at_ms - *at < OWN_START_WITHIN_MS);
+        map.insert(container.to_string(), at_ms);
+    }
+
+    fn recent(&self, now_ms: i64) -> Vec<String> {
+        crate::locked(&self.0)
+            .iter()
+            .filter(|(_, at)| now_ms - **at < OWN_START_WITHIN_MS)
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
 }
 
 fn dependencies(loaded: &LoadedStack) -> BTreeMap<String, Vec<String>> {
@@ -159,7 +190,8 @@ pub async fn track(mut inputs: IncidentInputs) {
                 let (engine, restarts) = {
                     let snapshot = inputs.snapshots.borrow_and_update();
                     let health = inputs.health.borrow();
-                    (snapshot.engine.clone(), starts.seen(&snapshot, &health, now_ms()))
+                    let own = inputs.own_starts.recent(now_ms());
+                    (snapshot.engine.clone(), starts.seen(&snapshot, &health, &own, now_ms()))
                 };
                 let store = inputs.to.borrow().clone();
                 if let Some(store) = store {
@@ -283,11 +315,14 @@ fn failing_conditions(runs: &[stackwarden_health::ProbeRun], service: &str) -> O
 struct Starts(HashMap<String, (i64, u32)>);
 
 impl Starts {
-    /// The restarts since the last snapshot, as engine actions.
+    /// The restarts since the last snapshot, as engine actions; those of
+    /// the containers in `own` (Stackwarden started them, and noted it) are
+    /// left out.
     fn seen(
         &mut self,
         snapshot: &StackSnapshot,
         health: &StackHealth,
+        own: &[String],
         at_ms: i64,
     ) -> Vec<ActionRecord> {
         let mut out = Vec::new();
@@ -301,7 +336,7 @@ impl Starts {
                 };
                 let before = self.0.insert(name.clone(), (started, row.restart_count));
                 if let Some((was, restarts)) = before {
-                    if started > was {
+                    if started > was && !own.contains(name) {
                         let by_policy = row.restart_count > restarts;
                         out.push(ActionRecord {
                             at_ms: started.min(at_ms),
@@ -508,6 +543,13 @@ async fn catch_up(
     );
 }
 
+/// When an engine event happened, in ms, from its nanoseconds or seconds.
+fn event_ms(time_nano: Option<i64>, time: Option<i64>) -> Option<i64> {
+    time_nano
+        .map(|n| n / 1_000_000)
+        .or(time.map(|t| t.saturating_mul(1000)))
+}
+
 /// What catching up found and how long it took.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaughtUp {
@@ -557,10 +599,7 @@ pub async fn replay_engine_events(
         match tokio::time::timeout(wait, stream.next()).await {
             Ok(Some(Ok(event))) => {
                 last_arrived = std::time::Instant::now();
-                let at_ms = event
-                    .time_nano
-                    .map(|n| n / 1_000_000)
-                    .or(event.time.map(|t| t * 1000));
+                let at_ms = event_ms(event.time_nano, event.time);
                 // After this watch started: the live watch's, not ours. Not a
                 // reason to stop either: a stray timestamp must not hide the
                 // events that follow it.
@@ -599,11 +638,7 @@ pub async fn replay_engine_events(
         else {
             continue;
         };
-        let at_ms = event
-            .time_nano
-            .map(|n| n / 1_000_000)
-            .or(event.time.map(|t| t * 1000))
-            .unwrap_or(last);
+        let at_ms = event_ms(event.time_nano, event.time).unwrap_or(last);
         past.push(PastEvent {
             at_ms,
             service: owner.name.clone(),
@@ -655,16 +690,24 @@ pub async fn replay_engine_events(
         recorded.push((incident, evidence));
     }
     let incidents = recorded.len();
-    match store.save_incidents_with_evidence(&recorded).await {
-        Ok(ids) => {
-            for ((incident, _), id) in recorded.iter().zip(ids).take(20) {
-                tracing::info!(
-                    "incident {id} while nobody watched, from engine events: {}",
-                    redact::text(&incident.cause.summary)
-                );
+    let mut logged = 0;
+    // In chunks: one long transaction would hold off the live watch's
+    // writes past SQLite's busy timeout.
+    for chunk in recorded.chunks(SAVE_CHUNK) {
+        match store.save_incidents_with_evidence(chunk).await {
+            Ok(ids) => {
+                for ((incident, _), id) in chunk.iter().zip(ids) {
+                    if logged < 20 {
+                        logged += 1;
+                        tracing::info!(
+                            "incident {id} while nobody watched, from engine events: {}",
+                            redact::text(&incident.cause.summary)
+                        );
+                    }
+                }
             }
+            Err(e) => tracing::warn!("cannot record incidents seen in engine events: {e}"),
         }
-        Err(e) => tracing::warn!("cannot record the incidents seen in engine events: {e}"),
     }
     CaughtUp {
         events: past.len(),

@@ -152,6 +152,9 @@ struct Inner {
     /// The store recorders write to; `None` while another process records.
     write_to: watch::Receiver<Option<Store>>,
     verifying: Arc<AtomicBool>,
+    /// Containers this runtime was asked to start or restart, for the
+    /// incident task.
+    own_starts: incidents::OwnStarts,
     log_follower: Mutex<Option<AbortHandle>>,
     /// The verification running (or last run), ended by `stop`.
     verification: Mutex<Option<AbortHandle>>,
@@ -383,7 +386,9 @@ impl Runtime {
 
         // Incidents, from the health stream and the engine's state.
         let incidents_out = Arc::new(watch::channel(Vec::<Incident>::new()).0);
+        let own_starts = incidents::OwnStarts::default();
         {
+            let own_starts = own_starts.clone();
             let out = Arc::clone(&incidents_out);
             let (health, snapshots) = (health_out.subscribe(), snapshots_out.subscribe());
             let (stacks, monitor) = (stacks_out.subscribe(), monitor_out.subscribe());
@@ -396,6 +401,7 @@ impl Runtime {
                     monitor: monitor.clone(),
                     to: to.clone(),
                     open: Arc::clone(&out),
+                    own_starts: own_starts.clone(),
                 })
             });
         }
@@ -446,6 +452,7 @@ impl Runtime {
                 store_error,
                 write_to: write_to.subscribe(),
                 verifying: Arc::new(AtomicBool::new(false)),
+                own_starts,
                 log_follower: Mutex::new(None),
                 verification: Mutex::new(None),
                 queues: Mutex::new(queues),

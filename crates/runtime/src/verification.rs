@@ -122,7 +122,8 @@ impl Runtime {
 /// incident): passed when no required check failed.
 pub fn verification_action(run: &VerificationRun, by: ActionSource) -> ActionRecord {
     ActionRecord {
-        at_ms: run.started_at_ms,
+        // When it finished: what it found is known then.
+        at_ms: run.started_at_ms + run.duration_ms.round() as i64,
         source: by.as_str().to_string(),
         action: "verify".into(),
         service: None,

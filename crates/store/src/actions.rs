@@ -1,7 +1,8 @@
 //! Actions taken on the stack (restart, start, stop, verify, ...) with
 //! who took them and how they went. One taken while an incident is open is
-//! recorded on the incident that affects its service (else on the newest
-//! open one), so the incident lists what was done about it.
+//! recorded on the incident that affects its service (one on the whole
+//! stack on the newest open incident), so the incident lists what was done
+//! about it. Those on no incident go after the transitions' 31 days.
 
 use sqlx::Row;
 
@@ -79,12 +80,16 @@ impl Store {
     /// returns what was stored.
     pub async fn record_action(&self, action: &ActionRecord) -> Result<StoredAction, StoreError> {
         let open = self.open_incidents().await?;
-        let concerned = action.service.as_deref().and_then(|service| {
-            open.iter()
+        // A service's action belongs to the incident that affects it; one on
+        // the whole stack (a verification) to the newest open one.
+        let incident_id = match action.service.as_deref() {
+            Some(service) => open
+                .iter()
                 .rev()
-                .find(|i| i.incident.affected.iter().any(|a| a.service == service))
-        });
-        let incident_id = concerned.or(open.last()).map(|i| i.id);
+                .find(|i| i.incident.affected.iter().any(|a| a.service == service)),
+            None => open.last(),
+        }
+        .map(|i| i.id);
         let done = sqlx::query(
             "INSERT INTO actions (at_ms, source, action, service, ok, result, incident_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
@@ -179,16 +184,19 @@ mod tests {
         assert!(id.is_some());
         let stack_wide = store.record_action(&action(4_000, None)).await?;
         assert_eq!(stack_wide.incident_id, id, "on the newest open one");
+        let unrelated = store.record_action(&action(4_500, Some("cache"))).await?;
+        assert_eq!(unrelated.incident_id, None, "cache is not part of it");
         let ids = [id.unwrap_or_default()];
 
         let listed = store.incident_actions(ids[0]).await?;
         assert!(listed.iter().any(|a| a.id == on.id));
-        assert_eq!(store.actions_since(2_500).await?.len(), 2);
+        assert_eq!(store.actions_since(2_500).await?.len(), 3);
         store.prune(i64::MAX / 2).await?;
+        let kept: Vec<i64> = store.actions_since(0).await?.iter().map(|a| a.id).collect();
         assert_eq!(
-            store.actions_since(0).await?.len(),
-            3,
-            "kept past retention"
+            kept,
+            vec![on.id, stack_wide.id],
+            "those on an incident are kept with it, the others go"
         );
         Ok(())
     }

@@ -263,9 +263,10 @@ impl Store {
         .transpose()
     }
 
-    /// Deletes probe runs past the retention limits, and transitions older
-    /// than both those limits and `TRANSITIONS_KEPT_MS` (few and small, they
-    /// carry the timeline's 7- and 30-day availability).
+    /// Deletes probe runs past the retention limits, and transitions (but
+    /// each service's newest) and actions on no incident older than both
+    /// those limits and `TRANSITIONS_KEPT_MS` (few and small, they carry the
+    /// timeline's 7- and 30-day availability and its markers).
     pub(crate) async fn prune_health(
         &self,
         now_ms: i64,
@@ -274,9 +275,19 @@ impl Store {
         let oldest_transition = oldest_ms.min(now_ms.saturating_sub(TRANSITIONS_KEPT_MS));
         let mut removed = 0;
         for (delete, oldest) in [
-            ("DELETE FROM probe_runs WHERE at_ms < ?", oldest_ms),
+            ("DELETE FROM probe_runs WHERE at_ms < ?1", oldest_ms),
+            // Each service's newest change before the cutoff stays: it is the
+            // status the service still has, which every lane starts from.
             (
-                "DELETE FROM status_transitions WHERE at_ms < ?",
+                "DELETE FROM status_transitions WHERE at_ms < ?1 AND rowid NOT IN (
+                     SELECT t.rowid FROM status_transitions t
+                     JOIN (SELECT service, MAX(at_ms) AS last FROM status_transitions WHERE at_ms < ?1 GROUP BY service) l
+                       ON t.service = l.service AND t.at_ms = l.last
+                 )",
+                oldest_transition,
+            ),
+            (
+                "DELETE FROM actions WHERE incident_id IS NULL AND at_ms < ?1",
                 oldest_transition,
             ),
         ] {
@@ -413,30 +424,48 @@ mod tests {
         let mut runs: Vec<ProbeRun> = (0..5).map(|i| run("health", now - i, 1.0, true)).collect();
         runs.push(run("tables", now - 2 * hour, 1.0, true));
         store.record_probe_runs(&runs).await?;
-        for at in [now - 2 * hour, now - 32 * 24 * hour] {
-            store
-                .record_transitions(
-                    at,
-                    &[StatusTransition {
-                        service: "aidb".into(),
-                        from: None,
-                        to: ServiceStatus::Healthy,
-                        reason: "r".into(),
-                    }],
-                )
-                .await?;
+        let change = |service: &str, to| StatusTransition {
+            service: service.into(),
+            from: None,
+            to,
+            reason: "r".into(),
+        };
+        let day = 24 * hour;
+        for (at, service, to) in [
+            (now - 2 * hour, "aidb", ServiceStatus::Healthy),
+            (now - 33 * day, "aidb", ServiceStatus::Down),
+            (now - 32 * day, "aidb", ServiceStatus::Healthy),
+            // Healthy for 40 days: its one change is all that says so.
+            (now - 40 * day, "qdrant", ServiceStatus::Healthy),
+        ] {
+            store.record_transitions(at, &[change(service, to)]).await?;
         }
         let removed = store.prune(now).await?;
         assert_eq!(
             removed, 4,
-            "1 old run, the month-old transition, 2 over the cap"
+            "1 old run, aidb's change 33 days ago, 2 over the cap"
         );
         assert_eq!(store.response_times("aidb", 0, 100).await?.len(), 3);
-        let kept = store.transitions_since(i64::MIN).await?;
+        let kept: Vec<(String, i64)> = store
+            .transitions_since(i64::MIN)
+            .await?
+            .into_iter()
+            .map(|t| (t.change.service, t.at_ms))
+            .collect();
         assert_eq!(
-            kept.iter().map(|t| t.at_ms).collect::<Vec<_>>(),
-            vec![now - 2 * hour],
-            "transitions outlive the probe runs' retention, for 7 and 30 days"
+            kept,
+            vec![
+                ("qdrant".to_string(), now - 40 * day),
+                ("aidb".to_string(), now - 32 * day),
+                ("aidb".to_string(), now - 2 * hour),
+            ],
+            "kept for 7 and 30 days past the probe runs' retention, and each service's newest change before the cutoff always"
+        );
+        let before = store.statuses_before(now - hour).await?;
+        assert_eq!(
+            before.get("qdrant").map(|s| s.0),
+            Some(ServiceStatus::Healthy),
+            "a service stable for 40 days still has its status"
         );
         Ok(())
     }

@@ -113,6 +113,9 @@ export const TimelinePanel = memo(function TimelinePanel({ backend }: { backend:
   countRender("TimelinePanel");
   const [range, setRange] = useState(1);
   const [nav, setNav] = useState<Nav>(HOME);
+  // For the wheel listener, attached once.
+  const navNow = useRef(nav);
+  navNow.current = nav;
   const [data, setData] = useState<TimelineData | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [open, setOpen] = useState<number | null>(null);
@@ -179,17 +182,22 @@ export const TimelinePanel = memo(function TimelinePanel({ backend }: { backend:
   const lanesRef = useCallback((el: HTMLDivElement | null) => {
     if (!el) return;
     const onWheel = (e: WheelEvent) => {
-      e.preventDefault();
       const unit = e.deltaMode === 1 ? 33 : e.deltaMode === 2 ? 800 : 1;
       const a = axis(el);
       if (Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
+        e.preventDefault();
         if (a) setNav((n) => ({ ...n, pan: clampPan(n.zoom, n.pan - (e.deltaX * unit) / a.width) }));
         return;
       }
       if (!e.deltaY) return;
-      const at = a ? Math.min(1, Math.max(0, (e.clientX - a.left) / a.width)) : 0.5;
       // One notch of a mouse wheel (100 px) doubles or halves.
-      setNav((n) => zoomAt(n, 2 ** ((-e.deltaY * unit) / 100), at));
+      const factor = 2 ** ((-e.deltaY * unit) / 100);
+      const zoom = navNow.current.zoom;
+      // At a limit the wheel scrolls the page as usual.
+      if ((factor > 1 && zoom >= MAX_ZOOM) || (factor < 1 && zoom <= 1)) return;
+      e.preventDefault();
+      const at = a ? Math.min(1, Math.max(0, (e.clientX - a.left) / a.width)) : 0.5;
+      setNav((n) => zoomAt(n, factor, at));
     };
     el.addEventListener("wheel", onWheel, { passive: false });
     return () => el.removeEventListener("wheel", onWheel);
@@ -462,7 +470,7 @@ const Incidents = memo(function Incidents({
                   {i.from_engine_events && " · while Stackwarden was not running"}
                   {` · ${plural(actionCounts.get(entry.id) ?? 0, "action")}`}
                 </span>
-                {open === entry.id && <IncidentDetail backend={backend} entry={entry} />}
+                {open === entry.id && <IncidentDetail backend={backend} entry={entry} actionCount={actionCounts.get(entry.id) ?? 0} />}
               </li>
             );
           })}
@@ -477,7 +485,16 @@ const Incidents = memo(function Incidents({
   );
 });
 
-const IncidentDetail = memo(function IncidentDetail({ backend, entry }: { backend: Backend; entry: IncidentEntry }) {
+const IncidentDetail = memo(function IncidentDetail({
+  backend,
+  entry,
+  actionCount,
+}: {
+  backend: Backend;
+  entry: IncidentEntry;
+  /// Reloads the detail when an action lands on it (or it closes).
+  actionCount: number;
+}) {
   const [exporting, setExporting] = useState(false);
   const [exported, setExported] = useState<{ ok: boolean; text: string } | null>(null);
   const [detail, setDetail] = useState<IncidentDetailData | null>(null);
@@ -490,12 +507,17 @@ const IncidentDetail = memo(function IncidentDetail({ backend, entry }: { backen
     let cancelled = false;
     backend
       .incidentDetail(entry.id)
-      .then((d) => !cancelled && setDetail(d))
+      .then((d) => {
+        if (!cancelled) {
+          setDetail(d);
+          setDetailError(null);
+        }
+      })
       .catch((e) => !cancelled && setDetailError(asUiError(e).message));
     return () => {
       cancelled = true;
     };
-  }, [backend, entry.id, entry.incident.closed_at_ms]);
+  }, [backend, entry.id, entry.incident.closed_at_ms, actionCount]);
 
   async function exportReport(format: ReportFormat) {
     setExporting(true);
