@@ -47,6 +47,52 @@ impl Watched {
         Self { dir, stack }
     }
 
+    /// A stack of one required service `db` running as `container`.
+    fn one_required_db(name: &str, container: &str) -> Self {
+        Self::new(format!(
+            "name: {name}\nx-stackwarden:\n  groups:\n    core: {{ required: true }}\nservices:\n  db:\n    image: localhost/sw-test-busybox:latest\n    container_name: {container}\n    x-stackwarden: {{ group: core }}\n"
+        ))
+    }
+
+    /// Notes in the data folder that the watch last ran at `at_ms`.
+    async fn last_watched(&self, at_ms: i64) {
+        let store = Store::open(
+            self.dir.path(),
+            Retention {
+                max_age: Duration::from_secs(86_400),
+                max_per_container: 100,
+            },
+        )
+        .await
+        .unwrap();
+        store.heartbeat(at_ms).await.unwrap();
+        store.close().await;
+    }
+
+    /// Where a Podman API service of this test's own listens.
+    fn own_engine_socket(&self) -> String {
+        self.dir
+            .path()
+            .join("engine.sock")
+            .to_string_lossy()
+            .to_string()
+    }
+
+    /// A runtime that knows only the engine at `own_engine_socket`.
+    async fn start_on_own_engine(&self) -> Runtime {
+        let only = vec![Candidate {
+            endpoint: format!("unix://{}", self.own_engine_socket()),
+            source: "test".into(),
+        }];
+        Runtime::start(options(
+            self.dir.path(),
+            StackSource::file(self.stack.clone()),
+            only,
+        ))
+        .await
+        .unwrap()
+    }
+
     async fn start(&self) -> Runtime {
         Runtime::start(options(
             self.dir.path(),
@@ -472,9 +518,7 @@ async fn a_killed_required_container_opens_an_incident_with_its_evidence_and_clo
         &[],
         &["sh", "-c", "echo db-ready-to-accept; sleep 3600"],
     );
-    let watched = Watched::new(format!(
-            "name: rtinc\nx-stackwarden:\n  groups:\n    core: {{ required: true }}\nservices:\n  db:\n    image: localhost/sw-test-busybox:latest\n    container_name: {DB}\n    x-stackwarden: {{ group: core }}\n"
-        ));
+    let watched = Watched::one_required_db("rtinc", DB);
     let runtime = watched.start().await;
     let mut state = runtime.state();
     wait_for(&mut state, "db healthy", Duration::from_secs(20), |s| {
@@ -576,32 +620,8 @@ async fn what_happened_while_nobody_watched_is_caught_up_from_engine_events() {
         .try_init();
     const DB: &str = "sw-rt-backfill-db";
     let _container = TestContainer::run(DB, &[], &["sleep", "3600"]);
-    let watched = Watched::new(format!(
-            "name: rtback\nx-stackwarden:\n  groups:\n    core: {{ required: true }}\nservices:\n  db:\n    image: localhost/sw-test-busybox:latest\n    container_name: {DB}\n    x-stackwarden: {{ group: core }}\n"
-        ));
-    let runtime = watched.start().await;
-    let mut state = runtime.state();
-    wait_for(&mut state, "db healthy", Duration::from_secs(20), |s| {
-        status_of(s, "db") == Some(ServiceStatus::Healthy)
-    })
-    .await;
-    runtime.stop().await;
-    // The watch last ran two minutes ago.
-    let store = Store::open(
-        watched.dir.path(),
-        Retention {
-            max_age: Duration::from_secs(86_400),
-            max_per_container: 100,
-        },
-    )
-    .await
-    .unwrap();
-    store.heartbeat(now() - 120_000).await.unwrap();
-    store.close().await;
-
-    // Meanwhile the container crashes and is started again.
-    podman(&["kill", DB]);
-    podman(&["start", DB]);
+    let watched = Watched::one_required_db("rtback", DB);
+    crash_while_away(watched.start().await, &watched, DB).await;
 
     let runtime = watched.start().await;
     let store = runtime.store().unwrap().clone();
@@ -640,6 +660,20 @@ async fn what_happened_while_nobody_watched_is_caught_up_from_engine_events() {
     runtime.stop().await;
 }
 
+/// Watches `db` healthy with `runtime`, stops it as if two minutes ago,
+/// then kills the container and starts it again while nobody watches.
+async fn crash_while_away(runtime: Runtime, watched: &Watched, db: &str) {
+    let mut state = runtime.state();
+    wait_for(&mut state, "db healthy", Duration::from_secs(20), |s| {
+        status_of(s, "db") == Some(ServiceStatus::Healthy)
+    })
+    .await;
+    runtime.stop().await;
+    watched.last_watched(now() - 120_000).await;
+    podman(&["kill", db]);
+    podman(&["start", db]);
+}
+
 fn now() -> i64 {
     stackwarden_model::clock::now_ms()
 }
@@ -648,29 +682,12 @@ fn now() -> i64 {
 async fn an_engine_restart_shows_as_a_gap_and_actions_land_on_the_incident() {
     const DB: &str = "sw-rt-gap-db";
     let _container = TestContainer::run(DB, &[], &["sleep", "3600"]);
-    let watched = Watched::new(format!(
-            "name: rtgap\nx-stackwarden:\n  groups:\n    core: {{ required: true }}\nservices:\n  db:\n    image: localhost/sw-test-busybox:latest\n    container_name: {DB}\n    x-stackwarden: {{ group: core }}\n"
-        ));
+    let watched = Watched::one_required_db("rtgap", DB);
     // An API service of its own, so restarting "the engine" leaves the
     // other tests' engine alone.
-    let socket = watched
-        .dir
-        .path()
-        .join("engine.sock")
-        .to_string_lossy()
-        .to_string();
+    let socket = watched.own_engine_socket();
     let mut service = PrivateService::start(&socket);
-    let only = vec![Candidate {
-        endpoint: format!("unix://{socket}"),
-        source: "test".into(),
-    }];
-    let runtime = Runtime::start(options(
-        watched.dir.path(),
-        StackSource::file(watched.stack.clone()),
-        only,
-    ))
-    .await
-    .unwrap();
+    let runtime = watched.start_on_own_engine().await;
     let mut state = runtime.state();
     wait_for(&mut state, "db healthy", Duration::from_secs(20), |s| {
         status_of(s, "db") == Some(ServiceStatus::Healthy)
@@ -784,54 +801,15 @@ async fn catching_up_works_when_the_engine_answers_late() {
     // asked with the time the watch started, a late engine hid the past.
     const DB: &str = "sw-rt-late-db";
     let _container = TestContainer::run(DB, &[], &["sleep", "3600"]);
-    let watched = Watched::new(format!(
-            "name: rtlate\nx-stackwarden:\n  groups:\n    core: {{ required: true }}\nservices:\n  db:\n    image: localhost/sw-test-busybox:latest\n    container_name: {DB}\n    x-stackwarden: {{ group: core }}\n"
-        ));
-    let socket = watched
-        .dir
-        .path()
-        .join("engine.sock")
-        .to_string_lossy()
-        .to_string();
-    let only = || {
-        vec![Candidate {
-            endpoint: format!("unix://{socket}"),
-            source: "test".into(),
-        }]
-    };
-    let start = || {
-        Runtime::start(options(
-            watched.dir.path(),
-            StackSource::file(watched.stack.clone()),
-            only(),
-        ))
-    };
+    let watched = Watched::one_required_db("rtlate", DB);
+    let socket = watched.own_engine_socket();
     {
         let _service = PrivateService::start(&socket);
-        let runtime = start().await.unwrap();
-        let mut state = runtime.state();
-        wait_for(&mut state, "db healthy", Duration::from_secs(20), |s| {
-            status_of(s, "db") == Some(ServiceStatus::Healthy)
-        })
-        .await;
-        runtime.stop().await;
+        crash_while_away(watched.start_on_own_engine().await, &watched, DB).await;
     }
-    let store = Store::open(
-        watched.dir.path(),
-        Retention {
-            max_age: Duration::from_secs(86_400),
-            max_per_container: 100,
-        },
-    )
-    .await
-    .unwrap();
-    store.heartbeat(now() - 120_000).await.unwrap();
-    store.close().await;
-    podman(&["kill", DB]);
-    podman(&["start", DB]);
 
     // The watch starts while the engine is away; it answers seconds later.
-    let runtime = start().await.unwrap();
+    let runtime = watched.start_on_own_engine().await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let _service = PrivateService::start(&socket);
     runtime.retry_engine();
