@@ -165,6 +165,15 @@ class Row:
                 f"| {written} |")
 
 
+def start_session():
+    """Xvfb on DISPLAY and a private session bus: (xvfb, bus, bus address)."""
+    xvfb = subprocess.Popen(["Xvfb", DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return xvfb, bus, bus.stdout.readline().strip()
+
+
 def run_minimal(minimal, env, seconds):
     proc = subprocess.Popen([minimal], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -258,11 +267,7 @@ def main():
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="sw-bench-"))
-    xvfb = subprocess.Popen(["Xvfb", DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    address = bus.stdout.readline().strip()
+    xvfb, bus, address = start_session()
     host = SniHost(address)
     config = work / "config.toml"
     if args.stack:

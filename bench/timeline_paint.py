@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from app_cpu import DISPLAY, DRIVER_PORT, stop, wait_for, wait_port  # noqa: E402
+from app_cpu import DISPLAY, DRIVER_PORT, start_session, stop, wait_for, wait_port  # noqa: E402
 
 RANGES = ["24h", "7d"]
 SPANS = {"24h": 24 * 3600 * 1000, "7d": 7 * 24 * 3600 * 1000}
@@ -35,11 +35,7 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="sw-paint-"))
     config = work / "config.toml"
     config.write_text(f'[stack]\nfile = "{(data / "stack.yaml").resolve()}"\n')
-    xvfb = subprocess.Popen(["Xvfb", DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    address = bus.stdout.readline().strip()
+    xvfb, bus, address = start_session()
     env = dict(os.environ, DISPLAY=DISPLAY, DBUS_SESSION_BUS_ADDRESS=address, NO_AT_BRIDGE="1",
                STACKWARDEN_DATA_DIR=str(data), STACKWARDEN_CONFIG=str(config),
                XDG_DATA_HOME=str(work / "xdg-data"), XDG_CACHE_HOME=str(work / "xdg-cache"),

@@ -7,8 +7,7 @@ use std::process::ExitCode;
 use stackwarden_model::clock::now_ms;
 use stackwarden_model::Config;
 use stackwarden_report::{
-    render_html, render_incident_html, render_incident_markdown, render_markdown,
-    IncidentReportData, ReportData, ReportError,
+    write_incident_report, write_status_report, IncidentReportData, ReportData,
 };
 
 use crate::stack_input::CliError;
@@ -51,7 +50,7 @@ pub fn run_incident(config: &Config, id: i64, out: &Path) -> ExitCode {
     let Some(runtime) = crate::runtime() else {
         return ExitCode::from(1);
     };
-    said(runtime.block_on(write_incident_report(config, id, out)))
+    said(runtime.block_on(incident_report(config, id, out)))
 }
 
 fn said(result: Result<String, CliError>) -> ExitCode {
@@ -67,21 +66,13 @@ fn said(result: Result<String, CliError>) -> ExitCode {
     }
 }
 
-async fn write_incident_report(config: &Config, id: i64, out: &Path) -> Result<String, CliError> {
+async fn incident_report(config: &Config, id: i64, out: &Path) -> Result<String, CliError> {
     let store = open_store(config).await?;
     let data = IncidentReportData::load(&store, id, now_ms()).await;
     store.close().await;
     let data = data?;
-    match format_for(None, Some(out)) {
-        Format::Md => {
-            let report = render_incident_markdown(&data, out)?;
-            Ok(wrote(out, &report.charts))
-        }
-        Format::Html => {
-            write_file(out, render_incident_html(&data)?)?;
-            Ok(wrote(out, &[]))
-        }
-    }
+    let html = format_for(None, Some(out)) == Format::Html;
+    Ok(wrote(out, &write_incident_report(&data, out, html)?))
 }
 
 /// What was written, for the user.
@@ -94,13 +85,6 @@ fn wrote(out: &Path, charts: &[PathBuf]) -> String {
     }
 }
 
-fn write_file(out: &Path, text: String) -> Result<(), ReportError> {
-    std::fs::write(out, text).map_err(|source| ReportError::Write {
-        path: out.display().to_string(),
-        source,
-    })
-}
-
 /// Builds the report from the store and writes it to `out`; says what it
 /// wrote.
 async fn write_report(config: &Config, format: Format, out: &Path) -> Result<String, CliError> {
@@ -108,14 +92,6 @@ async fn write_report(config: &Config, format: Format, out: &Path) -> Result<Str
     let data = ReportData::load(&store, now_ms()).await;
     store.close().await;
     let data = data?;
-    match format {
-        Format::Md => {
-            let report = render_markdown(&data, out)?;
-            Ok(wrote(out, &report.charts))
-        }
-        Format::Html => {
-            write_file(out, render_html(&data)?)?;
-            Ok(wrote(out, &[]))
-        }
-    }
+    let html = format == Format::Html;
+    Ok(wrote(out, &write_status_report(&data, out, html)?))
 }

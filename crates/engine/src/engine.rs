@@ -513,18 +513,11 @@ impl Engine {
         since_secs: i64,
         until_secs: i64,
     ) -> impl Stream<Item = Result<EventMessage, EngineError>> + Send + 'static {
-        let mut filters = HashMap::new();
-        filters.insert("type", vec!["container"]);
-        let options = EventsOptionsBuilder::default()
-            .since(&since_secs.to_string())
-            .until(&until_secs.to_string())
-            .filters(&filters)
-            .build();
-        let events = self
-            .docker
-            .events(Some(options))
-            .map(|e| e.map_err(|e| EngineError::of_call("read the engine's past events", e)));
-        watched(self.clone(), events)
+        self.container_event_stream(
+            since_secs,
+            Some(until_secs),
+            "read the engine's past events",
+        )
     }
 
     /// Container events from `since_secs` (Unix seconds) on. Silence is
@@ -535,16 +528,27 @@ impl Engine {
         &self,
         since_secs: i64,
     ) -> impl Stream<Item = Result<EventMessage, EngineError>> + Send + 'static {
+        self.container_event_stream(since_secs, None, "read the engine's events")
+    }
+
+    fn container_event_stream(
+        &self,
+        since_secs: i64,
+        until_secs: Option<i64>,
+        what: &'static str,
+    ) -> impl Stream<Item = Result<EventMessage, EngineError>> + Send + 'static {
         let mut filters = HashMap::new();
         filters.insert("type", vec!["container"]);
-        let options = EventsOptionsBuilder::default()
+        let mut options = EventsOptionsBuilder::default()
             .since(&since_secs.to_string())
-            .filters(&filters)
-            .build();
+            .filters(&filters);
+        if let Some(until) = until_secs {
+            options = options.until(&until.to_string());
+        }
         let events = self
             .docker
-            .events(Some(options))
-            .map(|e| e.map_err(|e| EngineError::of_call("read the engine's events", e)));
+            .events(Some(options.build()))
+            .map(move |e| e.map_err(|e| EngineError::of_call(what, e)));
         watched(self.clone(), events)
     }
 }

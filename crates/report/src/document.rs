@@ -147,6 +147,23 @@ pub(crate) fn write_markdown(
     Ok(MarkdownReport { text, charts })
 }
 
+/// Writes `blocks` to `path`: one HTML page (`html`), else Markdown with
+/// its charts beside it; returns the chart files written.
+pub(crate) fn write(
+    title: &str,
+    blocks: Vec<Block>,
+    path: &Path,
+    html: bool,
+) -> Result<Vec<PathBuf>, ReportError> {
+    if html {
+        let page = write_html(title, blocks)?;
+        std::fs::write(path, page).map_err(|e| write_err(path, e))?;
+        Ok(Vec::new())
+    } else {
+        Ok(write_markdown(title, blocks, path)?.charts)
+    }
+}
+
 /// `blocks` as one HTML page with the charts inline as SVG.
 pub(crate) fn write_html(title: &str, blocks: Vec<Block>) -> Result<String, ReportError> {
     let mut html = format!(

@@ -345,6 +345,16 @@ pub fn render_incident_markdown(
     write_markdown(&data.title(), blocks(data), path)
 }
 
+/// Writes the incident's report to `path`, as one HTML page (`html`) or as
+/// Markdown with its chart beside it; returns the chart files written.
+pub fn write_incident_report(
+    data: &IncidentReportData,
+    path: &std::path::Path,
+    html: bool,
+) -> Result<Vec<std::path::PathBuf>, ReportError> {
+    crate::document::write(&data.title(), blocks(data), path, html)
+}
+
 /// The incident's report as one HTML page, its chart inline as SVG.
 pub fn render_incident_html(data: &IncidentReportData) -> Result<String, ReportError> {
     write_html(&data.title(), blocks(data))

@@ -13,5 +13,7 @@ mod render;
 
 pub use chart::{ChartError, LaneChart, LaneRow, Series};
 pub use data::{ReportData, ReportError};
-pub use incident::{render_incident_html, render_incident_markdown, IncidentReportData};
-pub use render::{render_html, render_markdown, when, MarkdownReport};
+pub use incident::{
+    render_incident_html, render_incident_markdown, write_incident_report, IncidentReportData,
+};
+pub use render::{render_html, render_markdown, when, write_status_report, MarkdownReport};

@@ -305,6 +305,17 @@ pub fn render_markdown(data: &ReportData, path: &Path) -> Result<MarkdownReport,
     write_markdown(&title, blocks(data), path)
 }
 
+/// Writes the report to `path`, as one HTML page (`html`) or as Markdown
+/// with its charts beside it; returns the chart files written.
+pub fn write_status_report(
+    data: &ReportData,
+    path: &Path,
+    html: bool,
+) -> Result<Vec<std::path::PathBuf>, ReportError> {
+    let title = format!("Stackwarden status report: {}", data.run.stack);
+    crate::document::write(&title, blocks(data), path, html)
+}
+
 /// The report as one HTML page with the charts inline as SVG.
 pub fn render_html(data: &ReportData) -> Result<String, ReportError> {
     let title = format!("Stackwarden status report: {}", data.run.stack);

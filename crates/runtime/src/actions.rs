@@ -13,8 +13,7 @@ use stackwarden_model::clock::now_ms;
 use stackwarden_model::redact;
 use stackwarden_model::{ContainerAction, ContainerId, HistoryPoint, LogBatch};
 use stackwarden_report::{
-    render_html, render_incident_html, render_incident_markdown, render_markdown,
-    IncidentReportData, ReportData,
+    write_incident_report, write_status_report, IncidentReportData, ReportData,
 };
 use stackwarden_store::{ActionRecord, ActionSource, Store, StoredAction};
 
@@ -240,12 +239,7 @@ impl Runtime {
         let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
         let path =
             reports_dir(store)?.join(format!("stackwarden-report-{stamp}.{}", format.extension()));
-        match format {
-            ReportFormat::Md => {
-                render_markdown(&data, &path)?;
-            }
-            ReportFormat::Html => write_report_file(&path, render_html(&data)?)?,
-        }
+        write_status_report(&data, &path, format == ReportFormat::Html)?;
         Ok(path)
     }
 
@@ -261,12 +255,7 @@ impl Runtime {
         let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
         let path =
             reports_dir(store)?.join(format!("incident-{id}-{stamp}.{}", format.extension()));
-        match format {
-            ReportFormat::Md => {
-                render_incident_markdown(&data, &path)?;
-            }
-            ReportFormat::Html => write_report_file(&path, render_incident_html(&data)?)?,
-        }
+        write_incident_report(&data, &path, format == ReportFormat::Html)?;
         Ok(path)
     }
 }
@@ -292,13 +281,6 @@ fn reports_dir(store: &Store) -> Result<PathBuf, RuntimeError> {
         source,
     })?;
     Ok(dir)
-}
-
-fn write_report_file(path: &std::path::Path, text: String) -> Result<(), RuntimeError> {
-    std::fs::write(path, text).map_err(|source| RuntimeError::Write {
-        path: path.display().to_string(),
-        source,
-    })
 }
 
 /// Caller text quoted in an error, cut to a sane length.

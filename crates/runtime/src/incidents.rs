@@ -27,7 +27,7 @@ use crate::recorder::WriteTo;
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
 /// Away longer than this (three heartbeats) is a gap on the timeline.
 const GAP_AFTER_MS: i64 = 90_000;
-/// How long catching up waits for the engine, and reads its events.
+/// How long catching up waits for a stack, and reads the engine's events.
 const CATCH_UP_WITHIN: Duration = Duration::from_secs(30);
 /// Past events arrive together: a pause this long means they are all in.
 const EVENTS_PAUSE: Duration = Duration::from_secs(3);
@@ -500,17 +500,16 @@ async fn catch_up(
     }
     // The monitor's handle is published once; it connects later, which
     // its watch channel does not announce: ask until it has an engine.
-    let engine = tokio::time::timeout(CATCH_UP_WITHIN, async {
-        loop {
-            let engine = monitor.borrow().as_ref().and_then(MonitorHandle::engine);
-            if let Some(engine) = engine {
-                return engine;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+    // However long the engine takes to answer (started after the desktop
+    // session, say): the past stays in its event log until then. This task
+    // ends with the runtime.
+    let engine = loop {
+        let engine = monitor.borrow().as_ref().and_then(MonitorHandle::engine);
+        if let Some(engine) = engine {
+            break Some(engine);
         }
-    })
-    .await
-    .ok();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
     let mut stacks = stacks.clone();
     let stack = tokio::time::timeout(CATCH_UP_WITHIN, async {
         loop {
