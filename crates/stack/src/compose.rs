@@ -302,6 +302,47 @@ pub(crate) struct GroupExtension {
     #[serde(default = "yes")]
     pub required: bool,
     pub weight: Option<Spanned<f64>>,
+    /// The heal policy of the group's services (each may refine it).
+    pub heal: Option<Spanned<HealEntry>>,
+}
+
+/// `heal:` of a group or a service: every key optional, a service's keys
+/// override its group's.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HealEntry {
+    pub enabled: Option<bool>,
+    pub on: Option<Spanned<Vec<String>>>,
+    pub after: Option<Spanned<String>>,
+    pub degraded_after: Option<Spanned<String>>,
+    pub action: Option<Spanned<String>>,
+    pub backoff: Option<BackoffEntry>,
+    pub limit: Option<LimitEntry>,
+    pub engine_grace: Option<Spanned<String>>,
+    pub log_patterns: Option<Vec<Spanned<LogPatternEntry>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BackoffEntry {
+    pub initial: Option<Spanned<String>>,
+    pub factor: Option<Spanned<f64>>,
+    pub cap: Option<Spanned<String>>,
+    pub reset_after: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LimitEntry {
+    pub actions: Option<Spanned<u32>>,
+    pub within: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LogPatternEntry {
+    pub pattern: Spanned<String>,
+    pub effect: Option<Spanned<String>>,
 }
 
 fn yes() -> bool {
@@ -315,6 +356,7 @@ pub(crate) struct ServiceExtension {
     pub group: Option<Spanned<String>>,
     #[serde(default)]
     pub probes: Vec<Spanned<ProbeEntry>>,
+    pub heal: Option<Spanned<HealEntry>>,
 }
 
 #[derive(Debug, Deserialize)]

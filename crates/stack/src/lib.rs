@@ -11,6 +11,7 @@ mod compose;
 mod depends;
 mod dotenv;
 mod duration;
+mod heal;
 mod interpolate;
 mod load;
 mod ports;

@@ -636,3 +636,108 @@ fn the_fuzz_seed_stack_is_valid() {
         panic!("{e}");
     }
 }
+
+#[test]
+fn the_built_in_stack_heals_its_required_groups_only() {
+    let stack = match default_stack() {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    for s in &stack.services {
+        let required = stack.groups.iter().any(|g| g.name == s.group && g.required);
+        assert_eq!(s.heal.is_some(), required, "{}", s.name);
+        if let Some(p) = &s.heal {
+            assert!(p.enabled);
+            assert_eq!(p.limit.actions, 3);
+            assert_eq!(p.limit.within_ms, 3_600_000);
+            assert_eq!(p.backoff.initial_ms, 30_000);
+        }
+    }
+}
+
+#[test]
+fn a_services_heal_keys_refine_its_groups() {
+    let text = r#"
+x-stackwarden:
+  groups:
+    core:
+      heal: { on: [down], backoff: { initial: 2s, cap: 1m }, limit: { actions: 4, within: 10m } }
+services:
+  db:
+    image: x
+    x-stackwarden:
+      group: core
+      heal:
+        limit: { actions: 2 }
+        log_patterns:
+          - pattern: 'FATAL: .*'
+          - { pattern: 'panic', effect: act }
+  web:
+    image: y
+    x-stackwarden: { group: core, heal: { enabled: false } }
+  free:
+    image: z
+"#;
+    let stack = match parse(text, "compose.yaml") {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    let heal = |n: &str| {
+        stack
+            .services
+            .iter()
+            .find(|s| s.name == n)
+            .and_then(|s| s.heal.clone())
+    };
+    let db = heal("db").unwrap_or_default();
+    assert!(db.enabled);
+    assert_eq!(db.on, [stackwarden_heal::Trigger::Down]);
+    assert_eq!(db.backoff.initial_ms, 2000);
+    assert_eq!(db.backoff.cap_ms, 60_000);
+    assert_eq!((db.limit.actions, db.limit.within_ms), (2, 600_000));
+    assert_eq!(db.log_patterns.len(), 2);
+    assert_eq!(
+        db.log_patterns[1].effect,
+        stackwarden_heal::PatternEffect::Act
+    );
+    assert!(heal("web").is_some_and(|p| !p.enabled));
+    assert!(heal("free").is_none());
+}
+
+#[test]
+fn bad_heal_keys_name_line_and_reason() {
+    let text = r#"services:
+  db:
+    image: x
+    x-stackwarden:
+      heal:
+        on: [down, sleepy]
+        action: recreate
+        backoff: { initial: 0s, factor: 50 }
+        limit: { actions: 0, within: 99999999999999999999h }
+        log_patterns:
+          - pattern: '(unclosed'
+          - { pattern: ok, effect: explode }
+"#;
+    let found = problems(text);
+    let has = |line: u64, words: &str| {
+        found
+            .iter()
+            .any(|p| p.line == line && p.reason.contains(words))
+    };
+    assert!(has(6, "`sleepy` is not a status"), "{found:#?}");
+    assert!(has(7, "never recreates"), "{found:#?}");
+    assert!(has(8, "heal.backoff.initial"), "{found:#?}");
+    assert!(has(8, "factor must be a number from 1 to 10"), "{found:#?}");
+    assert!(has(9, "limit.actions must be from 1"), "{found:#?}");
+    assert!(has(9, "limit.within"), "{found:#?}");
+    assert!(has(11, "log pattern"), "{found:#?}");
+    assert!(has(12, "effect `explode`"), "{found:#?}");
+    assert!(matches!(
+        parse(
+            "services:\n  a:\n    image: x\n    x-stackwarden: { heal: { typo: 1 } }\n",
+            "c.yaml"
+        ),
+        Err(_)
+    ));
+}

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_saphyr::{Location, Spanned};
+use stackwarden_heal::HealPolicy;
 use stackwarden_health::{Condition, GroupSpec};
 use stackwarden_model::redact;
 
@@ -150,6 +151,9 @@ pub struct StackService {
     pub restart: Option<String>,
     pub profiles: Vec<String>,
     pub probes: Vec<Probe>,
+    /// Its heal policy (`x-stackwarden.heal` of its group and its own);
+    /// `None`: the healer leaves it alone.
+    pub heal: Option<HealPolicy>,
 }
 
 impl StackService {
@@ -277,13 +281,13 @@ pub fn load_file_with(path: &Path, env: &LoadEnv) -> Result<Stack, StackError> {
     crate::load_files(&[path.to_path_buf()], env).map(|loaded| loaded.stack)
 }
 
-struct Problems<'a> {
-    file: &'a str,
-    list: Vec<StackProblem>,
+pub(crate) struct Problems<'a> {
+    pub(crate) file: &'a str,
+    pub(crate) list: Vec<StackProblem>,
 }
 
 impl Problems<'_> {
-    fn at(&mut self, at: &Location, reason: impl Into<String>) {
+    pub(crate) fn at(&mut self, at: &Location, reason: impl Into<String>) {
         self.at_column(at, 0, reason);
     }
 
@@ -402,9 +406,13 @@ pub(crate) fn validate(merged: Merged, env: &LoadEnv) -> Result<Stack, StackErro
         Some(x) => (x.groups, x.verify),
         None => (BTreeMap::new(), None),
     };
+    let mut group_heal = BTreeMap::new();
     let declared: BTreeMap<String, GroupSpec> = group_entries
         .into_iter()
         .map(|(key, g)| {
+            if let Some(heal) = g.heal {
+                group_heal.insert(key.clone(), heal);
+            }
             let weight = g.weight.and_then(|w| {
                 if w.value.is_finite() && w.value >= 0.0 {
                     Some(w.value)
@@ -532,6 +540,15 @@ pub(crate) fn validate(merged: Merged, env: &LoadEnv) -> Result<Stack, StackErro
             },
             None => DEFAULT_GROUP.to_string(),
         };
+        let group_key = ext
+            .and_then(|x| x.value.group.as_ref())
+            .map_or(DEFAULT_GROUP, |g| g.value.as_str());
+        let heal = crate::heal::heal_policy(
+            name,
+            group_heal.get(group_key),
+            ext.and_then(|x| x.value.heal.as_ref()),
+            &mut problems,
+        );
         let probes = ext
             .map(|x| {
                 let list = x
@@ -578,6 +595,7 @@ pub(crate) fn validate(merged: Merged, env: &LoadEnv) -> Result<Stack, StackErro
             restart: svc.restart.clone(),
             profiles: svc.profiles.clone(),
             probes,
+            heal,
         });
     }
     // Groups used but not declared (when none are declared) appear as required.

@@ -1,0 +1,169 @@
+//! Who stopped a container, from the engine's events, so the healer never
+//! starts again what a person stopped.
+//!
+//! What each engine says (checked against Podman 4.3 and Docker):
+//! - Docker, and Podman from 4.7 on, send a `stop` event after `die` when
+//!   a container was stopped (`docker stop`, `podman stop`, the API);
+//! - Podman 4.3 sends no `stop` event, but its stop cleans up the
+//!   container itself, besides the cleanup its monitor (conmon) runs on
+//!   every exit: a `die` followed by two `cleanup` events is a stop, one
+//!   `cleanup` is an exit on its own (a crash, `kill -9`, `podman kill`);
+//! - a `kill` event is a person killing it: treated like a crash, since
+//!   that is what a drill and a failure test do, and what the healer is
+//!   for.
+//!
+//! Stops that Stackwarden itself makes are noted directly ([`StopWatch::note_own_stop`]).
+
+use std::collections::HashMap;
+
+/// How long after a `die` the events that tell a stop from a crash may
+/// still arrive (Podman's second `cleanup` came within 200 ms here).
+pub const STOP_SETTLE_MS: i64 = 500;
+
+/// What is known about why a container is not running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopVerdict {
+    /// It exited moments ago; wait until then to know.
+    Settling { until_ms: i64 },
+    /// A person (or a tool on their behalf) stopped it, and how we know.
+    Person(String),
+    /// It exited on its own, or was killed.
+    Exited,
+    /// It was not running when the watch began: nobody saw why.
+    Unknown,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    died_at_ms: Option<i64>,
+    cleanups: u32,
+    stopped: Option<String>,
+}
+
+/// The recent lifecycle events of each container, by name.
+#[derive(Debug, Clone, Default)]
+pub struct StopWatch {
+    containers: HashMap<String, Seen>,
+}
+
+impl StopWatch {
+    /// Feeds one container event (`die`, `stop`, `cleanup`, `start`, ...).
+    pub fn on_event(&mut self, container: &str, action: &str, at_ms: i64) {
+        let seen = self.containers.entry(container.to_string()).or_default();
+        match action {
+            "start" | "init" | "restart" | "create" => *seen = Seen::default(),
+            "die" | "died" => {
+                seen.died_at_ms = Some(at_ms);
+                seen.cleanups = 0;
+            }
+            "stop" => seen.stopped = Some("the engine reported a stop".to_string()),
+            "cleanup" if seen.died_at_ms.is_some() => {
+                seen.cleanups += 1;
+                if seen.cleanups >= 2 && seen.stopped.is_none() {
+                    seen.stopped = Some("stopped with podman stop".to_string());
+                }
+            }
+            "destroy" | "remove" => {
+                self.containers.remove(container);
+            }
+            _ => {}
+        }
+    }
+
+    /// Stackwarden is about to stop `container` at a person's request.
+    pub fn note_own_stop(&mut self, container: &str, how: &str) {
+        let seen = self.containers.entry(container.to_string()).or_default();
+        seen.stopped = Some(how.to_string());
+    }
+
+    /// Why `container` (not running) is not running, as of `now_ms`.
+    pub fn verdict(&self, container: &str, now_ms: i64) -> StopVerdict {
+        let Some(seen) = self.containers.get(container) else {
+            return StopVerdict::Unknown;
+        };
+        if let Some(how) = &seen.stopped {
+            return StopVerdict::Person(how.clone());
+        }
+        match seen.died_at_ms {
+            Some(at) if now_ms < at + STOP_SETTLE_MS => StopVerdict::Settling {
+                until_ms: at + STOP_SETTLE_MS,
+            },
+            Some(_) => StopVerdict::Exited,
+            None => StopVerdict::Unknown,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(events: &[(&str, i64)]) -> StopWatch {
+        let mut w = StopWatch::default();
+        for (action, at) in events {
+            w.on_event("db", action, *at);
+        }
+        w
+    }
+
+    #[test]
+    fn podman_43_stop_is_a_die_with_two_cleanups() {
+        let w = feed(&[("die", 0), ("cleanup", 150), ("cleanup", 152)]);
+        assert!(matches!(w.verdict("db", 600), StopVerdict::Person(_)));
+    }
+
+    #[test]
+    fn a_crash_or_a_kill_has_one_cleanup() {
+        let crash = feed(&[("die", 0), ("cleanup", 150)]);
+        assert_eq!(crash.verdict("db", 600), StopVerdict::Exited);
+        let kill = feed(&[("kill", 0), ("die", 40), ("cleanup", 200)]);
+        assert_eq!(kill.verdict("db", 600), StopVerdict::Exited);
+    }
+
+    #[test]
+    fn docker_stop_event_marks_a_person() {
+        let w = feed(&[("kill", 0), ("die", 10), ("stop", 12)]);
+        assert!(matches!(w.verdict("db", 100), StopVerdict::Person(_)));
+    }
+
+    #[test]
+    fn until_the_settle_time_the_verdict_waits() {
+        let w = feed(&[("die", 1000)]);
+        assert_eq!(
+            w.verdict("db", 1200),
+            StopVerdict::Settling {
+                until_ms: 1000 + STOP_SETTLE_MS
+            }
+        );
+    }
+
+    #[test]
+    fn a_start_forgets_the_stop() {
+        let w = feed(&[
+            ("die", 0),
+            ("cleanup", 1),
+            ("cleanup", 2),
+            ("start", 10),
+            ("die", 20),
+            ("cleanup", 30),
+        ]);
+        assert_eq!(w.verdict("db", 1000), StopVerdict::Exited);
+    }
+
+    #[test]
+    fn unseen_containers_are_unknown() {
+        assert_eq!(StopWatch::default().verdict("x", 0), StopVerdict::Unknown);
+    }
+
+    #[test]
+    fn own_stops_are_a_person() {
+        let mut w = StopWatch::default();
+        w.note_own_stop("db", "stopped from Stackwarden");
+        w.on_event("db", "die", 5);
+        w.on_event("db", "cleanup", 6);
+        assert_eq!(
+            w.verdict("db", 1000),
+            StopVerdict::Person("stopped from Stackwarden".into())
+        );
+    }
+}
