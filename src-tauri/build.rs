@@ -22,6 +22,10 @@ fn main() {
         "timeline",
         "export_incident_report",
         "incident_detail",
+        "release_heal",
+        "drill_plan",
+        "run_drill",
+        "drills",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(commands)) {
         eprintln!("tauri-build failed: {e:#}");

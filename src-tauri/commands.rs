@@ -4,7 +4,9 @@
 use stackwarden_health::{RecordedTransition, ResponsePoint, VerificationRun, VerificationSummary};
 use stackwarden_model::{ContainerAction, ContainerId, HistoryPoint, StackSnapshot};
 use stackwarden_probes::StackHealth;
-use stackwarden_runtime::{ActionSource, ReportFormat, RuntimeStatus};
+use stackwarden_runtime::{
+    ActionSource, DrillPlan, ReportFormat, RuntimeStatus, StoredDrill, DRILL_TIMEOUT,
+};
 use tauri::{AppHandle, Emitter, State};
 
 use crate::error::UiError;
@@ -186,4 +188,35 @@ pub async fn recent_transitions(
     state: State<'_, AppState>,
 ) -> Result<Vec<RecordedTransition>, UiError> {
     Ok(state.runtime.recent_transitions().await?)
+}
+
+/// Lets the healer act on a quarantined service again.
+#[tauri::command]
+pub async fn release_heal(state: State<'_, AppState>, service: String) -> Result<(), UiError> {
+    Ok(state.runtime.release_heal(&service).await?)
+}
+
+/// What a drill of `service` would do (shown before asking), or why it is
+/// refused.
+#[tauri::command]
+pub fn drill_plan(state: State<'_, AppState>, service: String) -> Result<DrillPlan, UiError> {
+    Ok(state.runtime.drill_plan(&service)?)
+}
+
+/// Kills `service`'s container and measures how the healer brings it back.
+#[tauri::command]
+pub async fn run_drill(
+    state: State<'_, AppState>,
+    service: String,
+) -> Result<StoredDrill, UiError> {
+    Ok(state
+        .runtime
+        .drill(&service, ActionSource::Window, DRILL_TIMEOUT, |_| {})
+        .await?)
+}
+
+/// The newest drills of every service.
+#[tauri::command]
+pub async fn drills(state: State<'_, AppState>) -> Result<Vec<StoredDrill>, UiError> {
+    Ok(state.runtime.drills(None).await?)
 }

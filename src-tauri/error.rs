@@ -59,6 +59,8 @@ impl From<RuntimeError> for UiError {
             RuntimeError::EngineUnreachable => Some(UiErrorCode::EngineUnreachable),
             RuntimeError::Report(stackwarden_report::ReportError::NoRun)
             | RuntimeError::VerificationRunning
+            | RuntimeError::NotQuarantined(_)
+            | RuntimeError::DrillRefused(_)
             | RuntimeError::NoStack => Some(UiErrorCode::ActionRefused),
             RuntimeError::StoreUnavailable(_)
             | RuntimeError::Write { .. }

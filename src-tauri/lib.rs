@@ -75,6 +75,10 @@ pub fn run() -> ExitCode {
             commands::timeline,
             commands::export_incident_report,
             commands::incident_detail,
+            commands::release_heal,
+            commands::drill_plan,
+            commands::run_drill,
+            commands::drills,
         ])
         .setup(move |app| {
             setup(app.handle(), config, config_error)?;

@@ -253,6 +253,58 @@ def test_services_without_container_name_are_found_by_compose_labels(driver, wor
     wait_for("back to the e2e stack", lambda: text_of(driver, "stack-e2e-cache-1") is None, timeout=20)
 
 
+def test_healing_view_quarantine_release_and_a_drill(driver, workdir, artifacts):
+    """The Healing view with two healed services: one that exits every
+    second is quarantined at its cap (the banner says it needs you) and
+    released from the window; the other is drilled from the window (asked
+    first) and its measurements are listed."""
+    stack_file = workdir / "stack.yaml"
+    good = stack_file.read_text()
+    names = ["sw-e2e-flap", "sw-e2e-drilled"]
+    try:
+        for name in names:
+            subprocess.run(["podman", "rm", "-f", "-t", "0", name], capture_output=True)
+        subprocess.run(["podman", "run", "-d", "--name", "sw-e2e-drilled", "localhost/sw-test-busybox:latest",
+                        "httpd", "-f", "-p", "8080"], check=True, capture_output=True)
+        subprocess.run(["podman", "run", "-d", "--name", "sw-e2e-flap", "localhost/sw-test-busybox:latest",
+                        "sh", "-c", "sleep 1; exit 1"], check=True, capture_output=True)
+        stack_file.write_text(good.replace(
+            "  aider:\n",
+            "  flap:\n    image: localhost/sw-test-busybox:latest\n    container_name: sw-e2e-flap\n"
+            "    x-stackwarden: { group: core, heal: { backoff: { initial: 1s }, limit: { actions: 1, within: 10m } } }\n"
+            "  drilled:\n    image: localhost/sw-test-busybox:latest\n    container_name: sw-e2e-drilled\n"
+            "    x-stackwarden: { group: core, heal: {} }\n  aider:\n"))
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-healing"]').click()
+        row = '[data-testid="healing-table"] tr[data-service="{}"]'
+        wait_for("flap quarantined", lambda: "quarantined: needs you" in driver.find_element(
+            By.CSS_SELECTOR, row.format("flap")).text, timeout=40)
+        assert "flap" in (text_of(driver, "quarantined") or ""), "the banner says who needs you"
+        policy = driver.find_element(By.CSS_SELECTOR, row.format("drilled")).text
+        assert "down, unhealthy" in policy and "at most 3 in 30 min" in policy, policy
+        driver.save_screenshot(str(artifacts / "window-healing-quarantine.png"))
+        driver.find_element(By.CSS_SELECTOR, row.format("flap") + ' [data-testid="heal-release"]').click()
+        wait_for("released", lambda: "flap released" in (text_of(driver, "healing-said") or ""))
+        wait_for("drilled watched", lambda: "watching" in driver.find_element(
+            By.CSS_SELECTOR, row.format("drilled")).text, timeout=40)
+        pid_before = subprocess.run(["podman", "inspect", "-f", "{{.State.Pid}}", "sw-e2e-drilled"],
+                                    capture_output=True, text=True).stdout
+        driver.find_element(By.CSS_SELECTOR, row.format("drilled") + ' [data-testid="heal-drill"]').click()
+        confirm = wait_for("asked first", lambda: text_of(driver, "drill-confirm"))
+        assert "sw-e2e-drilled" in confirm and "SIGKILL" in confirm, confirm
+        driver.save_screenshot(str(artifacts / "window-healing-drill-asked.png"))
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="drill-run"]').click()
+        drills = wait_for("the drill listed", lambda: text_of(driver, "drills"), timeout=60)
+        assert "healed: healthy again" in drills, drills
+        pid_after = subprocess.run(["podman", "inspect", "-f", "{{.State.Pid}}", "sw-e2e-drilled"],
+                                   capture_output=True, text=True).stdout
+        assert pid_after != pid_before, "the drill killed the container and it was started again"
+        driver.save_screenshot(str(artifacts / "window-healing-drill.png"))
+    finally:
+        stack_file.write_text(good)
+        subprocess.run(["podman", "rm", "-f", "-t", "0", *names], capture_output=True)
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
+
+
 def test_stop_and_start_from_the_window(driver, artifacts):
     button(driver, "Stop sw-ok-worker").click()
     wait_for("worker stopped", lambda: (text_of(driver, "state-sw-ok-worker") or "").startswith("exited"))

@@ -1,7 +1,7 @@
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { App } from "./App";
-import { fakeBackend, row, snapshot } from "./test/fixtures";
+import { NO_HEALING, fakeBackend, row, snapshot } from "./test/fixtures";
 
 afterEach(cleanup);
 
@@ -56,6 +56,7 @@ describe("App", () => {
         recording: { kind: "on", database: "/data/stackwarden.sqlite3" },
         problems: [{ task: "probe scheduler", reason: "panicked: boom", restarts: 2, at_ms: 1 }],
         incidents: [],
+        healing: NO_HEALING,
       }),
     );
     const banner = await screen.findByTestId("task-problems");
@@ -65,6 +66,7 @@ describe("App", () => {
         recording: { kind: "on", database: "/data/stackwarden.sqlite3" },
         problems: [],
         incidents: [],
+        healing: NO_HEALING,
       }),
     );
     await waitFor(() => expect(screen.queryByTestId("task-problems")).toBeNull());
@@ -86,10 +88,10 @@ describe("App", () => {
       from_engine_events: false,
     };
     const on = { kind: "on" as const, database: "/data/stackwarden.sqlite3" };
-    act(() => backend.emitEvent("runtime-status", { recording: on, problems: [], incidents: [incident, { ...incident, key: 2 }] }));
+    act(() => backend.emitEvent("runtime-status", { recording: on, problems: [], incidents: [incident, { ...incident, key: 2 }], healing: NO_HEALING }));
     const banner = await screen.findByTestId("incident-open");
     expect(banner.textContent).toContain("postgres down: container exited (137) (and 1 more)");
-    act(() => backend.emitEvent("runtime-status", { recording: on, problems: [], incidents: [] }));
+    act(() => backend.emitEvent("runtime-status", { recording: on, problems: [], incidents: [], healing: NO_HEALING }));
     await waitFor(() => expect(screen.queryByTestId("incident-open")).toBeNull());
   });
 
@@ -99,6 +101,7 @@ describe("App", () => {
       recording: { kind: "held_by" as const, holder: { pid: 4242, since_ms: 0, host: "stackwarden watch" } },
       problems: [],
       incidents: [],
+      healing: NO_HEALING,
     }));
     render(<App backend={backend} />);
     const banner = await screen.findByTestId("history-off");
@@ -108,6 +111,7 @@ describe("App", () => {
         recording: { kind: "on", database: "/data/stackwarden.sqlite3" },
         problems: [],
         incidents: [],
+        healing: NO_HEALING,
       }),
     );
     await waitFor(() => expect(screen.queryByTestId("history-off")).toBeNull());

@@ -15,6 +15,7 @@ import type { RuntimeStatus } from "./bindings/RuntimeStatus";
 import type { VerificationSummary } from "./bindings/VerificationSummary";
 import { HealthPanel } from "./components/HealthPanel";
 import { TimelinePanel } from "./components/TimelinePanel";
+import { HealingPanel } from "./components/HealingPanel";
 import { VerifyPanel } from "./components/VerifyPanel";
 import { EngineProblem } from "./components/EngineProblem";
 import { Header } from "./components/Header";
@@ -25,9 +26,15 @@ import { keepIfEqual, useStable } from "./share";
 
 const NO_ROWS: ServiceRow[] = [];
 
-export type View = "services" | "health" | "timeline" | "verify";
-const VIEWS: readonly View[] = ["services", "health", "timeline", "verify"];
-const VIEW_LABEL: Record<View, string> = { services: "Services", health: "Health", timeline: "Timeline", verify: "Verify" };
+export type View = "services" | "health" | "timeline" | "healing" | "verify";
+const VIEWS: readonly View[] = ["services", "health", "timeline", "healing", "verify"];
+const VIEW_LABEL: Record<View, string> = {
+  services: "Services",
+  health: "Health",
+  timeline: "Timeline",
+  healing: "Healing",
+  verify: "Verify",
+};
 
 /** Why this app writes no history, or null when it does. */
 export function recordingProblem(r: RuntimeStatus["recording"]): string | null {
@@ -143,6 +150,7 @@ export function App({ backend }: { backend: Backend }) {
   const connected = snapshot?.engine.kind === "connected";
   // The live status wins: this app may take over recording later.
   const openIncident = runtime?.incidents[0];
+  const quarantined = (runtime?.healing.services ?? []).filter((s) => s.state === "quarantined").map((s) => s.service);
   const historyOff = runtime ? recordingProblem(runtime.recording) : (info?.store_error ?? null);
 
   return (
@@ -187,6 +195,11 @@ export function App({ backend }: { backend: Backend }) {
               . It keeps watching; if this repeats, please report it.
             </div>
           )}
+          {quarantined.length > 0 && (
+            <div className="banner warning" role="alert" data-testid="quarantined">
+              The healer stopped acting on {quarantined.join(", ")}: it needs you. See Healing.
+            </div>
+          )}
           {health?.stack_error && (
             <div className="banner warning" role="alert" data-testid="stack-error">
               {health.stack_error}
@@ -196,6 +209,8 @@ export function App({ backend }: { backend: Backend }) {
             <VerifyPanel backend={backend} />
           ) : view === "timeline" ? (
             <TimelinePanel backend={backend} />
+          ) : view === "healing" ? (
+            <HealingPanel backend={backend} healing={runtime?.healing ?? null} />
           ) : view === "health" && connected ? (
             <HealthPanel backend={backend} health={health} />
           ) : snapshot === null ? (

@@ -22,6 +22,8 @@ import type { StackHealth } from "./bindings/StackHealth";
 import type { StackSnapshot } from "./bindings/StackSnapshot";
 import type { RuntimeStatus } from "./bindings/RuntimeStatus";
 import type { UiError } from "./bindings/UiError";
+import type { DrillPlan } from "./bindings/DrillPlan";
+import type { StoredDrill } from "./bindings/StoredDrill";
 
 export type Unlisten = () => void;
 
@@ -58,6 +60,13 @@ export interface Backend {
   /** Whether this app records, and parts of it that had to be restarted. */
   runtimeStatus(): Promise<RuntimeStatus>;
   onRuntimeStatus(handler: (s: RuntimeStatus) => void): Promise<Unlisten>;
+  /** Lets the healer act on a quarantined service again. */
+  releaseHeal(service: string): Promise<void>;
+  /** What a drill of `service` would do; rejects with why it is refused. */
+  drillPlan(service: string): Promise<DrillPlan>;
+  /** Kills `service`'s container and measures how it is healed. */
+  runDrill(service: string): Promise<StoredDrill>;
+  drills(): Promise<StoredDrill[]>;
 }
 
 /** Turns whatever a command rejected with into a `UiError`. */
@@ -96,5 +105,9 @@ export const tauriBackend: Backend = {
   exportIncidentReport: (id, format) => invoke<string>("export_incident_report", { id, format }),
   incidentDetail: (id) => invoke<IncidentDetail>("incident_detail", { id }),
   runtimeStatus: () => invoke<RuntimeStatus>("runtime_status"),
+  releaseHeal: (service) => invoke<void>("release_heal", { service }),
+  drillPlan: (service) => invoke<DrillPlan>("drill_plan", { service }),
+  runDrill: (service) => invoke<StoredDrill>("run_drill", { service }),
+  drills: () => invoke<StoredDrill[]>("drills"),
   onRuntimeStatus: (handler) => listen<RuntimeStatus>("runtime-status", (e) => handler(e.payload)),
 };

@@ -2,6 +2,7 @@
 //! GUI toolkit so it starts in milliseconds; it shares the domain crates with
 //! the desktop app, which it launches when given no subcommand.
 
+mod drill;
 mod health;
 mod launch;
 mod report;
@@ -122,6 +123,30 @@ enum Command {
         #[arg(long, value_name = "FILE", requires = "incident")]
         report: Option<PathBuf>,
     },
+    /// Kill a healthy service's container on purpose and measure how the
+    /// self-healer brings it back: seen failing, healer acted, running
+    /// again, healthy again, next to the earlier drills. Asks first (or
+    /// --yes); refused for a service whose data is not on volumes, or
+    /// that has no heal policy. Exit code: 0 healthy again, 1 not (or
+    /// refused), 2 no engine, 64 asked without a terminal, 65 invalid stack.
+    Drill {
+        /// The stack service to kill.
+        #[arg(value_name = "SERVICE")]
+        service: String,
+        /// Compose file of the stack; repeat to merge several (default:
+        /// `[stack] file`/`files` in the config, else the built-in AI stack).
+        #[arg(long, value_name = "FILE")]
+        stack: Vec<PathBuf>,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+        /// Print the drill and the earlier ones as JSON.
+        #[arg(long)]
+        json: bool,
+        /// How long to wait for it to be healthy again.
+        #[arg(long, default_value = "2m", value_name = "DURATION")]
+        within: String,
+    },
     /// Write the status report from stored measurements only: service table,
     /// health breakdown, the last verification with evidence, charts.
     Report {
@@ -213,6 +238,28 @@ fn main() -> ExitCode {
                     since: &since,
                     service: service.as_deref(),
                     json,
+                },
+            )
+        }
+        Some(Command::Drill {
+            service,
+            stack,
+            yes,
+            json,
+            within,
+        }) => {
+            let config = load_config(cli.config.as_deref());
+            let endpoints = endpoints_for(cli.host.as_deref(), &config);
+            let files = stack_files(stack, &config);
+            drill::run(
+                config,
+                endpoints,
+                &drill::DrillArgs {
+                    service: &service,
+                    stack_files: &files,
+                    yes,
+                    json,
+                    within: &within,
                 },
             )
         }

@@ -114,6 +114,13 @@ pub fn row_from_inspect(inspect: &ContainerInspectResponse) -> Option<ServiceRow
             .restart_count
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(0),
+        restart_policy: inspect
+            .host_config
+            .as_ref()
+            .and_then(|h| h.restart_policy.as_ref())
+            .and_then(|p| p.name)
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
         ports,
         mounts,
         usage: None,
@@ -140,6 +147,7 @@ pub(crate) fn unreadable_row(
         exit_code: None,
         started_at_ms: None,
         restart_count: 0,
+        restart_policy: String::new(),
         ports: Vec::new(),
         mounts: Vec::new(),
         usage: None,

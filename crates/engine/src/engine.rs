@@ -63,6 +63,8 @@ pub struct Engine {
     source: String,
     /// Podman's native API on the same socket, for batch stats.
     libpod: Option<LibpodClient>,
+    /// Whether the engine is Podman (its native API answered).
+    podman: bool,
 }
 
 /// One container's resource sample, for the table and the history store.
@@ -92,6 +94,7 @@ impl Engine {
             docker: connection.docker,
             endpoint: connection.endpoint,
             source: connection.source,
+            podman: libpod.is_some(),
             libpod,
         }
     }
@@ -101,6 +104,11 @@ impl Engine {
     pub fn without_batch_stats(mut self) -> Self {
         self.libpod = None;
         self
+    }
+
+    /// True when the engine is Podman: its events differ from Docker's.
+    pub fn is_podman(&self) -> bool {
+        self.podman
     }
 
     /// True when stats come from Podman's one-call endpoint.
@@ -438,6 +446,36 @@ impl Engine {
                 })
             }
             Err(e) => Err(EngineError::of_call(format!("{} {id}", action.as_str()), e)),
+        }
+    }
+
+    /// Kills a running container with SIGKILL, as `podman kill` does: for
+    /// self-healing drills, which must look like a crash to the healer.
+    pub async fn kill(&self, id: &str) -> Result<(), EngineError> {
+        check_id(id)?;
+        let options = bollard::query_parameters::KillContainerOptions {
+            signal: "SIGKILL".to_string(),
+        };
+        let call = self.docker.kill_container(id, Some(options));
+        let Ok(result) = tokio::time::timeout(ACTION_TIMEOUT, call).await else {
+            return Err(EngineError::timed_out(
+                &format!("kill {id}"),
+                ACTION_TIMEOUT,
+            ));
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Err(EngineError::ContainerGone(id.to_string())),
+            Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
+                Err(EngineError::ActionRefused {
+                    action: "kill",
+                    container: id.to_string(),
+                    reason: message,
+                })
+            }
+            Err(e) => Err(EngineError::of_call(format!("kill {id}"), e)),
         }
     }
 

@@ -25,6 +25,8 @@ pub struct ContainerFacts {
     /// The engine's restart policy: `no`, `always`, `unless-stopped`,
     /// `on-failure` (empty when none).
     pub restart_policy: String,
+    /// When its current run started (while running).
+    pub started_at_ms: Option<i64>,
     /// Why it is not running (meaningless while it runs).
     pub stop: StopVerdict,
 }
@@ -345,6 +347,25 @@ impl Healer {
                 reason: "it has no container; recreating one is the recovery wizard's job (stackwarden recover)".into(),
             });
         };
+        let grace = i64::try_from(policy.start_grace_ms).unwrap_or(i64::MAX);
+        if let (true, None, Some(started)) = (
+            container.running,
+            &input.log_trigger,
+            container.started_at_ms,
+        ) {
+            let ready_at = started.saturating_add(grace);
+            if now_ms < ready_at {
+                return Outcome::Show(
+                    "waiting",
+                    format!(
+                        "it started {} ago and may take {} to be ready",
+                        duration_text(now_ms - started),
+                        duration_text(grace)
+                    ),
+                    Some(ready_at),
+                );
+            }
+        }
         if !container.running {
             match &container.stop {
                 StopVerdict::Settling { until_ms } => {
@@ -423,13 +444,19 @@ impl Healer {
             let delay = i64::try_from(policy.backoff.delay_ms(m.since_reset)).unwrap_or(i64::MAX);
             let next = last.saturating_add(delay);
             if now_ms < next {
+                let reason = format!(
+                    "backoff after {} action(s): next try {} after the last",
+                    m.since_reset,
+                    duration_text(delay)
+                );
+                // Still failing from before the action (it has not had
+                // time to come back): shown, not recorded as a new wait.
+                if m.since_ms <= last {
+                    return Outcome::Show("waiting", reason, Some(next));
+                }
                 return Outcome::Decide(Verdict::Wait {
                     until_ms: next,
-                    reason: format!(
-                        "backoff after {} action(s): next try {} after the last",
-                        m.since_reset,
-                        duration_text(delay)
-                    ),
+                    reason,
                 });
             }
         }

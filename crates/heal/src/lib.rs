@@ -27,4 +27,6 @@ pub use decide::{
 pub use policy::{
     ActionLimit, Backoff, HealAction, HealPolicy, LogPattern, PatternEffect, Trigger,
 };
-pub use stops::{StopVerdict, StopWatch, STOP_SETTLE_MS};
+pub use stops::{
+    StopVerdict, StopWatch, CLEANUP_WAIT_MS, EVENT_WAIT_MS, SECOND_CLEANUP_MS, STOP_SETTLE_MS,
+};

@@ -133,6 +133,12 @@ pub struct HealPolicy {
     /// How long `degraded` must last (when `on` lists it).
     #[ts(type = "number")]
     pub degraded_after_ms: u64,
+    /// How long a container that just started may be unhealthy or
+    /// degraded before the healer counts it (it is still starting: a
+    /// database replaying its log, a model loading), like compose's
+    /// `start_period`. Down is acted on at once.
+    #[ts(type = "number")]
+    pub start_grace_ms: u64,
     pub action: HealAction,
     pub backoff: Backoff,
     pub limit: ActionLimit,
@@ -153,6 +159,7 @@ impl Default for HealPolicy {
             on: vec![Trigger::Down, Trigger::Unhealthy],
             after_ms: 0,
             degraded_after_ms: 5 * 60_000,
+            start_grace_ms: 30_000,
             action: HealAction::Restart,
             backoff: Backoff {
                 initial_ms: 10_000,

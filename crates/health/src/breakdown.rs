@@ -29,6 +29,10 @@ use ts_rs::TS;
 use crate::condition::ConditionResult;
 
 pub const REQUIRED_WEIGHT: f64 = 3.0;
+
+/// The probe name of a service's log patterns: its outcome fails, with the
+/// matched line as the observed value, while a matched line stands.
+pub const LOG_PATTERN_PROBE: &str = "log pattern";
 pub const OPTIONAL_WEIGHT: f64 = 1.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
@@ -256,6 +260,25 @@ fn running_health(
             ),
         );
     }
+    // A matched log pattern is decisive: the line says what is wrong.
+    let is_log = |p: &&ProbeOutcome| p.probe == LOG_PATTERN_PROBE;
+    if let Some(failed) = probes
+        .unwrap_or_default()
+        .iter()
+        .find(|p| is_log(p) && !p.success)
+    {
+        let line = failed
+            .conditions
+            .iter()
+            .find(|c| !c.success)
+            .map_or("", |c| c.observed.as_str());
+        return (
+            ServiceStatus::Unhealthy,
+            format!("log line matched: {line}"),
+        );
+    }
+    let probes: Option<Vec<&ProbeOutcome>> =
+        probes.map(|list| list.iter().filter(|p| !is_log(p)).collect());
     if let Some(probes) = probes {
         let passing = probes.iter().filter(|p| p.success).count();
         return match (passing, probes.len()) {

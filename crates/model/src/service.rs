@@ -155,6 +155,9 @@ pub struct ServiceRow {
     #[ts(type = "number | null")]
     pub started_at_ms: Option<i64>,
     pub restart_count: u32,
+    /// The engine's restart policy (`no`, `always`, `unless-stopped`,
+    /// `on-failure`; empty when unknown): the healer leaves exits to it.
+    pub restart_policy: String,
     pub ports: Vec<PortMapping>,
     /// Volumes and bind mounts: where the container keeps data that outlives it.
     pub mounts: Vec<MountInfo>,

@@ -16,6 +16,7 @@ pub fn row(name: &str, state: ContainerState, health: HealthState) -> ServiceRow
         exit_code: (state == ContainerState::Exited).then_some(3),
         started_at_ms: None,
         restart_count: 0,
+        restart_policy: String::new(),
         ports: vec![],
         mounts: Vec::new(),
         usage: None,

@@ -23,7 +23,9 @@ pub use round::{
     container_name, deployed_services, find_container, find_containers, outcomes_by_service,
     probe_round, stack_health, when_absent, EverDeployed,
 };
-pub use schedule::{view, HealthRecord, HealthScheduler, ProbeView, StackHealth, StackServiceView};
+pub use schedule::{
+    view, HealthRecord, HealthScheduler, LogMarks, ProbeView, StackHealth, StackServiceView,
+};
 
 pub use error::ProbeError;
 pub use http::human_size;

@@ -13,6 +13,7 @@ use std::time::Instant;
 use serde::Serialize;
 use stackwarden_health::{
     transitions, HealthBreakdown, HealthLevel, ProbeOutcome, ProbeRun, StatusTransition,
+    LOG_PATTERN_PROBE,
 };
 use stackwarden_model::clock::now_ms;
 use stackwarden_model::{ContainerState, EngineStatus, HealthState, ServiceRow, StackSnapshot};
@@ -102,7 +103,14 @@ pub struct HealthScheduler {
     pub records: Option<mpsc::Sender<HealthRecord>>,
     /// The services that had a container before this run (from the store).
     pub ever_deployed: EverDeployed,
+    /// Matched log patterns per service (from the runtime's log watch):
+    /// each shows as a failing run of [`LOG_PATTERN_PROBE`].
+    pub log_marks: Option<watch::Receiver<LogMarks>>,
 }
+
+/// A failing run of [`LOG_PATTERN_PROBE`] per service, while its matched
+/// line stands.
+pub type LogMarks = std::collections::BTreeMap<String, ProbeRun>;
 
 /// A row's name, state, HEALTHCHECK status and exit code.
 type RowKey = (String, ContainerState, HealthState, Option<i64>);
@@ -156,6 +164,7 @@ impl HealthScheduler {
             }
             drop(runs_tx);
             let mut last: HashMap<(String, String), ProbeRun> = HashMap::new();
+            self.take_marks(&mut last);
             let mut inputs = health_inputs(&self.snapshots.borrow_and_update());
             self.publish(&tx, &loaded, &last, &mut previous);
             loop {
@@ -197,6 +206,10 @@ impl HealthScheduler {
                             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
                             _ => return,
                         }
+                    }
+                    Ok(()) = marks_changed(self.log_marks.as_mut()) => {
+                        self.take_marks(&mut last);
+                        self.publish(&tx, &loaded, &last, &mut previous);
                     }
                     Some(run) = runs_rx.recv() => {
                         self.record(HealthRecord::Run(run.clone()));
@@ -244,6 +257,25 @@ impl HealthScheduler {
         }
     }
 
+    /// Replaces the log pattern runs in `last` with the current marks,
+    /// recording the new ones.
+    fn take_marks(&mut self, last: &mut HashMap<(String, String), ProbeRun>) {
+        let Some(rx) = self.log_marks.as_mut() else {
+            return;
+        };
+        let marks = rx.borrow_and_update().clone();
+        last.retain(|(service, probe), _| {
+            probe != LOG_PATTERN_PROBE || marks.contains_key(service)
+        });
+        for (service, run) in marks {
+            let key = (service, LOG_PATTERN_PROBE.to_string());
+            if last.get(&key) != Some(&run) {
+                self.record(HealthRecord::Run(run.clone()));
+                last.insert(key, run);
+            }
+        }
+    }
+
     fn record(&self, record: HealthRecord) {
         if let Some(records) = &self.records {
             if records.try_send(record).is_err() {
@@ -282,6 +314,16 @@ impl HealthScheduler {
             }
             !same
         });
+    }
+}
+
+/// Waits for the marks to change; never, without marks.
+async fn marks_changed(
+    rx: Option<&mut watch::Receiver<LogMarks>>,
+) -> Result<(), watch::error::RecvError> {
+    match rx {
+        Some(rx) => rx.changed().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -415,7 +457,10 @@ pub fn view(
     let mut last_runs = Vec::new();
     let mut outcomes: HashMap<String, Vec<ProbeOutcome>> = HashMap::new();
     for s in &stack.services {
-        if s.probes.is_empty() {
+        let log = last
+            .get(&(s.name.clone(), LOG_PATTERN_PROBE.to_string()))
+            .filter(|r| !r.outcome.success);
+        if s.probes.is_empty() && log.is_none() {
             continue;
         }
         let list = outcomes.entry(s.name.clone()).or_default();
@@ -424,6 +469,10 @@ pub fn view(
                 list.push(run.outcome.clone());
                 last_runs.push(run.clone());
             }
+        }
+        if let Some(run) = log {
+            list.push(run.outcome.clone());
+            last_runs.push(run.clone());
         }
     }
     let breakdown = connected.then(|| stack_health(stack, rows, &outcomes, ever));

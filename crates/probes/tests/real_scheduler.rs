@@ -108,6 +108,7 @@ async fn scheduler_follows_probes_and_container_changes() {
         snapshots: monitor.subscribe(),
         records: Some(records_tx),
         ever_deployed: Default::default(),
+        log_marks: None,
     }
     .spawn();
 

@@ -70,7 +70,14 @@ impl Runtime {
             .find(|r| r.id == id)
             .map(|r| r.name.clone())
             .unwrap_or_else(|| shorten(id_or_name));
-        if action != ContainerAction::Stop {
+        if action == ContainerAction::Stop {
+            // A person's stop: the healer must leave it stopped.
+            let _ = self
+                .inner
+                .heal_commands
+                .send(crate::healer::HealCommand::OwnStop(name.clone()))
+                .await;
+        } else {
             self.inner.own_starts.note(&name, now_ms());
         }
         let done = engine.act(&id.0, action).await;
@@ -93,6 +100,28 @@ impl Runtime {
         .await;
         done?;
         Ok(())
+    }
+
+    /// Lets the healer act on a quarantined service again. Fails for a
+    /// service the healer does not hold in quarantine.
+    pub async fn release_heal(&self, service: &str) -> Result<(), RuntimeError> {
+        let quarantined = self
+            .inner
+            .state
+            .borrow()
+            .status
+            .healing
+            .services
+            .iter()
+            .any(|s| s.service == service && s.state == "quarantined");
+        if !quarantined {
+            return Err(RuntimeError::NotQuarantined(shorten(service)));
+        }
+        self.inner
+            .heal_commands
+            .send(crate::healer::HealCommand::Release(service.to_string()))
+            .await
+            .map_err(|_| RuntimeError::NotQuarantined(shorten(service)))
     }
 
     /// The stack service whose container (or replica) is `name`.

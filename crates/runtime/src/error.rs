@@ -24,6 +24,10 @@ pub enum RuntimeError {
     StoreUnavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("drill refused: {0}")]
+    DrillRefused(String),
+    #[error("the healer holds no service {0:?} in quarantine")]
+    NotQuarantined(String),
     #[error("a verification is already running")]
     VerificationRunning,
     #[error("no stack is loaded: fix the stack file (see the banner) first")]

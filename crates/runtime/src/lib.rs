@@ -11,7 +11,9 @@
 //! same channels and readers never notice more than a gap.
 
 mod actions;
+mod drill;
 mod error;
+mod healer;
 mod incidents;
 pub mod instance;
 mod recorder;
@@ -40,10 +42,14 @@ pub use actions::{
     ActionEntry, EvidenceEntry, IncidentDetail, IncidentEntry, ReportFormat, ServiceFigures,
     TimelineData, TIMELINE_MAX_MS,
 };
+pub use drill::{DrillPlan, DrillStep, DRILL_TIMEOUT};
 pub use error::RuntimeError;
+pub use healer::HealingStatus;
 pub use incidents::{replay_engine_events, CaughtUp};
 pub use instance::{Holder, LockError};
+pub use stackwarden_heal::HealState;
 pub use stackwarden_store::ActionSource;
+pub use stackwarden_store::{DrillRecord, StoredDrill};
 pub use supervisor::{Supervisor, TaskProblem};
 pub use verification::{verification_action, VerifyStarted};
 
@@ -114,7 +120,7 @@ pub enum Recording {
 }
 
 /// The runtime's own condition, beside the stack's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export, export_to = "bindings/")]
 pub struct RuntimeStatus {
     pub recording: Recording,
@@ -122,6 +128,8 @@ pub struct RuntimeStatus {
     pub problems: Vec<TaskProblem>,
     /// Incidents open now, oldest first.
     pub incidents: Vec<Incident>,
+    /// The healer and each service's heal policy and state.
+    pub healing: HealingStatus,
 }
 
 /// Everything the hosts show, on one stream.
@@ -163,6 +171,8 @@ struct Inner {
     queues: Mutex<Option<Queues>>,
     /// The data folder's lock, once this runtime holds it.
     lock: Arc<Mutex<Option<instance::InstanceLock>>>,
+    /// Requests to the healer (release a quarantine, a person's stop).
+    heal_commands: mpsc::Sender<healer::HealCommand>,
     /// The Tokio runtime the runtime was started on: work started from a
     /// host's own thread (a desktop command) runs there.
     tokio: tokio::runtime::Handle,
@@ -353,15 +363,18 @@ impl Runtime {
             );
             Arc::new(watch::channel(first).0)
         };
+        let log_marks = Arc::new(watch::channel(stackwarden_probes::LogMarks::new()).0);
         {
             let stacks = stacks_out.subscribe();
             let snapshots = snapshots_out.subscribe();
             let records = queues.as_ref().map(|q| q.health.clone());
             let out = Arc::clone(&health_out);
             let store = store.clone();
+            let marks = log_marks.subscribe();
             producers.spawn("probe scheduler", move || {
                 let (stacks, snapshots, records) =
                     (stacks.clone(), snapshots.clone(), records.clone());
+                let marks = marks.clone();
                 let (out, store) = (Arc::clone(&out), store.clone());
                 async move {
                     let ever_deployed = match &store {
@@ -377,6 +390,7 @@ impl Runtime {
                         snapshots,
                         records,
                         ever_deployed,
+                        log_marks: Some(marks),
                     }
                     .spawn();
                     republish(rx, out, ()).await;
@@ -406,11 +420,31 @@ impl Runtime {
             });
         }
 
+        // The healer, and the log patterns it follows.
+        let healing_out = Arc::new(watch::channel(HealingStatus::default()).0);
+        let (heal_commands, commands) = recorder::queue::<healer::HealCommand>(16);
+        {
+            let inputs = healer::HealerInputs {
+                health: health_out.subscribe(),
+                snapshots: snapshots_out.subscribe(),
+                stacks: stacks_out.subscribe(),
+                monitor: monitor_out.subscribe(),
+                open: incidents_out.subscribe(),
+                to: write_to.subscribe(),
+                commands,
+                status: Arc::clone(&healing_out),
+                marks: Arc::clone(&log_marks),
+                own_starts: own_starts.clone(),
+            };
+            producers.spawn("healer", move || healer::heal(inputs.clone()));
+        }
+
         // The one state stream.
         let status = RuntimeStatus {
             recording,
             problems: Vec::new(),
             incidents: Vec::new(),
+            healing: HealingStatus::default(),
         };
         let state_out = Arc::new(
             watch::channel(RuntimeState {
@@ -426,13 +460,14 @@ impl Runtime {
             let problems = (producers.problems(), recorders.problems());
             let recording = recording_out.subscribe();
             let incidents = incidents_out.subscribe();
+            let healing = healing_out.subscribe();
             let out = Arc::clone(&state_out);
             producers.spawn("state publisher", move || {
                 publish_state(
                     snapshots.clone(),
                     health.clone(),
                     problems.clone(),
-                    (recording.clone(), incidents.clone()),
+                    (recording.clone(), incidents.clone(), healing.clone()),
                     Arc::clone(&out),
                 )
             });
@@ -457,6 +492,7 @@ impl Runtime {
                 verification: Mutex::new(None),
                 queues: Mutex::new(queues),
                 lock,
+                heal_commands,
                 tokio: tokio::runtime::Handle::current(),
             }),
         })
@@ -644,25 +680,38 @@ async fn publish_state(
         watch::Receiver<Vec<TaskProblem>>,
         watch::Receiver<Vec<TaskProblem>>,
     ),
-    (mut recording, mut incidents): (watch::Receiver<Recording>, watch::Receiver<Vec<Incident>>),
+    (mut recording, mut incidents, mut healing): (
+        watch::Receiver<Recording>,
+        watch::Receiver<Vec<Incident>>,
+        watch::Receiver<HealingStatus>,
+    ),
     out: Arc<watch::Sender<RuntimeState>>,
 ) {
     let status = |p: &watch::Receiver<Vec<TaskProblem>>,
                   r: &watch::Receiver<Vec<TaskProblem>>,
                   rec: &mut watch::Receiver<Recording>,
-                  open: &mut watch::Receiver<Vec<Incident>>| {
+                  (open, heal): (
+        &mut watch::Receiver<Vec<Incident>>,
+        &mut watch::Receiver<HealingStatus>,
+    )| {
         let mut problems = p.borrow().clone();
         problems.extend(r.borrow().iter().cloned());
         Arc::new(RuntimeStatus {
             recording: rec.borrow_and_update().clone(),
             problems,
             incidents: open.borrow_and_update().clone(),
+            healing: heal.borrow_and_update().clone(),
         })
     };
     out.send_modify(|s| {
         s.snapshot = Arc::new(snapshots.borrow_and_update().clone());
         s.health = Arc::new(health.borrow_and_update().clone());
-        s.status = status(&producers, &recorders, &mut recording, &mut incidents);
+        s.status = status(
+            &producers,
+            &recorders,
+            &mut recording,
+            (&mut incidents, &mut healing),
+        );
     });
     loop {
         tokio::select! {
@@ -675,19 +724,23 @@ async fn publish_state(
                 out.send_modify(|s| s.health = next);
             }
             Ok(()) = producers.changed() => {
-                let next = status(&producers, &recorders, &mut recording, &mut incidents);
+                let next = status(&producers, &recorders, &mut recording, (&mut incidents, &mut healing));
                 out.send_modify(|s| s.status = next);
             }
             Ok(()) = recorders.changed() => {
-                let next = status(&producers, &recorders, &mut recording, &mut incidents);
+                let next = status(&producers, &recorders, &mut recording, (&mut incidents, &mut healing));
                 out.send_modify(|s| s.status = next);
             }
             Ok(()) = recording.changed() => {
-                let next = status(&producers, &recorders, &mut recording, &mut incidents);
+                let next = status(&producers, &recorders, &mut recording, (&mut incidents, &mut healing));
                 out.send_modify(|s| s.status = next);
             }
             Ok(()) = incidents.changed() => {
-                let next = status(&producers, &recorders, &mut recording, &mut incidents);
+                let next = status(&producers, &recorders, &mut recording, (&mut incidents, &mut healing));
+                out.send_modify(|s| s.status = next);
+            }
+            Ok(()) = healing.changed() => {
+                let next = status(&producers, &recorders, &mut recording, (&mut incidents, &mut healing));
                 out.send_modify(|s| s.status = next);
             }
             else => return,

@@ -315,6 +315,7 @@ pub(crate) struct HealEntry {
     pub on: Option<Spanned<Vec<String>>>,
     pub after: Option<Spanned<String>>,
     pub degraded_after: Option<Spanned<String>>,
+    pub start_grace: Option<Spanned<String>>,
     pub action: Option<Spanned<String>>,
     pub backoff: Option<BackoffEntry>,
     pub limit: Option<LimitEntry>,

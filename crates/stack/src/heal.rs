@@ -128,6 +128,15 @@ fn apply(service: &str, e: &HealEntry, p: &mut HealPolicy, problems: &mut Proble
     let grace = (Duration::ZERO, Duration::from_secs(3600));
     if let Some(v) = duration(
         service,
+        "start_grace",
+        e.start_grace.as_ref(),
+        grace,
+        problems,
+    ) {
+        p.start_grace_ms = v;
+    }
+    if let Some(v) = duration(
+        service,
         "engine_grace",
         e.engine_grace.as_ref(),
         grace,

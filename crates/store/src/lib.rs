@@ -6,11 +6,13 @@
 //! `health_history`.
 
 mod actions;
+mod drills;
 mod health_history;
 mod incidents;
 mod verification;
 
 pub use actions::{ActionRecord, ActionSource, StoredAction};
+pub use drills::{DrillRecord, StoredDrill};
 pub use health_history::StoredStack;
 pub use incidents::{Evidence, Gap, StoredIncident};
 

@@ -35,7 +35,12 @@ exit_code: number | null,
  * When the current run started (ms since the Unix epoch); `None` when it
  * is not running.
  */
-started_at_ms: number | null, restart_count: number, ports: Array<PortMapping>, 
+started_at_ms: number | null, restart_count: number, 
+/**
+ * The engine's restart policy (`no`, `always`, `unless-stopped`,
+ * `on-failure`; empty when unknown): the healer leaves exits to it.
+ */
+restart_policy: string, ports: Array<PortMapping>, 
 /**
  * Volumes and bind mounts: where the container keeps data that outlives it.
  */

@@ -14,6 +14,8 @@ import type { TimelineData } from "../bindings/TimelineData";
 import type { StackSnapshot } from "../bindings/StackSnapshot";
 import type { RuntimeStatus } from "../bindings/RuntimeStatus";
 
+export const NO_HEALING = { active: true, paused: null, services: [] };
+
 export function row(over: Partial<ServiceRow> & { name: string }): ServiceRow {
   return {
     id: `id-${over.name}`,
@@ -26,6 +28,7 @@ export function row(over: Partial<ServiceRow> & { name: string }): ServiceRow {
     exit_code: null,
     started_at_ms: 0,
     restart_count: 0,
+    restart_policy: "",
     ports: [],
     mounts: [],
     usage: null,
@@ -202,7 +205,35 @@ export function fakeBackend(
     onVerifyProgress: vi.fn(on<CheckResult>("verify-progress")),
     onVerifyDone: vi.fn(on<VerificationRun>("verify-done")),
     onShowView: vi.fn(on<string>("show-view")),
-    runtimeStatus: vi.fn(async () => ({ recording: { kind: "on" as const, database: "/data/stackwarden.sqlite3" }, problems: [], incidents: [] })),
+    runtimeStatus: vi.fn(async () => ({
+      recording: { kind: "on" as const, database: "/data/stackwarden.sqlite3" },
+      problems: [],
+      incidents: [],
+      healing: NO_HEALING,
+    })),
+    releaseHeal: vi.fn(async () => {}),
+    drillPlan: vi.fn(async (service: string) => ({
+      service,
+      container: `c-${service}`,
+      data_on: [],
+      healer: "this process",
+      summary: `Kills container c-${service} of \`${service}\` with SIGKILL.`,
+    })),
+    runDrill: vi.fn(async (service: string) => ({
+      id: 1,
+      drill: {
+        at_ms: 1_000_000,
+        service,
+        container: `c-${service}`,
+        detected_ms: 300,
+        acted_ms: 600,
+        running_ms: 700,
+        healthy_ms: 1200,
+        recovered: true,
+        note: "healed: healthy again 1.2 s after the kill",
+      },
+    })),
+    drills: vi.fn(async () => []),
     onRuntimeStatus: vi.fn(on<RuntimeStatus>("runtime-status")),
     emit: (s) => handler?.(s),
     emitHealth: (h) => healthHandler?.(h),

@@ -31,6 +31,7 @@ fn service(name: &str, status: ServiceStatus, running: bool, stop: StopVerdict) 
             running,
             exit_code: (!running).then_some(137),
             restart_policy: String::new(),
+            started_at_ms: running.then_some(-1_000_000),
             stop,
         }),
         depends_on: Vec::new(),
@@ -239,6 +240,19 @@ fn services_without_a_policy_are_never_touched() {
         p.enabled = false;
     }
     assert!(h.step(1, &[off]).decisions.is_empty());
+}
+
+#[test]
+fn a_container_still_starting_is_given_its_grace() {
+    let mut h = Healer::default();
+    let mut input = service("db", ServiceStatus::Unhealthy, true, StopVerdict::Unknown);
+    if let Some(c) = input.container.as_mut() {
+        c.started_at_ms = Some(10_000);
+    }
+    let step = h.step(12_000, std::slice::from_ref(&input));
+    assert!(step.decisions.is_empty());
+    assert_eq!(step.wake_at_ms, Some(40_000));
+    assert_eq!(words(&h.step(40_000, &[input])), ["restart"]);
 }
 
 #[test]

@@ -1,0 +1,96 @@
+//! `stackwarden drill` as a user runs it, against the real engine: the
+//! container is killed, the healer brings it back, the measurements are
+//! printed and stored next to the earlier drill; a service that keeps data
+//! outside volumes is refused with the reason, and nothing is killed;
+//! without a terminal to ask on it wants --yes.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a panic here is a failed test
+
+use std::process::{Command, Output};
+
+use stackwarden_testkit::{podman, TestContainer};
+
+fn drill(data: &std::path::Path, stack: &std::path::Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stackwarden"))
+        .args(["drill", "--stack"])
+        .arg(stack)
+        .args(extra)
+        .env("STACKWARDEN_CONFIG", "/nonexistent/stackwarden-config.toml")
+        .env("STACKWARDEN_DATA_DIR", data)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run stackwarden drill")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).to_string()
+}
+
+const C: &str = "sw-drill-web";
+const DB: &str = "sw-drill-db";
+
+#[test]
+fn a_drill_kills_measures_and_keeps_the_result_beside_the_last() {
+    let _web = TestContainer::run(C, &[], &["httpd", "-f", "-p", "8080"]);
+    let _db = TestContainer::run(DB, &[], &["sleep", "3600"]);
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("stack.yaml");
+    std::fs::write(
+        &stack,
+        format!(
+            "name: drills\nx-stackwarden:\n  groups:\n    core:\n      required: true\n      heal: {{ backoff: {{ initial: 1s }} }}\nservices:\n  web:\n    image: localhost/sw-test-busybox:latest\n    container_name: {C}\n    x-stackwarden: {{ group: core }}\n  db:\n    image: docker.io/library/postgres:16\n    container_name: {DB}\n    x-stackwarden: {{ group: core }}\n"
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+
+    // No terminal to ask on: nothing happens without --yes.
+    let pid_before = podman(&["inspect", "-f", "{{.State.Pid}}", C]);
+    let asked = drill(&data, &stack, &["web"]);
+    assert_eq!(asked.status.code(), Some(64), "{}", text(&asked.stderr));
+    assert!(text(&asked.stderr).contains("--yes"));
+    assert_eq!(podman(&["inspect", "-f", "{{.State.Pid}}", C]), pid_before);
+
+    // PostgreSQL's data would be in the container: refused, not killed.
+    let db_pid = podman(&["inspect", "-f", "{{.State.Pid}}", DB]);
+    let refused = drill(&data, &stack, &["db", "--yes"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let why = text(&refused.stderr);
+    assert!(
+        why.contains("drill refused") && why.contains("volume"),
+        "{why}"
+    );
+    assert_eq!(podman(&["inspect", "-f", "{{.State.Pid}}", DB]), db_pid);
+
+    let first = drill(&data, &stack, &["web", "--yes", "--json"]);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}{}",
+        text(&first.stdout),
+        text(&first.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let d = &json["drill"]["drill"];
+    assert_eq!(d["recovered"], true, "{json:#}");
+    for key in ["detected_ms", "acted_ms", "running_ms", "healthy_ms"] {
+        assert!(d[key].as_i64().is_some_and(|ms| ms >= 0), "{key}: {json:#}");
+    }
+    assert!(d["acted_ms"].as_i64() >= d["detected_ms"].as_i64().map(|v| v - 1000));
+    assert_ne!(podman(&["inspect", "-f", "{{.State.Pid}}", C]), pid_before);
+
+    let second = drill(&data, &stack, &["web", "--yes"]);
+    let out = text(&second.stdout);
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "{out}{}",
+        text(&second.stderr)
+    );
+    assert!(out.contains("healed: healthy again"), "{out}");
+    assert_eq!(
+        out.matches("recovered").count(),
+        2,
+        "this drill and the last: {out}"
+    );
+}
