@@ -6,6 +6,7 @@
 
 mod commands;
 mod error;
+mod notify;
 mod opener_scope;
 mod state;
 mod tray;
@@ -55,6 +56,7 @@ pub fn run() -> ExitCode {
             window::show_main(app);
         }))
         .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
         .invoke_handler(tauri::generate_handler![
             commands::get_snapshot,
             commands::app_info,
@@ -145,6 +147,7 @@ fn setup(
     });
     tray::spawn_updater(app.clone());
     tray::spawn_creator(app.clone());
+    notify::spawn_quarantine_notifier(app.clone(), states.clone());
     spawn_state_forwarder(app.clone(), states);
     Ok(())
 }

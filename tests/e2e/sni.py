@@ -11,6 +11,42 @@ from dbus_next.aio import MessageBus
 from dbus_next.service import PropertyAccess, ServiceInterface, dbus_property, method, signal
 
 WATCHER = "org.kde.StatusNotifierWatcher"
+NOTIFICATIONS = "org.freedesktop.Notifications"
+
+
+class _Notifications(ServiceInterface):
+    """A notification server as a desktop runs one: records what it is
+    asked to show."""
+
+    def __init__(self):
+        super().__init__(NOTIFICATIONS)
+        self.shown = []
+
+    @method()
+    def Notify(self, app_name: "s", replaces_id: "u", app_icon: "s", summary: "s", body: "s",  # noqa: F821
+               actions: "as", hints: "a{sv}", expire_timeout: "i") -> "u":  # noqa: F821
+        self.shown.append({"app": app_name, "summary": summary, "body": body})
+        return len(self.shown)
+
+    @method()
+    def GetCapabilities(self) -> "as":  # noqa: F821
+        return ["body", "actions"]
+
+    @method()
+    def GetServerInformation(self) -> "ssss":  # noqa: F821
+        return ["sw-test", "stackwarden", "1", "1.2"]
+
+    @method()
+    def CloseNotification(self, id: "u"):  # noqa: F821
+        pass
+
+    @signal()
+    def NotificationClosed(self, id, reason) -> "uu":  # noqa: F821
+        return [id, reason]
+
+    @signal()
+    def ActionInvoked(self, id, key) -> "us":  # noqa: F821
+        return [id, key]
 
 
 class _Watcher(ServiceInterface):
@@ -62,6 +98,7 @@ class SniHost:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.watcher = _Watcher()
+        self.notifications = _Notifications()
         self.bus = self._run(self._connect())
 
     def _run(self, coro, timeout=15):
@@ -71,6 +108,8 @@ class SniHost:
         bus = await MessageBus(bus_address=self.address, bus_type=BusType.SESSION).connect()
         bus.export("/StatusNotifierWatcher", self.watcher)
         await bus.request_name(WATCHER)
+        bus.export("/org/freedesktop/Notifications", self.notifications)
+        await bus.request_name(NOTIFICATIONS)
         # Announce the host so items that wait for one register.
         self.watcher.StatusNotifierHostRegistered()
         return bus

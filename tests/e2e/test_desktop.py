@@ -253,7 +253,7 @@ def test_services_without_container_name_are_found_by_compose_labels(driver, wor
     wait_for("back to the e2e stack", lambda: text_of(driver, "stack-e2e-cache-1") is None, timeout=20)
 
 
-def test_healing_view_quarantine_release_and_a_drill(driver, workdir, artifacts):
+def test_healing_view_quarantine_release_and_a_drill(driver, sni, workdir, artifacts):
     """The Healing view with two healed services: one that exits every
     second is quarantined at its cap (the banner says it needs you) and
     released from the window; the other is drilled from the window (asked
@@ -279,6 +279,9 @@ def test_healing_view_quarantine_release_and_a_drill(driver, workdir, artifacts)
         wait_for("flap quarantined", lambda: "quarantined: needs you" in driver.find_element(
             By.CSS_SELECTOR, row.format("flap")).text, timeout=40)
         assert "flap" in (text_of(driver, "quarantined") or ""), "the banner says who needs you"
+        told = wait_for("a notification", lambda: [n for n in sni.notifications.shown if "flap" in n["summary"]])
+        assert told[0]["summary"] == "flap needs you", told
+        assert "did not keep it healthy" in told[0]["body"] and "Healing" in told[0]["body"], told
         policy = driver.find_element(By.CSS_SELECTOR, row.format("drilled")).text
         assert "down, unhealthy" in policy and "at most 3 in 30 min" in policy, policy
         driver.save_screenshot(str(artifacts / "window-healing-quarantine.png"))

@@ -476,6 +476,29 @@ impl Healer {
         })
     }
 
+    /// Takes up what the history says the healer did to `service` before
+    /// this one started (the watch restarted): its actions at `acted_ms`
+    /// count towards backoff and cap, and a quarantine not released stays.
+    pub fn remember(
+        &mut self,
+        service: &str,
+        acted_ms: &[i64],
+        quarantined: Option<String>,
+        now_ms: i64,
+    ) {
+        let m = self
+            .services
+            .entry(service.to_string())
+            .or_insert_with(|| Memory::new(ServiceStatus::Unknown, now_ms));
+        m.actions = acted_ms.to_vec();
+        m.actions.sort_unstable();
+        m.since_reset = u32::try_from(m.actions.len()).unwrap_or(u32::MAX);
+        m.last_action_ms = m.actions.last().copied();
+        if quarantined.is_some() {
+            m.quarantined = quarantined;
+        }
+    }
+
     /// The action on `service` is over.
     pub fn finished(&mut self, service: &str) {
         if let Some(m) = self.services.get_mut(service) {

@@ -150,6 +150,10 @@ pub async fn heal(mut inputs: HealerInputs) {
     let mut wake: Option<tokio::time::Instant> = None;
     let commands = Arc::clone(&inputs.commands);
     let mut commands = commands.lock().await;
+    let recorded = inputs.to.borrow().clone();
+    if let Some(store) = recorded {
+        remember(&mut healer, &store).await;
+    }
     loop {
         followers.update(
             engine.as_ref(),
@@ -290,6 +294,46 @@ pub async fn heal(mut inputs: HealerInputs) {
             () = sleep => {}
             else => return,
         }
+    }
+}
+
+/// How far back the history is read when the healer starts: longer than
+/// any sensible cap window would make old actions count forever.
+const REMEMBER_MS: i64 = 24 * 3_600_000;
+
+/// Seeds the healer with what it did before this process (or this task)
+/// started: actions count towards backoff and cap, a quarantine nobody
+/// released stays.
+async fn remember(healer: &mut Healer, store: &Store) {
+    let now = now_ms();
+    let list = match store.actions_since(now - REMEMBER_MS).await {
+        Ok(list) => list,
+        Err(e) => {
+            tracing::warn!("healer: cannot read its past actions: {e}");
+            return;
+        }
+    };
+    let mut by_service: BTreeMap<String, (Vec<i64>, Option<String>)> = BTreeMap::new();
+    for a in list
+        .iter()
+        .filter(|a| a.action.source == ActionSource::Healer.as_str())
+    {
+        let Some(service) = &a.action.service else {
+            continue;
+        };
+        let entry = by_service.entry(service.clone()).or_default();
+        match a.action.action.as_str() {
+            "start" | "restart" => entry.0.push(a.action.at_ms),
+            "quarantined" => entry.1 = Some(a.action.result.clone()),
+            "released" => {
+                entry.0.clear();
+                entry.1 = None;
+            }
+            _ => {}
+        }
+    }
+    for (service, (acted, quarantined)) in by_service {
+        healer.remember(&service, &acted, quarantined, now);
     }
 }
 

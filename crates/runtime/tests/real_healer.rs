@@ -16,7 +16,7 @@ use stackwarden_model::Config;
 use stackwarden_runtime::{Runtime, RuntimeOptions, RuntimeState};
 use stackwarden_stack::StackSource;
 use stackwarden_store::{Store, StoredAction};
-use stackwarden_testkit::{podman, wait_for, Cleanup, TestContainer};
+use stackwarden_testkit::{eventually, podman, wait_for, Cleanup, TestContainer};
 
 /// A data folder with a stack file.
 struct Watched {
@@ -72,6 +72,17 @@ fn status_of(s: &RuntimeState, service: &str) -> Option<ServiceStatus> {
         .map(|x| x.status)
 }
 
+/// The healer's first `word` decision since `since_ms`, within `within`.
+async fn decision(store: &Store, since_ms: i64, word: &str, within: Duration) -> StoredAction {
+    eventually(&format!("the healer's {word}"), within, async || {
+        healer_actions(store, since_ms)
+            .await
+            .into_iter()
+            .find(|a| a.action.action == word)
+    })
+    .await
+}
+
 async fn healer_actions(store: &Store, since_ms: i64) -> Vec<StoredAction> {
     store
         .actions_since(since_ms)
@@ -80,22 +91,6 @@ async fn healer_actions(store: &Store, since_ms: i64) -> Vec<StoredAction> {
         .into_iter()
         .filter(|a| a.action.source == "healer")
         .collect()
-}
-
-/// Polls `check` every 200 ms for up to `within`; panics with `what`.
-async fn eventually<T>(
-    what: &str,
-    within: Duration,
-    mut check: impl AsyncFnMut() -> Option<T>,
-) -> T {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 fn now_ms() -> i64 {
@@ -202,13 +197,7 @@ async fn a_flapping_container_gets_backoff_and_is_quarantined_at_the_cap() {
     let mut state = runtime.state();
     // The watch sees it exit (a first exit before the watch is not its to
     // judge: it waits for one it saw).
-    let quarantined = eventually("quarantine", Duration::from_secs(60), async || {
-        healer_actions(&store, t0)
-            .await
-            .into_iter()
-            .find(|a| a.action.action == "quarantined")
-    })
-    .await;
+    let quarantined = decision(&store, t0, "quarantined", Duration::from_secs(60)).await;
     assert!(
         quarantined.action.result.contains("needs you"),
         "{quarantined:?}"
@@ -279,13 +268,7 @@ async fn a_container_stopped_with_podman_stop_is_left_alone() {
     .await;
     let t0 = now_ms();
     podman(&["stop", "-t", "1", C]);
-    let skipped = eventually("the healer's skip", Duration::from_secs(10), async || {
-        healer_actions(&store, t0)
-            .await
-            .into_iter()
-            .find(|a| a.action.action == "skipped")
-    })
-    .await;
+    let skipped = decision(&store, t0, "skipped", Duration::from_secs(10)).await;
     assert!(
         skipped.action.result.contains("a person stopped it"),
         "{skipped:?}"

@@ -21,7 +21,7 @@ use stackwarden_runtime::{
 };
 use stackwarden_stack::StackSource;
 use stackwarden_store::{Retention, SampleRecord, Store};
-use stackwarden_testkit::{podman, wait_for, Cleanup, PrivateService, TestContainer};
+use stackwarden_testkit::{eventually, podman, wait_for, Cleanup, PrivateService, TestContainer};
 
 const NAME: &str = "sw-rt-web";
 const VOLUME: &str = "sw-rt-keep";
@@ -492,22 +492,6 @@ async fn an_optional_service_that_lost_its_container_is_down_also_after_a_restar
     )
     .await;
     runtime.stop().await;
-}
-
-/// Polls `check` every 200 ms for up to `within`; panics with `what`.
-async fn eventually<T>(
-    what: &str,
-    within: Duration,
-    mut check: impl AsyncFnMut() -> Option<T>,
-) -> T {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -92,6 +92,22 @@ pub async fn wait_for<T: Clone + Debug>(
     }
 }
 
+/// Polls `check` every 200 ms for up to `within`; panics with `what`.
+pub async fn eventually<T>(
+    what: &str,
+    within: Duration,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// The busybox image `tests/support/engine.sh fixtures` builds.
 pub const TEST_IMAGE: &str = "localhost/sw-test-busybox:latest";
 

@@ -256,6 +256,21 @@ fn a_container_still_starting_is_given_its_grace() {
 }
 
 #[test]
+fn what_the_history_says_counts_after_a_restart_of_the_watch() {
+    let mut h = Healer::default();
+    h.remember("db", &[1_000, 3_000], None, 5_000);
+    // Two actions already: the third waits 4 s after the last, then the cap.
+    let step = h.step(5_000, &[crashed("db")]);
+    assert_eq!(words(&step), ["waited"]);
+    assert_eq!(step.wake_at_ms, Some(7_000));
+    assert_eq!(words(&h.step(7_000, &[crashed("db")])), ["start"]);
+    let mut quarantined = Healer::default();
+    quarantined.remember("db", &[], Some("3 actions within 30 min".into()), 0);
+    assert!(quarantined.step(1, &[crashed("db")]).decisions.is_empty());
+    assert!(quarantined.is_quarantined("db"));
+}
+
+#[test]
 fn one_action_at_a_time() {
     let mut h = Healer::default();
     assert_eq!(words(&h.step(0, &[crashed("db")])), ["start"]);
