@@ -2,7 +2,7 @@
 # Runs the benchmarks of docs/benchmarks.md on this machine, side by side with
 # their baselines in the same run. Needs what scripts/test.sh installs.
 #
-#   bash bench/run.sh            # full run (about 20 minutes)
+#   bash bench/run.sh            # full run (about 35 minutes)
 #   BENCH_APP_SECONDS=20 bash bench/run.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,3 +71,6 @@ SW_BENCH_OWN_ENGINE=0 bash bench/verify_round.sh
 
 echo
 bash bench/timeline.sh
+
+echo
+bash bench/heal.sh

@@ -199,8 +199,8 @@ pub async fn release_heal(state: State<'_, AppState>, service: String) -> Result
 /// What a drill of `service` would do (shown before asking), or why it is
 /// refused.
 #[tauri::command]
-pub fn drill_plan(state: State<'_, AppState>, service: String) -> Result<DrillPlan, UiError> {
-    Ok(state.runtime.drill_plan(&service)?)
+pub async fn drill_plan(state: State<'_, AppState>, service: String) -> Result<DrillPlan, UiError> {
+    Ok(state.runtime.drill_plan(&service).await?)
 }
 
 /// Kills `service`'s container and measures how the healer brings it back.

@@ -159,7 +159,7 @@ async fn drill_on(rt: &Runtime, args: &DrillArgs<'_>, within: Duration) -> ExitC
     if let Err(code) = ready(rt, args.service).await {
         return code;
     }
-    let plan = match rt.drill_plan(args.service) {
+    let plan = match rt.drill_plan(args.service).await {
         Ok(plan) => plan,
         Err(e) => {
             eprintln!("stackwarden drill: {}", shown(&e.to_string()));

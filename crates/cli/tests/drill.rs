@@ -76,7 +76,11 @@ fn a_drill_kills_measures_and_keeps_the_result_beside_the_last() {
     for key in ["detected_ms", "acted_ms", "running_ms", "healthy_ms"] {
         assert!(d[key].as_i64().is_some_and(|ms| ms >= 0), "{key}: {json:#}");
     }
-    assert!(d["acted_ms"].as_i64() >= d["detected_ms"].as_i64().map(|v| v - 1000));
+    // The healer decided before the container ran again: it brought it back.
+    assert!(
+        d["acted_ms"].as_i64() <= d["running_ms"].as_i64(),
+        "{json:#}"
+    );
     assert_ne!(podman(&["inspect", "-f", "{{.State.Pid}}", C]), pid_before);
 
     let second = drill(&data, &stack, &["web", "--yes"]);

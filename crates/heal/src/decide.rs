@@ -205,6 +205,10 @@ enum Outcome {
 impl Healer {
     /// Looks at every service once, at `now_ms`.
     pub fn step(&mut self, now_ms: i64, inputs: &[ServiceInput]) -> Step {
+        // Nothing known (no engine, no stack): forget nothing either.
+        if inputs.is_empty() {
+            return Step::default();
+        }
         // Statuses first: dependencies are read from the memory.
         for input in inputs {
             let m = self
@@ -212,6 +216,14 @@ impl Healer {
                 .entry(input.service.clone())
                 .or_insert_with(|| Memory::new(input.status, now_ms));
             if m.status != input.status {
+                // Healthy long enough before this change: the backoff starts over.
+                let reset = input.policy.as_ref().map_or(i64::MAX, |p| {
+                    i64::try_from(p.backoff.reset_after_ms).unwrap_or(i64::MAX)
+                });
+                if m.status == ServiceStatus::Healthy && now_ms.saturating_sub(m.since_ms) >= reset
+                {
+                    m.since_reset = 0;
+                }
                 m.status = input.status;
                 m.since_ms = now_ms;
             }
@@ -383,6 +395,11 @@ impl Healer {
                 StopVerdict::Unknown => {
                     return Outcome::Decide(Verdict::Skip {
                         reason: "it was already stopped when the watch began, and nobody saw why; it is left as it is".into(),
+                    })
+                }
+                StopVerdict::Unexplained => {
+                    return Outcome::Decide(Verdict::Skip {
+                        reason: "it stopped and the engine has not said how (no `die` event came); it is left as it is until the engine does".into(),
                     })
                 }
                 StopVerdict::Exited => {}

@@ -30,8 +30,9 @@ pub const SECOND_CLEANUP_MS: i64 = 300;
 pub const CLEANUP_WAIT_MS: i64 = 5_000;
 
 /// How long a container seen running and now stopped waits for its `die`
-/// event before it is taken for an exit (the engine's events may lag its
-/// state under load, or the stream may be broken).
+/// event (the engine's events may lag its state under load); after that it
+/// is [`StopVerdict::Unexplained`], never taken for a crash: a person's stop
+/// whose events were lost must not be undone.
 pub const EVENT_WAIT_MS: i64 = 2_000;
 
 /// What is known about why a container is not running.
@@ -45,6 +46,9 @@ pub enum StopVerdict {
     Exited,
     /// It was not running when the watch began: nobody saw why.
     Unknown,
+    /// It was seen running and stopped, but the engine's events said
+    /// nothing (they lag, or their stream broke): not taken for a crash.
+    Unexplained,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -84,6 +88,8 @@ impl StopWatch {
                 seen.cleanups = 0;
             }
             "stop" => seen.stopped = Some("the engine reported a stop".to_string()),
+            "pause" => seen.stopped = Some("paused".to_string()),
+            "unpause" => seen.stopped = None,
             "cleanup" if seen.died_at_ms.is_some() => {
                 seen.cleanups += 1;
                 seen.first_cleanup_ms.get_or_insert(at_ms);
@@ -147,7 +153,7 @@ impl StopWatch {
             (None, Some(down)) if now_ms < down + EVENT_WAIT_MS => StopVerdict::Settling {
                 until_ms: down + EVENT_WAIT_MS,
             },
-            (None, Some(_)) => StopVerdict::Exited,
+            (None, Some(_)) => StopVerdict::Unexplained,
             (None, None) => StopVerdict::Unknown,
         }
     }
@@ -255,11 +261,19 @@ mod tests {
         silent.observe("db", false, 100);
         assert_eq!(
             silent.verdict("db", 100 + EVENT_WAIT_MS),
-            StopVerdict::Exited
+            StopVerdict::Unexplained
         );
         let mut never = StopWatch::default();
         never.observe("db", false, 0);
         assert_eq!(never.verdict("db", 10_000), StopVerdict::Unknown);
+    }
+
+    #[test]
+    fn a_paused_container_is_a_persons_until_unpaused() {
+        let w = feed(&[("pause", 0)]);
+        assert_eq!(w.verdict("db", 10), StopVerdict::Person("paused".into()));
+        let w = feed(&[("pause", 0), ("unpause", 5), ("die", 10), ("cleanup", 20)]);
+        assert_eq!(w.verdict("db", 1000), StopVerdict::Exited);
     }
 
     #[test]

@@ -23,6 +23,27 @@ use crate::{Recording, Runtime, RuntimeError, RuntimeState};
 pub const DRILL_TIMEOUT: Duration = Duration::from_secs(120);
 /// How often a drill looks.
 const DRILL_STEP: Duration = Duration::from_millis(100);
+/// How long after healthy a drill still looks for the healer's record.
+const ACTION_RECORD_WAIT_MS: i64 = 5_000;
+
+/// A quarantine of `service` the history holds and nobody released (the
+/// healer may be another process).
+async fn quarantined_in_history(store: &stackwarden_store::Store, service: &str) -> Option<String> {
+    let week = 7 * 24 * 3_600_000;
+    let list = store.actions_since(now_ms() - week).await.ok()?;
+    let mut quarantined = None;
+    for a in list.iter().filter(|a| {
+        a.action.source == ActionSource::Healer.as_str()
+            && a.action.service.as_deref() == Some(service)
+    }) {
+        match a.action.action.as_str() {
+            "quarantined" => quarantined = Some(a.action.result.clone()),
+            "released" => quarantined = None,
+            _ => {}
+        }
+    }
+    quarantined
+}
 
 /// What a drill of a service would do, shown before it is asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -83,7 +104,20 @@ fn keeps_data(service: &StackService) -> bool {
 
 impl Runtime {
     /// What a drill of `service` would do, or why it is refused.
-    pub fn drill_plan(&self, service: &str) -> Result<DrillPlan, RuntimeError> {
+    pub async fn drill_plan(&self, service: &str) -> Result<DrillPlan, RuntimeError> {
+        let plan = self.drill_plan_now(service)?;
+        // Another process may heal: its quarantine is in the history.
+        if let Some(store) = self.store() {
+            if let Some(why) = quarantined_in_history(store, service).await {
+                return Err(RuntimeError::DrillRefused(redact::text(&format!(
+                    "`{service}` is quarantined ({why}); release it first"
+                ))));
+            }
+        }
+        Ok(plan)
+    }
+
+    fn drill_plan_now(&self, service: &str) -> Result<DrillPlan, RuntimeError> {
         let refuse = |why: String| Err(RuntimeError::DrillRefused(redact::text(&why)));
         let stack = self.inner.stacks.borrow().stack.clone();
         let Some(stack) = stack else {
@@ -171,7 +205,7 @@ impl Runtime {
         within: Duration,
         progress: impl Fn(&DrillStep),
     ) -> Result<StoredDrill, RuntimeError> {
-        let plan = self.drill_plan(service)?;
+        let plan = self.drill_plan(service).await?;
         let store = self
             .store()
             .cloned()
@@ -227,9 +261,19 @@ impl Runtime {
                     progress(&DrillStep::Running(at - killed));
                 }
             }
-            if record.detected_ms.is_some() && status == Some(ServiceStatus::Healthy) {
+            if record.healthy_ms.is_none()
+                && record.detected_ms.is_some()
+                && status == Some(ServiceStatus::Healthy)
+            {
                 record.healthy_ms = Some(now - killed);
                 progress(&DrillStep::Healthy(now - killed));
+            }
+            // The healer's record comes once its action has returned (and
+            // its incident is open): wait a little for it after healthy.
+            let waited_for_record = record
+                .healthy_ms
+                .is_some_and(|h| now - killed - h > ACTION_RECORD_WAIT_MS);
+            if record.healthy_ms.is_some() && (record.acted_ms.is_some() || waited_for_record) {
                 break;
             }
             tokio::time::sleep(DRILL_STEP).await;

@@ -116,11 +116,14 @@ struct Event {
 type Events = std::pin::Pin<Box<dyn Stream<Item = Result<Event, String>> + Send>>;
 
 fn events_of(engine: Option<Engine>, stops: &mut StopWatch) -> Events {
+    events_since(engine, stops, now_ms() / 1000)
+}
+
+fn events_since(engine: Option<Engine>, stops: &mut StopWatch, since: i64) -> Events {
     let Some(engine) = engine else {
         return Box::pin(stream::pending());
     };
     stops.set_podman(engine.is_podman());
-    let since = now_ms() / 1000;
     Box::pin(engine.container_events(since).map(|e| {
         let e = e.map_err(|e| e.to_string())?;
         Ok(Event {
@@ -150,11 +153,16 @@ pub async fn heal(mut inputs: HealerInputs) {
     let mut wake: Option<tokio::time::Instant> = None;
     let commands = Arc::clone(&inputs.commands);
     let mut commands = commands.lock().await;
-    let recorded = inputs.to.borrow().clone();
-    if let Some(store) = recorded {
-        remember(&mut healer, &store).await;
-    }
+    let mut remembered = false;
+    let mut last_event_secs = now_ms() / 1000;
     loop {
+        // Recording from now (at start, or after taking the folder over):
+        // take up what the healer did before.
+        let recorded = inputs.to.borrow().clone();
+        if let (false, Some(store)) = (remembered, recorded) {
+            remember(&mut healer, &store).await;
+            remembered = true;
+        }
         followers.update(
             engine.as_ref(),
             &inputs.stacks.borrow(),
@@ -173,21 +181,38 @@ pub async fn heal(mut inputs: HealerInputs) {
                         stops.observe(&row.name, row.is_running(), now);
                     }
                 }
+                // Without an engine or a stack nothing is known: no step,
+                // and the healer forgets nothing.
                 let list = match (&stack, &health.breakdown) {
                     (Some(stack), Some(_)) => {
-                        service_inputs(stack, &health, &snapshot, &stops, &mut log_triggers, now)
+                        service_inputs(stack, &health, &snapshot, &stops, &log_triggers, now)
                     }
                     _ => Vec::new(),
                 };
                 let step = healer.step(now, &list);
-                let order: Vec<&str> = list.iter().map(|s| s.service.as_str()).collect();
-                inputs.status.send_replace(HealingStatus {
-                    active: true,
-                    paused: None,
-                    services: healer.states(order),
-                });
+                if !list.is_empty() {
+                    let order: Vec<&str> = list.iter().map(|s| s.service.as_str()).collect();
+                    let next = HealingStatus {
+                        active: true,
+                        paused: None,
+                        services: healer.states(order),
+                    };
+                    inputs.status.send_if_modified(|cur| {
+                        let changed = *cur != next;
+                        if changed {
+                            *cur = next;
+                        }
+                        changed
+                    });
+                }
                 step
             };
+            // A log line's trigger is used up by the action it caused.
+            for d in &step.decisions {
+                if matches!(d.verdict, Verdict::Act { .. }) {
+                    log_triggers.remove(&d.service);
+                }
+            }
             wake = step.wake_at_ms.map(|at| {
                 let ms = u64::try_from(at - now_ms()).unwrap_or(0);
                 tokio::time::Instant::now() + Duration::from_millis(ms)
@@ -197,13 +222,20 @@ pub async fn heal(mut inputs: HealerInputs) {
                 carry_out(decision, &inputs, engine.clone(), &done_tx);
             }
         } else {
-            inputs.status.send_replace(HealingStatus {
+            let next = HealingStatus {
                 active: false,
                 paused: Some(
                     "another Stackwarden process watches this data folder and heals the stack"
                         .into(),
                 ),
                 services: Vec::new(),
+            };
+            inputs.status.send_if_modified(|cur| {
+                let changed = *cur != next;
+                if changed {
+                    *cur = next;
+                }
+                changed
             });
         }
         let sleep = async {
@@ -218,12 +250,18 @@ pub async fn heal(mut inputs: HealerInputs) {
                 // `die` runs from when it is known here.
                 Some(Ok(e)) => {
                     tracing::debug!("healer: event {} {}", e.name, e.action);
+                    last_event_secs = now_ms() / 1000;
                     stops.on_event(&e.name, &e.action, now_ms());
                 }
                 Some(Err(e)) => tracing::debug!("healer: engine events: {e}"),
                 None => {
-                    // The engine went away; wait for the monitor's next one.
-                    events = Box::pin(stream::pending());
+                    // The stream can end with the engine still there (the
+                    // monitor sees the same): follow again from the last
+                    // event's second, after a pause, so nothing is missed
+                    // and a lost engine does not spin this loop.
+                    tokio::time::sleep(FOLLOW_AGAIN).await;
+                    engine = inputs.monitor.borrow().as_ref().and_then(|m| m.engine());
+                    events = events_since(engine.clone(), &mut stops, last_event_secs);
                 }
             },
             Ok(()) = inputs.monitor.changed() => {
@@ -297,9 +335,9 @@ pub async fn heal(mut inputs: HealerInputs) {
     }
 }
 
-/// How far back the history is read when the healer starts: longer than
-/// any sensible cap window would make old actions count forever.
-const REMEMBER_MS: i64 = 24 * 3_600_000;
+/// How far back the history is read when the healer starts: the longest
+/// cap window a stack file may set (`limit.within`, 7 days).
+const REMEMBER_MS: i64 = 7 * 24 * 3_600_000;
 
 /// Seeds the healer with what it did before this process (or this task)
 /// started: actions count towards backoff and cap, a quarantine nobody
@@ -384,15 +422,18 @@ fn mark_run(service: &str, pattern: &str, line: &str) -> ProbeRun {
     }
 }
 
-/// One line of a log as evidence: secrets masked, control characters
-/// dropped, cut to [`LINE_KEPT`].
+/// One line of a log as evidence: secrets masked (before the cut, so a
+/// URL cut in half cannot keep its password), control characters dropped,
+/// cut to [`LINE_KEPT`].
 fn kept_line(text: &str) -> String {
     let clean: String = text
         .chars()
         .filter(|c| !c.is_control() || *c == '\t')
-        .take(LINE_KEPT)
         .collect();
     redact::text(clean.trim_end())
+        .chars()
+        .take(LINE_KEPT)
+        .collect()
 }
 
 fn service_inputs(
@@ -400,7 +441,7 @@ fn service_inputs(
     health: &StackHealth,
     snapshot: &StackSnapshot,
     stops: &StopWatch,
-    log_triggers: &mut HashMap<String, String>,
+    log_triggers: &HashMap<String, String>,
     now: i64,
 ) -> Vec<ServiceInput> {
     let Some(breakdown) = &health.breakdown else {
@@ -425,6 +466,7 @@ fn service_inputs(
                 started_at_ms: r.started_at_ms,
                 stop: match r.state {
                     ContainerState::Running => StopVerdict::Unknown,
+                    ContainerState::Paused => StopVerdict::Person("paused".into()),
                     // Caught mid-change (Podman's brief `stopped`): look again.
                     ContainerState::Unknown | ContainerState::Removing => StopVerdict::Settling {
                         until_ms: now + STOP_SETTLE_MS,
@@ -439,7 +481,7 @@ fn service_inputs(
                 policy: s.heal.clone(),
                 container,
                 depends_on: s.dependency_names().map(str::to_string).collect(),
-                log_trigger: log_triggers.remove(&s.name),
+                log_trigger: log_triggers.get(&s.name).cloned(),
             })
         })
         .collect()

@@ -189,14 +189,21 @@ async fn a_killed_main_process_is_brought_back_with_the_action_on_its_incident()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flapping_container_gets_backoff_and_is_quarantined_at_the_cap() {
     const C: &str = "sw-heal-flap";
-    let _c = TestContainer::run(C, &[], &["sh", "-c", "sleep 1; exit 1"]);
     let watched = Watched::one("healflap", C, QUICK, None);
     let t0 = now_ms();
     let runtime = watched.start().await;
     let store = runtime.store().unwrap().clone();
     let mut state = runtime.state();
-    // The watch sees it exit (a first exit before the watch is not its to
-    // judge: it waits for one it saw).
+    // Started once the watch runs: an exit before the watch is not its to
+    // judge (nobody saw why), one it sees is.
+    wait_for(
+        &mut state,
+        "the engine connected",
+        Duration::from_secs(20),
+        |s| s.health.breakdown.is_some(),
+    )
+    .await;
+    let _c = TestContainer::run(C, &[], &["sh", "-c", "sleep 1; exit 1"]);
     let quarantined = decision(&store, t0, "quarantined", Duration::from_secs(60)).await;
     assert!(
         quarantined.action.result.contains("needs you"),

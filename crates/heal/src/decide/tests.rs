@@ -271,6 +271,39 @@ fn what_the_history_says_counts_after_a_restart_of_the_watch() {
 }
 
 #[test]
+fn an_exit_the_engine_said_nothing_about_is_left_alone() {
+    let mut h = Healer::default();
+    let step = h.step(
+        0,
+        &[service(
+            "db",
+            ServiceStatus::Down,
+            false,
+            StopVerdict::Unexplained,
+        )],
+    );
+    assert_eq!(words(&step), ["skipped"]);
+}
+
+#[test]
+fn nothing_known_forgets_nothing() {
+    let mut h = Healer::default();
+    h.remember("db", &[], Some("cap".into()), 0);
+    assert!(h.step(10, &[]).decisions.is_empty());
+    assert!(h.is_quarantined("db"));
+}
+
+#[test]
+fn healthy_long_enough_before_a_failure_resets_the_backoff() {
+    let mut h = Healer::default();
+    h.step(0, &[crashed("db")]);
+    h.finished("db");
+    h.step(500, &[healthy("db")]);
+    // Healthy for 70 s (reset_after is 60 s) when it fails again: at once.
+    assert_eq!(words(&h.step(70_500, &[crashed("db")])), ["start"]);
+}
+
+#[test]
 fn one_action_at_a_time() {
     let mut h = Healer::default();
     assert_eq!(words(&h.step(0, &[crashed("db")])), ["start"]);
@@ -293,6 +326,7 @@ fn any_stop() -> impl Strategy<Value = StopVerdict> {
     prop_oneof![
         Just(StopVerdict::Exited),
         Just(StopVerdict::Unknown),
+        Just(StopVerdict::Unexplained),
         Just(StopVerdict::Person("stop".into())),
         (0i64..1000).prop_map(|until_ms| StopVerdict::Settling { until_ms }),
     ]
