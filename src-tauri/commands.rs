@@ -193,7 +193,10 @@ pub async fn recent_transitions(
 /// Lets the healer act on a quarantined service again.
 #[tauri::command]
 pub async fn release_heal(state: State<'_, AppState>, service: String) -> Result<(), UiError> {
-    Ok(state.runtime.release_heal(&service).await?)
+    Ok(state
+        .runtime
+        .release_heal(&service, ActionSource::Window)
+        .await?)
 }
 
 /// What a drill of `service` would do (shown before asking), or why it is

@@ -5,6 +5,7 @@
 mod drill;
 mod health;
 mod launch;
+mod release;
 mod report;
 mod stack_input;
 mod store;
@@ -147,6 +148,14 @@ enum Command {
         #[arg(long, default_value = "2m", value_name = "DURATION")]
         within: String,
     },
+    /// Let the healer act again on a service it quarantined (after too many
+    /// actions). The healer of the app or `stackwarden watch` picks the
+    /// release up within seconds. Exit code: 0 released, 1 not quarantined.
+    Release {
+        /// The stack service to release.
+        #[arg(value_name = "SERVICE")]
+        service: String,
+    },
     /// Write the status report from stored measurements only: service table,
     /// health breakdown, the last verification with evidence, charts.
     Report {
@@ -262,6 +271,10 @@ fn main() -> ExitCode {
                     within: &within,
                 },
             )
+        }
+        Some(Command::Release { service }) => {
+            let config = load_config(cli.config.as_deref());
+            release::run(&config, &service)
         }
         Some(Command::Report { format, out }) => {
             let config = load_config(cli.config.as_deref());

@@ -252,3 +252,31 @@ fn a_required_variable_left_unset_is_exit_65_naming_it() {
         "{err}"
     );
 }
+
+/// Debian 12's podman-compose (1.0) ignores a file's `name:` and names the
+/// project after its folder: the services are found either way.
+#[test]
+fn a_named_file_is_found_under_podman_compose_which_may_ignore_the_name() {
+    let project = Project::new("Sw_NamedFile");
+    let renamed = format!("swrenamed{}", std::process::id());
+    std::fs::write(
+        project.path.join("compose.yaml"),
+        format!("name: {renamed}\n{}", compose_file()),
+    )
+    .expect("compose file");
+    project.run("podman-compose", &["up", "-d", "web", "api", "worker"]);
+    let by_name = podman(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=com.docker.compose.project={renamed}"),
+        "--format",
+        "{{.Names}}",
+    ]);
+    let by_name: Vec<&str> = by_name.lines().collect();
+    let result = std::panic::catch_unwind(|| assert_found_and_scored(&project));
+    remove_containers(&by_name);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}

@@ -98,3 +98,96 @@ fn a_drill_kills_measures_and_keeps_the_result_beside_the_last() {
         "this drill and the last: {out}"
     );
 }
+
+/// A quarantine made by `stackwarden watch` is released from the command
+/// line: the watch's healer acts on the service again.
+#[test]
+fn a_quarantine_is_released_from_the_command_line() {
+    const FLAP: &str = "sw-release-flap";
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("stack.yaml");
+    std::fs::write(
+        &stack,
+        format!(
+            "name: release\nx-stackwarden:\n  groups:\n    core:\n      required: true\n      heal: {{ backoff: {{ initial: 1s }}, limit: {{ actions: 1, within: 10m }} }}\nservices:\n  flap:\n    image: localhost/sw-test-busybox:latest\n    container_name: {FLAP}\n    x-stackwarden: {{ group: core }}\n"
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let cli = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_stackwarden"))
+            .args(args)
+            .env("STACKWARDEN_CONFIG", "/nonexistent/stackwarden-config.toml")
+            .env("STACKWARDEN_DATA_DIR", &data)
+            .output()
+            .expect("run stackwarden")
+    };
+    let nothing = cli(&["release", "flap"]);
+    assert_eq!(nothing.status.code(), Some(1));
+    assert!(text(&nothing.stderr).contains("no `flap` in quarantine"));
+
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_stackwarden"))
+        .args(["watch", "--stack"])
+        .arg(&stack)
+        .env("STACKWARDEN_CONFIG", "/nonexistent/stackwarden-config.toml")
+        .env("STACKWARDEN_DATA_DIR", &data)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let _flap = TestContainer::run(FLAP, &[], &["sh", "-c", "sleep 1; exit 1"]);
+    let healer_actions = || -> Vec<serde_json::Value> {
+        let out = cli(&["timeline", "--since", "1h", "--json"]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        json["actions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| a["source"] == "healer" || a["action"] == "released")
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !healer_actions()
+        .iter()
+        .any(|a| a["action"] == "quarantined")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no quarantine: {:#?}",
+            healer_actions()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let released = cli(&["release", "flap"]);
+    assert_eq!(
+        released.status.code(),
+        Some(0),
+        "{}",
+        text(&released.stderr)
+    );
+    assert!(text(&released.stdout).contains("flap released from quarantine"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let list = healer_actions();
+        let release_at = list
+            .iter()
+            .find(|a| a["action"] == "released")
+            .and_then(|a| a["at_ms"].as_i64())
+            .unwrap_or(i64::MAX);
+        let acted_again = list.iter().any(|a| {
+            matches!(a["action"].as_str(), Some("start" | "restart"))
+                && a["at_ms"].as_i64().is_some_and(|at| at > release_at)
+        });
+        if acted_again {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not acted on again: {list:#?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let _ = Command::new("kill").arg(watch.id().to_string()).status();
+    let _ = watch.wait();
+}

@@ -102,26 +102,47 @@ impl Runtime {
         Ok(())
     }
 
-    /// Lets the healer act on a quarantined service again. Fails for a
-    /// service the healer does not hold in quarantine.
-    pub async fn release_heal(&self, service: &str) -> Result<(), RuntimeError> {
-        let quarantined = self
-            .inner
-            .state
-            .borrow()
-            .status
-            .healing
-            .services
-            .iter()
-            .any(|s| s.service == service && s.state == "quarantined");
-        if !quarantined {
+    /// Lets the healer act on a quarantined service again: this process's
+    /// healer at once, or (when another process heals) through the history,
+    /// which that healer reads within seconds. Fails for a service nobody
+    /// holds in quarantine.
+    pub async fn release_heal(&self, service: &str, by: ActionSource) -> Result<(), RuntimeError> {
+        let healing = self.inner.state.borrow().status.healing.clone();
+        if healing.active {
+            let held = healing
+                .services
+                .iter()
+                .any(|s| s.service == service && s.state == "quarantined");
+            if !held {
+                return Err(RuntimeError::NotQuarantined(shorten(service)));
+            }
+            return self
+                .inner
+                .heal_commands
+                .send(crate::healer::HealCommand::Release(service.to_string()))
+                .await
+                .map_err(|_| RuntimeError::NotQuarantined(shorten(service)));
+        }
+        let store = self
+            .store()
+            .ok_or_else(|| RuntimeError::StoreUnavailable("history is off".into()))?;
+        let held = store
+            .unreleased_quarantine(service, now_ms(), crate::healer::REMEMBER_MS)
+            .await?;
+        if held.is_none() {
             return Err(RuntimeError::NotQuarantined(shorten(service)));
         }
-        self.inner
-            .heal_commands
-            .send(crate::healer::HealCommand::Release(service.to_string()))
-            .await
-            .map_err(|_| RuntimeError::NotQuarantined(shorten(service)))
+        store
+            .record_action(&ActionRecord {
+                at_ms: now_ms(),
+                source: by.as_str().to_string(),
+                action: "released".into(),
+                service: Some(service.to_string()),
+                ok: true,
+                result: "released from quarantine by a person; the healer may act again".into(),
+            })
+            .await?;
+        Ok(())
     }
 
     /// The stack service whose container (or replica) is `name`.

@@ -26,25 +26,6 @@ const DRILL_STEP: Duration = Duration::from_millis(100);
 /// How long after healthy a drill still looks for the healer's record.
 const ACTION_RECORD_WAIT_MS: i64 = 5_000;
 
-/// A quarantine of `service` the history holds and nobody released (the
-/// healer may be another process).
-async fn quarantined_in_history(store: &stackwarden_store::Store, service: &str) -> Option<String> {
-    let week = 7 * 24 * 3_600_000;
-    let list = store.actions_since(now_ms() - week).await.ok()?;
-    let mut quarantined = None;
-    for a in list.iter().filter(|a| {
-        a.action.source == ActionSource::Healer.as_str()
-            && a.action.service.as_deref() == Some(service)
-    }) {
-        match a.action.action.as_str() {
-            "quarantined" => quarantined = Some(a.action.result.clone()),
-            "released" => quarantined = None,
-            _ => {}
-        }
-    }
-    quarantined
-}
-
 /// What a drill of a service would do, shown before it is asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export, export_to = "bindings/")]
@@ -108,7 +89,10 @@ impl Runtime {
         let plan = self.drill_plan_now(service)?;
         // Another process may heal: its quarantine is in the history.
         if let Some(store) = self.store() {
-            if let Some(why) = quarantined_in_history(store, service).await {
+            let held = store
+                .unreleased_quarantine(service, now_ms(), crate::healer::REMEMBER_MS)
+                .await?;
+            if let Some(why) = held {
                 return Err(RuntimeError::DrillRefused(redact::text(&format!(
                     "`{service}` is quarantined ({why}); release it first"
                 ))));

@@ -155,6 +155,9 @@ pub async fn heal(mut inputs: HealerInputs) {
     let mut commands = commands.lock().await;
     let mut remembered = false;
     let mut last_event_secs = now_ms() / 1000;
+    let mut releases = tokio::time::interval(RELEASES_EVERY);
+    releases.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut releases_since = now_ms();
     loop {
         // Recording from now (at start, or after taking the folder over):
         // take up what the healer did before.
@@ -281,6 +284,22 @@ pub async fn heal(mut inputs: HealerInputs) {
             }
             Ok(()) = inputs.stacks.changed() => {}
             Ok(()) = inputs.to.changed() => {}
+            _ = releases.tick() => {
+                let store = inputs.to.borrow().clone();
+                if let Some(store) = store {
+                    match store.releases_since(releases_since).await {
+                        Ok(list) => {
+                            for (at, service) in list {
+                                releases_since = releases_since.max(at + 1);
+                                if healer.release(&service) {
+                                    tracing::info!("healer: {service} released from quarantine by a person");
+                                }
+                            }
+                        }
+                        Err(e) => tracing::debug!("healer: cannot read releases: {e}"),
+                    }
+                }
+            }
             Some(command) = commands.recv() => match command {
                 HealCommand::Release(service) => {
                     if healer.release(&service) {
@@ -337,11 +356,14 @@ pub async fn heal(mut inputs: HealerInputs) {
 
 /// How far back the history is read when the healer starts: the longest
 /// cap window a stack file may set (`limit.within`, 7 days).
-const REMEMBER_MS: i64 = 7 * 24 * 3_600_000;
+pub const REMEMBER_MS: i64 = 7 * 24 * 3_600_000;
+/// How often the healer looks for releases asked for by another process
+/// (`stackwarden release`, a window that does not heal).
+const RELEASES_EVERY: Duration = Duration::from_secs(3);
 
 /// Seeds the healer with what it did before this process (or this task)
 /// started: actions count towards backoff and cap, a quarantine nobody
-/// released stays.
+/// released stays. A release may have come from any process.
 async fn remember(healer: &mut Healer, store: &Store) {
     let now = now_ms();
     let list = match store.actions_since(now - REMEMBER_MS).await {
@@ -352,18 +374,24 @@ async fn remember(healer: &mut Healer, store: &Store) {
         }
     };
     let mut by_service: BTreeMap<String, (Vec<i64>, Option<String>)> = BTreeMap::new();
-    for a in list
-        .iter()
-        .filter(|a| a.action.source == ActionSource::Healer.as_str())
-    {
+    for a in &list {
         let Some(service) = &a.action.service else {
             continue;
         };
-        let entry = by_service.entry(service.clone()).or_default();
+        let by_healer = a.action.source == ActionSource::Healer.as_str();
         match a.action.action.as_str() {
-            "start" | "restart" => entry.0.push(a.action.at_ms),
-            "quarantined" => entry.1 = Some(a.action.result.clone()),
+            "start" | "restart" if by_healer => {
+                by_service
+                    .entry(service.clone())
+                    .or_default()
+                    .0
+                    .push(a.action.at_ms);
+            }
+            "quarantined" if by_healer => {
+                by_service.entry(service.clone()).or_default().1 = Some(a.action.result.clone());
+            }
             "released" => {
+                let entry = by_service.entry(service.clone()).or_default();
                 entry.0.clear();
                 entry.1 = None;
             }

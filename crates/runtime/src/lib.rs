@@ -44,7 +44,7 @@ pub use actions::{
 };
 pub use drill::{DrillPlan, DrillStep, DRILL_TIMEOUT};
 pub use error::RuntimeError;
-pub use healer::HealingStatus;
+pub use healer::{HealingStatus, REMEMBER_MS as HEAL_MEMORY_MS};
 pub use incidents::{replay_engine_events, CaughtUp};
 pub use instance::{Holder, LockError};
 pub use stackwarden_heal::HealState;

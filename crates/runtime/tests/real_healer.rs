@@ -245,7 +245,10 @@ async fn a_flapping_container_gets_backoff_and_is_quarantined_at_the_cap() {
 
     // Released, the healer acts again.
     let released = now_ms();
-    runtime.release_heal("svc").await.unwrap();
+    runtime
+        .release_heal("svc", stackwarden_runtime::ActionSource::Cli)
+        .await
+        .unwrap();
     eventually(
         "an action after release",
         Duration::from_secs(20),
@@ -257,7 +260,10 @@ async fn a_flapping_container_gets_backoff_and_is_quarantined_at_the_cap() {
         },
     )
     .await;
-    assert!(runtime.release_heal("nothing").await.is_err());
+    assert!(runtime
+        .release_heal("nothing", stackwarden_runtime::ActionSource::Cli)
+        .await
+        .is_err());
     runtime.stop().await;
 }
 

@@ -129,13 +129,31 @@ pub fn project_name(
     Ok((name, ProjectNameFrom::Folder))
 }
 
-/// Other names the older tools give the same folder's project:
-/// docker-compose 1.x and podman-compose keep a leading `_` or `-`
-/// (`_lab`), docker compose v2 drops it (`lab`).
+/// Other names the older tools give the same project:
+/// - docker-compose 1.x and podman-compose keep a leading `_` or `-` of the
+///   folder's name (`_lab`), docker compose v2 drops it (`lab`);
+/// - podman-compose 1.0 (Debian 12's) ignores the file's `name:` and names
+///   the project after the folder, so a file with `name:` also answers to
+///   its folder's names.
 pub fn project_aliases(from: ProjectNameFrom, file: &str) -> Vec<String> {
-    if from != ProjectNameFrom::Folder {
-        return Vec::new();
+    match from {
+        ProjectNameFrom::Environment => Vec::new(),
+        ProjectNameFrom::Folder => folder_variants(file),
+        // Text with no file behind it (the built-in stack) has no folder.
+        ProjectNameFrom::File if file.starts_with('<') => Vec::new(),
+        ProjectNameFrom::File => {
+            let mut names = vec![normalize_project_name(&folder_of(file))];
+            names.extend(folder_variants(file));
+            names.retain(|n| !n.is_empty());
+            names.dedup();
+            names
+        }
     }
+}
+
+/// The folder's name as docker-compose 1.x and podman-compose keep it,
+/// when it differs from docker compose v2's.
+fn folder_variants(file: &str) -> Vec<String> {
     let kept: String = folder_of(file)
         .to_lowercase()
         .chars()
@@ -211,7 +229,13 @@ mod tests {
             ["_lab"]
         );
         assert!(project_aliases(ProjectNameFrom::Folder, file).is_empty());
-        assert!(project_aliases(ProjectNameFrom::File, "/srv/_Lab/compose.yaml").is_empty());
+        // podman-compose 1.0 ignores `name:`: the folder's names answer too.
+        assert_eq!(
+            project_aliases(ProjectNameFrom::File, "/srv/_Lab/compose.yaml"),
+            ["lab", "_lab"]
+        );
+        assert!(project_aliases(ProjectNameFrom::File, "<built-in AI stack>").is_empty());
+        assert!(project_aliases(ProjectNameFrom::Environment, "/srv/lab/compose.yaml").is_empty());
         assert_eq!(
             project_name(None, &none, file),
             Ok(("labtest".into(), ProjectNameFrom::Folder))

@@ -118,6 +118,53 @@ impl Store {
         Ok(rows.iter().map(read).collect::<Result<_, _>>()?)
     }
 
+    /// The healer's quarantine of `service` that nobody has released since,
+    /// within the last `within_ms`: the reason it was quarantined. The
+    /// healer may be another process, and a release may come from the
+    /// window or the command line.
+    pub async fn unreleased_quarantine(
+        &self,
+        service: &str,
+        now_ms: i64,
+        within_ms: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT source, action, result FROM actions WHERE service = ? AND at_ms >= ? AND action IN ('quarantined', 'released') ORDER BY at_ms, id",
+        )
+        .bind(service)
+        .bind(now_ms.saturating_sub(within_ms))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut held = None;
+        for row in &rows {
+            let source: String = row.try_get(0)?;
+            let action: String = row.try_get(1)?;
+            match action.as_str() {
+                "quarantined" if source == ActionSource::Healer.as_str() => {
+                    held = Some(row.try_get::<String, _>(2)?);
+                }
+                "released" => held = None,
+                _ => {}
+            }
+        }
+        Ok(held)
+    }
+
+    /// Releases of a quarantine a person asked for at or after `since_ms`
+    /// (from any process): `(at_ms, service)`, oldest first.
+    pub async fn releases_since(&self, since_ms: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at_ms, service FROM actions WHERE at_ms >= ? AND action = 'released' AND source != 'healer' AND service IS NOT NULL ORDER BY at_ms, id",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
     /// The actions recorded on an incident, oldest first.
     pub async fn incident_actions(
         &self,
@@ -197,6 +244,61 @@ mod tests {
             kept,
             vec![on.id, stack_wide.id],
             "those on an incident are kept with it, the others go"
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_quarantine_holds_until_a_person_releases_it() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::DataDir {
+            path: "tmp".into(),
+            source: e,
+        })?;
+        let retention = Retention {
+            max_age: Duration::from_secs(60),
+            max_per_container: 10,
+        };
+        let store = Store::open(dir.path(), retention).await?;
+        let record = |at_ms: i64, source: &str, what: &str| {
+            let a = ActionRecord {
+                at_ms,
+                source: source.into(),
+                action: what.into(),
+                service: Some("db".into()),
+                ok: false,
+                result: format!("needs you: {what} at {at_ms}"),
+            };
+            let store = store.clone();
+            async move { store.record_action(&a).await }
+        };
+        assert_eq!(
+            store.unreleased_quarantine("db", 10_000, 60_000).await?,
+            None
+        );
+        record(1_000, "healer", "quarantined").await?;
+        // Only the healer quarantines; anyone may release.
+        record(1_500, "window", "quarantined").await?;
+        let held = store.unreleased_quarantine("db", 10_000, 60_000).await?;
+        assert_eq!(held.as_deref(), Some("needs you: quarantined at 1000"));
+        assert_eq!(
+            store.unreleased_quarantine("db", 100_000, 60_000).await?,
+            None,
+            "too old"
+        );
+        record(2_000, "cli", "released").await?;
+        assert_eq!(
+            store.unreleased_quarantine("db", 10_000, 60_000).await?,
+            None
+        );
+        assert_eq!(
+            store.releases_since(1_999).await?,
+            vec![(2_000, "db".to_string())]
+        );
+        record(3_000, "healer", "released").await?;
+        assert_eq!(
+            store.releases_since(2_001).await?,
+            vec![],
+            "the healer's own are not requests"
         );
         Ok(())
     }
