@@ -87,13 +87,7 @@ async fn drill(options: RuntimeOptions, args: &DrillArgs<'_>, within: Duration) 
 async fn ready(rt: &Runtime, service: &str) -> Result<(), ExitCode> {
     use stackwarden_health::ServiceStatus;
     let mut state = rt.state();
-    let status = |s: &stackwarden_runtime::RuntimeState| {
-        s.health
-            .breakdown
-            .as_ref()
-            .and_then(|b| b.services.iter().find(|x| x.service == service))
-            .map(|x| x.status)
-    };
+    let status = |s: &stackwarden_runtime::RuntimeState| s.service_status(service);
     let waited = tokio::time::timeout(READY_WITHIN, async {
         state
             .wait_for(|s| {

@@ -140,6 +140,20 @@ pub struct RuntimeState {
     pub status: Arc<RuntimeStatus>,
 }
 
+impl RuntimeState {
+    /// `service`'s status in the health breakdown (`None` without an
+    /// engine or a stack, or for a service the stack does not name).
+    pub fn service_status(&self, service: &str) -> Option<stackwarden_health::ServiceStatus> {
+        self.health
+            .breakdown
+            .as_ref()?
+            .services
+            .iter()
+            .find(|s| s.service == service)
+            .map(|s| s.status)
+    }
+}
+
 /// A started runtime; cheap to clone.
 #[derive(Clone)]
 pub struct Runtime {

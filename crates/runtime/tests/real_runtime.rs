@@ -16,8 +16,7 @@ use stackwarden_health::{
 };
 use stackwarden_model::{Config, ContainerAction, EngineStatus, ResourceUsage};
 use stackwarden_runtime::{
-    ActionSource, Recording, ReportFormat, Runtime, RuntimeError, RuntimeOptions, RuntimeState,
-    RETENTION_EVERY,
+    ActionSource, Recording, ReportFormat, Runtime, RuntimeError, RuntimeOptions, RETENTION_EVERY,
 };
 use stackwarden_stack::StackSource;
 use stackwarden_store::{Retention, SampleRecord, Store};
@@ -102,16 +101,6 @@ impl Watched {
         .await
         .unwrap()
     }
-}
-
-fn status_of(s: &RuntimeState, service: &str) -> Option<ServiceStatus> {
-    s.health
-        .breakdown
-        .as_ref()?
-        .services
-        .iter()
-        .find(|x| x.service == service)
-        .map(|x| x.status)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -226,7 +215,7 @@ async fn records_a_stopped_required_container_and_refuses_unknown_names() {
         .await
         .unwrap();
     wait_for(&mut state, "web down", Duration::from_secs(20), |s| {
-        status_of(s, "web") == Some(ServiceStatus::Down)
+        s.service_status("web") == Some(ServiceStatus::Down)
     })
     .await;
     let store = runtime.store().unwrap().clone();
@@ -466,14 +455,14 @@ async fn an_optional_service_that_lost_its_container_is_down_also_after_a_restar
     let runtime = watched.start().await;
     let mut state = runtime.state();
     wait_for(&mut state, "agent healthy", Duration::from_secs(20), |s| {
-        status_of(s, "agent") == Some(ServiceStatus::Healthy)
-            && status_of(s, "never") == Some(ServiceStatus::NotDeployed)
+        s.service_status("agent") == Some(ServiceStatus::Healthy)
+            && s.service_status("never") == Some(ServiceStatus::NotDeployed)
     })
     .await;
     // Its removal makes it down, not "never deployed".
     drop(container);
     wait_for(&mut state, "agent down", Duration::from_secs(20), |s| {
-        status_of(s, "agent") == Some(ServiceStatus::Down)
+        s.service_status("agent") == Some(ServiceStatus::Down)
     })
     .await;
     runtime.stop().await;
@@ -486,8 +475,8 @@ async fn an_optional_service_that_lost_its_container_is_down_also_after_a_restar
         "agent still down",
         Duration::from_secs(20),
         |s| {
-            status_of(s, "agent") == Some(ServiceStatus::Down)
-                && status_of(s, "never") == Some(ServiceStatus::NotDeployed)
+            s.service_status("agent") == Some(ServiceStatus::Down)
+                && s.service_status("never") == Some(ServiceStatus::NotDeployed)
         },
     )
     .await;
@@ -506,7 +495,7 @@ async fn a_killed_required_container_opens_an_incident_with_its_evidence_and_clo
     let runtime = watched.start().await;
     let mut state = runtime.state();
     wait_for(&mut state, "db healthy", Duration::from_secs(20), |s| {
-        status_of(s, "db") == Some(ServiceStatus::Healthy)
+        s.service_status("db") == Some(ServiceStatus::Healthy)
     })
     .await;
     let store = runtime.store().unwrap().clone();
@@ -649,7 +638,7 @@ async fn what_happened_while_nobody_watched_is_caught_up_from_engine_events() {
 async fn crash_while_away(runtime: Runtime, watched: &Watched, db: &str) {
     let mut state = runtime.state();
     wait_for(&mut state, "db healthy", Duration::from_secs(20), |s| {
-        status_of(s, "db") == Some(ServiceStatus::Healthy)
+        s.service_status("db") == Some(ServiceStatus::Healthy)
     })
     .await;
     runtime.stop().await;
@@ -674,7 +663,7 @@ async fn an_engine_restart_shows_as_a_gap_and_actions_land_on_the_incident() {
     let runtime = watched.start_on_own_engine().await;
     let mut state = runtime.state();
     wait_for(&mut state, "db healthy", Duration::from_secs(20), |s| {
-        status_of(s, "db") == Some(ServiceStatus::Healthy)
+        s.service_status("db") == Some(ServiceStatus::Healthy)
     })
     .await;
     let store = runtime.store().unwrap().clone();
@@ -693,7 +682,7 @@ async fn an_engine_restart_shows_as_a_gap_and_actions_land_on_the_incident() {
         &mut state,
         "db healthy again",
         Duration::from_secs(20),
-        |s| status_of(s, "db") == Some(ServiceStatus::Healthy),
+        |s| s.service_status("db") == Some(ServiceStatus::Healthy),
     )
     .await;
     let actions = store.incident_actions(open.id).await.unwrap();
