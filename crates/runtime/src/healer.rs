@@ -82,6 +82,9 @@ pub struct HealerInputs {
     pub monitor: watch::Receiver<Option<MonitorHandle>>,
     pub open: watch::Receiver<Vec<Incident>>,
     pub to: WriteTo,
+    /// The data folder's history, also while another process records (and
+    /// heals): its quarantines are shown here and can be released.
+    pub history: Option<Store>,
     pub commands: SharedQueue<HealCommand>,
     pub status: Arc<watch::Sender<HealingStatus>>,
     pub marks: Arc<watch::Sender<LogMarks>>,
@@ -158,6 +161,8 @@ pub async fn heal(mut inputs: HealerInputs) {
     let mut releases = tokio::time::interval(RELEASES_EVERY);
     releases.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut releases_since = now_ms();
+    // Quarantines held by the process that heals, when it is another one.
+    let mut held_elsewhere: Vec<HealState> = Vec::new();
     loop {
         // Recording from now (at start, or after taking the folder over):
         // take up what the healer did before.
@@ -231,7 +236,7 @@ pub async fn heal(mut inputs: HealerInputs) {
                     "another Stackwarden process watches this data folder and heals the stack"
                         .into(),
                 ),
-                services: Vec::new(),
+                services: held_elsewhere.clone(),
             };
             inputs.status.send_if_modified(|cur| {
                 let changed = *cur != next;
@@ -286,6 +291,10 @@ pub async fn heal(mut inputs: HealerInputs) {
             Ok(()) = inputs.to.changed() => {}
             _ = releases.tick() => {
                 let store = inputs.to.borrow().clone();
+                if let (None, Some(history)) = (&store, &inputs.history) {
+                    let stack = inputs.stacks.borrow().stack.clone();
+                    held_elsewhere = quarantined_elsewhere(history, stack.as_deref()).await;
+                }
                 if let Some(store) = store {
                     match store.releases_since(releases_since).await {
                         Ok(list) => {
@@ -401,6 +410,35 @@ async fn remember(healer: &mut Healer, store: &Store) {
     for (service, (acted, quarantined)) in by_service {
         healer.remember(&service, &acted, quarantined, now);
     }
+}
+
+/// The stack's services another process's healer holds in quarantine,
+/// from the history, for the window to show and release.
+async fn quarantined_elsewhere(
+    history: &Store,
+    stack: Option<&stackwarden_stack::Stack>,
+) -> Vec<HealState> {
+    let Some(stack) = stack else {
+        return Vec::new();
+    };
+    let now = now_ms();
+    let mut out = Vec::new();
+    for s in stack.services.iter().filter(|s| s.heal.is_some()) {
+        if let Ok(Some(why)) = history
+            .unreleased_quarantine(&s.name, now, REMEMBER_MS)
+            .await
+        {
+            out.push(HealState {
+                service: s.name.clone(),
+                policy: s.heal.clone(),
+                state: "quarantined".into(),
+                detail: why,
+                recent_actions: 0,
+                next_at_ms: None,
+            });
+        }
+    }
+    out
 }
 
 /// A log mark lasts while the container run it came from does.

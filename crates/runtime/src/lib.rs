@@ -445,6 +445,7 @@ impl Runtime {
                 monitor: monitor_out.subscribe(),
                 open: incidents_out.subscribe(),
                 to: write_to.subscribe(),
+                history: store.clone(),
                 commands,
                 status: Arc::clone(&healing_out),
                 marks: Arc::clone(&log_marks),

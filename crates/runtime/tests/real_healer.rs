@@ -493,3 +493,64 @@ services:
     );
     runtime.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quarantine_held_by_another_process_is_shown_and_released_here() {
+    const C: &str = "sw-heal-elsewhere";
+    let watched = Watched::one(
+        "healelse",
+        C,
+        "{ backoff: { initial: 1s }, limit: { actions: 1, within: 10m } }",
+        None,
+    );
+    let healer = watched.start().await;
+    let mut healer_state = healer.state();
+    wait_for(
+        &mut healer_state,
+        "the engine connected",
+        Duration::from_secs(20),
+        |s| s.health.breakdown.is_some(),
+    )
+    .await;
+    let t0 = now_ms();
+    let _c = TestContainer::run(C, &[], &["sh", "-c", "sleep 1; exit 1"]);
+    let store = healer.store().unwrap().clone();
+    decision(&store, t0, "quarantined", Duration::from_secs(60)).await;
+
+    // A second runtime on the same data folder (the window while `watch`
+    // heals) does not heal, but shows the quarantine and releases it.
+    let window = watched.start().await;
+    let mut window_state = window.state();
+    wait_for(
+        &mut window_state,
+        "the quarantine shown",
+        Duration::from_secs(20),
+        |s| {
+            !s.status.healing.active
+                && s.status
+                    .healing
+                    .services
+                    .iter()
+                    .any(|h| h.service == "svc" && h.state == "quarantined")
+        },
+    )
+    .await;
+    let released = now_ms();
+    window
+        .release_heal("svc", stackwarden_runtime::ActionSource::Window)
+        .await
+        .unwrap();
+    eventually(
+        "the healer acts again",
+        Duration::from_secs(20),
+        async || {
+            healer_actions(&store, released)
+                .await
+                .into_iter()
+                .find(|a| matches!(a.action.action.as_str(), "start" | "restart"))
+        },
+    )
+    .await;
+    window.stop().await;
+    healer.stop().await;
+}
