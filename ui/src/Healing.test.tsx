@@ -3,7 +3,7 @@ import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testi
 
 afterEach(cleanup);
 import { HealingPanel, policyText } from "./components/HealingPanel";
-import { fakeBackend, snapshot } from "./test/fixtures";
+import { fakeBackend, snapshot, storedDrill } from "./test/fixtures";
 import type { HealingStatus } from "./bindings/HealingStatus";
 import type { HealPolicy } from "./bindings/HealPolicy";
 
@@ -61,22 +61,7 @@ describe("HealingPanel", () => {
     expect(dialog.textContent).toContain("kill c-web");
     expect(backend.runDrill).not.toHaveBeenCalled();
     expect(document.activeElement).toBe(screen.getByTestId("drill-run"));
-    backend.drills = async () => [
-      {
-        id: 1,
-        drill: {
-          at_ms: 1_000_000,
-          service: "web",
-          container: "c-web",
-          detected_ms: 300,
-          acted_ms: 600,
-          running_ms: 700,
-          healthy_ms: 1200,
-          recovered: true,
-          note: "healed: healthy again 1.2 s after the kill",
-        },
-      },
-    ];
+    backend.drills = async () => [storedDrill("web")];
     await act(async () => fireEvent.click(screen.getByTestId("drill-run")));
     expect(backend.runDrill).toHaveBeenCalledWith("web");
     const table = await screen.findByTestId("drills");

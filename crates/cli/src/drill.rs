@@ -47,16 +47,8 @@ pub fn run(config: Config, endpoints: Vec<Candidate>, args: &DrillArgs<'_>) -> E
     if let Err(code) = load_stack(args.stack_files, &env, "killed") {
         return ExitCode::from(code);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("stackwarden drill: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+    let Some(runtime) = crate::long_runtime("drill") else {
+        return ExitCode::from(1);
     };
     let mut options = RuntimeOptions::from_config(config, endpoints, "stackwarden drill");
     if !args.stack_files.is_empty() {

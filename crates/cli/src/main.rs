@@ -336,6 +336,22 @@ pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
+/// The runtime of a command that runs for long (a watch, a drill): two
+/// workers, so probes and recording go on while one task waits.
+pub(crate) fn long_runtime(command: &str) -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("stackwarden {command}: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
 fn status(endpoints: &[Candidate], json: bool, project: Option<&str>, timing: bool) -> ExitCode {
     let Some(runtime) = runtime() else {
         return ExitCode::from(2);

@@ -14,15 +14,8 @@ use crate::store::open_store;
 use crate::table::shown;
 
 pub fn run(config: &Config, service: &str) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("stackwarden release: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+    let Some(runtime) = crate::runtime() else {
+        return ExitCode::from(1);
     };
     runtime.block_on(release(config, service))
 }

@@ -33,16 +33,8 @@ pub fn run(config: Config, endpoints: Vec<Candidate>, args: &WatchArgs<'_>) -> E
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .try_init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("stackwarden watch: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+    let Some(runtime) = crate::long_runtime("watch") else {
+        return ExitCode::from(1);
     };
     let mut options = RuntimeOptions::from_config(config, endpoints, "stackwarden watch");
     if !args.stack_files.is_empty() {

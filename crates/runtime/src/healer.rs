@@ -205,13 +205,7 @@ pub async fn heal(mut inputs: HealerInputs) {
                         paused: None,
                         services: healer.states(order),
                     };
-                    inputs.status.send_if_modified(|cur| {
-                        let changed = *cur != next;
-                        if changed {
-                            *cur = next;
-                        }
-                        changed
-                    });
+                    publish(&inputs.status, next);
                 }
                 step
             };
@@ -238,13 +232,7 @@ pub async fn heal(mut inputs: HealerInputs) {
                 ),
                 services: held_elsewhere.clone(),
             };
-            inputs.status.send_if_modified(|cur| {
-                let changed = *cur != next;
-                if changed {
-                    *cur = next;
-                }
-                changed
-            });
+            publish(&inputs.status, next);
         }
         let sleep = async {
             match wake {
@@ -441,6 +429,17 @@ async fn quarantined_elsewhere(
     out
 }
 
+/// Publishes `next` to the window only when it differs from what is shown.
+fn publish(status: &watch::Sender<HealingStatus>, next: HealingStatus) {
+    status.send_if_modified(|cur| {
+        let changed = *cur != next;
+        if changed {
+            *cur = next;
+        }
+        changed
+    });
+}
+
 /// A log mark lasts while the container run it came from does.
 fn clear_marks(inputs: &HealerInputs, runs: &mut HashMap<String, Option<i64>>) {
     if runs.is_empty() {
@@ -615,8 +614,17 @@ fn carry_out(
                     .await;
             });
         }
-        Verdict::Wait { reason, .. } | Verdict::Skip { reason } => {
-            tracing::info!("healer: {service} {word}: {reason}");
+        Verdict::Wait { reason, .. }
+        | Verdict::Skip { reason }
+        | Verdict::Quarantine { reason } => {
+            let quarantine = word == "quarantined";
+            let result = if quarantine {
+                tracing::warn!("healer: {service} quarantined: {reason}");
+                format!("needs you: {reason}")
+            } else {
+                tracing::info!("healer: {service} {word}: {reason}");
+                reason
+            };
             record_later(
                 inputs,
                 ActionRecord {
@@ -624,22 +632,8 @@ fn carry_out(
                     source: ActionSource::Healer.as_str().into(),
                     action: word.into(),
                     service: Some(service),
-                    ok: true,
-                    result: reason,
-                },
-            );
-        }
-        Verdict::Quarantine { reason } => {
-            tracing::warn!("healer: {service} quarantined: {reason}");
-            record_later(
-                inputs,
-                ActionRecord {
-                    at_ms,
-                    source: ActionSource::Healer.as_str().into(),
-                    action: word.into(),
-                    service: Some(service),
-                    ok: false,
-                    result: format!("needs you: {reason}"),
+                    ok: !quarantine,
+                    result,
                 },
             );
         }

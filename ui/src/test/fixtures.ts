@@ -14,6 +14,24 @@ import type { TimelineData } from "../bindings/TimelineData";
 import type { StackSnapshot } from "../bindings/StackSnapshot";
 import type { RuntimeStatus } from "../bindings/RuntimeStatus";
 
+/** A stored drill of `service` that recovered in 1.2 s. */
+export function storedDrill(service: string) {
+  return {
+    id: 1,
+    drill: {
+      at_ms: 1_000_000,
+      service,
+      container: `c-${service}`,
+      detected_ms: 300,
+      acted_ms: 600,
+      running_ms: 700,
+      healthy_ms: 1200,
+      recovered: true,
+      note: "healed: healthy again 1.2 s after the kill",
+    },
+  };
+}
+
 export const NO_HEALING = { active: true, paused: null, services: [] };
 
 export function row(over: Partial<ServiceRow> & { name: string }): ServiceRow {
@@ -219,20 +237,7 @@ export function fakeBackend(
       healer: "this process",
       summary: `Kills container c-${service} of \`${service}\` with SIGKILL.`,
     })),
-    runDrill: vi.fn(async (service: string) => ({
-      id: 1,
-      drill: {
-        at_ms: 1_000_000,
-        service,
-        container: `c-${service}`,
-        detected_ms: 300,
-        acted_ms: 600,
-        running_ms: 700,
-        healthy_ms: 1200,
-        recovered: true,
-        note: "healed: healthy again 1.2 s after the kill",
-      },
-    })),
+    runDrill: vi.fn(async (service: string) => storedDrill(service)),
     drills: vi.fn(async () => []),
     onRuntimeStatus: vi.fn(on<RuntimeStatus>("runtime-status")),
     emit: (s) => handler?.(s),
