@@ -574,7 +574,11 @@ fn problems_quote_urls_without_their_secrets() {
 const FULL_STACK: &str = r#"name: fuzz
 x-stackwarden:
   groups:
-    core: { label: Core, required: true, weight: 2 }
+    core:
+      label: Core
+      required: true
+      weight: 2
+      heal: { on: [down, unhealthy], after: 0s, backoff: { initial: 10s, factor: 2, cap: 5m, reset_after: 10m }, limit: { actions: 3, within: 30m } }
 services:
   web:
     image: busybox
@@ -595,6 +599,12 @@ services:
       POSTGRES_PASSWORD: example
     x-stackwarden:
       group: core
+      heal:
+        action: start
+        start_grace: 1m
+        log_patterns:
+          - pattern: 'FATAL: (out of|lost) \w+'
+          - { pattern: 'PANIC', effect: act }
       probes:
         - postgres: { url: "postgres://u@127.0.0.1/db", password_env: PGPASS, tables: [a, b] }
         - redis: { url: "redis://127.0.0.1:6379", require_persistence: true }
