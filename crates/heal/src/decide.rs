@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use stackwarden_health::ServiceStatus;
+use stackwarden_model::format::human_duration_ms;
 use ts_rs::TS;
 
 use crate::policy::{HealAction, HealPolicy, Trigger};
@@ -167,26 +168,6 @@ pub struct Healer {
     policies: HashMap<String, Option<HealPolicy>>,
 }
 
-fn duration_text(ms: i64) -> String {
-    let s = ms.max(0) / 1000;
-    match s {
-        0..=119 => format!("{s} s"),
-        120..=7199 => format!("{} min", s / 60),
-        _ => format!("{} h", s / 3600),
-    }
-}
-
-fn status_word(s: ServiceStatus) -> &'static str {
-    match s {
-        ServiceStatus::Healthy => "healthy",
-        ServiceStatus::Degraded => "degraded",
-        ServiceStatus::Unhealthy => "unhealthy",
-        ServiceStatus::Down => "down",
-        ServiceStatus::Unknown => "unknown",
-        ServiceStatus::NotDeployed => "not deployed",
-    }
-}
-
 fn trigger_of(s: ServiceStatus) -> Option<Trigger> {
     match s {
         ServiceStatus::Down => Some(Trigger::Down),
@@ -321,14 +302,10 @@ impl Healer {
             || trigger_of(input.status).is_some_and(|t| policy.on.contains(&t));
         if !failing {
             let detail = match m.since_reset {
-                0 => format!(
-                    "{}; acts on {}",
-                    status_word(input.status),
-                    words(&policy.on)
-                ),
+                0 => format!("{}; acts on {}", input.status.word(), words(&policy.on)),
                 n => format!(
                     "{}; {n} action(s) since its backoff last reset",
-                    status_word(input.status)
+                    input.status.word()
                 ),
             };
             return Outcome::Show("watching", detail, None);
@@ -346,9 +323,9 @@ impl Healer {
                     "waiting",
                     format!(
                         "{} for {} of the {} it must last",
-                        status_word(input.status),
-                        duration_text(lasted),
-                        duration_text(needed)
+                        input.status.word(),
+                        human_duration_ms(lasted),
+                        human_duration_ms(needed)
                     ),
                     Some(m.since_ms.saturating_add(needed)),
                 );
@@ -371,8 +348,8 @@ impl Healer {
                     "waiting",
                     format!(
                         "it started {} ago and may take {} to be ready",
-                        duration_text(now_ms - started),
-                        duration_text(grace)
+                        human_duration_ms(now_ms - started),
+                        human_duration_ms(grace)
                     ),
                     Some(ready_at),
                 );
@@ -413,7 +390,7 @@ impl Healer {
                         reason: format!(
                             "its restart policy `{}` lets the engine start it; the healer steps in after {} if it has not",
                             container.restart_policy,
-                            duration_text(grace)
+                            human_duration_ms(grace)
                         ),
                     });
                 }
@@ -425,7 +402,7 @@ impl Healer {
                     return Outcome::Decide(Verdict::Skip {
                         reason: format!(
                             "it depends on {dep}, which is {}; {dep} comes first",
-                            status_word(*status)
+                            status.word()
                         ),
                     })
                 }
@@ -443,7 +420,7 @@ impl Healer {
             return Outcome::Decide(Verdict::Skip {
                 reason: format!(
                     "its policy only starts stopped containers, and it is running ({})",
-                    status_word(input.status)
+                    input.status.word()
                 ),
             });
         }
@@ -453,7 +430,7 @@ impl Healer {
                 reason: format!(
                     "{} action(s) within {} did not keep it healthy; the healer leaves it to you until you release it",
                     m.actions.len(),
-                    duration_text(i64::try_from(limit.within_ms).unwrap_or(i64::MAX))
+                    human_duration_ms(i64::try_from(limit.within_ms).unwrap_or(i64::MAX))
                 ),
             });
         }
@@ -464,7 +441,7 @@ impl Healer {
                 let reason = format!(
                     "backoff after {} action(s): next try {} after the last",
                     m.since_reset,
-                    duration_text(delay)
+                    human_duration_ms(delay)
                 );
                 // Still failing from before the action (it has not had
                 // time to come back): shown, not recorded as a new wait.
@@ -481,8 +458,8 @@ impl Healer {
             Some(line) => format!("a log line matched: {line}"),
             None => format!(
                 "{} for {}: {}",
-                status_word(input.status),
-                duration_text(lasted),
+                input.status.word(),
+                human_duration_ms(lasted),
                 input.reason
             ),
         };

@@ -139,10 +139,10 @@ impl Runtime {
             return refuse("the engine is not connected".into());
         };
         if status != ServiceStatus::Healthy {
-            return refuse(
-                format!("`{service}` is {status:?} now; a drill starts from a healthy service")
-                    .to_lowercase(),
-            );
+            return refuse(format!(
+                "`{service}` is {} now; a drill starts from a healthy service",
+                status.word()
+            ));
         }
         let Some(row) = state
             .snapshot
