@@ -12,6 +12,10 @@ use serde_saphyr::Spanned;
 pub(crate) struct ComposeFile {
     pub name: Option<Spanned<String>>,
     pub services: Option<BTreeMap<String, Spanned<ComposeService>>>,
+    /// Top-level `volumes:`: the named volumes and what the engine calls them.
+    pub volumes: Option<BTreeMap<String, Option<ObjectDecl>>>,
+    /// Top-level `networks:`.
+    pub networks: Option<BTreeMap<String, Option<ObjectDecl>>>,
     #[serde(rename = "x-stackwarden")]
     pub stackwarden: Option<StackExtension>,
 }
@@ -22,6 +26,8 @@ pub(crate) struct ComposeService {
     /// Built locally (`build: .` or a map); only whether it is set matters.
     pub build: Option<serde::de::IgnoredAny>,
     pub container_name: Option<String>,
+    pub command: Option<StringOrList>,
+    pub entrypoint: Option<StringOrList>,
     /// `scale:` (compose v2): how many containers of the service.
     pub scale: Option<u32>,
     pub deploy: Option<Deploy>,
@@ -152,6 +158,7 @@ pub(crate) enum VolumeEntry {
     Long {
         source: Option<String>,
         target: String,
+        read_only: Option<bool>,
     },
 }
 
@@ -237,7 +244,32 @@ pub(crate) struct Healthcheck {
     pub interval: Option<String>,
     pub timeout: Option<String>,
     pub retries: Option<u32>,
+    pub start_period: Option<String>,
     pub disable: Option<bool>,
+}
+
+/// `command:` / `entrypoint:`: one string (split as a shell would) or a list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum StringOrList {
+    Text(String),
+    List(Vec<String>),
+}
+
+/// An entry of the top-level `volumes:` or `networks:`: its engine name
+/// when `name:` sets one, and whether compose only uses it (`external`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct ObjectDecl {
+    pub name: Option<String>,
+    pub external: Option<ExternalFlag>,
+}
+
+/// `external: true`, or the older `external: {name: ...}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum ExternalFlag {
+    Flag(bool),
+    Named { name: Option<String> },
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,6 +7,7 @@
 //!
 //! The AI stack from the user's report ships embedded as the default.
 
+mod blueprint;
 mod compose;
 mod depends;
 mod dotenv;
@@ -21,6 +22,10 @@ mod size;
 mod source;
 mod validate;
 
+pub use blueprint::{
+    blueprints, Blueprint, Blueprints, HealthcheckConfig, Mount, MountSource, NetworkRef,
+    SUPPORTED_KEYS,
+};
 pub use depends::{Dependency, DependencyCondition};
 pub use duration::{parse_duration, parse_span, MAX_DURATION};
 pub use interpolate::{interpolate, InterpolationProblem};

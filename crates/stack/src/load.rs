@@ -96,6 +96,16 @@ pub fn load_files(given: &[PathBuf], env: &LoadEnv) -> Result<LoadedFiles, Stack
 
 /// [`load_files`] on texts already read, each with the path it came from.
 pub fn parse_texts(texts: &[(String, String)], env: &LoadEnv) -> Result<Stack, StackError> {
+    let (merged, env) = merge_texts(texts, env)?;
+    validate(merged, &env)
+}
+
+/// The texts read and merged as compose merges them, with the environment
+/// they were read in (the `.env` beside the first file added).
+pub(crate) fn merge_texts(
+    texts: &[(String, String)],
+    env: &LoadEnv,
+) -> Result<(Merged, LoadEnv), StackError> {
     // A bare `compose.yaml` is in the current folder.
     let folder = texts.first().and_then(|(label, _)| {
         Path::new(label).parent().map(|dir| {
@@ -136,7 +146,7 @@ pub fn parse_texts(texts: &[(String, String)], env: &LoadEnv) -> Result<Stack, S
         return Err(StackError::Invalid(problems));
     }
     match merged {
-        Some(merged) => validate(merged, &env),
+        Some(merged) => Ok((merged, env)),
         None => Err(StackError::Unreadable {
             file: String::new(),
             reason: "no stack file given".into(),
@@ -150,6 +160,14 @@ pub fn parse_texts(texts: &[(String, String)], env: &LoadEnv) -> Result<Stack, S
 fn merge(into: &mut Merged, later: ComposeFile, index: usize) {
     if later.name.is_some() {
         into.compose.name = later.name;
+    }
+    for (own, more) in [
+        (&mut into.compose.volumes, later.volumes),
+        (&mut into.compose.networks, later.networks),
+    ] {
+        if let Some(more) = more {
+            own.get_or_insert_with(BTreeMap::new).extend(more);
+        }
     }
     if let Some(ext) = later.stackwarden {
         into.extension_file = index;
@@ -192,6 +210,8 @@ fn merge_service(own: &mut ComposeService, later: ComposeService, index: usize) 
         image,
         build,
         container_name,
+        command,
+        entrypoint,
         scale,
         deploy,
         env_file,
