@@ -180,9 +180,12 @@ pub fn blueprints(
             };
             std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
         });
-    let projects: Vec<&str> = std::iter::once(stack.project.as_str())
-        .chain(stack.project_aliases.iter().map(String::as_str))
-        .collect();
+    let mut projects: Vec<&str> = vec![stack.project.as_str()];
+    for alias in &stack.project_aliases {
+        if !projects.contains(&alias.as_str()) {
+            projects.push(alias);
+        }
+    }
     let volumes = merged.compose.volumes.unwrap_or_default();
     let networks = merged.compose.networks.unwrap_or_default();
     let mut services = BTreeMap::new();
