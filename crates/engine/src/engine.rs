@@ -111,6 +111,17 @@ impl Engine {
         self.podman
     }
 
+    /// Runs the container's healthcheck now, on Podman (which, without
+    /// systemd timers, runs none by itself); `None` on Docker, whose
+    /// daemon runs them on their interval.
+    pub async fn run_healthcheck(&self, id: &str) -> Result<Option<String>, EngineError> {
+        check_id(id)?;
+        match &self.libpod {
+            Some(libpod) => libpod.run_healthcheck(id).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// True when stats come from Podman's one-call endpoint.
     pub fn has_batch_stats(&self) -> bool {
         self.libpod.is_some()
@@ -118,6 +129,10 @@ impl Engine {
 
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    pub(crate) fn docker(&self) -> &Docker {
+        &self.docker
     }
 
     pub fn source(&self) -> &str {
@@ -592,7 +607,7 @@ impl Engine {
 }
 
 /// The deadline of one call: no answer in time is a lost engine.
-async fn within<T>(
+pub(crate) async fn within<T>(
     what: &str,
     limit: Duration,
     call: impl Future<Output = Result<T, EngineError>>,
@@ -631,7 +646,7 @@ where
 
 /// A container name or id as the engine could know it. Anything else (a
 /// `/`, `?` or `..` that would change the request's URL) names no container.
-fn check_id(id: &str) -> Result<(), EngineError> {
+pub(crate) fn check_id(id: &str) -> Result<(), EngineError> {
     let mut chars = id.chars();
     let valid = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));

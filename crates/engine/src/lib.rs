@@ -9,9 +9,11 @@ mod engine;
 mod error;
 mod libpod;
 pub mod monitor;
+mod objects;
 
 pub use convert::{cpu_sample, row_from_inspect, usage_from_stats};
 pub use endpoint::{connect, Candidate, Connection};
 pub use engine::{Engine, ListedContainer, RefreshTiming, StatsSample};
 pub use error::EngineError;
 pub use monitor::{MonitorHandle, StackMonitor};
+pub use objects::{LayerChange, PullProgress, VolumeInfo};

@@ -152,6 +152,22 @@ impl LibpodClient {
         parse_ids(&body)
     }
 
+    /// Runs a container's healthcheck now (`podman healthcheck run`);
+    /// its status word after the run.
+    pub(crate) async fn run_healthcheck(&self, id: &str) -> Result<String, EngineError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(rename = "Status")]
+            status: String,
+        }
+        let call = "run a healthcheck through Podman's API";
+        let body = self
+            .get(&format!("/v4.0.0/libpod/containers/{id}/healthcheck"), call)
+            .await?;
+        let answer: Answer = serde_json::from_slice(&body).map_err(|e| unreadable(call, &e))?;
+        Ok(answer.status)
+    }
+
     /// Stats of every running container, in one call.
     pub(crate) async fn all_stats(&self) -> Result<Vec<LibpodStats>, EngineError> {
         let body = self

@@ -18,8 +18,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::compose::{
-    ComposeService, ExternalFlag, HealthcheckTest, ListOrMap, ObjectDecl, StringOrList,
-    VolumeEntry,
+    ComposeService, ExternalFlag, HealthcheckTest, ListOrMap, ObjectDecl, StringOrList, VolumeEntry,
 };
 use crate::load::merge_texts;
 use crate::ports::{port_specs, PortSpec};
@@ -97,7 +96,10 @@ pub enum MountSource {
     /// A named volume: its key in the file and the engine names it may
     /// have (`<project>_<key>` for each name the project goes by, or the
     /// `name:` / external name).
-    Volume { key: String, candidates: Vec<String> },
+    Volume {
+        key: String,
+        candidates: Vec<String>,
+    },
     /// A host folder or file (absolute).
     Bind(PathBuf),
     /// An anonymous volume: the engine makes a new, empty one.
@@ -243,7 +245,11 @@ fn words(value: &StringOrList) -> Vec<String> {
     }
 }
 
-fn environment(svc: &ComposeService, folder: Option<&Path>, env: &LoadEnv) -> Vec<(String, String)> {
+fn environment(
+    svc: &ComposeService,
+    folder: Option<&Path>,
+    env: &LoadEnv,
+) -> Vec<(String, String)> {
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut set = |k: String, v: String, out: &mut BTreeMap<String, String>| {
@@ -337,8 +343,9 @@ fn mount(
         None => MountSource::Anonymous,
         Some(s) if s.starts_with('.') || s.starts_with('/') || s.starts_with('~') => {
             let path = match s.strip_prefix('~') {
-                Some(rest) => PathBuf::from(env.var("HOME").unwrap_or("/"))
-                    .join(rest.trim_start_matches('/')),
+                Some(rest) => {
+                    PathBuf::from(env.var("HOME").unwrap_or("/")).join(rest.trim_start_matches('/'))
+                }
                 None if s.starts_with('/') => PathBuf::from(&s),
                 None => folder.unwrap_or(Path::new(".")).join(&s),
             };
@@ -506,7 +513,13 @@ networks:
         let db = &b.services["db"];
         assert_eq!(
             db.command.as_deref(),
-            Some(&["postgres".into(), "-c".into(), "shared_buffers=256MB".into()][..])
+            Some(
+                &[
+                    "postgres".into(),
+                    "-c".into(),
+                    "shared_buffers=256MB".into()
+                ][..]
+            )
         );
         assert_eq!(
             db.environment,

@@ -156,6 +156,16 @@ pub struct StackService {
     pub heal: Option<HealPolicy>,
 }
 
+impl Stack {
+    /// Whether `service`'s group is required (a service in no declared
+    /// group is not).
+    pub fn is_required(&self, service: &StackService) -> bool {
+        self.groups
+            .iter()
+            .any(|g| g.name == service.group && g.required)
+    }
+}
+
 impl StackService {
     /// Whether a container (its name and compose labels) is this service's:
     /// by `container_name`, else by the labels every compose tool puts on

@@ -11,6 +11,7 @@ mod error;
 mod run;
 
 pub use checklist::{checklist, CheckKind, CheckSpec};
+pub use checks::expand_home;
 pub use error::NoEngine;
 pub use run::{verify, VerifyInput, CPU_WINDOW, LIVE_USAGE_WITHIN_MS};
 pub use stackwarden_health::{CheckResult, CheckStatus, VerificationRun};
