@@ -5,6 +5,7 @@
 mod drill;
 mod health;
 mod launch;
+mod recover;
 mod release;
 mod report;
 mod stack_input;
@@ -148,6 +149,36 @@ enum Command {
         #[arg(long, default_value = "2m", value_name = "DURATION")]
         within: String,
     },
+    /// Bring a broken stack back, guided: diagnose (engine, containers,
+    /// images, volumes, ports, disk), show the plan in dependency order and
+    /// what could be lost, ask, act with progress, verify, and compare the
+    /// data's fingerprint before and after. Exit code: 0 healthy and
+    /// verified with no data differing, 1 not, 2 no engine, 64 asked
+    /// without a terminal, 65 invalid stack file. With --dry-run: 0 when
+    /// nothing needs doing, 1 when the plan has steps or is blocked.
+    Recover {
+        /// Only show the diagnosis and the plan; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Run the plan without asking. A step that can lose data still
+        /// needs --accept-loss SERVICE.
+        #[arg(long)]
+        yes: bool,
+        /// Print the diagnosis, the plan and the recovery as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Compose file of the stack; repeat to merge several (default:
+        /// `[stack] file`/`files` in the config, else the built-in AI stack).
+        #[arg(long, value_name = "FILE")]
+        stack: Vec<PathBuf>,
+        /// With --yes: accept the data loss of SERVICE's destructive step
+        /// (after its backup). Repeat for several.
+        #[arg(long, value_name = "SERVICE")]
+        accept_loss: Vec<String>,
+        /// How long each service has to become healthy.
+        #[arg(long, default_value = "3m", value_name = "DURATION")]
+        within: String,
+    },
     /// Let the healer act again on a service it quarantined (after too many
     /// actions). The healer of the app or `stackwarden watch` picks the
     /// release up within seconds. Exit code: 0 released, 1 not quarantined.
@@ -268,6 +299,30 @@ fn main() -> ExitCode {
                     stack_files: &files,
                     yes,
                     json,
+                    within: &within,
+                },
+            )
+        }
+        Some(Command::Recover {
+            dry_run,
+            yes,
+            json,
+            stack,
+            accept_loss,
+            within,
+        }) => {
+            let config = load_config(cli.config.as_deref());
+            let endpoints = endpoints_for(cli.host.as_deref(), &config);
+            let files = stack_files(stack, &config);
+            recover::run(
+                &config,
+                &endpoints,
+                &recover::RecoverArgs {
+                    stack_files: &files,
+                    dry_run,
+                    yes,
+                    json,
+                    accept_loss: &accept_loss,
                     within: &within,
                 },
             )

@@ -34,6 +34,7 @@ pub fn run(
             Ok((engine, rows)) => (Ok(engine), rows),
             Err(why) => (Err(why), Vec::new()),
         };
+        let fingerprint_engine = engine.as_ref().ok().cloned();
         let (tx, mut rx) = mpsc::channel::<CheckResult>(64);
         let live = !args.json;
         let printer = async move {
@@ -56,6 +57,18 @@ pub fn run(
         if args.record {
             match open_store(config).await {
                 Ok(store) => {
+                    // The data as verified: the baseline a later recovery
+                    // compares with when it cannot read a database itself.
+                    let password = |name: &str| std::env::var(name).ok();
+                    let fp = stackwarden_recover::fingerprint::take(
+                        &stack,
+                        &stackwarden_stack::Blueprints::default(),
+                        fingerprint_engine.as_ref(),
+                        &password,
+                        None,
+                    )
+                    .await;
+                    crate::recover::save_fingerprint(&store, &fp).await;
                     if let Err(e) = store.record_verification(&run).await {
                         eprintln!(
                             "stackwarden: the run was not stored: {}",

@@ -163,13 +163,13 @@ pub async fn execute(plan: &Plan, ex: &Execution<'_>) -> Vec<StepOutcome> {
         outcomes.insert(id, outcome);
     }
     for step in &plan.steps {
-        if !outcomes.contains_key(&step.id) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = outcomes.entry(step.id) {
             let reason = "not run: the plan stopped at a failed step".to_string();
             let _ = ex.progress.send(Progress::Skipped {
                 step: step.id,
                 reason: reason.clone(),
             });
-            outcomes.insert(step.id, not_run(step.id, reason));
+            slot.insert(not_run(step.id, reason));
         }
     }
     outcomes.into_values().collect()

@@ -404,7 +404,7 @@ pub fn group_digits(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -453,11 +453,18 @@ pub fn compare(before: &Fingerprint, after: &Fingerprint) -> Vec<ComparedItem> {
                 CompareRule::NotLess | CompareRule::Shown => Match::Changed,
             },
         };
+        let shown = |i: &FingerprintItem| {
+            if i.value.is_some() {
+                i.text.clone()
+            } else {
+                "not readable".to_string()
+            }
+        };
         out.push(ComparedItem {
             key: b.key.clone(),
             label: b.label.clone(),
-            before: b.text.clone(),
-            after: a.map_or_else(|| "not read".to_string(), |a| a.text.clone()),
+            before: shown(b),
+            after: a.map_or_else(|| "not read".to_string(), shown),
             verdict,
         });
     }

@@ -21,6 +21,7 @@ mod diagnose;
 mod execute;
 pub mod fingerprint;
 mod host_ports;
+mod local;
 mod model;
 mod plan;
 pub mod tools;
@@ -33,6 +34,7 @@ pub use diagnose::{
 };
 pub use execute::{execute, resolve_names, CommandFuture, Commands, Execution};
 pub use host_ports::{held, Holder};
+pub use local::LocalCommands;
 pub use model::*;
 pub use plan::{dependency_order, plan, Tools};
 

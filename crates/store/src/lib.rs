@@ -9,12 +9,14 @@ mod actions;
 mod drills;
 mod health_history;
 mod incidents;
+mod recoveries;
 mod verification;
 
 pub use actions::{ActionRecord, ActionSource, StoredAction};
 pub use drills::{DrillRecord, StoredDrill};
 pub use health_history::StoredStack;
 pub use incidents::{Evidence, Gap, StoredIncident};
+pub use recoveries::{StoredRecovery, KEEP_FINGERPRINTS};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
