@@ -19,7 +19,7 @@ app_packages=(
 test_packages=(
   podman runc busybox-static xvfb xauth webkit2gtk-driver dbus dbus-x11
   python3-venv imagemagick hyperfine procps util-linux debootstrap jq chromium
-  podman-compose docker-compose
+  podman-compose docker-compose docker-registry
 )
 
 as_root() {

@@ -48,6 +48,7 @@ step "Starting Podman's API service and the test containers"
 bash tests/support/engine.sh start
 bash tests/support/engine.sh fixtures
 bash tests/support/engine.sh databases
+bash tests/support/engine.sh registry
 # shellcheck disable=SC1091
 source "$state/engine.env"
 

@@ -6,6 +6,7 @@
 #   tests/support/engine.sh start      # engine service only
 #   tests/support/engine.sh fixtures   # images + test containers
 #   tests/support/engine.sh databases  # real PostgreSQL and Redis containers
+#   tests/support/engine.sh registry   # a local image registry on 127.0.0.1:5000
 #   tests/support/engine.sh stop       # removes test containers, stops the service
 #
 # Environment it exports for callers (source tests/support/engine.env):
@@ -30,8 +31,15 @@ runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 CONF
+  # The local registry of the tests (Debian's docker-registry) speaks plain HTTP.
+  cat >"$state_dir/registries.conf" <<REG
+[[registry]]
+location = "127.0.0.1:5000"
+insecure = true
+REG
   cat >"$state_dir/engine.env" <<ENV
 export CONTAINERS_CONF=$conf
+export CONTAINERS_REGISTRIES_CONF=$state_dir/registries.conf
 export DOCKER_HOST=unix://$sock
 ENV
 }
@@ -40,7 +48,7 @@ ping() { curl -fsS --max-time 2 --unix-socket "$sock" http://d/_ping >/dev/null 
 
 start() {
   write_conf
-  export CONTAINERS_CONF=$conf
+  export CONTAINERS_CONF=$conf CONTAINERS_REGISTRIES_CONF=$state_dir/registries.conf
   if ping; then echo "engine: already answering on $sock"; return 0; fi
   rm -f "$sock"
   podman system service --time=0 "unix://$sock" >"$state_dir/podman-service.log" 2>&1 &
@@ -151,6 +159,33 @@ db_containers() {
   return 1
 }
 
+# Debian's docker-registry on 127.0.0.1:5000 (no registry on the internet is
+# reachable), holding the busybox test image as 127.0.0.1:5000/sw-test-busybox.
+registry() {
+  export CONTAINERS_CONF=$conf CONTAINERS_REGISTRIES_CONF=$state_dir/registries.conf
+  if ! curl -fsS --max-time 2 http://127.0.0.1:5000/v2/ >/dev/null 2>&1; then
+    mkdir -p "$state_dir/registry-data"
+    cat >"$state_dir/registry.yml" <<YML
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $state_dir/registry-data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:5000
+YML
+    docker-registry serve "$state_dir/registry.yml" >"$state_dir/registry.log" 2>&1 &
+    echo $! >"$state_dir/registry.pid"
+    for _ in $(seq 1 100); do
+      curl -fsS --max-time 2 http://127.0.0.1:5000/v2/ >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+  fi
+  podman push -q --tls-verify=false localhost/sw-test-busybox:latest 127.0.0.1:5000/sw-test-busybox:latest
+  echo "engine: registry on 127.0.0.1:5000 holds sw-test-busybox"
+}
+
 # The test stack. Project "sw-ok": all running. Project "sw-mixed": one with a
 # healthcheck, one that turns unhealthy, one that exits.
 containers() {
@@ -206,7 +241,8 @@ case "${1:-}" in
   start) start ;;
   fixtures) write_conf; images; containers ;;
   databases) write_conf; db_image; db_containers ;;
-  stop) write_conf; stop_health_ticker; remove_containers databases; stop_service ;;
+  registry) write_conf; registry ;;
+  stop) write_conf; stop_health_ticker; remove_containers databases; stop_service; kill_pidfile registry ;;
   stop-service) stop_service ;;
   *) echo "usage: $0 start|fixtures|stop|stop-service" >&2; exit 2 ;;
 esac

@@ -72,7 +72,7 @@ pub fn run(config: &Config, endpoints: &[Candidate], args: &RecoverArgs<'_>) -> 
 }
 
 /// The stack and its blueprints; `Err` is the exit code after saying why.
-fn load(files: &[PathBuf], env: &LoadEnv) -> Result<(Stack, Blueprints), u8> {
+pub fn load(files: &[PathBuf], env: &LoadEnv) -> Result<(Stack, Blueprints), u8> {
     let (stack, texts, env) = if files.is_empty() {
         let mut env = env.clone();
         env.vars
@@ -95,6 +95,29 @@ fn load(files: &[PathBuf], env: &LoadEnv) -> Result<(Stack, Blueprints), u8> {
     Ok((stack, prints))
 }
 
+/// The blueprints for a fingerprint's volumes, or none when the files do
+/// not load (the caller has said why already).
+pub fn quiet_blueprints(files: &[PathBuf], env: &LoadEnv) -> Blueprints {
+    let texts = if files.is_empty() {
+        vec![(
+            DEFAULT_STACK_NAME.to_string(),
+            DEFAULT_STACK_YAML.to_string(),
+        )]
+    } else {
+        match load_files(files, env) {
+            Ok(loaded) => loaded.texts,
+            Err(_) => return Blueprints::default(),
+        }
+    };
+    let mut env = env.clone();
+    env.vars
+        .entry("POSTGRES_PASSWORD".into())
+        .or_insert_with(|| "unused".into());
+    stackwarden_stack::parse_texts(&texts, &env)
+        .and_then(|stack| blueprints(&texts, &env, &stack))
+        .unwrap_or_default()
+}
+
 fn invalid(problems: &str) -> u8 {
     let lines: Vec<String> = problems.lines().map(shown).collect();
     eprintln!(
@@ -108,6 +131,7 @@ fn invalid(problems: &str) -> u8 {
 struct Memory {
     store: Option<Store>,
     known_names: BTreeSet<String>,
+    known_volumes: BTreeSet<String>,
     ever_deployed: stackwarden_probes::EverDeployed,
     fingerprints: Vec<Fingerprint>,
 }
@@ -117,13 +141,14 @@ async fn memory(config: &Config) -> Memory {
         return Memory {
             store: None,
             known_names: BTreeSet::new(),
+            known_volumes: BTreeSet::new(),
             ever_deployed: Default::default(),
             fingerprints: Vec::new(),
         };
     };
     let known_names = store.container_names().await.unwrap_or_default();
     let ever_deployed = store.ever_deployed().await.unwrap_or_default();
-    let fingerprints = store
+    let fingerprints: Vec<Fingerprint> = store
         .fingerprints(20)
         .await
         .unwrap_or_default()
@@ -133,6 +158,7 @@ async fn memory(config: &Config) -> Memory {
     Memory {
         store: Some(store),
         known_names,
+        known_volumes: fingerprint::volumes_seen(&fingerprints),
         ever_deployed,
         fingerprints,
     }
@@ -154,6 +180,7 @@ async fn recover(
         blueprints: prints,
         known_names: &memory.known_names,
         ever_deployed: &memory.ever_deployed,
+        known_volumes: &memory.known_volumes,
         stack_problems: &[],
     };
     let commands = LocalCommands {

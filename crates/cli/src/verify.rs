@@ -60,9 +60,12 @@ pub fn run(
                     // The data as verified: the baseline a later recovery
                     // compares with when it cannot read a database itself.
                     let password = |name: &str| std::env::var(name).ok();
+                    let env = stackwarden_stack::LoadEnv::from_process()
+                        .with_profiles(config.stack.profiles.clone());
+                    let prints = crate::recover::quiet_blueprints(args.stack_files, &env);
                     let fp = stackwarden_recover::fingerprint::take(
                         &stack,
-                        &stackwarden_stack::Blueprints::default(),
+                        &prints,
                         fingerprint_engine.as_ref(),
                         &password,
                         None,

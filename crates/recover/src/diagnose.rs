@@ -34,6 +34,8 @@ pub struct Context<'a> {
     /// Services that have had a container: a volume of theirs that is gone
     /// is data lost, not one never created.
     pub ever_deployed: &'a EverDeployed,
+    /// Volumes an earlier fingerprint saw: one of them gone is data lost.
+    pub known_volumes: &'a BTreeSet<String>,
     /// Problems of the stack file, when the last good one is in use.
     pub stack_problems: &'a [String],
 }
@@ -433,6 +435,7 @@ async fn volume_findings(
                         break;
                     }
                 }
+                let known = deployed || candidates.iter().any(|c| ctx.known_volumes.contains(c));
                 if found.is_none() {
                     if let Some(first) = candidates.first() {
                         gone.push((first.clone(), key.clone()));
@@ -453,7 +456,7 @@ async fn volume_findings(
                         ),
                         hint: String::new(),
                     },
-                    None if deployed => Finding {
+                    None if known => Finding {
                         severity: Severity::Loss,
                         service: Some(svc.name.clone()),
                         title: format!("volume {key} is gone: its data is lost"),

@@ -286,7 +286,12 @@ async fn run_step(step: &Step, ex: &Execution<'_>, names: &Names) -> Result<Stri
                     bytes: file.bytes,
                     sha256: file.sha256.clone(),
                 });
-                saved.push(file.path.display().to_string());
+                saved.push(format!(
+                    "{} ({}, sha256 {})",
+                    file.path.display(),
+                    stackwarden_model::format::human_bytes(file.bytes),
+                    file.sha256
+                ));
             }
             let note = replace(step, ex, names, service).await?;
             Ok(format!("{note}; backups: {}", saved.join(", ")))

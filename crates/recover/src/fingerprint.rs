@@ -416,6 +416,15 @@ pub fn group_digits(n: i64) -> String {
     }
 }
 
+/// The volumes a fingerprint saw (their engine names).
+pub fn volumes_seen(fingerprints: &[Fingerprint]) -> std::collections::BTreeSet<String> {
+    fingerprints
+        .iter()
+        .flat_map(|f| &f.items)
+        .filter_map(|i| i.key.strip_prefix("volume:").map(ToString::to_string))
+        .collect()
+}
+
 /// Items of `now` that could not be read take `earlier`'s reading of the
 /// same key, if it had one (with its own time).
 pub fn fill_from(now: &mut Fingerprint, earlier: &Fingerprint) {

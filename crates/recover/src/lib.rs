@@ -77,6 +77,9 @@ pub fn conclude(
 ) -> Recovery {
     let compared = fingerprint::compare(&before, &after);
     let mut problems = Vec::new();
+    for lost in &plan.data_lost {
+        problems.push(format!("data lost before the recovery: {}", lost.title));
+    }
     for blocker in &plan.blockers {
         problems.push(format!("blocked: {} ({})", blocker.title, blocker.evidence));
     }
