@@ -587,7 +587,7 @@ fn a_stopped_engine_is_started_by_the_wizard() {
     assert_eq!(out.status.code(), Some(0), "{words}{}", text(&out.stderr));
     assert!(words.contains("no container engine answers"), "{words}");
     assert!(
-        words.contains(&format!("start the container engine")),
+        words.contains("start the container engine"),
         "{words}"
     );
     assert!(
