@@ -74,3 +74,6 @@ bash bench/timeline.sh
 
 echo
 bash bench/heal.sh
+
+echo
+bash bench/recover.sh
