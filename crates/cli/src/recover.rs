@@ -15,15 +15,13 @@ use stackwarden_engine::{connect, Candidate, Engine};
 use stackwarden_model::clock::now_ms;
 use stackwarden_model::format::human_duration_ms;
 use stackwarden_model::Config;
+use stackwarden_recover::session::{self, Memory};
 use stackwarden_recover::{
-    fingerprint, stack_rows, tools, Context, Diagnosis, EngineSeen, Fingerprint, LocalCommands,
-    Match, Plan, Progress, Recovery, Severity, Step, StepStatus,
+    tools, Diagnosis, Execution, Fingerprint, LocalCommands, Match, Plan, Progress, Recovery,
+    Severity, Step,
 };
-use stackwarden_stack::{
-    blueprints, default_stack, load_files, Blueprints, LoadEnv, Stack, DEFAULT_STACK_NAME,
-    DEFAULT_STACK_YAML,
-};
-use stackwarden_store::{ActionRecord, ActionSource, Store};
+use stackwarden_stack::{Blueprints, LoadEnv, Stack};
+use stackwarden_store::ActionSource;
 
 use crate::stack_input::{print_json, EXIT_BAD_STACK};
 use crate::store::open_store;
@@ -72,96 +70,15 @@ pub fn run(config: &Config, endpoints: &[Candidate], args: &RecoverArgs<'_>) -> 
 }
 
 /// The stack and its blueprints; `Err` is the exit code after saying why.
-pub fn load(files: &[PathBuf], env: &LoadEnv) -> Result<(Stack, Blueprints), u8> {
-    let (stack, texts, env) = if files.is_empty() {
-        let mut env = env.clone();
-        env.vars
-            .entry("POSTGRES_PASSWORD".into())
-            .or_insert_with(|| "unused".into());
-        let stack = default_stack().map_err(|e| invalid(&e.to_string()))?;
-        (
-            stack,
-            vec![(
-                DEFAULT_STACK_NAME.to_string(),
-                DEFAULT_STACK_YAML.to_string(),
-            )],
-            env,
-        )
-    } else {
-        let loaded = load_files(files, env).map_err(|e| invalid(&e.to_string()))?;
-        (loaded.stack, loaded.texts, env.clone())
-    };
-    let prints = blueprints(&texts, &env, &stack).map_err(|e| invalid(&e.to_string()))?;
-    Ok((stack, prints))
-}
-
-/// The blueprints for a fingerprint's volumes, or none when the files do
-/// not load (the caller has said why already).
-pub fn quiet_blueprints(files: &[PathBuf], env: &LoadEnv) -> Blueprints {
-    let texts = if files.is_empty() {
-        vec![(
-            DEFAULT_STACK_NAME.to_string(),
-            DEFAULT_STACK_YAML.to_string(),
-        )]
-    } else {
-        match load_files(files, env) {
-            Ok(loaded) => loaded.texts,
-            Err(_) => return Blueprints::default(),
-        }
-    };
-    let mut env = env.clone();
-    env.vars
-        .entry("POSTGRES_PASSWORD".into())
-        .or_insert_with(|| "unused".into());
-    stackwarden_stack::parse_texts(&texts, &env)
-        .and_then(|stack| blueprints(&texts, &env, &stack))
-        .unwrap_or_default()
-}
-
-fn invalid(problems: &str) -> u8 {
-    let lines: Vec<String> = problems.lines().map(shown).collect();
-    eprintln!(
-        "stackwarden recover: the stack file is invalid; nothing was changed:\n{}",
-        lines.join("\n")
-    );
-    EXIT_BAD_STACK
-}
-
-/// What the store remembers for the diagnosis and the fingerprint.
-struct Memory {
-    store: Option<Store>,
-    known_names: BTreeSet<String>,
-    known_volumes: BTreeSet<String>,
-    ever_deployed: stackwarden_probes::EverDeployed,
-    fingerprints: Vec<Fingerprint>,
-}
-
-async fn memory(config: &Config) -> Memory {
-    let Ok(store) = open_store(config).await else {
-        return Memory {
-            store: None,
-            known_names: BTreeSet::new(),
-            known_volumes: BTreeSet::new(),
-            ever_deployed: Default::default(),
-            fingerprints: Vec::new(),
-        };
-    };
-    let known_names = store.container_names().await.unwrap_or_default();
-    let ever_deployed = store.ever_deployed().await.unwrap_or_default();
-    let fingerprints: Vec<Fingerprint> = store
-        .fingerprints(20)
-        .await
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|body| serde_json::from_str(body).ok())
-        .collect();
-    Memory {
-        store: Some(store),
-        known_names,
-        known_volumes: fingerprint::volumes_seen(&fingerprints),
-        ever_deployed,
-        fingerprints,
-    }
+fn load(files: &[PathBuf], env: &LoadEnv) -> Result<(Stack, Blueprints), u8> {
+    session::load(files, env).map_err(|e| {
+        let lines: Vec<String> = e.to_string().lines().map(shown).collect();
+        eprintln!(
+            "stackwarden recover: the stack file is invalid; nothing was changed:\n{}",
+            lines.join("\n")
+        );
+        EXIT_BAD_STACK
+    })
 }
 
 async fn recover(
@@ -173,36 +90,27 @@ async fn recover(
     wait_limit: Duration,
 ) -> ExitCode {
     let started_ms = now_ms();
-    let memory = memory(config).await;
-    let tools = tools::detect();
-    let ctx = Context {
-        stack,
-        blueprints: prints,
-        known_names: &memory.known_names,
-        ever_deployed: &memory.ever_deployed,
-        known_volumes: &memory.known_volumes,
-        stack_problems: &[],
+    let store = open_store(config).await.ok();
+    let memory = match &store {
+        Some(store) => Memory::read(store).await,
+        None => Memory::default(),
     };
+    let tools = tools::detect();
+    let ctx = memory.context(stack, prints, &[]);
     let commands = LocalCommands {
         engine_log: Config::data_dir().map(|d| d.join("podman-service.log")),
     };
     let engine = match connect(endpoints).await {
         Ok(c) => Engine::new(c).await,
         Err(attempts) => {
-            let diagnosis =
-                stackwarden_recover::diagnose(&ctx, EngineSeen::Unreachable(&attempts), &[]).await;
-            let plan = stackwarden_recover::plan(&diagnosis, stack, prints, &tools);
+            let prepared = session::prepare_unreachable(&ctx, &attempts, &tools).await;
+            let (diagnosis, plan) = (&prepared.diagnosis, &prepared.plan);
             if !args.json {
-                print!("{}", diagnosis_text(&diagnosis));
-                print!("{}", plan_text(&plan));
+                print!("{}", diagnosis_text(diagnosis));
+                print!("{}", plan_text(plan));
             }
-            let Some(step) = plan.steps.first().filter(|_| plan.blockers.is_empty()) else {
-                if args.json {
-                    print_json(serde_json::json!({ "diagnosis": diagnosis, "plan": plan }));
-                }
-                return ExitCode::from(2);
-            };
-            if args.dry_run {
+            let start = plan.steps.first().filter(|_| plan.blockers.is_empty());
+            if args.dry_run || start.is_none() {
                 if args.json {
                     print_json(serde_json::json!({ "diagnosis": diagnosis, "plan": plan }));
                 }
@@ -212,14 +120,15 @@ async fn recover(
                 println!("Nothing was changed.");
                 return ExitCode::from(2);
             }
-            match start_engine(&commands, &step.command, endpoints, args.json).await {
+            let command = start.map(|s| s.command.clone()).unwrap_or_default();
+            match start_engine(&commands, &command, endpoints, args.json).await {
                 Some(engine) => engine,
                 None => return ExitCode::from(2),
             }
         }
     };
-    let rows = match stack_rows(&engine, stack).await {
-        Ok(rows) => rows,
+    let prepared = match session::prepare(&ctx, &engine, &tools, &memory.fingerprints).await {
+        Ok(p) => p,
         Err(e) => {
             eprintln!(
                 "stackwarden recover: cannot list containers: {}",
@@ -228,32 +137,28 @@ async fn recover(
             return ExitCode::from(2);
         }
     };
-    let diagnosis =
-        stackwarden_recover::diagnose(&ctx, EngineSeen::Connected(&engine), &rows).await;
-    let plan = stackwarden_recover::plan(&diagnosis, stack, prints, &tools);
-    let password = |name: &str| std::env::var(name).ok();
-    let read_now = fingerprint::take(stack, prints, Some(&engine), &password, None).await;
-    let mut before = read_now.clone();
-    for earlier in &memory.fingerprints {
-        fingerprint::fill_from(&mut before, earlier);
-    }
+    let plan = &prepared.plan;
     if !args.json {
-        print!("{}", diagnosis_text(&diagnosis));
-        print!("{}", plan_text(&plan));
+        print!("{}", diagnosis_text(&prepared.diagnosis));
+        print!("{}", plan_text(plan));
         print!(
             "{}",
-            fingerprint_text("Data now", &before, read_now.taken_at_ms)
+            fingerprint_text("Data now", &prepared.before, prepared.read_now.taken_at_ms)
         );
     }
     if args.dry_run {
-        if let Some(store) = &memory.store {
-            save_fingerprint(store, &read_now).await;
+        if let Some(store) = &store {
+            if let Err(e) = session::save_fingerprint(store, &prepared.read_now).await {
+                eprintln!("stackwarden recover: {}", shown(&e));
+            }
             store.close().await;
         }
         if args.json {
-            print_json(
-                serde_json::json!({ "diagnosis": diagnosis, "plan": plan, "before": before }),
-            );
+            print_json(serde_json::json!({
+                "diagnosis": prepared.diagnosis,
+                "plan": plan,
+                "before": prepared.before,
+            }));
         }
         let fine = plan.is_empty() && plan.blockers.is_empty();
         return ExitCode::from(if fine { 0 } else { 1 });
@@ -269,16 +174,16 @@ async fn recover(
         println!("Nothing was changed.");
         return ExitCode::from(1);
     }
-    let confirmed = confirm_losses(&plan, args);
+    let confirmed = confirm_losses(plan, args);
     let outcomes = if plan.is_empty() {
         Vec::new()
     } else {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let execution = stackwarden_recover::Execution {
+        let execution = Execution {
             engine: &engine,
             stack,
             blueprints: prints,
-            diagnosis: &diagnosis,
+            diagnosis: &prepared.diagnosis,
             backup_dir: Config::data_dir().map_or_else(
                 || PathBuf::from("stackwarden-backups"),
                 |d| d.join("backups"),
@@ -289,41 +194,29 @@ async fn recover(
             wait_limit,
             probes: stackwarden_probes::ProbeRunner::new(),
         };
-        let printer = print_progress(rx, &plan, args.json);
-        let (outcomes, ()) = tokio::join!(
-            async {
-                let o = stackwarden_recover::execute(&plan, &execution).await;
-                drop(execution);
-                o
-            },
-            printer
-        );
-        outcomes
+        let printer = print_progress(rx, plan, args.json);
+        let run = async {
+            let outcomes = stackwarden_recover::execute(plan, &execution).await;
+            drop(execution);
+            outcomes
+        };
+        tokio::join!(run, printer).0
     };
-    let rows = stack_rows(&engine, stack).await.unwrap_or_default();
-    let runner = stackwarden_probes::ProbeRunner::new();
-    let verification = stackwarden_verify::verify(stackwarden_verify::VerifyInput {
+    let read_now = prepared.read_now.clone();
+    let recovery = session::finish(
         stack,
-        engine: Ok(engine.clone()),
-        rows,
-        runner: &runner,
-        home: None,
-        progress: None,
-        ever_deployed: memory.ever_deployed.clone(),
-    })
-    .await;
-    let after = fingerprint::take(stack, prints, Some(&engine), &password, None).await;
-    let recovery = stackwarden_recover::conclude(
+        prints,
+        &engine,
+        &memory.ever_deployed,
         started_ms,
-        diagnosis,
-        plan,
+        prepared,
         outcomes,
-        before,
-        after,
-        Some(verification),
-    );
-    if let Some(store) = &memory.store {
-        record(store, &read_now, &recovery).await;
+    )
+    .await;
+    if let Some(store) = &store {
+        for problem in session::record(store, &read_now, &recovery, ActionSource::Cli).await {
+            eprintln!("stackwarden recover: {}", shown(&problem));
+        }
         store.close().await;
     }
     if args.json {
@@ -407,105 +300,6 @@ fn confirm_losses(plan: &Plan, args: &RecoverArgs<'_>) -> BTreeSet<u32> {
         }
     }
     confirmed
-}
-
-/// Keeps a fingerprint that read something, as the baseline of a later
-/// recovery.
-pub async fn save_fingerprint(store: &Store, fp: &Fingerprint) {
-    if fp.items.iter().any(|i| i.value.is_some()) {
-        if let Ok(body) = serde_json::to_string(fp) {
-            if let Err(e) = store.save_fingerprint(fp.taken_at_ms, &body).await {
-                eprintln!(
-                    "stackwarden: the data fingerprint was not stored: {}",
-                    shown(&e.to_string())
-                );
-            }
-        }
-    }
-}
-
-async fn record(store: &Store, read_now: &Fingerprint, recovery: &Recovery) {
-    save_fingerprint(store, read_now).await;
-    save_fingerprint(store, &recovery.after).await;
-    let body = serde_json::to_string(recovery).unwrap_or_default();
-    if let Err(e) = store
-        .record_recovery(
-            recovery.started_ms,
-            recovery.finished_ms,
-            recovery.ok,
-            &body,
-        )
-        .await
-    {
-        eprintln!(
-            "stackwarden recover: the recovery was not stored: {}",
-            shown(&e.to_string())
-        );
-    }
-    let action = ActionRecord {
-        at_ms: recovery.finished_ms,
-        source: ActionSource::Cli.as_str().to_string(),
-        action: "recover".into(),
-        service: None,
-        ok: recovery.ok,
-        result: summary_line(recovery),
-    };
-    if let Err(e) = store.record_action(&action).await {
-        eprintln!(
-            "stackwarden recover: the recovery was not noted on the timeline: {}",
-            shown(&e.to_string())
-        );
-    }
-}
-
-/// The recovery in one line, for the timeline.
-pub fn summary_line(r: &Recovery) -> String {
-    let done = r
-        .outcomes
-        .iter()
-        .filter(|o| o.status == StepStatus::Done)
-        .count();
-    let same = r
-        .compared
-        .iter()
-        .filter(|c| c.verdict == Match::Same)
-        .count();
-    let unknown = r
-        .compared
-        .iter()
-        .filter(|c| c.verdict == Match::Unknown)
-        .count();
-    let unknown = if unknown > 0 {
-        format!(", {unknown} without an earlier reading to compare")
-    } else {
-        String::new()
-    };
-    let differs = r
-        .compared
-        .iter()
-        .filter(|c| c.verdict == Match::Differs)
-        .count();
-    if r.ok {
-        format!(
-            "recovered in {}: {done} step(s), verified, {same} data value(s) unchanged{unknown}",
-            seconds(u64::try_from(r.finished_ms - r.started_ms).unwrap_or(0))
-        )
-    } else {
-        format!(
-            "not recovered: {}{}",
-            r.problems.first().cloned().unwrap_or_default(),
-            if differs > 0 {
-                format!(" ({differs} data value(s) differ)")
-            } else {
-                String::new()
-            }
-        )
-    }
-}
-
-/// `850` as `0.9 s`, `65000` as `65.0 s`.
-fn seconds(ms: u64) -> String {
-    format!("{:.1} s", ms as f64 / 1000.0)
 }
 
 fn severity_word(s: Severity) -> &'static str {
@@ -676,7 +470,11 @@ async fn print_progress(
                 sha256
             ),
             Progress::Done { step, ms, note } => {
-                println!("  [{step}] done in {}: {}", seconds(ms), shown(&note));
+                println!(
+                    "  [{step}] done in {}: {}",
+                    session::seconds(ms),
+                    shown(&note)
+                );
             }
             Progress::Failed { step, reason, hint } => {
                 println!("  [{step}] FAILED: {}", shown(&reason));
@@ -732,7 +530,10 @@ fn result_text(r: &Recovery) -> String {
         }
     }
     if r.ok {
-        out.push_str(&format!("Recovered: {}\n", shown(&summary_line(r))));
+        out.push_str(&format!(
+            "Recovered: {}\n",
+            shown(&session::summary_line(r))
+        ));
     } else {
         out.push_str("Not recovered:\n");
         for p in &r.problems {

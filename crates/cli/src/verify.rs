@@ -59,19 +59,26 @@ pub fn run(
                 Ok(store) => {
                     // The data as verified: the baseline a later recovery
                     // compares with when it cannot read a database itself.
-                    let password = |name: &str| std::env::var(name).ok();
                     let env = stackwarden_stack::LoadEnv::from_process()
                         .with_profiles(config.stack.profiles.clone());
-                    let prints = crate::recover::quiet_blueprints(args.stack_files, &env);
+                    let prints =
+                        stackwarden_recover::session::quiet_blueprints(args.stack_files, &env);
                     let fp = stackwarden_recover::fingerprint::take(
                         &stack,
                         &prints,
                         fingerprint_engine.as_ref(),
-                        &password,
+                        &stackwarden_recover::session::env_password,
                         None,
                     )
                     .await;
-                    crate::recover::save_fingerprint(&store, &fp).await;
+                    if let Err(e) =
+                        stackwarden_recover::session::save_fingerprint(&store, &fp).await
+                    {
+                        eprintln!(
+                            "stackwarden: the data fingerprint was not stored: {}",
+                            shown(&e)
+                        );
+                    }
                     if let Err(e) = store.record_verification(&run).await {
                         eprintln!(
                             "stackwarden: the run was not stored: {}",

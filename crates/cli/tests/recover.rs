@@ -586,10 +586,7 @@ fn a_stopped_engine_is_started_by_the_wizard() {
     let _ = std::fs::remove_file(socket);
     assert_eq!(out.status.code(), Some(0), "{words}{}", text(&out.stderr));
     assert!(words.contains("no container engine answers"), "{words}");
-    assert!(
-        words.contains("start the container engine"),
-        "{words}"
-    );
+    assert!(words.contains("start the container engine"), "{words}");
     assert!(
         words.contains(&format!("podman system service --time=0 {host}")),
         "{words}"

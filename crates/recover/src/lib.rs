@@ -24,6 +24,7 @@ mod host_ports;
 mod local;
 mod model;
 mod plan;
+pub mod session;
 pub mod tools;
 
 pub use backup::{archive, backup_path, BackupFile};

@@ -1,0 +1,288 @@
+//! A recovery from start to record, as the command line and the window
+//! both run it: what the store remembers, the stack files read with their
+//! blueprints, the preparation (diagnosis, plan, the data now) shown before
+//! anything runs, and the finish (verification, the data after, compared)
+//! recorded on the incident and the timeline.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use stackwarden_engine::Engine;
+use stackwarden_health::VerificationRun;
+use stackwarden_model::format::human_duration_ms;
+use stackwarden_probes::{EverDeployed, ProbeRunner};
+use stackwarden_stack::{
+    blueprints, default_stack, load_files, parse_texts, Blueprints, LoadEnv, Stack, StackError,
+    DEFAULT_STACK_NAME, DEFAULT_STACK_YAML,
+};
+use stackwarden_store::{ActionRecord, ActionSource, Store};
+
+use crate::diagnose::{diagnose, Context, EngineSeen};
+use crate::model::{Diagnosis, Fingerprint, Match, Plan, Recovery, StepOutcome, StepStatus};
+use crate::plan::{plan, Tools};
+use crate::{conclude, fingerprint, stack_rows};
+
+/// The stack files (the built-in stack when none) and their blueprints.
+/// The built-in stack's PostgreSQL password comes from the environment, as
+/// compose would take it; without one the blueprint carries a stand-in
+/// and the diagnosis still runs.
+pub fn load(files: &[PathBuf], env: &LoadEnv) -> Result<(Stack, Blueprints), StackError> {
+    if files.is_empty() {
+        let mut env = env.clone();
+        env.vars
+            .entry("POSTGRES_PASSWORD".into())
+            .or_insert_with(|| "unused".into());
+        let stack = default_stack()?;
+        let texts = vec![(
+            DEFAULT_STACK_NAME.to_string(),
+            DEFAULT_STACK_YAML.to_string(),
+        )];
+        let prints = blueprints(&texts, &env, &stack)?;
+        return Ok((stack, prints));
+    }
+    let loaded = load_files(files, env)?;
+    let prints = blueprints(&loaded.texts, env, &loaded.stack)?;
+    Ok((loaded.stack, prints))
+}
+
+/// The blueprints of `files`, or none when they do not load (whoever
+/// loaded the stack has said why).
+pub fn quiet_blueprints(files: &[PathBuf], env: &LoadEnv) -> Blueprints {
+    if files.is_empty() {
+        return load(files, env).map(|(_, p)| p).unwrap_or_default();
+    }
+    load_files(files, env)
+        .and_then(|l| parse_texts(&l.texts, env).and_then(|s| blueprints(&l.texts, env, &s)))
+        .unwrap_or_default()
+}
+
+/// What the store remembers that a recovery uses.
+#[derive(Debug, Clone, Default)]
+pub struct Memory {
+    pub known_names: BTreeSet<String>,
+    pub known_volumes: BTreeSet<String>,
+    pub ever_deployed: EverDeployed,
+    /// Newest first.
+    pub fingerprints: Vec<Fingerprint>,
+}
+
+impl Memory {
+    pub async fn read(store: &Store) -> Self {
+        let fingerprints: Vec<Fingerprint> = store
+            .fingerprints(20)
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|body| serde_json::from_str(body).ok())
+            .collect();
+        Self {
+            known_names: store.container_names().await.unwrap_or_default(),
+            known_volumes: fingerprint::volumes_seen(&fingerprints),
+            ever_deployed: store.ever_deployed().await.unwrap_or_default(),
+            fingerprints,
+        }
+    }
+
+    pub fn context<'a>(
+        &'a self,
+        stack: &'a Stack,
+        prints: &'a Blueprints,
+        stack_problems: &'a [String],
+    ) -> Context<'a> {
+        Context {
+            stack,
+            blueprints: prints,
+            known_names: &self.known_names,
+            ever_deployed: &self.ever_deployed,
+            known_volumes: &self.known_volumes,
+            stack_problems,
+        }
+    }
+}
+
+/// Reads a probe's `password_env` from the process's environment.
+pub fn env_password(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// What is shown before anything runs.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub diagnosis: Diagnosis,
+    pub plan: Plan,
+    /// The data now, with earlier readings standing in for what cannot be
+    /// read now.
+    pub before: Fingerprint,
+    /// Only what was read now (kept as a baseline for later).
+    pub read_now: Fingerprint,
+}
+
+/// Diagnoses, plans and fingerprints the stack on `engine`.
+pub async fn prepare(
+    ctx: &Context<'_>,
+    engine: &Engine,
+    tools: &Tools,
+    earlier: &[Fingerprint],
+) -> Result<Prepared, stackwarden_engine::EngineError> {
+    let rows = stack_rows(engine, ctx.stack).await?;
+    let (diagnosis, read_now) = tokio::join!(
+        diagnose(ctx, EngineSeen::Connected(engine), &rows),
+        fingerprint::take(ctx.stack, ctx.blueprints, Some(engine), &env_password, None),
+    );
+    let plan = plan(&diagnosis, ctx.stack, ctx.blueprints, tools);
+    let mut before = read_now.clone();
+    for e in earlier {
+        fingerprint::fill_from(&mut before, e);
+    }
+    Ok(Prepared {
+        diagnosis,
+        plan,
+        before,
+        read_now,
+    })
+}
+
+/// The plan when no engine answers: start it.
+pub async fn prepare_unreachable(
+    ctx: &Context<'_>,
+    attempts: &[stackwarden_model::EndpointAttempt],
+    tools: &Tools,
+) -> Prepared {
+    let diagnosis = diagnose(ctx, EngineSeen::Unreachable(attempts), &[]).await;
+    let plan = plan(&diagnosis, ctx.stack, ctx.blueprints, tools);
+    Prepared {
+        diagnosis,
+        plan,
+        before: Fingerprint::default(),
+        read_now: Fingerprint::default(),
+    }
+}
+
+/// Verifies, fingerprints the data after and concludes.
+pub async fn finish(
+    stack: &Stack,
+    prints: &Blueprints,
+    engine: &Engine,
+    ever_deployed: &EverDeployed,
+    started_ms: i64,
+    prepared: Prepared,
+    outcomes: Vec<StepOutcome>,
+) -> Recovery {
+    let rows = stack_rows(engine, stack).await.unwrap_or_default();
+    let runner = ProbeRunner::new();
+    let verify = stackwarden_verify::verify(stackwarden_verify::VerifyInput {
+        stack,
+        engine: Ok(engine.clone()),
+        rows,
+        runner: &runner,
+        home: None,
+        progress: None,
+        ever_deployed: ever_deployed.clone(),
+    });
+    let after = fingerprint::take(stack, prints, Some(engine), &env_password, None);
+    let (verification, after): (VerificationRun, Fingerprint) = tokio::join!(verify, after);
+    conclude(
+        started_ms,
+        prepared.diagnosis,
+        prepared.plan,
+        outcomes,
+        prepared.before,
+        after,
+        Some(verification),
+    )
+}
+
+/// Keeps a fingerprint that read something, as the baseline of a later
+/// recovery.
+pub async fn save_fingerprint(store: &Store, fp: &Fingerprint) -> Result<(), String> {
+    if !fp.items.iter().any(|i| i.value.is_some()) {
+        return Ok(());
+    }
+    let body = serde_json::to_string(fp).map_err(|e| e.to_string())?;
+    store
+        .save_fingerprint(fp.taken_at_ms, &body)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Records the recovery, its fingerprints and its line on the timeline;
+/// each problem as text.
+pub async fn record(
+    store: &Store,
+    read_now: &Fingerprint,
+    recovery: &Recovery,
+    by: ActionSource,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for fp in [read_now, &recovery.after] {
+        if let Err(e) = save_fingerprint(store, fp).await {
+            problems.push(format!("the data fingerprint was not stored: {e}"));
+        }
+    }
+    match serde_json::to_string(recovery) {
+        Ok(body) => {
+            if let Err(e) = store
+                .record_recovery(
+                    recovery.started_ms,
+                    recovery.finished_ms,
+                    recovery.ok,
+                    &body,
+                )
+                .await
+            {
+                problems.push(format!("the recovery was not stored: {e}"));
+            }
+        }
+        Err(e) => problems.push(format!("the recovery was not stored: {e}")),
+    }
+    let action = ActionRecord {
+        at_ms: recovery.finished_ms,
+        source: by.as_str().to_string(),
+        action: "recover".into(),
+        service: None,
+        ok: recovery.ok,
+        result: summary_line(recovery),
+    };
+    if let Err(e) = store.record_action(&action).await {
+        problems.push(format!("the recovery was not noted on the timeline: {e}"));
+    }
+    problems
+}
+
+/// The recovery in one line, for the timeline.
+pub fn summary_line(r: &Recovery) -> String {
+    let done = r
+        .outcomes
+        .iter()
+        .filter(|o| o.status == StepStatus::Done)
+        .count();
+    let count = |m: Match| r.compared.iter().filter(|c| c.verdict == m).count();
+    if r.ok {
+        let unknown = match count(Match::Unknown) {
+            0 => String::new(),
+            n => format!(", {n} without an earlier reading to compare"),
+        };
+        format!(
+            "recovered in {}: {done} step(s), verified, {} data value(s) unchanged{unknown}",
+            seconds(u64::try_from(r.finished_ms - r.started_ms).unwrap_or(0)),
+            count(Match::Same)
+        )
+    } else {
+        let differs = match count(Match::Differs) {
+            0 => String::new(),
+            n => format!(" ({n} data value(s) differ)"),
+        };
+        format!(
+            "not recovered: {}{differs}",
+            r.problems.first().cloned().unwrap_or_default()
+        )
+    }
+}
+
+/// `850` as `0.9 s`; a minute and more in words.
+pub fn seconds(ms: u64) -> String {
+    if ms >= 60_000 {
+        return human_duration_ms(i64::try_from(ms).unwrap_or(i64::MAX));
+    }
+    format!("{:.1} s", ms as f64 / 1000.0)
+}
