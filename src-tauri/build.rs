@@ -26,6 +26,9 @@ fn main() {
         "drill_plan",
         "run_drill",
         "drills",
+        "recovery_plan",
+        "run_recovery",
+        "recoveries",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(commands)) {
         eprintln!("tauri-build failed: {e:#}");

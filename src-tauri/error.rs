@@ -61,6 +61,8 @@ impl From<RuntimeError> for UiError {
             | RuntimeError::VerificationRunning
             | RuntimeError::NotQuarantined(_)
             | RuntimeError::DrillRefused(_)
+            | RuntimeError::RecoveryRunning
+            | RuntimeError::StalePlan
             | RuntimeError::NoStack => Some(UiErrorCode::ActionRefused),
             RuntimeError::StoreUnavailable(_)
             | RuntimeError::Write { .. }

@@ -8,6 +8,7 @@ mod commands;
 mod error;
 mod notify;
 mod opener_scope;
+mod recovery;
 mod state;
 mod tray;
 mod tray_footprint;
@@ -57,6 +58,7 @@ pub fn run() -> ExitCode {
         }))
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_shell::init())
         .invoke_handler(tauri::generate_handler![
             commands::get_snapshot,
             commands::app_info,
@@ -81,6 +83,9 @@ pub fn run() -> ExitCode {
             commands::drill_plan,
             commands::run_drill,
             commands::drills,
+            recovery::recovery_plan,
+            recovery::run_recovery,
+            recovery::recoveries,
         ])
         .setup(move |app| {
             setup(app.handle(), config, config_error)?;

@@ -104,10 +104,17 @@ pub fn icon_rgba([r, g, b]: [u8; 3]) -> Vec<u8> {
 pub fn create<R: Runtime>(app: &AppHandle<R>, l: &TrayLook) -> tauri::Result<TrayIcon<R>> {
     let open = MenuItem::with_id(app, "open", "Open Stackwarden", true, None::<&str>)?;
     let verify = MenuItem::with_id(app, "verify", "Verify now", true, None::<&str>)?;
+    let recover = MenuItem::with_id(app, "recover", "Recover…", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
     let menu = Menu::with_items(
         app,
-        &[&open, &verify, &PredefinedMenuItem::separator(app)?, &quit],
+        &[
+            &open,
+            &verify,
+            &recover,
+            &PredefinedMenuItem::separator(app)?,
+            &quit,
+        ],
     )?;
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(Image::new_owned(icon_rgba(l.rgb), ICON_SIZE, ICON_SIZE))
@@ -118,6 +125,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, l: &TrayLook) -> tauri::Result<Tra
         .on_menu_event(|app, event| match event.id().as_ref() {
             "open" => crate::window::show_main(app),
             "verify" => crate::verification::from_tray(app),
+            "recover" => crate::recovery::from_tray(app),
             "quit" => app.exit(0),
             _ => {}
         })

@@ -119,8 +119,9 @@ fn compose_tool(path: Option<&str>) -> Option<Vec<String>> {
     None
 }
 
-/// Whether `command` is one the wizard may run to start the engine: the
-/// same allow-list the desktop's shell scope has.
+/// Whether `command` is one the command line may run to start the engine:
+/// the two commands of the desktop's shell scope (capabilities/main.json),
+/// with any socket path that stays a plain `.sock` path.
 pub fn is_allowed_engine_start(command: &[String]) -> bool {
     match command {
         [s, u, st, unit] => {

@@ -28,6 +28,10 @@ pub enum RuntimeError {
     DrillRefused(String),
     #[error("the healer holds no service {0:?} in quarantine")]
     NotQuarantined(String),
+    #[error("a recovery is already running")]
+    RecoveryRunning,
+    #[error("the plan is out of date: look at the new one before running it")]
+    StalePlan,
     #[error("a verification is already running")]
     VerificationRunning,
     #[error("no stack is loaded: fix the stack file (see the banner) first")]

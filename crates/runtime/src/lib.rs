@@ -17,6 +17,7 @@ mod healer;
 mod incidents;
 pub mod instance;
 mod recorder;
+mod recovery;
 pub mod supervisor;
 mod verification;
 
@@ -47,6 +48,7 @@ pub use error::RuntimeError;
 pub use healer::{HealingStatus, REMEMBER_MS as HEAL_MEMORY_MS};
 pub use incidents::{replay_engine_events, CaughtUp};
 pub use instance::{Holder, LockError};
+pub use recovery::RecoveryPreview;
 pub use stackwarden_heal::HealState;
 pub use stackwarden_store::ActionSource;
 pub use stackwarden_store::{DrillRecord, StoredDrill};
@@ -174,6 +176,11 @@ struct Inner {
     /// The store recorders write to; `None` while another process records.
     write_to: watch::Receiver<Option<Store>>,
     verifying: Arc<AtomicBool>,
+    /// Where the stack comes from, and the environment it is read in: the
+    /// recovery wizard reads the files again for their blueprints.
+    stack_source: StackSource,
+    stack_env: LoadEnv,
+    recovery: recovery::RecoveryState,
     /// Containers this runtime was asked to start or restart, for the
     /// incident task.
     own_starts: incidents::OwnStarts,
@@ -488,7 +495,7 @@ impl Runtime {
             });
         }
 
-        Ok(Self {
+        let runtime = Self {
             inner: Arc::new(Inner {
                 producers,
                 recorders,
@@ -502,6 +509,10 @@ impl Runtime {
                 store_error,
                 write_to: write_to.subscribe(),
                 verifying: Arc::new(AtomicBool::new(false)),
+                stack_source: options.stack.clone(),
+                stack_env: LoadEnv::from_process()
+                    .with_profiles(options.config.stack.profiles.clone()),
+                recovery: recovery::RecoveryState::default(),
                 own_starts,
                 log_follower: Mutex::new(None),
                 verification: Mutex::new(None),
@@ -510,7 +521,9 @@ impl Runtime {
                 heal_commands,
                 tokio: tokio::runtime::Handle::current(),
             }),
-        })
+        };
+        runtime.spawn_baselines();
+        Ok(runtime)
     }
 
     /// The one stream the window, the tray and `watch` read.

@@ -78,6 +78,9 @@ impl Runtime {
         let store = self.recording_store();
         let reader = self.store().cloned();
         let host = self.clone();
+        let fingerprint_engine = engine.as_ref().ok().cloned();
+        let files = crate::recovery::files(&self.inner.stack_source);
+        let env = self.inner.stack_env.clone();
         let task = self.inner.tokio.spawn(async move {
             let _running = running;
             let runner = ProbeRunner::new();
@@ -96,6 +99,20 @@ impl Runtime {
             })
             .await;
             if let Some(store) = &store {
+                // The data as verified: the baseline a recovery compares
+                // with when it cannot read a database itself.
+                let prints = stackwarden_recover::session::quiet_blueprints(&files, &env);
+                let fp = stackwarden_recover::fingerprint::take(
+                    &stack,
+                    &prints,
+                    fingerprint_engine.as_ref(),
+                    &stackwarden_recover::session::env_password,
+                    None,
+                )
+                .await;
+                if let Err(e) = stackwarden_recover::session::save_fingerprint(store, &fp).await {
+                    tracing::warn!("cannot store the data fingerprint: {e}");
+                }
                 if let Err(e) = store.record_verification(&run).await {
                     tracing::warn!("cannot store the verification run: {e}");
                 } else if let Err(e) = store.prune_verifications(KEEP_VERIFICATION_RUNS).await {
