@@ -7,6 +7,7 @@
 
 use stackwarden_health::{CheckStatus, VerificationRun};
 use stackwarden_incidents::{Incident, Lane};
+use stackwarden_recover::{Match, Recovery, StepStatus};
 use stackwarden_store::{Evidence, Store, StoredAction};
 
 use crate::chart::{LaneChart, LaneRow};
@@ -39,6 +40,8 @@ pub struct IncidentReportData {
     /// The first verification run after it closed (after it opened, while
     /// it is open).
     pub verification: Option<VerificationRun>,
+    /// The recovery wizard's runs on it, oldest first.
+    pub recoveries: Vec<Recovery>,
 }
 
 impl IncidentReportData {
@@ -77,6 +80,12 @@ impl IncidentReportData {
             to_ms,
             lanes,
             verification,
+            recoveries: store
+                .incident_recoveries(id)
+                .await?
+                .iter()
+                .filter_map(|r| serde_json::from_str(&r.body).ok())
+                .collect(),
         })
     }
 
@@ -303,6 +312,10 @@ fn blocks(data: &IncidentReportData) -> Vec<Block> {
         });
     }
 
+    for r in &data.recoveries {
+        out.extend(recovery_blocks(r));
+    }
+
     out.push(Block::Heading("Verification after it".into()));
     match &data.verification {
         Some(run) => {
@@ -333,6 +346,85 @@ fn blocks(data: &IncidentReportData) -> Vec<Block> {
         None => out.push(Block::Para(
             "No verification ran after it: run `stackwarden verify` (or Verify now in the window) to prove the stack and its data are back.".into(),
         )),
+    }
+    out
+}
+
+/// A recovery wizard run: its steps with their times, the data before and
+/// after, and its verdict.
+fn recovery_blocks(r: &Recovery) -> Vec<Block> {
+    let mut out = vec![Block::Heading(format!(
+        "Recovery at {} ({})",
+        when(r.started_ms),
+        if r.ok {
+            "recovered and verified, no data differs"
+        } else {
+            "not recovered"
+        }
+    ))];
+    let mut facts = vec![format!(
+        "Took {} for {} step(s).",
+        precise(r.finished_ms - r.started_ms),
+        r.plan.steps.len()
+    )];
+    facts.extend(
+        r.plan
+            .data_lost
+            .iter()
+            .map(|f| format!("Data lost before it: {} ({}).", f.title, f.evidence)),
+    );
+    facts.extend(r.problems.iter().map(|p| format!("Problem: {p}.")));
+    out.push(Block::List(facts));
+    if !r.plan.steps.is_empty() {
+        out.push(Block::Table {
+            headers: vec!["Step", "What", "Result", "Time", "Note"],
+            rows: r
+                .plan
+                .steps
+                .iter()
+                .map(|s| {
+                    let o = r.outcomes.iter().find(|o| o.step == s.id);
+                    vec![
+                        s.id.to_string(),
+                        s.title.clone(),
+                        match o.map(|o| o.status) {
+                            Some(StepStatus::Done) => "✓ done".into(),
+                            Some(StepStatus::Failed) => "✗ failed".into(),
+                            _ => "not run".into(),
+                        },
+                        o.map(|o| format!("{:.1} s", o.ms as f64 / 1000.0))
+                            .unwrap_or_default(),
+                        o.map(|o| o.note.clone()).unwrap_or_default(),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    if !r.compared.is_empty() {
+        out.push(Block::Para(
+            "The data before and after, as read from the services:".into(),
+        ));
+        out.push(Block::Table {
+            headers: vec!["What", "Before", "After", ""],
+            rows: r
+                .compared
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.label.clone(),
+                        c.before.clone(),
+                        c.after.clone(),
+                        match c.verdict {
+                            Match::Same => "same",
+                            Match::Changed => "changed (may move)",
+                            Match::Differs => "DIFFERS",
+                            Match::Unknown => "no earlier reading",
+                        }
+                        .to_string(),
+                    ]
+                })
+                .collect(),
+        });
     }
     out
 }
@@ -443,7 +535,25 @@ mod tests {
             }],
             incident,
             verification: None,
+            recoveries: vec![recovery()],
         }
+    }
+
+    /// A wizard run on the incident: one step, the rows compared.
+    fn recovery() -> Recovery {
+        serde_json::from_value(serde_json::json!({
+            "started_ms": 1_700_000_130_000_i64, "finished_ms": 1_700_000_132_500_i64,
+            "diagnosis": {"taken_at_ms": 0, "engine": {"reachable": true, "endpoint": null, "tried": [], "podman": true},
+                          "findings": [], "services": [], "missing_networks": [], "missing_volumes": []},
+            "plan": {"steps": [{"id": 1, "kind": "create", "service": "postgres", "title": "create and start sw-db",
+                                "why": "no container", "expected_ms": 1000, "loss": null, "after": [], "target": "sw-db", "command": []}],
+                     "blockers": [], "data_lost": [], "expected_ms": 1000},
+            "outcomes": [{"step": 1, "status": "done", "ms": 800, "note": "sw-db created and started"}],
+            "before": {"taken_at_ms": 0, "items": []}, "after": {"taken_at_ms": 0, "items": []},
+            "compared": [{"key": "postgres:postgres:docs", "label": "document_embeddings rows", "before": "12,345", "after": "12,345", "verdict": "same"}],
+            "verification": null, "ok": true, "problems": []
+        }))
+        .unwrap()
     }
 
     #[test]
@@ -459,6 +569,11 @@ mod tests {
             "start sw-db: done",
             "No verification ran after it",
             "data-chart=\"timeline\"",
+            "Recovery at",
+            "recovered and verified, no data differs",
+            "create and start sw-db",
+            "document_embeddings rows",
+            "12,345",
         ] {
             assert!(html.contains(text), "{text} in {html}");
         }

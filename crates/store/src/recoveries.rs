@@ -103,19 +103,34 @@ impl Store {
         .bind(since_ms)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredRecovery {
-                    id: r.try_get(0)?,
-                    incident_id: r.try_get(1)?,
-                    started_ms: r.try_get(2)?,
-                    finished_ms: r.try_get(3)?,
-                    ok: r.try_get::<i64, _>(4)? != 0,
-                    body: r.try_get(5)?,
-                })
-            })
-            .collect()
+        read_recoveries(&rows)
     }
+
+    /// The recoveries recorded on incident `id`, oldest first.
+    pub async fn incident_recoveries(&self, id: i64) -> Result<Vec<StoredRecovery>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, incident_id, started_ms, finished_ms, ok, body FROM recoveries WHERE incident_id = ? ORDER BY started_ms, id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        read_recoveries(&rows)
+    }
+}
+
+fn read_recoveries(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<StoredRecovery>, StoreError> {
+    rows.iter()
+        .map(|r| {
+            Ok(StoredRecovery {
+                id: r.try_get(0)?,
+                incident_id: r.try_get(1)?,
+                started_ms: r.try_get(2)?,
+                finished_ms: r.try_get(3)?,
+                ok: r.try_get::<i64, _>(4)? != 0,
+                body: r.try_get(5)?,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
