@@ -16,6 +16,7 @@ import type { VerificationSummary } from "./bindings/VerificationSummary";
 import { HealthPanel } from "./components/HealthPanel";
 import { TimelinePanel } from "./components/TimelinePanel";
 import { HealingPanel } from "./components/HealingPanel";
+import { RecoveryPanel } from "./components/RecoveryPanel";
 import { VerifyPanel } from "./components/VerifyPanel";
 import { EngineProblem } from "./components/EngineProblem";
 import { Header } from "./components/Header";
@@ -26,15 +27,31 @@ import { keepIfEqual, useStable } from "./share";
 
 const NO_ROWS: ServiceRow[] = [];
 
-export type View = "services" | "health" | "timeline" | "healing" | "verify";
-const VIEWS: readonly View[] = ["services", "health", "timeline", "healing", "verify"];
+export type View = "services" | "health" | "timeline" | "healing" | "verify" | "recover";
+const VIEWS: readonly View[] = ["services", "health", "timeline", "healing", "verify", "recover"];
 const VIEW_LABEL: Record<View, string> = {
   services: "Services",
   health: "Health",
   timeline: "Timeline",
   healing: "Healing",
   verify: "Verify",
+  recover: "Recover",
 };
+
+/**
+ * Why the window offers the recovery wizard, or null when nothing calls
+ * for it: no engine answers, the stack is failing, or an incident is open.
+ */
+export function recoveryReason(
+  engine: StackSnapshot["engine"] | null,
+  level: StackHealth["level"] | null,
+  incidentOpen: boolean,
+): string | null {
+  if (engine?.kind === "unreachable") return "No container engine answers.";
+  if (level === "failing") return "The stack is down: a required service is not healthy.";
+  if (incidentOpen) return "An incident is open.";
+  return null;
+}
 
 /** Why this app writes no history, or null when it does. */
 export function recordingProblem(r: RuntimeStatus["recording"]): string | null {
@@ -143,6 +160,7 @@ export function App({ backend }: { backend: Backend }) {
   );
   const showHealth = useCallback(() => setView("health"), []);
   const showVerify = useCallback(() => setView("verify"), []);
+  const showRecover = useCallback(() => setView("recover"), []);
   const retryEngine = useCallback(() => void backend.retryEngine(), [backend]);
   // A new resource sample that reads the same leaves the table alone.
   const tableRows = useStable(snapshot?.services ?? NO_ROWS, sameShownRows);
@@ -152,6 +170,7 @@ export function App({ backend }: { backend: Backend }) {
   const openIncident = runtime?.incidents[0];
   const quarantined = (runtime?.healing.services ?? []).filter((s) => s.state === "quarantined").map((s) => s.service);
   const historyOff = runtime ? recordingProblem(runtime.recording) : (info?.store_error ?? null);
+  const recoverWhy = recoveryReason(snapshot?.engine ?? null, connected ? (health?.level ?? null) : null, openIncident !== undefined);
 
   return (
     <div className="app">
@@ -200,12 +219,22 @@ export function App({ backend }: { backend: Backend }) {
               The healer stopped acting on {quarantined.join(", ")}: it needs you. See Healing.
             </div>
           )}
+          {recoverWhy && view !== "recover" && (
+            <div className="banner warning recover-banner" role="alert" data-testid="recover-banner">
+              {recoverWhy} The recovery wizard diagnoses it, shows a plan and proves the data survived.{" "}
+              <button className="primary" onClick={showRecover} data-testid="recover-open">
+                Recover…
+              </button>
+            </div>
+          )}
           {health?.stack_error && (
             <div className="banner warning" role="alert" data-testid="stack-error">
               {health.stack_error}
             </div>
           )}
-          {view === "verify" ? (
+          {view === "recover" ? (
+            <RecoveryPanel backend={backend} />
+          ) : view === "verify" ? (
             <VerifyPanel backend={backend} />
           ) : view === "timeline" ? (
             <TimelinePanel backend={backend} />

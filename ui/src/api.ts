@@ -4,6 +4,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import { openUrl as openInBrowser } from "@tauri-apps/plugin-opener";
+import { Command } from "@tauri-apps/plugin-shell";
 import type { AppInfo } from "./bindings/AppInfo";
 import type { ContainerAction } from "./bindings/ContainerAction";
 import type { ContainerId } from "./bindings/ContainerId";
@@ -24,6 +25,9 @@ import type { RuntimeStatus } from "./bindings/RuntimeStatus";
 import type { UiError } from "./bindings/UiError";
 import type { DrillPlan } from "./bindings/DrillPlan";
 import type { StoredDrill } from "./bindings/StoredDrill";
+import type { RecoveryPreview } from "./bindings/RecoveryPreview";
+import type { Recovery } from "./bindings/Recovery";
+import type { Progress } from "./bindings/Progress";
 
 export type Unlisten = () => void;
 
@@ -67,6 +71,42 @@ export interface Backend {
   /** Kills `service`'s container and measures how it is healed. */
   runDrill(service: string): Promise<StoredDrill>;
   drills(): Promise<StoredDrill[]>;
+  /** Diagnoses the stack and plans its recovery; nothing runs. */
+  recoveryPlan(): Promise<RecoveryPreview>;
+  /** Runs plan `id`; destructive steps only when in `confirmed`. */
+  runRecovery(id: number, confirmed: number[]): Promise<Recovery>;
+  recoveries(): Promise<Recovery[]>;
+  onRecoveryProgress(handler: (p: Progress) => void): Promise<Unlisten>;
+  /**
+   * Starts the engine with the plan's command, through the shell plugin's
+   * scope (exactly `podman system service --time=0 unix:///…/podman.sock`
+   * or `systemctl --user start podman.socket`); resolves with what happened.
+   */
+  startEngine(command: string[]): Promise<string>;
+}
+
+/** The engine start as the shell scope names it, or null when it is not one of the two. */
+export function engineStart(command: string[]): { name: string; args: string[] } | null {
+  const [program, ...args] = command;
+  if (program === "systemctl" && args.join(" ") === "--user start podman.socket") {
+    return { name: "podman-socket", args };
+  }
+  if (program === "podman" && args.length === 4 && args.slice(0, 3).join(" ") === "system service --time=0") {
+    return { name: "podman-service", args };
+  }
+  return null;
+}
+
+async function startEngineThroughShell(command: string[]): Promise<string> {
+  const start = engineStart(command);
+  if (!start) throw { code: "action_refused", message: `not an engine start: ${command.join(" ")}` };
+  if (start.name === "podman-socket") {
+    const out = await Command.create(start.name, start.args).execute();
+    if (out.code !== 0) throw { code: "action_refused", message: `systemctl failed: ${out.stderr.trim()}` };
+    return "podman.socket started with systemctl --user";
+  }
+  const child = await Command.create(start.name, start.args).spawn();
+  return `started ${command.join(" ")} (pid ${child.pid})`;
 }
 
 /** Turns whatever a command rejected with into a `UiError`. */
@@ -109,5 +149,10 @@ export const tauriBackend: Backend = {
   drillPlan: (service) => invoke<DrillPlan>("drill_plan", { service }),
   runDrill: (service) => invoke<StoredDrill>("run_drill", { service }),
   drills: () => invoke<StoredDrill[]>("drills"),
+  recoveryPlan: () => invoke<RecoveryPreview>("recovery_plan"),
+  runRecovery: (id, confirmed) => invoke<Recovery>("run_recovery", { id, confirmed }),
+  recoveries: () => invoke<Recovery[]>("recoveries"),
+  onRecoveryProgress: (handler) => listen<Progress>("recovery-progress", (e) => handler(e.payload)),
+  startEngine: (command) => startEngineThroughShell(command),
   onRuntimeStatus: (handler) => listen<RuntimeStatus>("runtime-status", (e) => handler(e.payload)),
 };

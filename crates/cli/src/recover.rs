@@ -203,7 +203,7 @@ async fn recover(
         tokio::join!(run, printer).0
     };
     let read_now = prepared.read_now.clone();
-    let recovery = session::finish(
+    let mut recovery = session::finish(
         stack,
         prints,
         &engine,
@@ -214,7 +214,7 @@ async fn recover(
     )
     .await;
     if let Some(store) = &store {
-        for problem in session::record(store, &read_now, &recovery, ActionSource::Cli).await {
+        for problem in session::record(store, &read_now, &mut recovery, ActionSource::Cli).await {
             eprintln!("stackwarden recover: {}", shown(&problem));
         }
         store.close().await;

@@ -131,5 +131,6 @@ pub fn conclude(
         ok: problems.is_empty(),
         verification,
         problems,
+        incident_id: None,
     }
 }

@@ -355,4 +355,9 @@ pub struct Recovery {
     pub ok: bool,
     /// Why not, one line each.
     pub problems: Vec<String>,
+    /// The incident it was recorded on (its report includes it), once
+    /// recorded.
+    #[serde(default)]
+    #[ts(type = "number | null")]
+    pub incident_id: Option<i64>,
 }

@@ -205,12 +205,12 @@ pub async fn save_fingerprint(store: &Store, fp: &Fingerprint) -> Result<(), Str
         .map_err(|e| e.to_string())
 }
 
-/// Records the recovery, its fingerprints and its line on the timeline;
-/// each problem as text.
+/// Records the recovery (noting the incident it lands on), its
+/// fingerprints and its line on the timeline; each problem as text.
 pub async fn record(
     store: &Store,
     read_now: &Fingerprint,
-    recovery: &Recovery,
+    recovery: &mut Recovery,
     by: ActionSource,
 ) -> Vec<String> {
     let mut problems = Vec::new();
@@ -221,7 +221,7 @@ pub async fn record(
     }
     match serde_json::to_string(recovery) {
         Ok(body) => {
-            if let Err(e) = store
+            match store
                 .record_recovery(
                     recovery.started_ms,
                     recovery.finished_ms,
@@ -230,7 +230,8 @@ pub async fn record(
                 )
                 .await
             {
-                problems.push(format!("the recovery was not stored: {e}"));
+                Ok(stored) => recovery.incident_id = stored.incident_id,
+                Err(e) => problems.push(format!("the recovery was not stored: {e}")),
             }
         }
         Err(e) => problems.push(format!("the recovery was not stored: {e}")),

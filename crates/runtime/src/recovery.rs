@@ -193,7 +193,7 @@ impl Runtime {
             stackwarden_recover::execute(&prepared.plan, &execution).await
         };
         let read_now = prepared.read_now.clone();
-        let recovery = session::finish(
+        let mut recovery = session::finish(
             &stack,
             &prints,
             &engine,
@@ -204,7 +204,8 @@ impl Runtime {
         )
         .await;
         if let Some(store) = self.recording_store() {
-            for problem in session::record(&store, &read_now, &recovery, ActionSource::Window).await
+            for problem in
+                session::record(&store, &read_now, &mut recovery, ActionSource::Window).await
             {
                 tracing::warn!("{problem}");
             }
@@ -272,7 +273,11 @@ impl Runtime {
             .recoveries_since(since_ms)
             .await?
             .iter()
-            .filter_map(|r| serde_json::from_str(&r.body).ok())
+            .filter_map(|r| {
+                let mut recovery: Recovery = serde_json::from_str(&r.body).ok()?;
+                recovery.incident_id = r.incident_id;
+                Some(recovery)
+            })
             .collect();
         list.reverse();
         Ok(list)

@@ -17,4 +17,9 @@ ok: boolean,
 /**
  * Why not, one line each.
  */
-problems: Array<string>, };
+problems: Array<string>, 
+/**
+ * The incident it was recorded on (its report includes it), once
+ * recorded.
+ */
+incident_id: number | null, };

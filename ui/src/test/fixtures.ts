@@ -1,13 +1,22 @@
 // Hand-built rows and a fake backend for component tests.
 import { vi } from "vitest";
 import type { Backend } from "../api";
+import type { Progress } from "../bindings/Progress";
+import type { Recovery } from "../bindings/Recovery";
+import type { RecoveryPreview } from "../bindings/RecoveryPreview";
 import type { ServiceRow } from "../bindings/ServiceRow";
 import type { CheckResult } from "../bindings/CheckResult";
 import type { ServiceStatus } from "../bindings/ServiceStatus";
 import type { VerificationRun } from "../bindings/VerificationRun";
 import type { VerifyStarted } from "../bindings/VerifyStarted";
 
-export type EventName = "verify-started" | "verify-progress" | "verify-done" | "show-view" | "runtime-status";
+export type EventName =
+  | "verify-started"
+  | "verify-progress"
+  | "verify-done"
+  | "show-view"
+  | "runtime-status"
+  | "recovery-progress";
 import type { StackHealth } from "../bindings/StackHealth";
 import type { ActionEntry } from "../bindings/ActionEntry";
 import type { TimelineData } from "../bindings/TimelineData";
@@ -239,6 +248,23 @@ export function fakeBackend(
     })),
     runDrill: vi.fn(async (service: string) => storedDrill(service)),
     drills: vi.fn(async () => []),
+    recoveryPlan: vi.fn(async () => recoveryPreview()),
+    runRecovery: vi.fn(async (_id: number, confirmed: number[]) => {
+      const emit = (p: Progress) => listeners.get("recovery-progress")?.forEach((h) => h(p));
+      emit({ kind: "started", step: 1 });
+      emit({ kind: "layer", step: 1, layer: "abc123", status: "Downloading", current: 1048576, total: 4194304 });
+      emit({ kind: "done", step: 1, ms: 2100, note: "pulled localhost/db (1 layer(s), 4.0 MiB)" });
+      if (confirmed.includes(2)) {
+        emit({ kind: "backup", step: 2, file: "/data/backups/notes-srv-1.tar", bytes: 3072, sha256: "9bc7" });
+        emit({ kind: "done", step: 2, ms: 600, note: "replaced" });
+      } else {
+        emit({ kind: "failed", step: 2, reason: "not confirmed", hint: "" });
+      }
+      return recoveryResult(confirmed.includes(2));
+    }),
+    recoveries: vi.fn(async () => []),
+    onRecoveryProgress: vi.fn(on<Progress>("recovery-progress")),
+    startEngine: vi.fn(async (command: string[]) => `started ${command.join(" ")} (pid 4242)`),
     onRuntimeStatus: vi.fn(on<RuntimeStatus>("runtime-status")),
     emit: (s) => handler?.(s),
     emitHealth: (h) => healthHandler?.(h),
@@ -327,5 +353,81 @@ export function timelineData(spanMs: number): TimelineData {
       },
     ],
     markers: [restart, heal, verification],
+  };
+}
+
+/** A preview: a pull, then a destructive replace (with its guard). */
+export function recoveryPreview(over: Partial<RecoveryPreview> = {}): RecoveryPreview {
+  return {
+    id: 7,
+    stack: "/srv/ai/compose.yaml",
+    diagnosis: {
+      taken_at_ms: 1000,
+      engine: { reachable: true, endpoint: "unix:///run/podman/podman.sock", tried: [], podman: true },
+      findings: [
+        { severity: "loss", service: "qdrant", title: "volume qdrant is gone: its data is lost", evidence: "no volume named ai_qdrant", hint: "" },
+        { severity: "problem", service: "db", title: "db: no container", evidence: "the engine has no container of service db", hint: "" },
+        { severity: "note", service: null, title: "60 GB free for images and volumes", evidence: "on /var/lib/containers", hint: "" },
+      ],
+      services: [],
+      missing_networks: [],
+      missing_volumes: [],
+    },
+    plan: {
+      steps: [
+        { id: 1, kind: "pull", service: "db", title: "pull image localhost/db", why: "db's image is not in local storage", expected_ms: 30000, loss: null, after: [], target: "localhost/db", command: [] },
+        {
+          id: 2,
+          kind: "replace",
+          service: "notes",
+          title: "replace ai-notes-1 with a container of the stack file's image",
+          why: "notes runs another image than the stack file names",
+          expected_ms: 1000,
+          loss: {
+            summary: "1 change(s) ai-notes-1 made outside its volumes are lost with it",
+            paths: ["A /srv/notes/today.txt"],
+            backups: [{ container_id: "abc", path: "/srv" }],
+          },
+          after: [1],
+          target: "ai-notes-1",
+          command: [],
+        },
+      ],
+      blockers: [],
+      data_lost: [
+        { severity: "loss", service: "qdrant", title: "volume qdrant is gone: its data is lost", evidence: "no volume named ai_qdrant", hint: "" },
+      ],
+      expected_ms: 31000,
+    },
+    before: {
+      taken_at_ms: 1000,
+      items: [
+        { key: "postgres:db:document_embeddings", label: "document_embeddings rows", value: 12345, text: "12,345", rule: "equal", read_at_ms: 1000 },
+      ],
+    },
+    ...over,
+  };
+}
+
+export function recoveryResult(ok: boolean): Recovery {
+  const p = recoveryPreview();
+  return {
+    started_ms: 1000,
+    finished_ms: 4500,
+    diagnosis: p.diagnosis,
+    plan: p.plan,
+    outcomes: [
+      { step: 1, status: "done", ms: 2100, note: "pulled" },
+      { step: 2, status: ok ? "done" : "failed", ms: 600, note: ok ? "replaced" : "not confirmed" },
+    ],
+    before: p.before,
+    after: p.before,
+    compared: [
+      { key: "postgres:db:document_embeddings", label: "document_embeddings rows", before: "12,345", after: ok ? "12,345" : "12,000", verdict: ok ? "same" : "differs" },
+    ],
+    verification: null,
+    ok,
+    problems: ok ? [] : ["step 2 failed: not confirmed", "data differs: document_embeddings rows 12,345 before, 12,000 after"],
+    incident_id: 3,
   };
 }
