@@ -308,6 +308,122 @@ def test_healing_view_quarantine_release_and_a_drill(driver, sni, workdir, artif
         driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
 
 
+RECOVER_PROJECT = "swrecwin"
+RECOVER_CONTAINERS = [f"{RECOVER_PROJECT}_{s}_1" for s in ("postgres", "redis", "aidb", "notes")]
+
+
+def _recover_clean():
+    # --ignore: one missing name must not keep the others.
+    subprocess.run(["podman", "rm", "--ignore", "-f", "-t", "0", *RECOVER_CONTAINERS], capture_output=True)
+    for volume in ("pgdata", "redisdata"):
+        subprocess.run(["podman", "volume", "rm", "-f", f"{RECOVER_PROJECT}_{volume}"], capture_output=True)
+    subprocess.run(["podman", "network", "rm", "-f", f"{RECOVER_PROJECT}_default"], capture_output=True)
+
+
+def test_the_recovery_wizard_brings_a_removed_stack_back_with_its_data(driver, sni, engine, workdir, artifacts):
+    """The replica stack (PostgreSQL and Redis with data, an MCP service)
+    brought up by podman-compose, verified, then every container removed;
+    one more service runs another image and keeps a file in its own layer.
+    From the tray's Recover…: the plan, the guard of the step that would
+    lose the file (accepted on its own, backed up first), the progress and
+    the result with the data before and after."""
+    stack_file = workdir / "stack.yaml"
+    good = stack_file.read_text()
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    replica = open(os.path.join(root, "tests/support/recover/swrec/compose.yaml")).read()
+    # The app's environment has the test password as SW_TEST_PG_PASSWORD.
+    replica = (replica.replace("${SWREC_PG_PASSWORD:?set SWREC_PG_PASSWORD}", "sw-test-pw")
+               .replace("password_env: SWREC_PG_PASSWORD", "password_env: SW_TEST_PG_PASSWORD")
+               .replace("25432", "55432").replace("26379", "55433").replace("28080", "55434")
+               .replace("x-stackwarden:\n  groups:", f"name: {RECOVER_PROJECT}\nx-stackwarden:\n  groups:", 1)
+               .replace("volumes:\n  pgdata: {}",
+                        "  notes:\n    image: localhost/sw-test-busybox:latest\n"
+                        "    x-stackwarden: { group: core }\nvolumes:\n  pgdata: {}"))
+    env = dict(os.environ, SWREC_PG_PASSWORD="sw-test-pw", SW_TEST_PG_PASSWORD="sw-test-pw", DOCKER_HOST=engine.endpoint)
+    cli = os.path.join(os.path.dirname(APP), "stackwarden")
+    try:
+        _recover_clean()
+        stack_file.write_text(replica)
+        subprocess.run(["podman", "run", "-d", "--name", f"{RECOVER_PROJECT}_notes_1",
+                        "--label", f"com.docker.compose.project={RECOVER_PROJECT}",
+                        "--label", "com.docker.compose.service=notes",
+                        "localhost/sw-test-health:latest"], check=True)
+        subprocess.run(["podman", "exec", f"{RECOVER_PROJECT}_notes_1", "sh", "-c",
+                        "mkdir -p /srv/notes && echo keep > /srv/notes/today.txt"], check=True)
+        up = subprocess.run(["podman-compose", "-p", RECOVER_PROJECT, "-f", str(stack_file), "up", "-d",
+                             "postgres", "redis", "aidb"], capture_output=True, text=True, env=env)
+        assert up.returncode == 0, up.stdout + up.stderr
+        pg = f"{RECOVER_PROJECT}_postgres_1"
+        wait_for("PostgreSQL ready", lambda: subprocess.run(
+            ["podman", "exec", pg, "pg_isready", "-q", "-h", "127.0.0.1", "-U", "mcp", "-d", "mcp"]).returncode == 0,
+            timeout=60)
+        subprocess.run(["podman", "exec", pg, "su", "postgres", "-c",
+                        "psql -q -d mcp -c \"SET ROLE mcp; INSERT INTO document_embeddings (body) "
+                        "SELECT 'doc ' || g FROM generate_series(1, 4321) g\""], check=True)
+        # The user verified once: the baseline the wizard compares with.
+        subprocess.run([cli, "--host", engine.endpoint, "verify"], env={
+            **env, "STACKWARDEN_DATA_DIR": str(workdir / "data"),
+            "STACKWARDEN_CONFIG": str(workdir / "config.toml")}, capture_output=True, cwd=workdir)
+        subprocess.run(["podman", "rm", "-f", "-t", "0", *RECOVER_CONTAINERS[:3]], check=True, capture_output=True)
+
+        # The tray's Recover… opens the wizard.
+        service = sni.wait_for_item()
+        props = sni.item_properties(service)
+        labels = sni.menu_labels(service, props["menu"])
+        assert "Recover…" in labels, labels
+        sni.click_menu(service, props["menu"], labels["Recover…"])
+        wait_for("the wizard", lambda: text_of(driver, "recovery-diagnose"))
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="recovery-diagnose"]').click()
+        wait_for("the plan", lambda: text_of(driver, "recovery-plan") or text_of(driver, "recovery-error")
+                 or text_of(driver, "recovery-nothing"), timeout=30)
+        plan = text_of(driver, "recovery-plan")
+        assert plan, driver.find_element(By.CSS_SELECTOR, "main").text
+        for expected in ("create and start swrecwin_postgres_1", "wait until postgres is healthy",
+                         "replace swrecwin_notes_1"):
+            assert expected in plan, plan
+        assert "4,321" in text_of(driver, "recovery-data-now")
+        driver.execute_script("document.querySelector('main').scrollTop = 0")
+        driver.save_screenshot(str(artifacts / "window-recovery-plan.png"))
+        guard = driver.find_element(By.CSS_SELECTOR, '[data-testid^="guard-"]:not([data-testid^="guard-accept"])')
+        assert "A /srv/notes/today.txt" in guard.text, guard.text
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", guard)
+        driver.save_screenshot(str(artifacts / "window-recovery-guard.png"))
+        guard.find_element(By.CSS_SELECTOR, 'input[type="checkbox"]').click()
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="recovery-run"]').click()
+        wait_for("progress", lambda: text_of(driver, "recovery-running") or text_of(driver, "recovery-result"))
+        driver.save_screenshot(str(artifacts / "window-recovery-progress.png"))
+        verdict = wait_for("the result", lambda: text_of(driver, "recovery-verdict"), timeout=120)
+        assert verdict.startswith("Recovered in"), verdict + (text_of(driver, "recovery-plan") or "")
+        rows = driver.find_element(By.CSS_SELECTOR, '[data-testid="recovery-compared"] [data-key="postgres:postgres:document_embeddings"]')
+        assert "4,321" in rows.text and "same" in rows.text, rows.text
+        assert "sha256" in text_of(driver, "recovery-plan"), "the backup is shown with its checksum"
+        driver.execute_script("document.querySelector('[data-testid=recovery-result]').scrollIntoView()")
+        driver.save_screenshot(str(artifacts / "window-recovery-result.png"))
+        image = subprocess.run(["podman", "inspect", "-f", "{{.ImageName}}", f"{RECOVER_PROJECT}_notes_1"],
+                               capture_output=True, text=True).stdout.strip()
+        assert image == "localhost/sw-test-busybox:latest", image
+        backups = list((workdir / "data" / "backups").glob("notes-srv-*.tar"))
+        assert backups, "the backup is in the data folder"
+        if text_of(driver, "recovery-export") is not None:
+            driver.find_element(By.CSS_SELECTOR, '[data-testid="recovery-export"]').click()
+            said = wait_for("report written", lambda: text_of(driver, "recovery-said"))
+            report = said.split("Report written to ", 1)[1]
+            assert "Recovery at" in open(report).read()
+
+        # The page may spawn the two engine starts only.
+        refused = driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            window.__TAURI_INTERNALS__.invoke('plugin:shell|spawn',
+                {program: 'podman-service', args: ['system', 'reset', '--force', 'x'], options: {}})
+              .then(() => done('allowed'), (e) => done(String(e)));
+        """)
+        assert refused != "allowed", refused
+    finally:
+        stack_file.write_text(good)
+        _recover_clean()
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
+
+
 def test_stop_and_start_from_the_window(driver, artifacts):
     button(driver, "Stop sw-ok-worker").click()
     wait_for("worker stopped", lambda: (text_of(driver, "state-sw-ok-worker") or "").startswith("exited"))
