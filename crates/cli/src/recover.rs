@@ -96,7 +96,7 @@ async fn recover(
         None => Memory::default(),
     };
     let tools = tools::detect();
-    let ctx = memory.context(stack, prints, &[]);
+    let ctx = memory.context(stack, prints, &[], &tools);
     let commands = LocalCommands {
         engine_log: Config::data_dir().map(|d| d.join("podman-service.log")),
     };

@@ -52,6 +52,7 @@ pub fn run(
             home: None,
             progress: Some(tx),
             ever_deployed: crate::store::ever_deployed(config).await,
+            cpu_window: stackwarden_verify::CPU_WINDOW,
         };
         let (run, ()) = tokio::join!(verify(input), printer);
         if args.record {

@@ -250,8 +250,8 @@ fn every_container_removed_comes_back_healthy_with_the_same_data() {
     assert_eq!(rows["before"], "12,345");
     assert_eq!(rows["after"], "12,345");
     assert_eq!(rows["verdict"], "same");
-    assert_eq!(item("redis:redis:dbsize")["verdict"], "same");
-    assert_eq!(item("redis:redis:dbsize")["after"], "3");
+    assert_eq!(item("redis:redis:persistent")["verdict"], "same");
+    assert_eq!(item("redis:redis:persistent")["after"], "3");
     assert_eq!(item("telemetry:aidb-events.jsonl")["after"], "2 lines, 16B");
     assert!(
         compared.iter().all(|c| c["verdict"] != "differs"),
@@ -380,8 +380,44 @@ fn a_deleted_volume_is_said_to_be_data_lost_before_anything_else() {
     let lost = words.find("DATA LOST").expect("stated");
     assert!(lost < words.find("Plan:").unwrap(), "{words}");
 
-    // Recovering starts it with an empty volume, and says the data was lost.
+    // Starting it on a new, empty volume is asked on its own: --yes alone
+    // creates nothing.
     let out = recover(&p.data(), &p.file(), &["--yes", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let r = json(&out);
+    let create = r["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "create_volume")
+        .unwrap()
+        .clone();
+    assert!(
+        create["loss"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("is gone"),
+        "{create}"
+    );
+    assert!(
+        p.containers().is_empty(),
+        "nothing created without the confirmation"
+    );
+    let exists = Command::new("podman")
+        .args(["volume", "exists", "swrecvol_notes"])
+        .status()
+        .unwrap();
+    assert_eq!(
+        exists.code(),
+        Some(1),
+        "no volume created without the confirmation"
+    );
+    // Accepted: an empty volume, the service on it, and the loss said.
+    let out = recover(
+        &p.data(),
+        &p.file(),
+        &["--yes", "--json", "--accept-loss", "notes"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let r = json(&out);
     assert!(
@@ -519,15 +555,63 @@ fn a_step_that_would_lose_data_needs_its_own_confirmation_and_a_backup() {
 }
 
 #[test]
+fn a_running_container_of_another_image_is_replaced_on_its_own_port() {
+    // Its own published port is held by the engine's forwarder: not in
+    // the way of its replacement.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let p = Project::new(
+        "swrecport2",
+        &format!("services:\n  web:\n    image: {BUSYBOX}\n    command: [httpd, -f, -p, \"8080\"]\n    ports: [\"127.0.0.1:{port}:8080\"]\n"),
+        &[],
+    );
+    podman(&[
+        "run",
+        "-d",
+        "--name",
+        "swrecport2_web_1",
+        "--label",
+        "com.docker.compose.project=swrecport2",
+        "--label",
+        "com.docker.compose.service=web",
+        "-p",
+        &format!("127.0.0.1:{port}:8080"),
+        "localhost/sw-test-health:latest",
+        "httpd",
+        "-f",
+        "-p",
+        "8080",
+    ]);
+    let out = recover(&p.data(), &p.file(), &["--yes", "--json"]);
+    let r = json(&out);
+    assert!(
+        r["plan"]["blockers"].as_array().unwrap().is_empty(),
+        "{r:#}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{r:#}");
+    assert_eq!(
+        podman(&["inspect", "swrecport2_web_1", "--format", "{{.ImageName}}"]),
+        BUSYBOX
+    );
+}
+
+#[test]
 fn a_key_outside_the_subset_is_handed_to_the_compose_tool() {
     let p = Project::new(
         "swreccompose",
-        &format!("services:\n  shm:\n    image: {BUSYBOX}\n    shm_size: 64m\n"),
+        &format!("services:\n  shm:\n    image: {BUSYBOX}\n    shm_size: 64m\n    environment:\n      API_TOKEN: Zq7-very-secret-tok3n\n"),
         &[],
     );
     let out = recover(&p.data(), &p.file(), &["--yes"]);
     let words = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{words}{}", text(&out.stderr));
+    // The tool prints its `podman run -e ...`: the value is masked.
+    assert!(words.contains("API_TOKEN=***"), "{words}");
+    assert!(!words.contains("Zq7-very-secret-tok3n"));
+    assert!(!text(&out.stderr).contains("Zq7-very-secret-tok3n"));
     assert!(
         words.contains("bring up shm with podman-compose"),
         "{words}"

@@ -38,6 +38,10 @@ pub struct Context<'a> {
     pub known_volumes: &'a BTreeSet<String>,
     /// Problems of the stack file, when the last good one is in use.
     pub stack_problems: &'a [String],
+    /// Name missing containers `<project>_<service>_1` (podman-compose,
+    /// docker-compose 1) rather than compose 2's `<project>-<service>-1`
+    /// when nothing else tells which tool made them.
+    pub underscore_names: bool,
 }
 
 /// The engine's answer: connected, or every endpoint tried.
@@ -87,6 +91,8 @@ pub async fn diagnose(ctx: &Context<'_>, engine: EngineSeen<'_>, rows: &[Service
                 services: Vec::new(),
                 missing_networks: Vec::new(),
                 missing_volumes: Vec::new(),
+                lost_volumes: Vec::new(),
+                project: ctx.stack.project.clone(),
             };
         }
         EngineSeen::Connected(engine) => engine,
@@ -94,6 +100,16 @@ pub async fn diagnose(ctx: &Context<'_>, engine: EngineSeen<'_>, rows: &[Service
     let mut services = Vec::new();
     let mut missing_networks: Vec<(String, String)> = Vec::new();
     let mut missing_volumes: Vec<(String, String)> = Vec::new();
+    let mut lost_volumes: Vec<(String, String)> = Vec::new();
+    // The project the existing containers carry, and how they are named.
+    let project = rows
+        .iter()
+        .find_map(|r| r.project.clone())
+        .unwrap_or_else(|| ctx.stack.project.clone());
+    let underscore = rows
+        .iter()
+        .find_map(naming_style)
+        .unwrap_or(ctx.underscore_names);
     for svc in ctx.stack.services.iter().filter(|s| s.profile_active) {
         let Some(blueprint) = ctx.blueprints.services.get(&svc.name) else {
             continue;
@@ -146,7 +162,7 @@ pub async fn diagnose(ctx: &Context<'_>, engine: EngineSeen<'_>, rows: &[Service
             service: svc.name.clone(),
             required: ctx.stack.is_required(svc),
             container: row.map_or_else(
-                || container_name(ctx.stack, svc, ctx.known_names),
+                || container_name(ctx.stack, svc, ctx.known_names, &project, underscore),
                 |r| r.name.clone(),
             ),
             container_id: row.map(|r| r.id.0.clone()),
@@ -171,14 +187,19 @@ pub async fn diagnose(ctx: &Context<'_>, engine: EngineSeen<'_>, rows: &[Service
             });
         }
         if condition_needs_ports(condition) {
-            findings.extend(port_findings(blueprint));
+            findings.extend(port_findings(blueprint, row));
         }
-        let (volume_notes, gone) = volume_findings(ctx, svc, blueprint, engine).await;
-        findings.extend(volume_notes);
+        let seen = volume_findings(ctx, svc, blueprint, engine).await;
+        findings.extend(seen.findings);
         if condition_needs_image(condition) {
-            for pair in gone {
+            for pair in seen.gone {
                 if !missing_volumes.contains(&pair) {
                     missing_volumes.push(pair);
+                }
+            }
+            for name in seen.lost {
+                if !lost_volumes.iter().any(|(n, _)| *n == name) {
+                    lost_volumes.push((name, svc.name.clone()));
                 }
             }
         }
@@ -198,6 +219,8 @@ pub async fn diagnose(ctx: &Context<'_>, engine: EngineSeen<'_>, rows: &[Service
         services,
         missing_networks,
         missing_volumes,
+        lost_volumes,
+        project,
     }
 }
 
@@ -208,16 +231,50 @@ async fn unsaved(engine: &Engine, row: &ServiceRow) -> Vec<String> {
         return vec!["(its changes could not be listed: treated as unsaved)".into()];
     };
     let mounted: Vec<&str> = row.mounts.iter().map(|m| m.destination.as_str()).collect();
-    changes
-        .into_iter()
-        .filter(|c| {
-            !mounted.iter().any(|m| {
-                c.path == *m || c.path.starts_with(&format!("{}/", m.trim_end_matches('/')))
+    // An anonymous volume stays behind when its container is removed, and
+    // the new container gets an empty one: its data is lost to the service.
+    let anonymous = row
+        .mounts
+        .iter()
+        .filter(|m| m.kind == "volume" && is_anonymous_volume(&m.source))
+        .map(|m| {
+            format!(
+                "V {} (anonymous volume {}, left behind: the new container starts with an empty one)",
+                m.destination,
+                m.source.get(..12).unwrap_or(&m.source)
+            )
+        });
+    let mut out: Vec<String> = anonymous.collect();
+    out.extend(
+        changes
+            .into_iter()
+            .filter(|c| {
+                !mounted.iter().any(|m| {
+                    c.path == *m || c.path.starts_with(&format!("{}/", m.trim_end_matches('/')))
+                })
             })
-        })
-        .filter(|c| !is_scratch(&c.path))
-        .map(|c| format!("{} {}", c.kind, c.path))
-        .collect()
+            .filter(|c| !is_scratch(&c.path))
+            .map(|c| format!("{} {}", c.kind, c.path)),
+    );
+    out
+}
+
+/// How a compose tool named this container: `Some(true)` for
+/// `<project>_<service>_N`, `Some(false)` for `<project>-<service>-N`.
+fn naming_style(r: &ServiceRow) -> Option<bool> {
+    let (p, s) = (r.project.as_deref()?, r.compose_service.as_deref()?);
+    if r.name.starts_with(&format!("{p}_{s}_")) {
+        Some(true)
+    } else if r.name.starts_with(&format!("{p}-{s}-")) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// An engine-named (anonymous) volume: 64 hex digits.
+fn is_anonymous_volume(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Paths every container changes that hold no user data.
@@ -240,9 +297,16 @@ fn is_scratch(path: &str) -> bool {
 
 /// The name a missing container gets: `container_name`, else the name a
 /// compose tool gave it before (`<project>_<service>_1` from podman-compose
-/// and docker-compose 1, `<project>-<service>-1` from compose 2), else
-/// compose 2's.
-pub fn container_name(stack: &Stack, svc: &StackService, known: &BTreeSet<String>) -> String {
+/// and docker-compose 1, `<project>-<service>-1` from compose 2), else the
+/// style of the project's other containers or of the compose tool
+/// installed (`underscore`), in the project its containers carry.
+pub fn container_name(
+    stack: &Stack,
+    svc: &StackService,
+    known: &BTreeSet<String>,
+    project: &str,
+    underscore: bool,
+) -> String {
     if let Some(name) = &svc.container_name {
         return name.clone();
     }
@@ -257,8 +321,16 @@ pub fn container_name(stack: &Stack, svc: &StackService, known: &BTreeSet<String
             }
         }
     }
-    svc.default_container_name(&stack.project)
+    if underscore {
+        format!("{project}_{}_1", svc.name)
+    } else {
+        format!("{project}-{}-1", svc.name)
+    }
 }
+
+/// Restarts within a couple of minutes of its start that make a running
+/// container crash-looping; a long-running one with old restarts is not.
+const CRASH_LOOP_WITHIN_MS: i64 = 120_000;
 
 /// What a service's container needs, from what the engine shows.
 pub fn condition(svc: &StackService, row: Option<&ServiceRow>) -> ServiceCondition {
@@ -272,7 +344,12 @@ pub fn condition(svc: &StackService, row: Option<&ServiceRow>) -> ServiceConditi
     }
     match row.state {
         ContainerState::Restarting => ServiceCondition::CrashLooping,
-        ContainerState::Running if row.restart_count >= CRASH_LOOP_RESTARTS => {
+        ContainerState::Running
+            if row.restart_count >= CRASH_LOOP_RESTARTS
+                && row
+                    .started_at_ms
+                    .is_some_and(|s| now_ms().saturating_sub(s) < CRASH_LOOP_WITHIN_MS) =>
+        {
             ServiceCondition::CrashLooping
         }
         ContainerState::Running => match row.health {
@@ -388,12 +465,19 @@ fn service_findings(state: &ServiceState, row: Option<&ServiceRow>) -> Vec<Findi
     }]
 }
 
-fn port_findings(blueprint: &Blueprint) -> Vec<Finding> {
+/// Host ports the service would bind that another process holds; those
+/// its own container publishes now (the engine's forwarder holds them)
+/// are not in the way.
+fn port_findings(blueprint: &Blueprint, row: Option<&ServiceRow>) -> Vec<Finding> {
+    let own: Vec<u16> = row
+        .filter(|r| r.is_running())
+        .map(|r| r.ports.iter().filter_map(|p| p.host_port).collect())
+        .unwrap_or_default();
     blueprint
         .ports
         .iter()
         .filter_map(|p| {
-            let published = p.published?;
+            let published = p.published.filter(|port| !own.contains(port))?;
             let holder = host_ports::held(p.host_ip.as_deref(), published, &p.protocol)?;
             let address = format!(
                 "{}:{published}/{}",
@@ -414,14 +498,24 @@ fn port_findings(blueprint: &Blueprint) -> Vec<Finding> {
         .collect()
 }
 
+/// What the diagnosis saw of a service's volumes.
+struct VolumesSeen {
+    findings: Vec<Finding>,
+    /// Named volumes that do not exist (engine name, key in the file).
+    gone: Vec<(String, String)>,
+    /// Of those, the ones that held data before.
+    lost: Vec<String>,
+}
+
 async fn volume_findings(
     ctx: &Context<'_>,
     svc: &StackService,
     blueprint: &Blueprint,
     engine: &Engine,
-) -> (Vec<Finding>, Vec<(String, String)>) {
+) -> VolumesSeen {
     let mut out = Vec::new();
     let mut gone = Vec::new();
+    let mut lost = Vec::new();
     let deployed = std::iter::once(&ctx.stack.project)
         .chain(&ctx.stack.project_aliases)
         .any(|p| ctx.ever_deployed.contains(&(p.clone(), svc.name.clone())));
@@ -429,16 +523,35 @@ async fn volume_findings(
         match &mount.source {
             MountSource::Volume { key, candidates } => {
                 let mut found = None;
+                let mut unknown = None;
                 for name in candidates {
-                    if let Ok(Some(v)) = engine.volume(name).await {
-                        found = Some(v);
-                        break;
+                    match engine.volume(name).await {
+                        Ok(Some(v)) => {
+                            found = Some(v);
+                            break;
+                        }
+                        Ok(None) => {}
+                        Err(e) => unknown = Some(e),
                     }
+                }
+                // The engine could not say: not "gone", which would claim data lost.
+                if let (None, Some(e)) = (&found, unknown) {
+                    out.push(Finding {
+                        severity: Severity::Problem,
+                        service: Some(svc.name.clone()),
+                        title: format!("could not check volume {key}"),
+                        evidence: e.to_string(),
+                        hint: "diagnose again when the engine answers".into(),
+                    });
+                    continue;
                 }
                 let known = deployed || candidates.iter().any(|c| ctx.known_volumes.contains(c));
                 if found.is_none() {
                     if let Some(first) = candidates.first() {
                         gone.push((first.clone(), key.clone()));
+                        if known {
+                            lost.push(first.clone());
+                        }
                     }
                 }
                 out.push(match found {
@@ -495,7 +608,11 @@ async fn volume_findings(
             _ => {}
         }
     }
-    (out, gone)
+    VolumesSeen {
+        findings: out,
+        gone,
+        lost,
+    }
 }
 
 async fn disk_finding(engine: &Engine) -> Option<Finding> {
@@ -540,6 +657,103 @@ pub fn free_bytes(path: &Path) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(
+        state: ContainerState,
+        health: HealthState,
+        restarts: u32,
+        exit: Option<i64>,
+        image: &str,
+    ) -> ServiceRow {
+        ServiceRow {
+            id: stackwarden_model::ContainerId("id".into()),
+            name: "c".into(),
+            image: image.into(),
+            project: None,
+            compose_service: None,
+            replica: None,
+            state,
+            health,
+            exit_code: exit,
+            started_at_ms: None,
+            restart_count: restarts,
+            restart_policy: String::new(),
+            ports: Vec::new(),
+            mounts: Vec::new(),
+            usage: None,
+        }
+    }
+
+    fn just_started(mut r: ServiceRow) -> ServiceRow {
+        r.started_at_ms = Some(now_ms() - 5_000);
+        r
+    }
+
+    #[test]
+    fn a_container_is_read_as_what_it_needs() {
+        let stack =
+            stackwarden_stack::parse("services:\n  db:\n    image: postgres:16\n", "c.yaml")
+                .unwrap_or_else(|e| panic!("{e}"));
+        let svc = &stack.services[0];
+        let img = "docker.io/library/postgres:16";
+        use ContainerState::*;
+        use HealthState as H;
+        let cases = [
+            (None, ServiceCondition::Missing),
+            (
+                Some(row(Running, H::Healthy, 0, None, img)),
+                ServiceCondition::Healthy,
+            ),
+            (
+                Some(row(Running, H::None, 0, None, img)),
+                ServiceCondition::Running,
+            ),
+            (
+                Some(row(Running, H::Unhealthy, 0, None, img)),
+                ServiceCondition::Unhealthy,
+            ),
+            (
+                Some(row(Running, H::Starting, 0, None, img)),
+                ServiceCondition::Starting,
+            ),
+            (
+                Some(row(Restarting, H::None, 1, None, img)),
+                ServiceCondition::CrashLooping,
+            ),
+            (
+                Some(just_started(row(Running, H::Healthy, 5, None, img))),
+                ServiceCondition::CrashLooping,
+            ),
+            // Old restarts of a container up for long: not a loop.
+            (
+                Some(row(Running, H::Healthy, 5, None, img)),
+                ServiceCondition::Healthy,
+            ),
+            (
+                Some(row(Exited, H::None, 4, Some(1), img)),
+                ServiceCondition::CrashLooping,
+            ),
+            (
+                Some(row(Exited, H::None, 4, Some(0), img)),
+                ServiceCondition::Stopped,
+            ),
+            (
+                Some(row(Exited, H::None, 0, Some(137), img)),
+                ServiceCondition::Stopped,
+            ),
+            (
+                Some(row(Created, H::None, 0, None, img)),
+                ServiceCondition::Stopped,
+            ),
+            (
+                Some(row(Running, H::Healthy, 0, None, "postgres:15")),
+                ServiceCondition::Outdated,
+            ),
+        ];
+        for (r, want) in cases {
+            assert_eq!(condition(svc, r.as_ref()), want, "{r:?}");
+        }
+    }
 
     #[test]
     fn image_names_compare_as_the_engine_completes_them() {

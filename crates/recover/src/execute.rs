@@ -242,6 +242,7 @@ async fn run_step(step: &Step, ex: &Execution<'_>, names: &Names) -> Result<Stri
             Ok(format!("network {} created", step.target))
         }
         StepKind::CreateVolume => {
+            guard(step, ex, service).await?;
             let key = key_of(&ex.diagnosis.missing_volumes, &step.target);
             ex.engine
                 .create_volume(&step.target, object_labels(project, "volume", &key))
@@ -261,56 +262,101 @@ async fn run_step(step: &Step, ex: &Execution<'_>, names: &Names) -> Result<Stri
         }
         StepKind::Create => create(step, ex, names, service).await,
         StepKind::Replace => {
-            let Some(loss) = &step.loss else {
-                return replace(step, ex, names, service).await;
-            };
-            if !ex.confirmed.contains(&step.id) {
-                return Err(Failure::new(
-                    format!("not confirmed: {}", loss.summary),
-                    "a destructive step runs only when confirmed on its own (in the window, or `--accept-loss SERVICE` with `--yes`); its backup is taken first",
-                ));
-            }
-            let mut saved = Vec::new();
-            for target in &loss.backups {
-                let file = crate::backup::archive(ex.engine, service, target, &ex.backup_dir)
-                    .await
-                    .map_err(|why| {
-                        Failure::new(
-                            format!("backup of {} failed: {why}", target.path),
-                            "nothing was removed",
-                        )
-                    })?;
-                let _ = ex.progress.send(Progress::Backup {
-                    step: step.id,
-                    file: file.path.display().to_string(),
-                    bytes: file.bytes,
-                    sha256: file.sha256.clone(),
-                });
-                saved.push(format!(
-                    "{} ({}, sha256 {})",
-                    file.path.display(),
-                    stackwarden_model::format::human_bytes(file.bytes),
-                    file.sha256
-                ));
-            }
+            let saved = guard(step, ex, service).await?;
             let note = replace(step, ex, names, service).await?;
-            Ok(format!("{note}; backups: {}", saved.join(", ")))
+            Ok(with_backups(note, &saved))
         }
         StepKind::Compose => {
+            let saved = guard(step, ex, service).await?;
+            // The tool prints the commands it runs, environment values
+            // included: those of the service are masked.
+            let secrets: Vec<String> = ex
+                .blueprints
+                .services
+                .get(service)
+                .map(|b| {
+                    b.environment
+                        .iter()
+                        .map(|(_, v)| v.clone())
+                        .filter(|v| v.len() >= 4)
+                        .collect()
+                })
+                .unwrap_or_default();
             let progress = ex.progress.clone();
             let id = step.id;
             let line = move |text: String| {
-                let _ = progress.send(Progress::Line {
-                    step: id,
-                    text: stackwarden_model::redact::text(&text),
-                });
+                let mut text = stackwarden_model::redact::text(&text);
+                for secret in &secrets {
+                    text = text.replace(secret.as_str(), "***");
+                }
+                let _ = progress.send(Progress::Line { step: id, text });
             };
-            ex.commands
-                .run(&step.command, ex.blueprints.working_dir.as_deref(), &line)
-                .await
-                .map_err(|why| Failure::new(why, "see the compose tool's output above"))
+            let run = ex
+                .commands
+                .run(&step.command, ex.blueprints.working_dir.as_deref(), &line);
+            match tokio::time::timeout(COMPOSE_LIMIT, run).await {
+                Ok(Ok(note)) => Ok(with_backups(note, &saved)),
+                Ok(Err(why)) => Err(Failure::new(why, "see the compose tool's output above")),
+                Err(_) => Err(Failure::new(
+                    format!(
+                        "{} did not finish within {} min",
+                        step.command.join(" "),
+                        COMPOSE_LIMIT.as_secs() / 60
+                    ),
+                    "it was stopped; run it yourself to see where it hangs",
+                )),
+            }
         }
         StepKind::Wait => wait(step, ex, service).await,
+    }
+}
+
+/// How long the compose tool may take for one service (a build included).
+const COMPOSE_LIMIT: Duration = Duration::from_secs(15 * 60);
+
+/// A destructive step runs only when confirmed on its own, after its
+/// backups; the files written (with size and SHA-256).
+async fn guard(step: &Step, ex: &Execution<'_>, service: &str) -> Result<Vec<String>, Failure> {
+    let Some(loss) = &step.loss else {
+        return Ok(Vec::new());
+    };
+    if !ex.confirmed.contains(&step.id) {
+        return Err(Failure::new(
+            format!("not confirmed: {}", loss.summary),
+            "a step that can lose data runs only when confirmed on its own (in the window, or `--accept-loss SERVICE` with `--yes`); its backup is taken first",
+        ));
+    }
+    let mut saved = Vec::new();
+    for target in &loss.backups {
+        let file = crate::backup::archive(ex.engine, service, target, &ex.backup_dir)
+            .await
+            .map_err(|why| {
+                Failure::new(
+                    format!("backup of {} failed: {why}", target.path),
+                    "nothing was removed",
+                )
+            })?;
+        let _ = ex.progress.send(Progress::Backup {
+            step: step.id,
+            file: file.path.display().to_string(),
+            bytes: file.bytes,
+            sha256: file.sha256.clone(),
+        });
+        saved.push(format!(
+            "{} ({}, sha256 {})",
+            file.path.display(),
+            stackwarden_model::format::human_bytes(file.bytes),
+            file.sha256
+        ));
+    }
+    Ok(saved)
+}
+
+fn with_backups(note: String, saved: &[String]) -> String {
+    if saved.is_empty() {
+        note
+    } else {
+        format!("{note}; backups: {}", saved.join(", "))
     }
 }
 

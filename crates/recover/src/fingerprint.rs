@@ -159,9 +159,13 @@ async fn postgres(
 }
 
 async fn redis(service: &str, url: &str) -> Vec<FingerprintItem> {
-    let keys_key = format!("redis:{service}:dbsize");
+    // Keys without an expiry must all come back; the total moves as keys
+    // expire, so it is shown only.
+    let keys_key = format!("redis:{service}:persistent");
+    let total_key = format!("redis:{service}:dbsize");
     let save_key = format!("redis:{service}:lastsave");
-    let keys_label = format!("{service} keys (DBSIZE)");
+    let keys_label = format!("{service} keys without expiry");
+    let total_label = format!("{service} keys (DBSIZE)");
     let save_label = format!("{service} last save");
     let read = async {
         let client = redis::Client::open(url).map_err(|_| "invalid URL".to_string())?;
@@ -173,20 +177,32 @@ async fn redis(service: &str, url: &str) -> Vec<FingerprintItem> {
             .query_async(&mut conn)
             .await
             .map_err(|e| e.to_string())?;
+        let keyspace: String = redis::cmd("INFO")
+            .arg("keyspace")
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
         let saved: i64 = redis::cmd("LASTSAVE")
             .query_async(&mut conn)
             .await
             .map_err(|e| e.to_string())?;
-        Ok::<_, String>((size, saved))
+        Ok::<_, String>((size, persistent_keys(&keyspace), saved))
     };
     match tokio::time::timeout(READ_TIMEOUT, read).await {
-        Ok(Ok((size, saved))) => vec![
+        Ok(Ok((size, persistent, saved))) => vec![
             item(
                 keys_key,
                 keys_label,
+                Some(persistent),
+                group_digits(persistent),
+                CompareRule::Equal,
+            ),
+            item(
+                total_key,
+                total_label,
                 Some(size),
                 group_digits(size),
-                CompareRule::Equal,
+                CompareRule::Shown,
             ),
             item(
                 save_key,
@@ -198,13 +214,39 @@ async fn redis(service: &str, url: &str) -> Vec<FingerprintItem> {
         ],
         Ok(Err(why)) => vec![
             unread(keys_key, keys_label, &why, CompareRule::Equal),
+            unread(total_key, total_label, &why, CompareRule::Shown),
             unread(save_key, save_label, &why, CompareRule::Shown),
         ],
         Err(_) => vec![
             unread(keys_key, keys_label, "no answer in 5 s", CompareRule::Equal),
+            unread(
+                total_key,
+                total_label,
+                "no answer in 5 s",
+                CompareRule::Shown,
+            ),
             unread(save_key, save_label, "no answer in 5 s", CompareRule::Shown),
         ],
     }
+}
+
+/// Keys without an expiry over every database of `INFO keyspace`
+/// (`db0:keys=12,expires=3,avg_ttl=0`).
+fn persistent_keys(keyspace: &str) -> i64 {
+    keyspace
+        .lines()
+        .filter(|l| l.starts_with("db"))
+        .filter_map(|l| {
+            let (_, fields) = l.split_once(':')?;
+            let field = |name: &str| {
+                fields
+                    .split(',')
+                    .find_map(|f| f.strip_prefix(name)?.strip_prefix('='))
+                    .and_then(|v| v.trim().parse::<i64>().ok())
+            };
+            Some(field("keys")?.saturating_sub(field("expires").unwrap_or(0)))
+        })
+        .sum()
 }
 
 fn chrono_text(epoch_s: i64) -> String {
@@ -221,11 +263,17 @@ async fn qdrant(service: &str, url: &str, collections: &[String]) -> Vec<Fingerp
         Ok(c) => c,
         Err(_) => return Vec::new(),
     };
-    let get = |path: String| {
-        let client = client.clone();
+    // `None`: GET; else POST with that JSON body.
+    let call = |path: String, body: Option<&'static str>| {
+        let request = match body {
+            None => client.get(path),
+            Some(b) => client
+                .post(path)
+                .header("content-type", "application/json")
+                .body(b),
+        };
         async move {
-            let response = client
-                .get(path)
+            let response = request
                 .send()
                 .await
                 .map_err(|e| stackwarden_model::redact::text(&e.to_string()))?;
@@ -233,6 +281,7 @@ async fn qdrant(service: &str, url: &str, collections: &[String]) -> Vec<Fingerp
             serde_json::from_slice::<serde_json::Value>(&body).map_err(|e| e.to_string())
         }
     };
+    let get = |path: String| call(path, None);
     let names: Vec<String> = if collections.is_empty() {
         match get(format!("{base}/collections")).await {
             Ok(v) => v["result"]["collections"]
@@ -257,16 +306,12 @@ async fn qdrant(service: &str, url: &str, collections: &[String]) -> Vec<Fingerp
     for name in names {
         let key = format!("qdrant:{service}:{name}");
         let label = format!("{name} points");
-        let path = format!("{base}/collections/{}", percent(&name));
-        out.push(match get(path).await {
-            Ok(v) => match v["result"]["points_count"].as_i64() {
+        // The exact count: a collection's `points_count` is an estimate.
+        let path = format!("{base}/collections/{}/points/count", percent(&name));
+        out.push(match call(path, Some(r#"{"exact":true}"#)).await {
+            Ok(v) => match v["result"]["count"].as_i64() {
                 Some(n) => item(key, label, Some(n), group_digits(n), CompareRule::Equal),
-                None => unread(
-                    key,
-                    label,
-                    "no points_count in the answer",
-                    CompareRule::Equal,
-                ),
+                None => unread(key, label, "no count in the answer", CompareRule::Equal),
             },
             Err(why) => unread(key, label, &why, CompareRule::Equal),
         });
@@ -437,18 +482,21 @@ pub fn fill_from(now: &mut Fingerprint, earlier: &Fingerprint) {
             *item = old.clone();
         }
     }
-    for old in &earlier.items {
-        if old.value.is_some() && !now.items.iter().any(|i| i.key == old.key) {
-            now.items.push(old.clone());
-        }
-    }
 }
 
-/// Each item of `before` beside the same item `after`.
+/// How old a reading may be and still stand for "before" exactly: older
+/// ones (taken by an earlier verification, when the database could not be
+/// read now) may have been outgrown by writes since.
+const FRESH_MS: i64 = 60_000;
+
+/// Each item of `before` beside the same item `after`. A value that must
+/// stay equal but was read a while before the recovery may have grown
+/// since: more is "changed", less is data lost.
 pub fn compare(before: &Fingerprint, after: &Fingerprint) -> Vec<ComparedItem> {
     let mut out = Vec::new();
     for b in &before.items {
         let a = after.items.iter().find(|a| a.key == b.key);
+        let stale = b.read_at_ms < before.taken_at_ms - FRESH_MS;
         let verdict = match (b.value, a.and_then(|a| a.value)) {
             (None, _) => Match::Unknown,
             (Some(_), None) => match b.rule {
@@ -457,6 +505,7 @@ pub fn compare(before: &Fingerprint, after: &Fingerprint) -> Vec<ComparedItem> {
             },
             (Some(x), Some(y)) if x == y => Match::Same,
             (Some(x), Some(y)) => match b.rule {
+                CompareRule::Equal if stale && y > x => Match::Changed,
                 CompareRule::Equal => Match::Differs,
                 CompareRule::NotLess if y < x => Match::Differs,
                 CompareRule::NotLess | CompareRule::Shown => Match::Changed,
@@ -520,6 +569,12 @@ mod tests {
             ("size", Some(140), Shown),
         ]);
         let verdicts: Vec<Match> = compare(&before, &after).iter().map(|c| c.verdict).collect();
+        // An hour-old reading: more rows now is writes since, fewer is loss.
+        let mut old = fp(&[("rows", Some(100), Equal), ("gone", Some(100), Equal)]);
+        old.taken_at_ms = 10_000_000;
+        let later = fp(&[("rows", Some(120), Equal), ("gone", Some(90), Equal)]);
+        let v: Vec<Match> = compare(&old, &later).iter().map(|c| c.verdict).collect();
+        assert_eq!(v, vec![Match::Changed, Match::Differs]);
         assert_eq!(
             verdicts,
             vec![
@@ -538,10 +593,20 @@ mod tests {
     fn an_unreadable_value_takes_the_last_reading() {
         use CompareRule::*;
         let mut now = fp(&[("rows", None, Equal)]);
-        let earlier = fp(&[("rows", Some(7), Equal), ("keys", Some(2), Equal)]);
+        let earlier = fp(&[("rows", Some(7), Equal), ("dropped", Some(2), Equal)]);
         fill_from(&mut now, &earlier);
         assert_eq!(now.items[0].value, Some(7));
-        assert_eq!(now.items[1].key, "keys");
+        // A table no longer required is not brought back from old readings.
+        assert_eq!(now.items.len(), 1);
+    }
+
+    #[test]
+    fn keys_without_expiry_are_counted_over_every_database() {
+        let info =
+            "# Keyspace\r\ndb0:keys=12,expires=3,avg_ttl=0\r\ndb2:keys=5,expires=0,avg_ttl=0\r\n";
+        assert_eq!(persistent_keys(info), 14);
+        assert_eq!(persistent_keys("# Keyspace\r\n"), 0);
+        assert_eq!(persistent_keys("db0:garbage"), 0);
     }
 
     #[test]

@@ -28,16 +28,14 @@ pub fn held(host_ip: Option<&str>, port: u16, protocol: &str) -> Option<Holder> 
         .and_then(|ip| ip.trim_matches(['[', ']']).parse().ok())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     let address = SocketAddr::new(ip, port);
-    let free = if protocol == "udp" {
-        UdpSocket::bind(address).is_ok()
+    let bound = if protocol == "udp" {
+        UdpSocket::bind(address).map(drop)
     } else {
-        match TcpListener::bind(address) {
-            Ok(_) => true,
-            // Only "in use" means held; an address this host does not have
-            // is the engine's to report.
-            Err(e) => e.kind() != std::io::ErrorKind::AddrInUse,
-        }
+        TcpListener::bind(address).map(drop)
     };
+    // Only "in use" means held; a privileged port or an address this host
+    // does not have is the engine's to report.
+    let free = !matches!(bound, Err(e) if e.kind() == std::io::ErrorKind::AddrInUse);
     if free {
         return None;
     }

@@ -107,6 +107,12 @@ pub struct Diagnosis {
     /// engine lacks (engine names, with the key the file gives them).
     pub missing_networks: Vec<(String, String)>,
     pub missing_volumes: Vec<(String, String)>,
+    /// Of those, the volumes that held data before (gone: data lost), each
+    /// with the service that had it.
+    pub lost_volumes: Vec<(String, String)>,
+    /// The compose project the stack's containers carry (as the user's
+    /// compose tool named it), for the compose tool's `-p`.
+    pub project: String,
 }
 
 impl Diagnosis {

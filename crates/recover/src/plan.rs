@@ -28,6 +28,17 @@ pub struct Tools {
     pub compose: Option<Vec<String>>,
 }
 
+impl Tools {
+    /// Whether the compose tool names containers `<project>_<service>_1`
+    /// (podman-compose, docker-compose 1) rather than compose 2's dashes.
+    pub fn underscore_names(&self) -> bool {
+        self.compose
+            .as_ref()
+            .and_then(|c| c.first())
+            .is_some_and(|p| p == "podman-compose" || p == "docker-compose")
+    }
+}
+
 /// Expected durations, from runs on the development machines: a rough
 /// guide for the user, never a deadline.
 mod expected {
@@ -131,15 +142,31 @@ pub fn plan(diagnosis: &Diagnosis, stack: &Stack, blueprints: &Blueprints, tools
         shared.insert(format!("network:{name}"), id);
     }
     for (name, key) in &diagnosis.missing_volumes {
+        let lost_by = diagnosis
+            .lost_volumes
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, service)| service.as_str());
         let id = b.push(
             StepKind::CreateVolume,
-            None,
+            lost_by,
             format!("create volume {name} (empty)"),
             format!("the stack's `{key}` volume does not exist; compose labels are set so compose tools own it"),
             expected::VOLUME,
             name,
             Vec::new(),
         );
+        // Its data is gone already; starting the service on an empty volume
+        // (a database initialises it) makes restoring it harder: asked on its own.
+        if let (Some(service), Some(step)) = (lost_by, b.last()) {
+            step.loss = Some(Loss {
+                summary: format!(
+                    "volume {name} held {service}'s data and is gone; {service} starts on a new, empty one (restore a backup into it first if you have one)"
+                ),
+                paths: vec![format!("volume {name}")],
+                backups: Vec::new(),
+            });
+        }
         shared.insert(format!("volume:{name}"), id);
     }
 
@@ -171,6 +198,16 @@ pub fn plan(diagnosis: &Diagnosis, stack: &Stack, blueprints: &Blueprints, tools
             state.condition,
             ServiceCondition::Missing | ServiceCondition::Outdated
         );
+        if needs_create && !blueprint.blocked.is_empty() {
+            blockers.push(Finding {
+                severity: Severity::Blocker,
+                service: Some(name.to_string()),
+                title: format!("{name} cannot be created"),
+                evidence: blueprint.blocked.join("; "),
+                hint: "set it as your compose file expects, then recover again".into(),
+            });
+            continue;
+        }
         if needs_create {
             for network in blueprint.networks.iter().filter(|n| !n.external) {
                 if let Some(first) = network.candidates.first() {
@@ -188,15 +225,12 @@ pub fn plan(diagnosis: &Diagnosis, stack: &Stack, blueprints: &Blueprints, tools
         let handed_over = needs_create
             && (!blueprint.unsupported.is_empty() || (blueprint.built && !state.image_present));
         let act = if handed_over {
-            compose_step(
-                &mut b,
-                state,
-                blueprint,
+            let tool = ComposeRun {
                 blueprints,
                 tools,
-                after,
-                &mut blockers,
-            )
+                project: &diagnosis.project,
+            };
+            compose_step(&mut b, state, blueprint, &tool, after, &mut blockers)
         } else {
             let mut after = after;
             if needs_create && !state.image_present {
@@ -214,7 +248,25 @@ pub fn plan(diagnosis: &Diagnosis, stack: &Stack, blueprints: &Blueprints, tools
             }
             act_step(&mut b, state, after)
         };
+        let why = if blueprint.healthcheck.is_some() {
+            "its healthcheck passes before anything that needs it starts"
+        } else {
+            "it runs and its probes pass"
+        };
         let Some(act) = act else {
+            // Up but not healthy yet: what needs it healthy waits for it.
+            if state.condition == ServiceCondition::Starting {
+                let wait = b.push(
+                    StepKind::Wait,
+                    Some(name),
+                    format!("wait until {name} is healthy"),
+                    format!("it is starting; {why}"),
+                    expected::WAIT,
+                    &state.container,
+                    Vec::new(),
+                );
+                ready.insert(name, wait);
+            }
             continue;
         };
         started.insert(name, act);
@@ -222,11 +274,7 @@ pub fn plan(diagnosis: &Diagnosis, stack: &Stack, blueprints: &Blueprints, tools
             StepKind::Wait,
             Some(name),
             format!("wait until {name} is healthy"),
-            if blueprint.healthcheck.is_some() {
-                "its healthcheck passes before anything that needs it starts".into()
-            } else {
-                "it runs and its probes pass".into()
-            },
+            why.to_string(),
             expected::WAIT,
             &state.container,
             vec![act],
@@ -314,6 +362,14 @@ fn backup_targets(state: &ServiceState) -> Vec<BackupTarget> {
         if change.starts_with('D') || !path.starts_with('/') {
             continue;
         }
+        // An anonymous volume: its own folder, as mounted.
+        if let Some(volume) = change.strip_prefix("V ") {
+            let at = volume.split(" (").next().unwrap_or(volume).to_string();
+            if !folders.contains(&at) {
+                folders.push(at);
+            }
+            continue;
+        }
         let top = path
             .trim_start_matches('/')
             .split('/')
@@ -333,15 +389,23 @@ fn backup_targets(state: &ServiceState) -> Vec<BackupTarget> {
         .collect()
 }
 
+/// What a compose-tool step is made from.
+struct ComposeRun<'a> {
+    blueprints: &'a Blueprints,
+    tools: &'a Tools,
+    /// The project the stack's containers carry.
+    project: &'a str,
+}
+
 fn compose_step(
     b: &mut Builder,
     state: &ServiceState,
     blueprint: &stackwarden_stack::Blueprint,
-    blueprints: &Blueprints,
-    tools: &Tools,
+    run: &ComposeRun<'_>,
     after: Vec<u32>,
     blockers: &mut Vec<Finding>,
 ) -> Option<u32> {
+    let (blueprints, tools) = (run.blueprints, run.tools);
     let name = state.service.as_str();
     let why = if blueprint.unsupported.is_empty() {
         format!("{name}'s image is built from the stack file (`build:`)")
@@ -351,6 +415,20 @@ fn compose_step(
             blueprint.unsupported.join(", ")
         )
     };
+    if blueprints
+        .config_files
+        .iter()
+        .any(|f| f == stackwarden_stack::DEFAULT_STACK_NAME)
+    {
+        blockers.push(Finding {
+            severity: Severity::Blocker,
+            service: Some(name.to_string()),
+            title: format!("{name} needs a compose tool and a compose file"),
+            evidence: format!("{why}; the built-in stack has no file a compose tool can read"),
+            hint: "write the stack to a compose file and point [stack] file at it".into(),
+        });
+        return None;
+    }
     let Some(tool) = &tools.compose else {
         blockers.push(Finding {
             severity: Severity::Blocker,
@@ -363,6 +441,8 @@ fn compose_step(
         return None;
     };
     let mut command = tool.clone();
+    command.push("-p".into());
+    command.push(run.project.to_string());
     for file in &blueprints.config_files {
         command.push("-f".into());
         command.push(file.clone());
@@ -383,6 +463,19 @@ fn compose_step(
     );
     if let Some(step) = b.last() {
         step.command = command;
+        // The tool replaces a container of another image: what it wrote
+        // outside its volumes goes with it, as for a replace.
+        if state.condition == ServiceCondition::Outdated && !state.unsaved.is_empty() {
+            step.loss = Some(Loss {
+                summary: format!(
+                    "the compose tool replaces {}: {} change(s) outside its volumes are lost with it",
+                    state.container,
+                    state.unsaved.len()
+                ),
+                paths: state.unsaved.clone(),
+                backups: backup_targets(state),
+            });
+        }
     }
     Some(id)
 }

@@ -24,10 +24,11 @@ use crate::{conclude, fingerprint, stack_rows};
 
 /// The stack files (the built-in stack when none) and their blueprints.
 /// The built-in stack's PostgreSQL password comes from the environment, as
-/// compose would take it; without one the blueprint carries a stand-in
-/// and the diagnosis still runs.
+/// compose would take it; without one the diagnosis still runs, and its
+/// container is not created (never with a stand-in password).
 pub fn load(files: &[PathBuf], env: &LoadEnv) -> Result<(Stack, Blueprints), StackError> {
     if files.is_empty() {
+        let unset = env.var("POSTGRES_PASSWORD").is_none_or(str::is_empty);
         let mut env = env.clone();
         env.vars
             .entry("POSTGRES_PASSWORD".into())
@@ -37,7 +38,21 @@ pub fn load(files: &[PathBuf], env: &LoadEnv) -> Result<(Stack, Blueprints), Sta
             DEFAULT_STACK_NAME.to_string(),
             DEFAULT_STACK_YAML.to_string(),
         )];
-        let prints = blueprints(&texts, &env, &stack)?;
+        let mut prints = blueprints(&texts, &env, &stack)?;
+        if unset {
+            for print in prints.services.values_mut() {
+                if print
+                    .environment
+                    .iter()
+                    .any(|(k, _)| k == "POSTGRES_PASSWORD")
+                {
+                    print.blocked.push(
+                        "POSTGRES_PASSWORD is not set: compose needs it to create this container"
+                            .into(),
+                    );
+                }
+            }
+        }
         return Ok((stack, prints));
     }
     let loaded = load_files(files, env)?;
@@ -88,6 +103,7 @@ impl Memory {
         stack: &'a Stack,
         prints: &'a Blueprints,
         stack_problems: &'a [String],
+        tools: &Tools,
     ) -> Context<'a> {
         Context {
             stack,
@@ -96,6 +112,7 @@ impl Memory {
             ever_deployed: &self.ever_deployed,
             known_volumes: &self.known_volumes,
             stack_problems,
+            underscore_names: tools.underscore_names(),
         }
     }
 }
@@ -158,6 +175,11 @@ pub async fn prepare_unreachable(
     }
 }
 
+/// The CPU window of the verification after a recovery: the containers
+/// just started under the wizard's eyes; a quarter second of CPU is
+/// enough to see one spinning.
+pub const RECOVERY_CPU_WINDOW: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Verifies, fingerprints the data after and concludes.
 pub async fn finish(
     stack: &Stack,
@@ -178,6 +200,7 @@ pub async fn finish(
         home: None,
         progress: None,
         ever_deployed: ever_deployed.clone(),
+        cpu_window: RECOVERY_CPU_WINDOW,
     });
     let after = fingerprint::take(stack, prints, Some(engine), &env_password, None);
     let (verification, after): (VerificationRun, Fingerprint) = tokio::join!(verify, after);
@@ -286,4 +309,24 @@ pub fn seconds(ms: u64) -> String {
         return human_duration_ms(i64::try_from(ms).unwrap_or(i64::MAX));
     }
     format!("{:.1} s", ms as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_postgres_is_never_created_with_the_stand_in_password() {
+        let (_, prints) = load(&[], &LoadEnv::default()).unwrap_or_else(|e| panic!("{e}"));
+        let blocked: Vec<&str> = prints
+            .services
+            .values()
+            .filter(|b| !b.blocked.is_empty())
+            .map(|b| b.service.as_str())
+            .collect();
+        assert!(!blocked.is_empty(), "{prints:?}");
+        let env = LoadEnv::from_pairs(&[("POSTGRES_PASSWORD", "s3cret")]);
+        let (_, prints) = load(&[], &env).unwrap_or_else(|e| panic!("{e}"));
+        assert!(prints.services.values().all(|b| b.blocked.is_empty()));
+    }
 }

@@ -104,7 +104,7 @@ impl Runtime {
                 ((*last).clone(), Blueprints::default(), problems)
             }
         };
-        let ctx = memory.context(&stack, &prints, &problems);
+        let ctx = memory.context(&stack, &prints, &problems, &tools);
         let prepared = match self.engine() {
             Some(engine) => session::prepare(&ctx, &engine, &tools, &memory.fingerprints).await?,
             None => {
@@ -145,6 +145,12 @@ impl Runtime {
         commands: &dyn Commands,
         progress: mpsc::UnboundedSender<Progress>,
     ) -> Result<Recovery, RuntimeError> {
+        // A refused run keeps the preview the person is looking at.
+        let flag = &self.inner.recovery.running;
+        if flag.swap(true, Ordering::SeqCst) {
+            return Err(RuntimeError::RecoveryRunning);
+        }
+        let _running = Running(Arc::clone(flag));
         let pending = {
             let mut slot = self
                 .inner
@@ -160,11 +166,6 @@ impl Runtime {
                 }
             }
         };
-        let flag = &self.inner.recovery.running;
-        if flag.swap(true, Ordering::SeqCst) {
-            return Err(RuntimeError::RecoveryRunning);
-        }
-        let _running = Running(Arc::clone(flag));
         let engine = self.engine().ok_or(RuntimeError::EngineUnreachable)?;
         let started_ms = now_ms();
         let Pending {

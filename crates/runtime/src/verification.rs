@@ -96,6 +96,7 @@ impl Runtime {
                 home: None,
                 progress,
                 ever_deployed,
+                cpu_window: stackwarden_verify::CPU_WINDOW,
             })
             .await;
             if let Some(store) = &store {

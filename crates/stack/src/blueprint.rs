@@ -11,7 +11,7 @@
 //! ([`Blueprint::unsupported`]), so the wizard hands that service to the
 //! user's compose tool instead of creating a container that differs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -68,8 +68,12 @@ pub struct Blueprint {
     pub networks: Vec<NetworkRef>,
     pub depends_on: Vec<Dependency>,
     /// Keys outside [`SUPPORTED_KEYS`] (and unsupported values, such as
-    /// several replicas), each with why.
+    /// several replicas or GPU reservations), each with why: the compose
+    /// tool brings this service up.
     pub unsupported: Vec<String>,
+    /// Why its container cannot be created at all (a variable compose
+    /// needs is not set): a blocker, not a hand-over.
+    pub blocked: Vec<String>,
 }
 
 impl std::fmt::Debug for Blueprint {
@@ -146,7 +150,7 @@ pub struct Blueprints {
 
 #[derive(Deserialize)]
 struct RawFile {
-    services: Option<BTreeMap<String, Option<BTreeMap<String, serde::de::IgnoredAny>>>>,
+    services: Option<BTreeMap<String, Option<BTreeMap<String, serde_json::Value>>>>,
 }
 
 /// Reads the blueprints of `stack`'s services from the texts it was loaded
@@ -157,7 +161,9 @@ pub fn blueprints(
     stack: &Stack,
 ) -> Result<Blueprints, StackError> {
     let (merged, env) = merge_texts(texts, env)?;
-    let mut keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // Every key of each service as written, with its value: what the
+    // typed reading skips must not be dropped silently.
+    let mut keys: BTreeMap<String, BTreeMap<String, serde_json::Value>> = BTreeMap::new();
     for (_, text) in texts {
         let Ok(text) = crate::interpolate(text, &|name| env.var(name).map(ToString::to_string))
         else {
@@ -167,7 +173,7 @@ pub fn blueprints(
             for (name, map) in raw.services.unwrap_or_default() {
                 keys.entry(name)
                     .or_default()
-                    .extend(map.unwrap_or_default().into_keys());
+                    .extend(map.unwrap_or_default());
             }
         }
     }
@@ -225,6 +231,7 @@ pub fn blueprints(
             networks: network_refs(&svc, &networks, &projects),
             depends_on: service.depends_on.clone(),
             unsupported: unsupported(keys.get(&name), &svc),
+            blocked: Vec::new(),
         };
         services.insert(name, blueprint);
     }
@@ -334,10 +341,21 @@ fn mount(
             }
         }
         VolumeEntry::Long {
+            kind,
             source,
             target,
             read_only,
-        } => (source.clone(), target.clone(), read_only.unwrap_or(false)),
+        } => {
+            let source = source.clone().filter(|s| !s.is_empty());
+            // `type: bind` binds even a source without `./`.
+            let source = match (kind.as_deref(), source) {
+                (Some("bind"), Some(s)) if !s.starts_with(['.', '/', '~']) => {
+                    Some(format!("./{s}"))
+                }
+                (_, s) => s,
+            };
+            (source, target.clone(), read_only.unwrap_or(false))
+        }
     };
     let source = match source.filter(|s| !s.is_empty()) {
         None => MountSource::Anonymous,
@@ -447,13 +465,63 @@ fn healthcheck(h: &crate::compose::Healthcheck) -> Option<HealthcheckConfig> {
     })
 }
 
-fn unsupported(keys: Option<&BTreeSet<String>>, svc: &ComposeService) -> Vec<String> {
+fn unsupported(
+    keys: Option<&BTreeMap<String, serde_json::Value>>,
+    svc: &ComposeService,
+) -> Vec<String> {
+    use serde_json::Value;
+    let empty = BTreeMap::new();
+    let keys = keys.unwrap_or(&empty);
     let mut out: Vec<String> = keys
-        .into_iter()
-        .flatten()
+        .keys()
         .filter(|k| !SUPPORTED_KEYS.contains(&k.as_str()) && k.as_str() != "build")
         .map(|k| format!("`{k}`"))
         .collect();
+    // Within supported keys, the parts a container would be created without.
+    if let Some(Value::Object(deploy)) = keys.get("deploy") {
+        out.extend(
+            deploy
+                .keys()
+                .filter(|k| k.as_str() != "replicas")
+                .map(|k| format!("`deploy.{k}`")),
+        );
+    }
+    if let Some(Value::Object(networks)) = keys.get("networks") {
+        for (net, settings) in networks {
+            if let Value::Object(settings) = settings {
+                out.extend(settings.keys().map(|k| format!("`networks.{net}.{k}`")));
+            }
+        }
+    }
+    if let Some(Value::Array(volumes)) = keys.get("volumes") {
+        for v in volumes {
+            let kind = v.get("type").and_then(Value::as_str);
+            if kind.is_some_and(|k| k != "volume" && k != "bind") {
+                out.push(format!("`volumes` of type {}", kind.unwrap_or_default()));
+            }
+            if let Value::Object(long) = v {
+                out.extend(
+                    long.keys()
+                        .filter(|k| {
+                            !matches!(k.as_str(), "type" | "source" | "target" | "read_only")
+                        })
+                        .map(|k| format!("`volumes.{k}`")),
+                );
+            }
+        }
+    }
+    if let Some(Value::Object(h)) = keys.get("healthcheck") {
+        out.extend(
+            h.keys()
+                .filter(|k| {
+                    !matches!(
+                        k.as_str(),
+                        "test" | "interval" | "timeout" | "retries" | "start_period" | "disable"
+                    )
+                })
+                .map(|k| format!("`healthcheck.{k}`")),
+        );
+    }
     let replicas = svc
         .deploy
         .as_ref()
@@ -560,12 +628,25 @@ networks:
     #[test]
     fn keys_outside_the_subset_are_named() {
         let b = read(
-            "services:\n  gpu:\n    image: llama\n    devices: [/dev/dri]\n    shm_size: 1g\n    deploy: {replicas: 2}\n",
+            "services:\n  gpu:\n    image: llama\n    devices: [/dev/dri]\n    shm_size: 1g\n    deploy: {replicas: 2, resources: {reservations: {devices: [{capabilities: [gpu]}]}}}\n    networks: {back: {aliases: [llm]}}\n    volumes: [{type: tmpfs, target: /cache}, {type: bind, source: models, target: /models, bind: {propagation: rshared}}]\n",
             &[],
         );
         assert_eq!(
             b.services["gpu"].unsupported,
-            vec!["`devices`", "`shm_size`", "2 replicas"]
+            vec![
+                "`devices`",
+                "`shm_size`",
+                "`deploy.resources`",
+                "`networks.back.aliases`",
+                "`volumes` of type tmpfs",
+                "`volumes.bind`",
+                "2 replicas"
+            ]
+        );
+        // `type: bind` with a bare source is a folder beside the file.
+        assert_eq!(
+            b.services["gpu"].volumes[1].source,
+            MountSource::Bind("/srv/ai/models".into())
         );
     }
 }

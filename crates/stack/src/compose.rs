@@ -156,6 +156,10 @@ pub(crate) enum PortNumber {
 pub(crate) enum VolumeEntry {
     Short(String),
     Long {
+        /// `volume`, `bind`, `tmpfs`, ...; `None` reads the source as
+        /// the short syntax does.
+        #[serde(rename = "type")]
+        kind: Option<String>,
         source: Option<String>,
         target: String,
         read_only: Option<bool>,

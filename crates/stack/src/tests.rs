@@ -595,8 +595,17 @@ services:
         - tcp: { address: "127.0.0.1:8080" }
   db:
     image: postgres
+    command: postgres -c 'max_connections=50'
+    entrypoint: [docker-entrypoint.sh]
+    ports: ["127.0.0.1:5432:5432", 9000]
+    volumes: [pgdata:/var/lib/postgresql/data, ./init:/init:ro, /scratch, { source: logs, target: /logs, read_only: true }]
+    restart: on-failure:3
+    labels: [tier=data]
+    networks: [back]
+    healthcheck: { test: ["CMD", "pg_isready"], interval: 2s, timeout: 1s, retries: 5, start_period: 10s }
     environment:
       POSTGRES_PASSWORD: example
+      PASSTHROUGH:
     x-stackwarden:
       group: core
       heal:
@@ -608,6 +617,11 @@ services:
       probes:
         - postgres: { url: "postgres://u@127.0.0.1/db", password_env: PGPASS, tables: [a, b] }
         - redis: { url: "redis://127.0.0.1:6379", require_persistence: true }
+volumes:
+  pgdata: { name: fuzz_pg }
+  logs: { external: true }
+networks:
+  back: {}
 "#;
 
 proptest::proptest! {
@@ -630,11 +644,19 @@ proptest::proptest! {
             let end = FULL_STACK.floor_char_boundary((start + len).min(FULL_STACK.len()));
             format!("{}{insert}{}", &FULL_STACK[..start], &FULL_STACK[end..])
         };
-        if let Err(e) = parse(&text, "compose.yaml") {
-            let lines = text.lines().count().max(1) as u64 + 1;
-            for p in e.problems() {
-                proptest::prop_assert!(p.line >= 1 && p.line <= lines, "{p:?} in {lines} lines:\n{text}");
-                proptest::prop_assert!(!p.reason.is_empty());
+        match parse(&text, "compose.yaml") {
+            Err(e) => {
+                let lines = text.lines().count().max(1) as u64 + 1;
+                for p in e.problems() {
+                    proptest::prop_assert!(p.line >= 1 && p.line <= lines, "{p:?} in {lines} lines:\n{text}");
+                    proptest::prop_assert!(!p.reason.is_empty());
+                }
+            }
+            // The recovery wizard's blueprints of what loaded never panic.
+            Ok(stack) => {
+                let texts = vec![("compose.yaml".to_string(), text.clone())];
+                let prints = crate::blueprints(&texts, &LoadEnv::default(), &stack);
+                proptest::prop_assert!(prints.is_ok(), "{prints:?}");
             }
         }
     }

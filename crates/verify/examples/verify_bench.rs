@@ -29,6 +29,7 @@ async fn main() -> BenchResult<()> {
             home: None,
             progress: None,
             ever_deployed: Default::default(),
+            cpu_window: stackwarden_verify::CPU_WINDOW,
         })
     };
     for _ in 0..3 {

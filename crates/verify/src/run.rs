@@ -51,6 +51,10 @@ pub struct VerifyInput<'a> {
     /// Services that have had a container (the store's memory): one
     /// without a container now is down, not "never deployed".
     pub ever_deployed: EverDeployed,
+    /// How far apart the resources check samples CPU ([`CPU_WINDOW`]; the
+    /// recovery wizard, which has just watched the containers start, uses
+    /// a shorter one).
+    pub cpu_window: Duration,
 }
 
 /// What a check measured besides its verdict.
@@ -207,7 +211,7 @@ async fn run_check(
             };
             // Leave room for the second sample to answer within the timeout.
             let budget = spec.timeout.saturating_sub(spec.timeout / 4);
-            match measure(engine, input.stack, &input.rows, budget).await {
+            match measure(engine, input.stack, &input.rows, budget, input.cpu_window).await {
                 Ok((measured, rows)) => (
                     checks::resources(&measured, limits),
                     Measured::Sampled(rows),
@@ -246,6 +250,7 @@ async fn measure(
     stack: &Stack,
     rows: &[ServiceRow],
     budget: Duration,
+    window: Duration,
 ) -> Result<(Vec<Measurement>, Vec<ServiceRow>), EngineError> {
     let started = Instant::now();
     let now = now_ms();
@@ -279,8 +284,8 @@ async fn measure(
             .filter(|r| prev.contains_key(&r.id))
             .filter_map(|r| r.usage.as_ref().map(|u| (r.id.clone(), u.sampled_at_ms)))
             .collect();
-        let second = if first_took + CPU_WINDOW + first_took <= budget {
-            tokio::time::sleep(CPU_WINDOW).await;
+        let second = if first_took + window + first_took <= budget {
+            tokio::time::sleep(window).await;
             let mut again = to_sample.clone();
             match engine.sample(&mut again, &mut prev).await {
                 Ok(_) => Some(again),

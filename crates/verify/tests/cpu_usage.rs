@@ -66,6 +66,7 @@ async fn run(stack: &Stack, engine: Engine, rows: Vec<ServiceRow>) -> Verificati
         home: Some(home.path().to_path_buf()),
         progress: None,
         ever_deployed: Default::default(),
+        cpu_window: stackwarden_verify::CPU_WINDOW,
     })
     .await
 }

@@ -125,6 +125,7 @@ async fn run(stack: &Stack, home: &std::path::Path) -> VerificationRun {
         home: Some(home.to_path_buf()),
         progress: None,
         ever_deployed: Default::default(),
+        cpu_window: stackwarden_verify::CPU_WINDOW,
     })
     .await
 }
@@ -307,6 +308,7 @@ async fn without_an_engine_the_engine_check_fails_and_container_checks_are_skipp
         home: Some(home.path().to_path_buf()),
         progress: Some(tx),
         ever_deployed: Default::default(),
+        cpu_window: stackwarden_verify::CPU_WINDOW,
     })
     .await;
     let mut live = 0;

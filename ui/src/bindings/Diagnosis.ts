@@ -12,4 +12,14 @@ findings: Array<Finding>, services: Array<ServiceState>,
  * Networks and named volumes the containers to create need and the
  * engine lacks (engine names, with the key the file gives them).
  */
-missing_networks: Array<[string, string]>, missing_volumes: Array<[string, string]>, };
+missing_networks: Array<[string, string]>, missing_volumes: Array<[string, string]>, 
+/**
+ * Of those, the volumes that held data before (gone: data lost), each
+ * with the service that had it.
+ */
+lost_volumes: Array<[string, string]>, 
+/**
+ * The compose project the stack's containers carry (as the user's
+ * compose tool named it), for the compose tool's `-p`.
+ */
+project: string, };

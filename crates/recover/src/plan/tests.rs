@@ -52,6 +52,8 @@ fn diagnosis(services: Vec<ServiceState>) -> Diagnosis {
         services,
         missing_networks: vec![("ai_default".into(), "default".into())],
         missing_volumes: Vec::new(),
+        lost_volumes: Vec::new(),
+        project: "ai".into(),
     }
 }
 
@@ -157,6 +159,8 @@ fn keys_outside_the_subset_go_to_the_compose_tool_or_block() {
         compose.command,
         vec![
             "podman-compose",
+            "-p",
+            "ai",
             "-f",
             "/srv/ai/compose.yaml",
             "up",
@@ -209,4 +213,96 @@ fn a_missing_image_is_pulled_before_the_container_is_created() {
     let pull = step(&plan, StepKind::Pull, "db");
     assert_eq!(pull.target, "localhost/db");
     assert!(step(&plan, StepKind::Create, "db").after.contains(&pull.id));
+}
+
+#[test]
+fn a_starting_dependency_is_waited_for_before_what_needs_it_healthy() {
+    let (stack, prints) = stack_and_prints(STACK);
+    let d = diagnosis(vec![
+        state("db", ServiceCondition::Starting),
+        state("cache", ServiceCondition::Healthy),
+        state("app", ServiceCondition::Missing),
+    ]);
+    let plan = plan(&d, &stack, &prints, &tools());
+    let wait = step(&plan, StepKind::Wait, "db");
+    assert!(wait.after.is_empty());
+    assert!(step(&plan, StepKind::Create, "app")
+        .after
+        .contains(&wait.id));
+}
+
+#[test]
+fn a_gone_volume_is_recreated_only_on_its_own_confirmation() {
+    let (stack, prints) = stack_and_prints(STACK);
+    let mut d = diagnosis(vec![
+        state("db", ServiceCondition::Missing),
+        state("cache", ServiceCondition::Healthy),
+        state("app", ServiceCondition::Healthy),
+    ]);
+    d.missing_volumes = vec![("ai_pgdata".into(), "pgdata".into())];
+    d.lost_volumes = vec![("ai_pgdata".into(), "db".into())];
+    let plan = plan(&d, &stack, &prints, &tools());
+    let create = step(&plan, StepKind::CreateVolume, "db");
+    assert!(
+        create
+            .loss
+            .as_ref()
+            .is_some_and(|l| l.summary.contains("gone")),
+        "{create:?}"
+    );
+    assert!(step(&plan, StepKind::Create, "db")
+        .after
+        .contains(&create.id));
+}
+
+#[test]
+fn a_replaced_anonymous_volume_is_backed_up_at_its_mount() {
+    let (stack, prints) = stack_and_prints(STACK);
+    let mut db = state("db", ServiceCondition::Outdated);
+    db.unsaved = vec!["V /var/lib/postgresql/data (anonymous volume 0123456789ab, left behind: the new container starts with an empty one)".into()];
+    let d = diagnosis(vec![
+        db,
+        state("cache", ServiceCondition::Healthy),
+        state("app", ServiceCondition::Healthy),
+    ]);
+    let plan = plan(&d, &stack, &prints, &tools());
+    let loss = step(&plan, StepKind::Replace, "db")
+        .loss
+        .clone()
+        .expect("destructive");
+    assert_eq!(loss.backups[0].path, "/var/lib/postgresql/data");
+}
+
+#[test]
+fn a_handed_over_replacement_is_guarded_too_and_a_blocked_service_blocks() {
+    let text = STACK.replace(
+        "    image: localhost/cache\n",
+        "    image: localhost/cache\n    shm_size: 1g\n",
+    );
+    let (stack, mut prints) = stack_and_prints(&text);
+    let mut cache = state("cache", ServiceCondition::Outdated);
+    cache.unsaved = vec!["A /srv/x".into()];
+    let d = diagnosis(vec![
+        state("db", ServiceCondition::Healthy),
+        cache,
+        state("app", ServiceCondition::Healthy),
+    ]);
+    let p = plan(&d, &stack, &prints, &tools());
+    assert!(step(&p, StepKind::Compose, "cache").loss.is_some());
+    if let Some(db) = prints.services.get_mut("db") {
+        db.blocked.push("POSTGRES_PASSWORD is not set".into());
+    }
+    let d = diagnosis(vec![
+        state("db", ServiceCondition::Missing),
+        state("cache", ServiceCondition::Healthy),
+        state("app", ServiceCondition::Healthy),
+    ]);
+    let p = plan(&d, &stack, &prints, &tools());
+    assert!(
+        p.blockers
+            .iter()
+            .any(|b| b.evidence.contains("POSTGRES_PASSWORD")),
+        "{p:#?}"
+    );
+    assert!(p.steps.iter().all(|s| s.service.as_deref() != Some("db")));
 }
