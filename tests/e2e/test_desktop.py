@@ -390,7 +390,10 @@ def test_the_recovery_wizard_brings_a_removed_stack_back_with_its_data(driver, s
         driver.save_screenshot(str(artifacts / "window-recovery-guard.png"))
         guard.find_element(By.CSS_SELECTOR, 'input[type="checkbox"]').click()
         driver.find_element(By.CSS_SELECTOR, '[data-testid="recovery-run"]').click()
-        wait_for("progress", lambda: text_of(driver, "recovery-running") or text_of(driver, "recovery-result"))
+        try:
+            wait_for("progress", lambda: text_of(driver, "recovery-running") or text_of(driver, "recovery-result"))
+        except AssertionError as e:
+            raise AssertionError(driver.find_element(By.CSS_SELECTOR, "main").text) from e
         driver.save_screenshot(str(artifacts / "window-recovery-progress.png"))
         verdict = wait_for("the result", lambda: text_of(driver, "recovery-verdict"), timeout=120)
         assert verdict.startswith("Recovered in"), verdict + (text_of(driver, "recovery-plan") or "")
@@ -410,14 +413,24 @@ def test_the_recovery_wizard_brings_a_removed_stack_back_with_its_data(driver, s
             report = said.split("Report written to ", 1)[1]
             assert "Recovery at" in open(report).read()
 
-        # The page may spawn the two engine starts only.
-        refused = driver.execute_async_script("""
-            const done = arguments[arguments.length - 1];
-            window.__TAURI_INTERNALS__.invoke('plugin:shell|spawn',
-                {program: 'podman-service', args: ['system', 'reset', '--force', 'x'], options: {}})
-              .then(() => done('allowed'), (e) => done(String(e)));
-        """)
-        assert refused != "allowed", refused
+        # The page may spawn the two engine starts only: a well-formed spawn
+        # (with its event channel) of anything else is refused by the scope.
+        # (The scope's fixed arguments are its own: `podman-socket` runs
+        # `systemctl --user start podman.socket` whatever the page passes.)
+        for program, args in (("podman-service", ["system", "reset", "--force", "x"]),
+                              ("podman-service", ["system", "service", "--time=0", "unix:///tmp/../x/podman.sock"]),
+                              ("podman-service", ["system", "service", "--time=0", "tcp://0.0.0.0:2375"]),
+                              ("sh", ["-c", "true"]),
+                              ("podman", ["system", "reset", "--force"])):
+            refused = driver.execute_async_script("""
+                const [program, args, done] = arguments;
+                const id = window.__TAURI_INTERNALS__.transformCallback(() => {});
+                window.__TAURI_INTERNALS__.invoke('plugin:shell|spawn',
+                    {program, args, options: {}, onEvent: '__CHANNEL__:' + id})
+                  .then(() => done('allowed'), (e) => done(String(e)));
+            """, program, args)
+            assert refused != "allowed", (program, args)
+            assert "scope" in refused.lower() or "not allowed" in refused.lower(), (program, args, refused)
     finally:
         stack_file.write_text(good)
         _recover_clean()

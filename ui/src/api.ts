@@ -97,16 +97,29 @@ export function engineStart(command: string[]): { name: string; args: string[] }
   return null;
 }
 
+/**
+ * Both starts are spawned (the scope grants spawn only). `systemctl` is
+ * waited for; the socket unit it starts outlives the app. `podman system
+ * service` keeps running as the app's child: it stops when the app quits
+ * (systemd's podman.socket is the lasting way).
+ */
 async function startEngineThroughShell(command: string[]): Promise<string> {
   const start = engineStart(command);
   if (!start) throw { code: "action_refused", message: `not an engine start: ${command.join(" ")}` };
+  const cmd = Command.create(start.name, start.args);
   if (start.name === "podman-socket") {
-    const out = await Command.create(start.name, start.args).execute();
-    if (out.code !== 0) throw { code: "action_refused", message: `systemctl failed: ${out.stderr.trim()}` };
+    let stderr = "";
+    cmd.stderr.on("data", (line) => (stderr += `${line}\n`));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      cmd.on("close", (data) => resolve(data.code));
+      cmd.on("error", (e) => reject({ code: "action_refused", message: String(e) }));
+      cmd.spawn().catch((e) => reject({ code: "action_refused", message: String(e) }));
+    });
+    if (code !== 0) throw { code: "action_refused", message: `systemctl --user start podman.socket failed: ${stderr.trim()}` };
     return "podman.socket started with systemctl --user";
   }
-  const child = await Command.create(start.name, start.args).spawn();
-  return `started ${command.join(" ")} (pid ${child.pid})`;
+  const child = await cmd.spawn();
+  return `started ${command.join(" ")} (pid ${child.pid}); it runs while Stackwarden runs`;
 }
 
 /** Turns whatever a command rejected with into a `UiError`. */

@@ -452,16 +452,37 @@ async fn create(
             };
             Failure::new(text, hint)
         })?;
-    ex.engine
-        .act(&id, ContainerAction::Start)
-        .await
-        .map_err(|e| {
-            Failure::new(
-                format!("{} was created but did not start: {e}", step.target),
-                format!("it is left created; see `podman logs {}`", step.target),
-            )
-        })?;
+    start_created(ex, &id, &step.target).await?;
     Ok(format!("{} created and started", step.target))
+}
+
+/// How long a host port may take to be let go of by a container just
+/// removed (the engine releases it after the remove returns).
+const PORT_RELEASE_WAIT: Duration = Duration::from_secs(5);
+
+/// Starts a container just created; a port still held by one just removed
+/// is waited for, with backoff.
+async fn start_created(ex: &Execution<'_>, id: &str, name: &str) -> Result<(), Failure> {
+    let began = Instant::now();
+    let mut pause = Duration::from_millis(200);
+    loop {
+        match ex.engine.act(id, ContainerAction::Start).await {
+            Ok(()) => return Ok(()),
+            Err(e)
+                if e.to_string().contains("address already in use")
+                    && began.elapsed() < PORT_RELEASE_WAIT =>
+            {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+            Err(e) => {
+                return Err(Failure::new(
+                    format!("{name} was created but did not start: {e}"),
+                    format!("it is left created; see `podman logs {name}`"),
+                ))
+            }
+        }
+    }
 }
 
 async fn replace(

@@ -372,6 +372,8 @@ export function recoveryPreview(over: Partial<RecoveryPreview> = {}): RecoveryPr
       services: [],
       missing_networks: [],
       missing_volumes: [],
+      lost_volumes: [],
+      project: "ai",
     },
     plan: {
       steps: [
