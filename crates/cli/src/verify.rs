@@ -58,22 +58,16 @@ pub fn run(
         if args.record {
             match open_store(config).await {
                 Ok(store) => {
-                    // The data as verified: the baseline a later recovery
-                    // compares with when it cannot read a database itself.
                     let env = stackwarden_stack::LoadEnv::from_process()
                         .with_profiles(config.stack.profiles.clone());
-                    let prints =
-                        stackwarden_recover::session::quiet_blueprints(args.stack_files, &env);
-                    let fp = stackwarden_recover::fingerprint::take(
+                    if let Err(e) = stackwarden_recover::session::keep_baseline(
+                        &store,
                         &stack,
-                        &prints,
+                        args.stack_files,
+                        &env,
                         fingerprint_engine.as_ref(),
-                        &stackwarden_recover::session::env_password,
-                        None,
                     )
-                    .await;
-                    if let Err(e) =
-                        stackwarden_recover::session::save_fingerprint(&store, &fp).await
+                    .await
                     {
                         eprintln!(
                             "stackwarden: the data fingerprint was not stored: {}",

@@ -228,6 +228,21 @@ pub async fn save_fingerprint(store: &Store, fp: &Fingerprint) -> Result<(), Str
         .map_err(|e| e.to_string())
 }
 
+/// Takes and keeps the data's fingerprint as the baseline a later
+/// recovery compares with when it cannot read a database itself (after a
+/// verification, and hourly while the stack is healthy).
+pub async fn keep_baseline(
+    store: &Store,
+    stack: &Stack,
+    files: &[PathBuf],
+    env: &LoadEnv,
+    engine: Option<&Engine>,
+) -> Result<(), String> {
+    let prints = quiet_blueprints(files, env);
+    let fp = fingerprint::take(stack, &prints, engine, &env_password, None).await;
+    save_fingerprint(store, &fp).await
+}
+
 /// Records the recovery (noting the incident it lands on), its
 /// fingerprints and its line on the timeline; each problem as text.
 pub async fn record(

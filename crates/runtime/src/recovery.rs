@@ -246,16 +246,9 @@ impl Runtime {
                     if let (Some(store), true, Some(engine), Some(stack)) =
                         (store, healthy, engine, stack)
                     {
-                        let prints = session::quiet_blueprints(&files, &env);
-                        let fp = stackwarden_recover::fingerprint::take(
-                            &stack,
-                            &prints,
-                            Some(&engine),
-                            &session::env_password,
-                            None,
-                        )
-                        .await;
-                        if let Err(e) = session::save_fingerprint(&store, &fp).await {
+                        let baseline =
+                            session::keep_baseline(&store, &stack, &files, &env, Some(&engine));
+                        if let Err(e) = baseline.await {
                             tracing::warn!("cannot store the data baseline: {e}");
                         }
                     }

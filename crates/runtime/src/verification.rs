@@ -12,6 +12,7 @@ use serde::Serialize;
 use stackwarden_health::{CheckResult, PlannedCheck, VerificationRun};
 use stackwarden_model::EngineStatus;
 use stackwarden_probes::ProbeRunner;
+use stackwarden_recover::session::keep_baseline;
 use stackwarden_store::{ActionRecord, ActionSource, KEEP_VERIFICATION_RUNS};
 use stackwarden_verify::{checklist, verify, NoEngine, VerifyInput};
 use tokio::sync::mpsc;
@@ -100,18 +101,9 @@ impl Runtime {
             })
             .await;
             if let Some(store) = &store {
-                // The data as verified: the baseline a recovery compares
-                // with when it cannot read a database itself.
-                let prints = stackwarden_recover::session::quiet_blueprints(&files, &env);
-                let fp = stackwarden_recover::fingerprint::take(
-                    &stack,
-                    &prints,
-                    fingerprint_engine.as_ref(),
-                    &stackwarden_recover::session::env_password,
-                    None,
-                )
-                .await;
-                if let Err(e) = stackwarden_recover::session::save_fingerprint(store, &fp).await {
+                let engine = fingerprint_engine.as_ref();
+                let baseline = keep_baseline(store, &stack, &files, &env, engine).await;
+                if let Err(e) = baseline {
                     tracing::warn!("cannot store the data fingerprint: {e}");
                 }
                 if let Err(e) = store.record_verification(&run).await {
