@@ -111,7 +111,11 @@ class PrivateEngine:
 
 @pytest.fixture(scope="session")
 def engine(workdir):
-    e = PrivateEngine(workdir / "engine.sock")
+    # Named as Podman names its sockets: the window's recovery wizard may
+    # start a `podman system service` on it (its shell scope allows
+    # `.../podman.sock` only).
+    (workdir / "podman").mkdir(exist_ok=True)
+    e = PrivateEngine(workdir / "podman" / "podman.sock")
     e.start()
     yield e
     e.stop()

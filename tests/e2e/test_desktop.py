@@ -437,6 +437,43 @@ def test_the_recovery_wizard_brings_a_removed_stack_back_with_its_data(driver, s
         driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
 
 
+def test_the_recovery_wizard_starts_a_stopped_engine(driver, engine, artifacts):
+    """No engine answers: the wizard's plan is to start it, with the exact
+    command; the window runs it through the shell plugin's scope and plans
+    again once the engine answers."""
+    engine.stop()
+    started_pid = None
+    try:
+        wait_for("the window sees no engine", lambda: text_of(driver, "recover-banner"), timeout=30)
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="recover-open"]').click()
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="recovery-diagnose"]').click()
+        start = wait_for("the engine start", lambda: driver.find_element(
+            By.CSS_SELECTOR, '[data-testid="recovery-start-engine"]'))
+        assert f"podman system service --time=0 {engine.endpoint}" in start.text, start.text
+        assert "no container engine answers" in text_of(driver, "recovery-findings")
+        driver.save_screenshot(str(artifacts / "window-recovery-engine.png"))
+        start.click()
+        said = wait_for("started", lambda: text_of(driver, "recovery-said"), timeout=20)
+        match = re.search(r"pid (\d+)", said)
+        assert match, said
+        started_pid = int(match.group(1))
+        findings = wait_for("planned again with the engine", lambda: (
+            t if "answers (Podman)" in (t := text_of(driver, "recovery-findings") or "") else None), timeout=40)
+        assert engine.endpoint in findings, findings
+    finally:
+        if started_pid:
+            subprocess.run(["kill", str(started_pid)], capture_output=True)
+            wait_for("the started engine stopped", lambda: not os.path.exists(f"/proc/{started_pid}")
+                     or "(Z)" in open(f"/proc/{started_pid}/status").read() or "zombie" in open(f"/proc/{started_pid}/status").read(),
+                     timeout=15)
+        engine.start()
+        wait_for("reconnected", lambda: driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            window.__TAURI_INTERNALS__.invoke('get_snapshot', {}).then((s) => done(s.engine.kind === 'connected'), () => done(false));
+        """), timeout=30)
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
+
+
 def test_stop_and_start_from_the_window(driver, artifacts):
     button(driver, "Stop sw-ok-worker").click()
     wait_for("worker stopped", lambda: (text_of(driver, "state-sw-ok-worker") or "").startswith("exited"))

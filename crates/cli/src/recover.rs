@@ -95,7 +95,7 @@ async fn recover(
         Some(store) => Memory::read(store).await,
         None => Memory::default(),
     };
-    let tools = tools::detect();
+    let tools = tools::detect(&tools::chosen_endpoints(endpoints));
     let ctx = memory.context(stack, prints, &[], &tools);
     let commands = LocalCommands {
         engine_log: Config::data_dir().map(|d| d.join("podman-service.log")),

@@ -29,12 +29,32 @@ pub fn engine_socket(docker_host: Option<&str>, uid: u32, runtime_dir: Option<&s
     dir.join("podman/podman.sock")
 }
 
-/// The tools as found in this process's environment.
-pub fn detect() -> Tools {
+/// The endpoints a person chose (`--host`, the config file, `DOCKER_HOST`,
+/// ...), not the usual places the search also tries.
+pub fn chosen_endpoints(candidates: &[stackwarden_engine::Candidate]) -> Vec<String> {
+    candidates
+        .iter()
+        .filter(|c| {
+            !matches!(
+                c.source.as_str(),
+                "rootful Podman" | "rootless Podman" | "Docker"
+            )
+        })
+        .map(|c| c.endpoint.clone())
+        .collect()
+}
+
+/// The tools as found in this process's environment, for the engine at
+/// the first unix socket among the `chosen` endpoints, else the Podman
+/// socket of this user (rootful for root, rootless otherwise).
+pub fn detect(chosen: &[String]) -> Tools {
     let path = std::env::var("PATH").ok();
     let uid = rustix::process::getuid().as_raw();
     let socket = engine_socket(
-        std::env::var("DOCKER_HOST").ok().as_deref(),
+        chosen
+            .iter()
+            .find(|e| e.starts_with("unix://"))
+            .map(String::as_str),
         uid,
         std::env::var("XDG_RUNTIME_DIR").ok().as_deref(),
     );

@@ -180,6 +180,8 @@ struct Inner {
     /// recovery wizard reads the files again for their blueprints.
     stack_source: StackSource,
     stack_env: LoadEnv,
+    /// The engine endpoints this runtime tries: the engine the wizard starts.
+    candidates: Vec<Candidate>,
     recovery: recovery::RecoveryState,
     /// Containers this runtime was asked to start or restart, for the
     /// incident task.
@@ -510,6 +512,7 @@ impl Runtime {
                 write_to: write_to.subscribe(),
                 verifying: Arc::new(AtomicBool::new(false)),
                 stack_source: options.stack.clone(),
+                candidates: options.candidates.clone(),
                 stack_env: LoadEnv::from_process()
                     .with_profiles(options.config.stack.profiles.clone()),
                 recovery: recovery::RecoveryState::default(),

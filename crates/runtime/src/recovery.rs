@@ -89,7 +89,7 @@ impl Runtime {
             Some(store) => Memory::read(store).await,
             None => Memory::default(),
         };
-        let tools = tools::detect();
+        let tools = tools::detect(&tools::chosen_endpoints(&self.inner.candidates));
         let (stack, prints, problems) = match session::load(&files(source), &self.inner.stack_env) {
             Ok((stack, prints)) => (stack, prints, Vec::new()),
             Err(e) => {

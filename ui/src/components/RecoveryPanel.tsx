@@ -28,6 +28,8 @@ export interface StepProgress {
 }
 
 const MAX_LINES = 200;
+/** Seconds the wizard waits for an engine it started to answer. */
+const ENGINE_START_TRIES = 20;
 
 function blank(): StepProgress {
   return { state: "waiting", note: "", layers: {}, lines: [], backups: [] };
@@ -156,10 +158,20 @@ export const RecoveryPanel = memo(function RecoveryPanel({ backend }: Props) {
       .startEngine(step.command)
       .then(async (note) => {
         setSaid(note);
-        await backend.retryEngine();
-        // The runtime reconnects within a moment; plan again from what it sees.
-        await new Promise((r) => setTimeout(r, 1500));
-        plan();
+        // Plan again once the runtime has reconnected (within 20 s).
+        for (let i = 0; i < ENGINE_START_TRIES; i++) {
+          await backend.retryEngine();
+          await new Promise((r) => setTimeout(r, 1000));
+          const next = await backend.recoveryPlan();
+          if (next.diagnosis.engine.reachable) {
+            setPreview(next);
+            setAccepted(new Set());
+            setProgress({});
+            setPhase("preview");
+            return;
+          }
+        }
+        throw { code: "engine_unreachable", message: `The engine did not answer within ${ENGINE_START_TRIES} s of starting it.` };
       })
       .catch((e) => {
         setError(asUiError(e).message);
