@@ -540,5 +540,10 @@ fn result_text(r: &Recovery) -> String {
             out.push_str(&format!("  {}\n", shown(p)));
         }
     }
+    if let Some(id) = r.incident_id {
+        out.push_str(&format!(
+            "Recorded on incident #{id}; its recovery report: stackwarden timeline --incident {id} --report recovery-{id}.html\n"
+        ));
+    }
     out
 }

@@ -288,13 +288,43 @@ fn every_container_removed_comes_back_healthy_with_the_same_data() {
         "{aliases}"
     );
 
-    // On the timeline, and stored.
+    // On the timeline, on an incident of its own (no watch ran), whose
+    // recovery report is exported at once.
     let timeline = stackwarden(&p.data(), &["timeline", "--json", "--since", "1h"]);
     assert!(
         text(&timeline.stdout).contains("recovered in"),
         "{}",
         text(&timeline.stdout)
     );
+    let incident = r["incident_id"].as_i64().unwrap_or_else(|| panic!("{r:#}"));
+    let report = p.data().join("recovery.html");
+    let exported = stackwarden(
+        &p.data(),
+        &[
+            "timeline",
+            "--incident",
+            &incident.to_string(),
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        exported.status.code(),
+        Some(0),
+        "{}",
+        text(&exported.stderr)
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    for expected in [
+        "Recovery at",
+        "recovered and verified, no data differs",
+        "document_embeddings rows",
+        "12,345",
+        "create and start swrecall_postgres_1",
+    ] {
+        assert!(html.contains(expected), "{expected} in the report");
+    }
+    assert!(!html.contains(PG_PASSWORD), "no secret in the report");
 }
 
 const BUSYBOX: &str = "localhost/sw-test-busybox:latest";

@@ -109,9 +109,11 @@ pub struct Diagnosis {
     pub missing_volumes: Vec<(String, String)>,
     /// Of those, the volumes that held data before (gone: data lost), each
     /// with the service that had it.
+    #[serde(default)]
     pub lost_volumes: Vec<(String, String)>,
     /// The compose project the stack's containers carry (as the user's
     /// compose tool named it), for the compose tool's `-p`.
+    #[serde(default)]
     pub project: String,
 }
 

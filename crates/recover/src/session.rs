@@ -252,6 +252,25 @@ pub async fn record(
     by: ActionSource,
 ) -> Vec<String> {
     let mut problems = Vec::new();
+    // Every recovery lands on an incident: the watch's open one, else one
+    // of its own from the diagnosis (the command line without a watch).
+    let on = match store.newest_open_incident().await {
+        Ok(Some(_)) => None,
+        Ok(None) => match own_incident(recovery) {
+            Some(incident) => match store.save_incident(None, &incident).await {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    problems.push(format!("the recovery's incident was not stored: {e}"));
+                    None
+                }
+            },
+            None => None,
+        },
+        Err(e) => {
+            problems.push(format!("cannot read the open incidents: {e}"));
+            None
+        }
+    };
     for fp in [read_now, &recovery.after] {
         if let Err(e) = save_fingerprint(store, fp).await {
             problems.push(format!("the data fingerprint was not stored: {e}"));
@@ -261,6 +280,7 @@ pub async fn record(
         Ok(body) => {
             match store
                 .record_recovery(
+                    on,
                     recovery.started_ms,
                     recovery.finished_ms,
                     recovery.ok,
@@ -286,6 +306,70 @@ pub async fn record(
         problems.push(format!("the recovery was not noted on the timeline: {e}"));
     }
     problems
+}
+
+/// An incident for a recovery no open incident covers: the services the
+/// diagnosis found needing a step, since the diagnosis; closed when the
+/// recovery brought them back. `None` when nothing needed doing.
+pub fn own_incident(r: &Recovery) -> Option<stackwarden_incidents::Incident> {
+    use stackwarden_health::ServiceStatus;
+    use stackwarden_incidents::{Affected, Cause, Incident};
+    let acted: Vec<&str> = r
+        .plan
+        .steps
+        .iter()
+        .filter_map(|s| s.service.as_deref())
+        .collect();
+    let broken: Vec<&crate::ServiceState> = r
+        .diagnosis
+        .services
+        .iter()
+        .filter(|s| acted.contains(&s.service.as_str()))
+        .collect();
+    let first = broken.iter().find(|s| s.required).or(broken.first())?;
+    let status = |s: &crate::ServiceState| match s.condition {
+        crate::ServiceCondition::Unhealthy | crate::ServiceCondition::CrashLooping => {
+            ServiceStatus::Unhealthy
+        }
+        crate::ServiceCondition::Starting | crate::ServiceCondition::Outdated => {
+            ServiceStatus::Degraded
+        }
+        _ => ServiceStatus::Down,
+    };
+    let at = r.diagnosis.taken_at_ms;
+    let closed = r.ok.then_some(r.finished_ms);
+    Some(Incident {
+        key: 0,
+        opened_at_ms: at,
+        closed_at_ms: closed,
+        affected: broken
+            .iter()
+            .map(|s| Affected {
+                service: s.service.clone(),
+                failed_at_ms: at,
+                worst: status(s),
+                status: if r.ok {
+                    ServiceStatus::Healthy
+                } else {
+                    status(s)
+                },
+                reason: format!("found {} by the recovery wizard", s.condition.word()),
+                recovered_at_ms: closed,
+                after: None,
+            })
+            .collect(),
+        cause: Cause {
+            service: Some(first.service.clone()),
+            summary: format!(
+                "{} {}: found by the recovery wizard",
+                first.service,
+                first.condition.word()
+            ),
+        },
+        engine_lost_at_ms: None,
+        engine_back_at_ms: None,
+        from_engine_events: false,
+    })
 }
 
 /// The recovery in one line, for the timeline.

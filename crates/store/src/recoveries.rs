@@ -60,21 +60,30 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
-    /// Records a recovery on the newest open incident, if any.
-    pub async fn record_recovery(
-        &self,
-        started_ms: i64,
-        finished_ms: i64,
-        ok: bool,
-        body: &str,
-    ) -> Result<StoredRecovery, StoreError> {
-        let incident_id: Option<i64> = sqlx::query(
+    /// The newest incident still open, if any.
+    pub async fn newest_open_incident(&self) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query(
             "SELECT id FROM incidents WHERE closed_at_ms IS NULL ORDER BY opened_at_ms DESC, id DESC LIMIT 1",
         )
         .fetch_optional(&self.pool)
         .await?
         .map(|r| r.try_get(0))
-        .transpose()?;
+        .transpose()?)
+    }
+
+    /// Records a recovery on incident `on`, else on the newest open one.
+    pub async fn record_recovery(
+        &self,
+        on: Option<i64>,
+        started_ms: i64,
+        finished_ms: i64,
+        ok: bool,
+        body: &str,
+    ) -> Result<StoredRecovery, StoreError> {
+        let incident_id = match on {
+            Some(id) => Some(id),
+            None => self.newest_open_incident().await?,
+        };
         let done = sqlx::query(
             "INSERT INTO recoveries (incident_id, started_ms, finished_ms, ok, body) VALUES (?, ?, ?, ?, ?)",
         )
@@ -158,7 +167,7 @@ mod tests {
             newest[0],
             format!("{{\"n\":{}}}", super::KEEP_FINGERPRINTS + 4)
         );
-        let r = store.record_recovery(10, 20, true, "{}").await?;
+        let r = store.record_recovery(None, 10, 20, true, "{}").await?;
         assert_eq!(r.incident_id, None);
         assert_eq!(store.recoveries_since(0).await?, vec![r]);
         Ok(())
