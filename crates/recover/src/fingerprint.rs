@@ -526,6 +526,18 @@ pub fn compare(before: &Fingerprint, after: &Fingerprint) -> Vec<ComparedItem> {
             verdict,
         });
     }
+    // What only the recovery made readable (a volume it created).
+    for a in &after.items {
+        if a.value.is_some() && !before.items.iter().any(|b| b.key == a.key) {
+            out.push(ComparedItem {
+                key: a.key.clone(),
+                label: a.label.clone(),
+                before: "none".to_string(),
+                after: a.text.clone(),
+                verdict: Match::Unknown,
+            });
+        }
+    }
     out
 }
 
@@ -587,6 +599,13 @@ mod tests {
             ]
         );
         assert_eq!(compare(&before, &after)[0].before, "12,345");
+        // Read only after: listed, nothing to compare it with.
+        let new = fp(&[("made", Some(1), Shown)]);
+        let listed = compare(&fp(&[]), &new);
+        assert_eq!(
+            (listed[0].before.as_str(), listed[0].verdict),
+            ("none", Match::Unknown)
+        );
     }
 
     #[test]
