@@ -51,9 +51,11 @@ impl<R: Runtime> Commands for ShellCommands<R> {
             if let Some(dir) = dir {
                 cmd = cmd.current_dir(dir);
             }
-            let (mut events, _child) = cmd
+            let (mut events, child) = cmd
                 .spawn()
                 .map_err(|e| format!("cannot run {program}: {e}"))?;
+            // Ended early (the step's time limit): the tool is killed too.
+            let mut child = KillOnDrop(Some(child));
             let mut partial = [Vec::new(), Vec::new()];
             while let Some(event) = events.recv().await {
                 match event {
@@ -61,6 +63,7 @@ impl<R: Runtime> Commands for ShellCommands<R> {
                     CommandEvent::Stderr(bytes) => emit_lines(&mut partial[1], &bytes, line),
                     CommandEvent::Error(e) => line(e),
                     CommandEvent::Terminated(status) => {
+                        child.0 = None;
                         for rest in &mut partial {
                             if !rest.is_empty() {
                                 line(String::from_utf8_lossy(rest).into_owned());
@@ -80,6 +83,17 @@ impl<R: Runtime> Commands for ShellCommands<R> {
             }
             Err(format!("{} ended without a status", command.join(" ")))
         })
+    }
+}
+
+/// Kills the compose tool when its run is dropped before it ended.
+struct KillOnDrop(Option<tauri_plugin_shell::process::CommandChild>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.take() {
+            let _ = child.kill();
+        }
     }
 }
 

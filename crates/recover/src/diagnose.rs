@@ -102,10 +102,7 @@ pub async fn diagnose(ctx: &Context<'_>, engine: EngineSeen<'_>, rows: &[Service
     let mut missing_volumes: Vec<(String, String)> = Vec::new();
     let mut lost_volumes: Vec<(String, String)> = Vec::new();
     // The project the existing containers carry, and how they are named.
-    let project = rows
-        .iter()
-        .find_map(|r| r.project.clone())
-        .unwrap_or_else(|| ctx.stack.project.clone());
+    let project = project_in_use(ctx, engine, rows).await;
     let underscore = rows
         .iter()
         .find_map(naming_style)
@@ -189,7 +186,8 @@ pub async fn diagnose(ctx: &Context<'_>, engine: EngineSeen<'_>, rows: &[Service
         if condition_needs_ports(condition) {
             findings.extend(port_findings(blueprint, row));
         }
-        let seen = volume_findings(ctx, svc, blueprint, engine).await;
+        let creating = condition_needs_image(condition);
+        let seen = volume_findings(ctx, svc, blueprint, engine, creating).await;
         findings.extend(seen.findings);
         if condition_needs_image(condition) {
             for pair in seen.gone {
@@ -257,6 +255,43 @@ async fn unsaved(engine: &Engine, row: &ServiceRow) -> Vec<String> {
             .map(|c| format!("{} {}", c.kind, c.path)),
     );
     out
+}
+
+/// The compose project the stack lives under here: the one its containers
+/// carry; with none left, the one its volumes or earlier containers were
+/// named after (Debian's podman-compose names the project after the
+/// folder, ignoring `name:`); else the stack's own.
+async fn project_in_use(ctx: &Context<'_>, engine: &Engine, rows: &[ServiceRow]) -> String {
+    if let Some(p) = rows.iter().find_map(|r| r.project.clone()) {
+        return p;
+    }
+    let projects: Vec<&String> = std::iter::once(&ctx.stack.project)
+        .chain(&ctx.stack.project_aliases)
+        .collect();
+    for print in ctx.blueprints.services.values() {
+        for mount in &print.volumes {
+            let MountSource::Volume { key, candidates } = &mount.source else {
+                continue;
+            };
+            for name in candidates {
+                let Some(p) = projects.iter().find(|p| *name == format!("{p}_{key}")) else {
+                    continue;
+                };
+                if matches!(engine.volume(name).await, Ok(Some(_))) {
+                    return (*p).clone();
+                }
+            }
+        }
+    }
+    for svc in &ctx.stack.services {
+        for p in &projects {
+            let known = [format!("{p}_{}_1", svc.name), format!("{p}-{}-1", svc.name)];
+            if known.iter().any(|n| ctx.known_names.contains(n)) {
+                return (*p).clone();
+            }
+        }
+    }
+    ctx.stack.project.clone()
 }
 
 /// How a compose tool named this container: `Some(true)` for
@@ -512,6 +547,7 @@ async fn volume_findings(
     svc: &StackService,
     blueprint: &Blueprint,
     engine: &Engine,
+    creating: bool,
 ) -> VolumesSeen {
     let mut out = Vec::new();
     let mut gone = Vec::new();
@@ -534,10 +570,15 @@ async fn volume_findings(
                         Err(e) => unknown = Some(e),
                     }
                 }
-                // The engine could not say: not "gone", which would claim data lost.
+                // The engine could not say: not "gone", which would claim
+                // data lost; nothing is created on it until it can.
                 if let (None, Some(e)) = (&found, unknown) {
                     out.push(Finding {
-                        severity: Severity::Problem,
+                        severity: if creating {
+                            Severity::Blocker
+                        } else {
+                            Severity::Problem
+                        },
                         service: Some(svc.name.clone()),
                         title: format!("could not check volume {key}"),
                         evidence: e.to_string(),

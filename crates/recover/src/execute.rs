@@ -227,7 +227,8 @@ pub async fn resolve_names(engine: &Engine, blueprints: &Blueprints) -> Names {
 }
 
 async fn run_step(step: &Step, ex: &Execution<'_>, names: &Names) -> Result<String, Failure> {
-    let project = ex.stack.project.as_str();
+    // The project the stack's containers carry (the compose tool's name).
+    let project = ex.diagnosis.project.as_str();
     let service = step.service.as_deref().unwrap_or("");
     match step.kind {
         StepKind::StartEngine => Err(Failure::new(
@@ -268,20 +269,29 @@ async fn run_step(step: &Step, ex: &Execution<'_>, names: &Names) -> Result<Stri
         }
         StepKind::Compose => {
             let saved = guard(step, ex, service).await?;
+            // A container of another image is removed here (confirmed and
+            // backed up above): no compose tool then replaces anything
+            // itself (`--no-recreate`), and each replaces it the same way.
+            let outdated = ex.diagnosis.services.iter().any(|s| {
+                s.service == service && s.condition == crate::model::ServiceCondition::Outdated
+            });
+            if outdated {
+                if let Some(id) = container_id(ex, service) {
+                    ex.engine.act(id, ContainerAction::Stop).await?;
+                    ex.engine.remove_container(id).await?;
+                }
+            }
             // The tool prints the commands it runs, environment values
-            // included: those of the service are masked.
-            let secrets: Vec<String> = ex
+            // included (of its dependencies too): every service's are masked.
+            let mut secrets: Vec<String> = ex
                 .blueprints
                 .services
-                .get(service)
-                .map(|b| {
-                    b.environment
-                        .iter()
-                        .map(|(_, v)| v.clone())
-                        .filter(|v| v.len() >= 4)
-                        .collect()
-                })
-                .unwrap_or_default();
+                .values()
+                .flat_map(|b| b.environment.iter().map(|(_, v)| v.clone()))
+                .filter(|v| v.len() >= 4)
+                .collect();
+            // Longest first: a secret containing another is masked whole.
+            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
             let progress = ex.progress.clone();
             let id = step.id;
             let line = move |text: String| {
@@ -310,6 +320,9 @@ async fn run_step(step: &Step, ex: &Execution<'_>, names: &Names) -> Result<Stri
         StepKind::Wait => wait(step, ex, service).await,
     }
 }
+
+/// How long a pull may go without a progress message.
+const PULL_IDLE_LIMIT: Duration = Duration::from_secs(300);
 
 /// How long the compose tool may take for one service (a build included).
 const COMPOSE_LIMIT: Duration = Duration::from_secs(15 * 60);
@@ -379,7 +392,18 @@ async fn pull(step: &Step, ex: &Execution<'_>) -> Result<String, Failure> {
     let mut stream = Box::pin(ex.engine.pull(&step.target));
     let mut layers: BTreeMap<String, u64> = BTreeMap::new();
     let mut shown: BTreeMap<String, (String, u64)> = BTreeMap::new();
-    while let Some(item) = stream.next().await {
+    loop {
+        let Ok(next) = tokio::time::timeout(PULL_IDLE_LIMIT, stream.next()).await else {
+            return Err(Failure::new(
+                format!(
+                    "the pull of {} made no progress for {} min",
+                    step.target,
+                    PULL_IDLE_LIMIT.as_secs() / 60
+                ),
+                "check the registry and the network, then recover again",
+            ));
+        };
+        let Some(item) = next else { break };
         let p = item.map_err(|e| {
             Failure::new(
                 e.to_string(),
@@ -431,7 +455,7 @@ async fn create(
     };
     let body = container_body(
         blueprint,
-        &ex.stack.project,
+        &ex.diagnosis.project,
         &step.target,
         ex.blueprints,
         names,

@@ -471,8 +471,11 @@ pub fn volumes_seen(fingerprints: &[Fingerprint]) -> std::collections::BTreeSet<
 }
 
 /// Items of `now` that could not be read take `earlier`'s reading of the
-/// same key, if it had one (with its own time).
+/// same key, if it had one (with its own time). A source read as a whole
+/// (Qdrant's collections, listed only when it answers) takes the readings
+/// of its parts (`qdrant:svc:<collection>`).
 pub fn fill_from(now: &mut Fingerprint, earlier: &Fingerprint) {
+    let mut parts: Vec<FingerprintItem> = Vec::new();
     for item in now.items.iter_mut().filter(|i| i.value.is_none()) {
         if let Some(old) = earlier
             .items
@@ -480,6 +483,20 @@ pub fn fill_from(now: &mut Fingerprint, earlier: &Fingerprint) {
             .find(|o| o.key == item.key && o.value.is_some())
         {
             *item = old.clone();
+            continue;
+        }
+        let prefix = format!("{}:", item.key);
+        parts.extend(
+            earlier
+                .items
+                .iter()
+                .filter(|o| o.key.starts_with(&prefix) && o.value.is_some())
+                .cloned(),
+        );
+    }
+    for part in parts {
+        if !now.items.iter().any(|i| i.key == part.key) {
+            now.items.push(part);
         }
     }
 }
@@ -617,6 +634,15 @@ mod tests {
         assert_eq!(now.items[0].value, Some(7));
         // A table no longer required is not brought back from old readings.
         assert_eq!(now.items.len(), 1);
+        // A Qdrant that did not answer takes its collections' readings.
+        let mut now = fp(&[("qdrant:q", None, Equal)]);
+        let earlier = fp(&[
+            ("qdrant:q:docs", Some(9), Equal),
+            ("qdrant:other:x", Some(1), Equal),
+        ]);
+        fill_from(&mut now, &earlier);
+        let keys: Vec<&str> = now.items.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, vec!["qdrant:q", "qdrant:q:docs"]);
     }
 
     #[test]

@@ -224,6 +224,8 @@ pub fn plan(diagnosis: &Diagnosis, stack: &Stack, blueprints: &Blueprints, tools
         }
         let handed_over = needs_create
             && (!blueprint.unsupported.is_empty() || (blueprint.built && !state.image_present));
+        // What a starting service's wait comes after: its dependencies.
+        let deps_after = after.clone();
         let act = if handed_over {
             let tool = ComposeRun {
                 blueprints,
@@ -263,7 +265,7 @@ pub fn plan(diagnosis: &Diagnosis, stack: &Stack, blueprints: &Blueprints, tools
                     format!("it is starting; {why}"),
                     expected::WAIT,
                     &state.container,
-                    Vec::new(),
+                    deps_after,
                 );
                 ready.insert(name, wait);
             }
@@ -447,7 +449,7 @@ fn compose_step(
         command.push("-f".into());
         command.push(file.clone());
     }
-    command.extend(["up", "-d", "--no-deps"].map(String::from));
+    command.extend(["up", "-d", "--no-deps", "--no-recreate"].map(String::from));
     if blueprint.built {
         command.push("--build".into());
     }
@@ -468,7 +470,7 @@ fn compose_step(
         if state.condition == ServiceCondition::Outdated && !state.unsaved.is_empty() {
             step.loss = Some(Loss {
                 summary: format!(
-                    "the compose tool replaces {}: {} change(s) outside its volumes are lost with it",
+                    "{} is removed for the compose tool to create it again: {} change(s) outside its volumes are lost with it",
                     state.container,
                     state.unsaved.len()
                 ),

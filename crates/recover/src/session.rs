@@ -255,7 +255,10 @@ pub async fn record(
     // Every recovery lands on an incident: the watch's open one, else one
     // of its own from the diagnosis (the command line without a watch).
     let on = match store.newest_open_incident().await {
-        Ok(Some(_)) => None,
+        Ok(Some(open)) => {
+            close_own_incident(store, open, recovery).await;
+            None
+        }
         Ok(None) => match own_incident(recovery) {
             Some(incident) => match store.save_incident(None, &incident).await {
                 Ok(id) => Some(id),
@@ -308,16 +311,50 @@ pub async fn record(
     problems
 }
 
+/// Marks the wizard's own open incident (from an earlier recovery that
+/// did not finish it) closed when this recovery brought the stack back; a
+/// watch's incidents are its tracker's to close.
+async fn close_own_incident(store: &Store, id: i64, recovery: &Recovery) {
+    if !recovery.ok {
+        return;
+    }
+    let Ok(Some(stored)) = store.incident(id).await else {
+        return;
+    };
+    let mut incident = stored.incident;
+    if !incident.cause.summary.ends_with(OWN_INCIDENT_MARK) {
+        return;
+    }
+    incident.closed_at_ms = Some(recovery.finished_ms);
+    for a in &mut incident.affected {
+        a.status = stackwarden_health::ServiceStatus::Healthy;
+        a.recovered_at_ms.get_or_insert(recovery.finished_ms);
+    }
+    if let Err(e) = store.save_incident(Some(id), &incident).await {
+        tracing::warn!("cannot close incident {id}: {e}");
+    }
+}
+
+/// How the wizard's own incidents end their cause line.
+const OWN_INCIDENT_MARK: &str = "found by the recovery wizard";
+
 /// An incident for a recovery no open incident covers: the services the
 /// diagnosis found needing a step, since the diagnosis; closed when the
 /// recovery brought them back. `None` when nothing needed doing.
 pub fn own_incident(r: &Recovery) -> Option<stackwarden_incidents::Incident> {
     use stackwarden_health::ServiceStatus;
     use stackwarden_incidents::{Affected, Cause, Incident};
+    // Services a step did something to (a wait alone repairs nothing).
     let acted: Vec<&str> = r
         .plan
         .steps
         .iter()
+        .filter(|s| s.kind != crate::StepKind::Wait)
+        .filter(|s| {
+            r.outcomes
+                .iter()
+                .any(|o| o.step == s.id && o.status == StepStatus::Done)
+        })
         .filter_map(|s| s.service.as_deref())
         .collect();
     let broken: Vec<&crate::ServiceState> = r
@@ -361,7 +398,7 @@ pub fn own_incident(r: &Recovery) -> Option<stackwarden_incidents::Incident> {
         cause: Cause {
             service: Some(first.service.clone()),
             summary: format!(
-                "{} {}: found by the recovery wizard",
+                "{} {}: {OWN_INCIDENT_MARK}",
                 first.service,
                 first.condition.word()
             ),

@@ -44,75 +44,94 @@ pub fn chosen_endpoints(candidates: &[stackwarden_engine::Candidate]) -> Vec<Str
         .collect()
 }
 
-/// The tools as found in this process's environment, for the engine at
-/// the first unix socket among the `chosen` endpoints, else the Podman
-/// socket of this user (rootful for root, rootless otherwise).
+/// Where the engine to start is: a unix socket on this machine, or an
+/// endpoint elsewhere (`tcp://`, `ssh://`) Stackwarden cannot start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineAt {
+    Socket(PathBuf),
+    Elsewhere(String),
+}
+
+/// The engine of the first `chosen` endpoint, else the Podman socket of
+/// this user (rootful for root, rootless otherwise).
+pub fn engine_at(chosen: &[String], uid: u32, runtime_dir: Option<&str>) -> EngineAt {
+    match chosen.first() {
+        Some(e) if !e.starts_with("unix://") => EngineAt::Elsewhere(e.clone()),
+        Some(e) => EngineAt::Socket(engine_socket(Some(e), uid, runtime_dir)),
+        None => EngineAt::Socket(engine_socket(None, uid, runtime_dir)),
+    }
+}
+
+/// The tools as found in this process's environment, for the engine the
+/// watch is pointed at ([`engine_at`]).
 pub fn detect(chosen: &[String]) -> Tools {
     let path = std::env::var("PATH").ok();
     let uid = rustix::process::getuid().as_raw();
-    let socket = engine_socket(
-        chosen
-            .iter()
-            .find(|e| e.starts_with("unix://"))
-            .map(String::as_str),
-        uid,
-        std::env::var("XDG_RUNTIME_DIR").ok().as_deref(),
-    );
+    let runtime_dir = std::env::var("XDG_RUNTIME_DIR").ok();
+    let at = engine_at(chosen, uid, runtime_dir.as_deref());
     let user_systemd = uid != 0
         && on_path("systemctl", path.as_deref()).is_some()
         && Path::new(&format!("/run/user/{uid}/systemd")).exists();
+    let own_socket = engine_socket(None, uid, runtime_dir.as_deref());
     choose(
-        &socket,
-        on_path("podman", path.as_deref()).is_some(),
-        user_systemd,
+        &at,
+        &Host {
+            root: uid == 0,
+            podman: on_path("podman", path.as_deref()).is_some(),
+            user_systemd,
+            own_socket: &own_socket,
+        },
         compose_tool(path.as_deref()),
     )
 }
 
-/// How to start the engine at `socket`, given what is installed.
-pub fn choose(
-    socket: &Path,
-    podman: bool,
-    user_systemd: bool,
-    compose: Option<Vec<String>>,
-) -> Tools {
-    let shown = socket.display().to_string();
-    let docker = shown.contains("docker.sock");
-    let (engine_start, engine_hint) = if docker {
-        (
-            None,
-            "the engine is Docker, which runs as root: start it with `sudo systemctl start docker`"
-                .to_string(),
-        )
-    } else if !podman {
-        (
-            None,
-            "Podman is not installed: `sudo apt install podman`".to_string(),
-        )
-    } else if user_systemd
-        && shown.ends_with("/podman/podman.sock")
-        && !shown.starts_with("/run/podman")
-    {
-        (
-            Some(vec![
-                "systemctl".to_string(),
-                "--user".to_string(),
-                "start".to_string(),
-                "podman.socket".to_string(),
-            ]),
-            String::new(),
-        )
-    } else {
-        (
-            Some(vec![
-                "podman".to_string(),
-                "system".to_string(),
-                "service".to_string(),
-                "--time=0".to_string(),
-                format!("unix://{shown}"),
-            ]),
-            String::new(),
-        )
+/// What this machine and user offer for starting an engine.
+pub struct Host<'a> {
+    pub root: bool,
+    pub podman: bool,
+    /// A systemd user instance runs (`systemctl --user` works).
+    pub user_systemd: bool,
+    /// This user's own Podman socket (the one `podman.socket` serves).
+    pub own_socket: &'a Path,
+}
+
+/// How to start the engine `at`, given the host.
+pub fn choose(at: &EngineAt, host: &Host<'_>, compose: Option<Vec<String>>) -> Tools {
+    let refuse = |hint: String| (None, hint);
+    let (engine_start, engine_hint) = match at {
+        EngineAt::Elsewhere(endpoint) => refuse(format!(
+            "the engine at {endpoint} is not on this machine: start it where it runs"
+        )),
+        EngineAt::Socket(socket) => {
+            let shown = socket.display().to_string();
+            if shown.contains("docker.sock") {
+                refuse("the engine is Docker, which runs as root: start it with `sudo systemctl start docker`".to_string())
+            } else if !host.podman {
+                refuse("Podman is not installed: `sudo apt install podman`".to_string())
+            } else if !host.root && shown.starts_with("/run/podman/") {
+                refuse("the engine is rootful Podman: start it with `sudo systemctl start podman.socket`".to_string())
+            } else if host.user_systemd && socket.as_path() == host.own_socket {
+                (
+                    Some(
+                        ["systemctl", "--user", "start", "podman.socket"]
+                            .map(String::from)
+                            .to_vec(),
+                    ),
+                    String::new(),
+                )
+            } else {
+                (
+                    Some(vec![
+                        "podman".to_string(),
+                        "system".to_string(),
+                        "service".to_string(),
+                        "--time=0".to_string(),
+                        format!("unix://{shown}"),
+                    ]),
+                    String::new(),
+                )
+            }
+        }
     };
     Tools {
         engine_start,
@@ -187,12 +206,14 @@ mod tests {
 
     #[test]
     fn only_the_two_engine_commands_are_chosen_or_allowed() {
-        let rootless = choose(
-            Path::new("/run/user/1000/podman/podman.sock"),
-            true,
-            true,
-            None,
-        );
+        let own = PathBuf::from("/run/user/1000/podman/podman.sock");
+        let user = Host {
+            root: false,
+            podman: true,
+            user_systemd: true,
+            own_socket: &own,
+        };
+        let rootless = choose(&EngineAt::Socket(own.clone()), &user, None);
         assert_eq!(
             rootless.engine_start.as_deref(),
             Some(
@@ -204,16 +225,65 @@ mod tests {
                 ][..]
             )
         );
-        let root = choose(Path::new("/run/podman/podman.sock"), true, false, None);
-        let command = root.engine_start.expect("a command");
+        // Another socket of the same user: its own service, not the unit.
+        let other = choose(
+            &EngineAt::Socket("/tmp/x/podman/podman.sock".into()),
+            &user,
+            None,
+        );
+        assert_eq!(
+            other.engine_start.as_ref().map(|c| c[0].as_str()),
+            Some("podman")
+        );
+        // A rootful socket for a user, a remote engine: said, not started.
+        let rootful = choose(
+            &EngineAt::Socket("/run/podman/podman.sock".into()),
+            &user,
+            None,
+        );
+        assert!(
+            rootful.engine_start.is_none()
+                && rootful
+                    .engine_hint
+                    .contains("sudo systemctl start podman.socket")
+        );
+        let remote = choose(
+            &EngineAt::Elsewhere("tcp://10.0.0.5:2375".into()),
+            &user,
+            None,
+        );
+        assert!(
+            remote.engine_start.is_none() && remote.engine_hint.contains("tcp://10.0.0.5:2375")
+        );
+        let root_own = PathBuf::from("/run/podman/podman.sock");
+        let root = Host {
+            root: true,
+            podman: true,
+            user_systemd: false,
+            own_socket: &root_own,
+        };
+        let started = choose(&EngineAt::Socket(root_own.clone()), &root, None);
+        let command = started.engine_start.expect("a command");
         assert_eq!(
             command.last().map(String::as_str),
             Some("unix:///run/podman/podman.sock")
         );
         assert!(is_allowed_engine_start(&command));
-        let docker = choose(Path::new("/var/run/docker.sock"), true, false, None);
+        let docker = choose(
+            &EngineAt::Socket("/var/run/docker.sock".into()),
+            &root,
+            None,
+        );
         assert!(docker.engine_start.is_none());
         assert!(docker.engine_hint.contains("sudo systemctl start docker"));
+        assert_eq!(
+            engine_at(&["tcp://h:1".into()], 1000, None),
+            EngineAt::Elsewhere("tcp://h:1".into())
+        );
+        assert_eq!(
+            engine_at(&[], 1000, Some("/run/user/1000")),
+            EngineAt::Socket("/run/user/1000/podman/podman.sock".into())
+        );
         for bad in [
             vec!["podman", "system", "reset"],
             vec![

@@ -159,11 +159,12 @@ export const RecoveryPanel = memo(function RecoveryPanel({ backend }: Props) {
       .then(async (note) => {
         setSaid(note);
         // Plan again once the runtime has reconnected (within 20 s).
-        for (let i = 0; i < ENGINE_START_TRIES; i++) {
-          await backend.retryEngine();
+        const until = Date.now() + ENGINE_START_TRIES * 1000;
+        while (Date.now() < until) {
+          await backend.retryEngine().catch(() => {});
           await new Promise((r) => setTimeout(r, 1000));
-          const next = await backend.recoveryPlan();
-          if (next.diagnosis.engine.reachable) {
+          const next = await backend.recoveryPlan().catch(() => null);
+          if (next?.diagnosis.engine.reachable) {
             setPreview(next);
             setAccepted(new Set());
             setProgress({});

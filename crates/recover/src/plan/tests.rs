@@ -166,6 +166,7 @@ fn keys_outside_the_subset_go_to_the_compose_tool_or_block() {
             "up",
             "-d",
             "--no-deps",
+            "--no-recreate",
             "cache"
         ]
     );
