@@ -257,7 +257,7 @@ pub async fn record(
     let on = match store.newest_open_incident().await {
         Ok(Some(open)) => {
             close_own_incident(store, open, recovery).await;
-            None
+            Some(open)
         }
         Ok(None) => match own_incident(recovery) {
             Some(incident) => match store.save_incident(None, &incident).await {
@@ -450,6 +450,93 @@ pub fn seconds(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A recovery that created `db` and only waited for `cache`.
+    fn recovery(ok: bool) -> Recovery {
+        let state = |service: &str, condition: &str| {
+            serde_json::json!({"service": service, "required": true, "container": format!("p_{service}_1"),
+                "container_id": null, "condition": condition, "image": null, "image_present": true, "unsaved": []})
+        };
+        let step = |id: u32, kind: &str, service: &str| {
+            serde_json::json!({"id": id, "kind": kind, "service": service, "title": "t", "why": "w",
+                "expected_ms": 1, "loss": null, "after": [], "target": "x", "command": []})
+        };
+        serde_json::from_value(serde_json::json!({
+            "started_ms": 1_000, "finished_ms": 5_000,
+            "diagnosis": {"taken_at_ms": 900, "engine": {"reachable": true, "endpoint": null, "tried": [], "podman": true},
+                "findings": [], "services": [state("db", "missing"), state("cache", "starting")],
+                "missing_networks": [], "missing_volumes": []},
+            "plan": {"steps": [step(1, "create", "db"), step(2, "wait", "db"), step(3, "wait", "cache")],
+                "blockers": [], "data_lost": [], "expected_ms": 3},
+            "outcomes": [{"step": 1, "status": "done", "ms": 1, "note": ""},
+                         {"step": 2, "status": if ok { "done" } else { "failed" }, "ms": 1, "note": ""},
+                         {"step": 3, "status": "done", "ms": 1, "note": ""}],
+            "before": {"taken_at_ms": 0, "items": []}, "after": {"taken_at_ms": 0, "items": []},
+            "compared": [], "verification": null, "ok": ok, "problems": []
+        }))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_wizards_own_incident_names_what_a_step_acted_on() {
+        let incident = own_incident(&recovery(true)).unwrap_or_else(|| panic!("an incident"));
+        let affected: Vec<&str> = incident
+            .affected
+            .iter()
+            .map(|a| a.service.as_str())
+            .collect();
+        assert_eq!(affected, vec!["db"], "a wait alone repairs nothing");
+        assert_eq!(incident.opened_at_ms, 900);
+        assert_eq!(incident.closed_at_ms, Some(5_000));
+        assert!(incident.cause.summary.ends_with(OWN_INCIDENT_MARK));
+        let open = own_incident(&recovery(false)).unwrap_or_else(|| panic!("an incident"));
+        assert_eq!(open.closed_at_ms, None);
+        let mut idle = recovery(true);
+        idle.outcomes.retain(|o| o.step != 1);
+        assert!(
+            own_incident(&idle).is_none(),
+            "nothing acted on: no incident"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_later_successful_recovery_closes_the_wizards_open_incident() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let retention = stackwarden_store::Retention {
+            max_age: std::time::Duration::from_secs(3600),
+            max_per_container: 10,
+        };
+        let store = Store::open(dir.path(), retention)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut failed = recovery(false);
+        let problems = record(
+            &store,
+            &Fingerprint::default(),
+            &mut failed,
+            ActionSource::Cli,
+        )
+        .await;
+        assert!(problems.is_empty(), "{problems:?}");
+        let id = failed
+            .incident_id
+            .unwrap_or_else(|| panic!("on its own incident"));
+        assert_eq!(store.newest_open_incident().await.ok().flatten(), Some(id));
+        let mut fixed = recovery(true);
+        record(
+            &store,
+            &Fingerprint::default(),
+            &mut fixed,
+            ActionSource::Cli,
+        )
+        .await;
+        assert_eq!(fixed.incident_id, Some(id), "the same incident");
+        assert_eq!(
+            store.newest_open_incident().await.ok().flatten(),
+            None,
+            "closed"
+        );
+    }
 
     #[test]
     fn the_built_in_postgres_is_never_created_with_the_stand_in_password() {
