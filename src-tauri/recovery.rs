@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use stackwarden_recover::{CommandFuture, Commands, Progress, Recovery};
+use stackwarden_recover::{exit_status, CommandFuture, Commands, Progress, Recovery};
 use stackwarden_runtime::RecoveryPreview;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tauri_plugin_shell::process::CommandEvent;
@@ -70,13 +70,7 @@ impl<R: Runtime> Commands for ShellCommands<R> {
                                 rest.clear();
                             }
                         }
-                        return match status.code {
-                            Some(0) => Ok(format!("{} finished", command.join(" "))),
-                            Some(code) => {
-                                Err(format!("{} exited with code {code}", command.join(" ")))
-                            }
-                            None => Err(format!("{} ended by a signal", command.join(" "))),
-                        };
+                        return exit_status(command, status.code);
                     }
                     _ => {}
                 }

@@ -184,10 +184,7 @@ async fn recover(
             stack,
             blueprints: prints,
             diagnosis: &prepared.diagnosis,
-            backup_dir: Config::data_dir().map_or_else(
-                || PathBuf::from("stackwarden-backups"),
-                |d| d.join("backups"),
-            ),
+            backup_dir: session::backup_dir(),
             confirmed,
             commands: &commands,
             progress: tx,
@@ -202,8 +199,11 @@ async fn recover(
         };
         tokio::join!(run, printer).0
     };
-    let read_now = prepared.read_now.clone();
-    let mut recovery = session::finish(
+    let into = session::RecordIn {
+        store: store.as_ref(),
+        by: ActionSource::Cli,
+    };
+    let (recovery, problems) = session::finish(
         stack,
         prints,
         &engine,
@@ -211,12 +211,13 @@ async fn recover(
         started_ms,
         prepared,
         outcomes,
+        into,
     )
     .await;
+    for problem in problems {
+        eprintln!("stackwarden recover: {}", shown(&problem));
+    }
     if let Some(store) = &store {
-        for problem in session::record(store, &read_now, &mut recovery, ActionSource::Cli).await {
-            eprintln!("stackwarden recover: {}", shown(&problem));
-        }
         store.close().await;
     }
     if args.json {

@@ -41,6 +41,16 @@ pub trait Commands: Send + Sync {
     ) -> CommandFuture<'a>;
 }
 
+/// How a command the wizard ran ended, in words: `Ok` when it exited 0.
+pub fn exit_status(command: &[String], code: Option<i32>) -> Result<String, String> {
+    let shown = command.join(" ");
+    match code {
+        Some(0) => Ok(format!("{shown} finished")),
+        Some(code) => Err(format!("{shown} exited with code {code}")),
+        None => Err(format!("{shown} ended by a signal")),
+    }
+}
+
 /// What carrying out a plan needs.
 pub struct Execution<'a> {
     pub engine: &'a Engine,

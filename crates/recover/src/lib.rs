@@ -33,7 +33,7 @@ pub use diagnose::{
     condition, container_name, diagnose, free_bytes, same_image, Context, EngineSeen,
     LOW_FREE_BYTES, MIN_FREE_BYTES,
 };
-pub use execute::{execute, resolve_names, CommandFuture, Commands, Execution};
+pub use execute::{execute, exit_status, resolve_names, CommandFuture, Commands, Execution};
 pub use host_ports::{held, Holder};
 pub use local::LocalCommands;
 pub use model::*;

@@ -105,17 +105,7 @@ impl Commands for LocalCommands {
             let err = child.stderr.take().map(|s| BufReader::new(s).lines());
             let (_, _, status) = tokio::join!(pump(out, line), pump(err, line), child.wait());
             let status = status.map_err(|e| format!("{program} did not finish: {e}"))?;
-            if status.success() {
-                Ok(format!("{} finished", command.join(" ")))
-            } else {
-                Err(format!(
-                    "{} exited with {}",
-                    command.join(" "),
-                    status
-                        .code()
-                        .map_or("a signal".to_string(), |c| format!("code {c}"))
-                ))
-            }
+            crate::execute::exit_status(command, status.code())
         })
     }
 }

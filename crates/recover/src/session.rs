@@ -180,7 +180,23 @@ pub async fn prepare_unreachable(
 /// enough to see one spinning.
 pub const RECOVERY_CPU_WINDOW: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// Verifies, fingerprints the data after and concludes.
+/// Where backups go: `backups/` in the data folder.
+pub fn backup_dir() -> PathBuf {
+    stackwarden_model::Config::data_dir().map_or_else(
+        || PathBuf::from("stackwarden-backups"),
+        |d| d.join("backups"),
+    )
+}
+
+/// Where a recovery is recorded, and as whose action.
+pub struct RecordIn<'a> {
+    pub store: Option<&'a Store>,
+    pub by: ActionSource,
+}
+
+/// Verifies, fingerprints the data after, concludes and records it
+/// ([`record`]); the recovery and each problem recording it.
+#[allow(clippy::too_many_arguments)]
 pub async fn finish(
     stack: &Stack,
     prints: &Blueprints,
@@ -189,7 +205,9 @@ pub async fn finish(
     started_ms: i64,
     prepared: Prepared,
     outcomes: Vec<StepOutcome>,
-) -> Recovery {
+    into: RecordIn<'_>,
+) -> (Recovery, Vec<String>) {
+    let read_now = prepared.read_now.clone();
     let rows = stack_rows(engine, stack).await.unwrap_or_default();
     let runner = ProbeRunner::new();
     let verify = stackwarden_verify::verify(stackwarden_verify::VerifyInput {
@@ -204,7 +222,7 @@ pub async fn finish(
     });
     let after = fingerprint::take(stack, prints, Some(engine), &env_password, None);
     let (verification, after): (VerificationRun, Fingerprint) = tokio::join!(verify, after);
-    conclude(
+    let mut recovery = conclude(
         started_ms,
         prepared.diagnosis,
         prepared.plan,
@@ -212,7 +230,12 @@ pub async fn finish(
         prepared.before,
         after,
         Some(verification),
-    )
+    );
+    let problems = match into.store {
+        Some(store) => record(store, &read_now, &mut recovery, into.by).await,
+        None => Vec::new(),
+    };
+    (recovery, problems)
 }
 
 /// Keeps a fingerprint that read something, as the baseline of a later

@@ -181,10 +181,7 @@ impl Runtime {
                 stack: &stack,
                 blueprints: &prints,
                 diagnosis: &prepared.diagnosis,
-                backup_dir: stackwarden_model::Config::data_dir().map_or_else(
-                    || PathBuf::from("stackwarden-backups"),
-                    |d| d.join("backups"),
-                ),
+                backup_dir: session::backup_dir(),
                 confirmed,
                 commands,
                 progress,
@@ -193,8 +190,12 @@ impl Runtime {
             };
             stackwarden_recover::execute(&prepared.plan, &execution).await
         };
-        let read_now = prepared.read_now.clone();
-        let mut recovery = session::finish(
+        let store = self.recording_store();
+        let into = session::RecordIn {
+            store: store.as_ref(),
+            by: ActionSource::Window,
+        };
+        let (recovery, problems) = session::finish(
             &stack,
             &prints,
             &engine,
@@ -202,14 +203,11 @@ impl Runtime {
             started_ms,
             prepared,
             outcomes,
+            into,
         )
         .await;
-        if let Some(store) = self.recording_store() {
-            for problem in
-                session::record(&store, &read_now, &mut recovery, ActionSource::Window).await
-            {
-                tracing::warn!("{problem}");
-            }
+        for problem in problems {
+            tracing::warn!("{problem}");
         }
         tracing::info!("recovery: {}", session::summary_line(&recovery));
         Ok(recovery)
