@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 pub const CONFIG_ENV: &str = "STACKWARDEN_CONFIG";
 pub const DATA_DIR_ENV: &str = "STACKWARDEN_DATA_DIR";
@@ -18,6 +19,78 @@ pub struct Config {
     pub refresh: RefreshConfig,
     pub history: HistoryConfig,
     pub stack: StackConfig,
+    pub notifications: NotificationsConfig,
+    pub desktop: DesktopConfig,
+    pub healing: HealingConfig,
+}
+
+/// Which desktop notifications the app sends; each kind can be switched off.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, TS)]
+#[serde(deny_unknown_fields, default)]
+#[ts(export, export_to = "bindings/")]
+pub struct NotificationsConfig {
+    /// An incident opening (updated while it lasts) and closing.
+    pub incidents: bool,
+    /// The healer quarantining a service.
+    pub quarantine: bool,
+    /// A verification with a failed required check.
+    pub verification: bool,
+    /// The container engine lost and back.
+    pub engine: bool,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        Self {
+            incidents: true,
+            quarantine: true,
+            verification: true,
+            engine: true,
+        }
+    }
+}
+
+/// How the desktop app fits into the session.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DesktopConfig {
+    /// Start hidden in the tray at login (an XDG autostart entry).
+    pub autostart: bool,
+    pub theme: Theme,
+}
+
+/// The window's colours: the desktop's preference, or fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export, export_to = "bindings/")]
+pub enum Theme {
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+impl Theme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::System => "system",
+            Self::Light => "light",
+            Self::Dark => "dark",
+        }
+    }
+}
+
+/// Self-healing as a whole; each service's policy is in the stack file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealingConfig {
+    pub enabled: bool,
+}
+
+impl Default for HealingConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error_text;
 pub mod format;
 pub mod redact;
+pub mod settings;
 pub mod service;
 pub mod summary;
 pub mod usage;

@@ -15,6 +15,7 @@ mod drill;
 mod error;
 mod healer;
 mod incidents;
+pub mod notices;
 pub mod instance;
 mod recorder;
 mod recovery;
