@@ -29,6 +29,10 @@ fn main() {
         "recovery_plan",
         "run_recovery",
         "recoveries",
+        "settings_get",
+        "settings_save",
+        "test_connection",
+        "set_probe_password",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(commands)) {
         eprintln!("tauri-build failed: {e:#}");

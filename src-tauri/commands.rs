@@ -16,18 +16,18 @@ pub const LOG_EVENT: &str = "logs";
 
 #[tauri::command]
 pub fn get_snapshot(state: State<'_, AppState>) -> StackSnapshot {
-    state.runtime.snapshot()
+    state.runtime().snapshot()
 }
 
 #[tauri::command]
 pub fn app_info(state: State<'_, AppState>) -> AppInfo {
-    state.info.clone()
+    state.info()
 }
 
 /// Whether this app records, and tasks that had to be restarted.
 #[tauri::command]
 pub fn runtime_status(state: State<'_, AppState>) -> RuntimeStatus {
-    (*state.runtime.state().borrow().status).clone()
+    (*state.runtime().state().borrow().status).clone()
 }
 
 /// Only a container of the current list, by its id or name.
@@ -38,7 +38,7 @@ pub async fn container_action(
     action: ContainerAction,
 ) -> Result<(), UiError> {
     Ok(state
-        .runtime
+        .runtime()
         .container_action(&id.0, action, ActionSource::Window)
         .await?)
 }
@@ -52,13 +52,13 @@ pub fn open_logs(
     id: ContainerId,
 ) -> Result<(), UiError> {
     Ok(state
-        .runtime
+        .runtime()
         .follow_logs(&id.0, move |batch| app.emit(LOG_EVENT, batch).is_ok())?)
 }
 
 #[tauri::command]
 pub fn close_logs(state: State<'_, AppState>) {
-    state.runtime.close_logs();
+    state.runtime().close_logs();
 }
 
 /// CPU and memory of a container over the last 30 minutes.
@@ -67,23 +67,23 @@ pub async fn service_history(
     state: State<'_, AppState>,
     name: String,
 ) -> Result<Vec<HistoryPoint>, UiError> {
-    Ok(state.runtime.service_history(&name).await?)
+    Ok(state.runtime().service_history(&name).await?)
 }
 
 /// The window reports whether it is on screen; resources are sampled only then.
 #[tauri::command]
 pub fn set_view_visible(state: State<'_, AppState>, visible: bool) {
-    state.runtime.set_sampling(visible);
+    state.runtime().set_sampling(visible);
 }
 
 #[tauri::command]
 pub fn retry_engine(state: State<'_, AppState>) {
-    state.runtime.retry_engine();
+    state.runtime().retry_engine();
 }
 
 #[tauri::command]
 pub fn get_health(state: State<'_, AppState>) -> StackHealth {
-    state.runtime.health()
+    state.runtime().health()
 }
 
 /// A stack service's probe response times over the last 30 minutes.
@@ -92,7 +92,7 @@ pub async fn probe_history(
     state: State<'_, AppState>,
     service: String,
 ) -> Result<Vec<ResponsePoint>, UiError> {
-    Ok(state.runtime.probe_history(&service).await?)
+    Ok(state.runtime().probe_history(&service).await?)
 }
 
 /// Starts one-click verification; results arrive as `verify-progress`
@@ -106,7 +106,7 @@ pub fn verify_now(app: AppHandle) -> Result<(), UiError> {
 pub async fn verification_history(
     state: State<'_, AppState>,
 ) -> Result<Vec<VerificationSummary>, UiError> {
-    Ok(state.runtime.verification_history().await?)
+    Ok(state.runtime().verification_history().await?)
 }
 
 #[tauri::command]
@@ -114,7 +114,7 @@ pub async fn verification_run(
     state: State<'_, AppState>,
     id: i64,
 ) -> Result<Option<VerificationRun>, UiError> {
-    Ok(state.runtime.verification_run(id).await?)
+    Ok(state.runtime().verification_run(id).await?)
 }
 
 /// Writes the status report (from stored measurements) into the data
@@ -125,7 +125,7 @@ pub async fn export_report(
     format: ReportFormat,
 ) -> Result<String, UiError> {
     Ok(state
-        .runtime
+        .runtime()
         .export_report(format)
         .await?
         .display()
@@ -138,7 +138,7 @@ pub async fn incident_detail(
     state: State<'_, AppState>,
     id: f64,
 ) -> Result<stackwarden_runtime::IncidentDetail, UiError> {
-    Ok(state.runtime.incident_detail(whole_id(id)).await?)
+    Ok(state.runtime().incident_detail(whole_id(id)).await?)
 }
 
 /// A number from the page as an id: anything but a whole number names none.
@@ -159,7 +159,7 @@ pub async fn export_incident_report(
     format: ReportFormat,
 ) -> Result<String, UiError> {
     Ok(state
-        .runtime
+        .runtime()
         .export_incident_report(whole_id(id), format)
         .await?
         .display()
@@ -179,7 +179,7 @@ pub async fn timeline(
     } else {
         0
     };
-    Ok(state.runtime.timeline(span).await?)
+    Ok(state.runtime().timeline(span).await?)
 }
 
 /// Status changes of the last 24 hours, newest first.
@@ -187,14 +187,14 @@ pub async fn timeline(
 pub async fn recent_transitions(
     state: State<'_, AppState>,
 ) -> Result<Vec<RecordedTransition>, UiError> {
-    Ok(state.runtime.recent_transitions().await?)
+    Ok(state.runtime().recent_transitions().await?)
 }
 
 /// Lets the healer act on a quarantined service again.
 #[tauri::command]
 pub async fn release_heal(state: State<'_, AppState>, service: String) -> Result<(), UiError> {
     Ok(state
-        .runtime
+        .runtime()
         .release_heal(&service, ActionSource::Window)
         .await?)
 }
@@ -203,7 +203,7 @@ pub async fn release_heal(state: State<'_, AppState>, service: String) -> Result
 /// refused.
 #[tauri::command]
 pub async fn drill_plan(state: State<'_, AppState>, service: String) -> Result<DrillPlan, UiError> {
-    Ok(state.runtime.drill_plan(&service).await?)
+    Ok(state.runtime().drill_plan(&service).await?)
 }
 
 /// Kills `service`'s container and measures how the healer brings it back.
@@ -213,7 +213,7 @@ pub async fn run_drill(
     service: String,
 ) -> Result<StoredDrill, UiError> {
     Ok(state
-        .runtime
+        .runtime()
         .drill(&service, ActionSource::Window, DRILL_TIMEOUT, |_| {})
         .await?)
 }
@@ -221,5 +221,5 @@ pub async fn run_drill(
 /// The newest drills of every service.
 #[tauri::command]
 pub async fn drills(state: State<'_, AppState>) -> Result<Vec<StoredDrill>, UiError> {
-    Ok(state.runtime.drills(None).await?)
+    Ok(state.runtime().drills(None).await?)
 }

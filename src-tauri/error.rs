@@ -18,6 +18,10 @@ pub enum UiErrorCode {
     StoreUnavailable,
     /// The window named a container the engine does not list.
     UnknownContainer,
+    /// A setting was refused before anything was written.
+    InvalidSetting,
+    /// The settings file could not be written or read back.
+    SettingsUnsaved,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, thiserror::Error)]

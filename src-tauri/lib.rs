@@ -6,9 +6,13 @@
 
 mod commands;
 mod error;
+mod host;
+mod launch;
 mod notify;
 mod opener_scope;
 mod recovery;
+mod secrets;
+mod settings;
 mod state;
 mod tray;
 mod tray_footprint;
@@ -18,17 +22,19 @@ mod window;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use stackwarden_engine::endpoint::{pinned_from_env, resolve, Environment};
 use stackwarden_model::Config;
-use stackwarden_runtime::{Recording, Runtime, RuntimeOptions, RuntimeState};
+use stackwarden_runtime::RuntimeState;
 use tauri::{AppHandle, Emitter, Manager, RunEvent};
+use tauri_plugin_autostart::MacosLauncher;
 
-use crate::state::{display_path, AppInfo, AppState};
+use crate::launch::Launch;
+use crate::state::AppState;
 
 pub const SNAPSHOT_EVENT: &str = "snapshot";
 pub const HEALTH_EVENT: &str = "health";
 pub const RUNTIME_STATUS_EVENT: &str = "runtime-status";
-const HOST_NAME: &str = "desktop app";
+/// The argument the autostart entry starts the app with.
+pub const HIDDEN_ARG: &str = "--hidden";
 
 pub fn run() -> ExitCode {
     let _ = tracing_subscriber::fmt()
@@ -51,11 +57,19 @@ pub fn run() -> ExitCode {
         )
     });
 
+    let launch = Launch::from_args(std::env::args());
     let app = tauri::Builder::default()
-        // First plugin, so a second launch only brings this window forward.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            window::show_main(app);
+        // First plugin, so a second launch (a desktop action) only reaches
+        // this instance.
+        .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
+            launch::act(app, Launch::from_args(&args));
         }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_autostart::init(
+            MacosLauncher::LaunchAgent,
+            Some(vec![HIDDEN_ARG]),
+        ))
+        .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_shell::init())
@@ -86,9 +100,19 @@ pub fn run() -> ExitCode {
             recovery::recovery_plan,
             recovery::run_recovery,
             recovery::recoveries,
+            settings::settings_get,
+            settings::settings_save,
+            settings::test_connection,
+            settings::set_probe_password,
         ])
         .setup(move |app| {
             setup(app.handle(), config, config_error)?;
+            if !launch.hidden {
+                window::show_main(app.handle());
+            }
+            if launch.verify || launch.recover {
+                launch::act(app.handle(), launch);
+            }
             Ok(())
         })
         .on_window_event(window::on_event)
@@ -107,7 +131,7 @@ pub fn run() -> ExitCode {
         } => api.prevent_exit(),
         RunEvent::Exit => {
             if let Some(state) = app.try_state::<AppState>() {
-                tauri::async_runtime::block_on(state.runtime.stop());
+                tauri::async_runtime::block_on(state.runtime().stop());
             }
         }
         _ => {}
@@ -120,39 +144,13 @@ fn setup(
     config: Config,
     config_error: Option<String>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let candidates = resolve(
-        pinned_from_env(),
-        config.engine.endpoint.as_deref(),
-        &Environment::current(),
-    );
-    opener_scope::allow_engine_hosts(app, &candidates);
-    let refresh_interval_ms = u64::try_from(config.refresh.interval().as_millis()).unwrap_or(2000);
-    let mut options = RuntimeOptions::from_config(config, candidates, HOST_NAME);
-    options.config_error = config_error;
-    let runtime = tauri::async_runtime::block_on(Runtime::start(options))?;
-    let store_error = match &runtime.state().borrow().status.recording {
-        Recording::On { .. } => None,
-        Recording::HeldBy { holder } => Some(format!(
-            "not recording: this data folder is already watched by {holder}, which records for both"
-        )),
-        Recording::Off { reason } => Some(reason.clone()),
-    };
-    let info = AppInfo {
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        config_path: display_path(Config::default_path()),
-        database_path: runtime.store().map(|s| s.path().display().to_string()),
-        store_error,
-        refresh_interval_ms,
-    };
-    let states = runtime.state();
-    app.manage(AppState {
-        runtime,
-        info,
-        tray_refresh: Arc::new(tokio::sync::Notify::new()),
-    });
+    let (runtime, info) =
+        tauri::async_runtime::block_on(host::start(app, &config, config_error))?;
+    app.manage(AppState::new(runtime, info, config));
+    let states = app.state::<AppState>().states.subscribe();
     tray::spawn_updater(app.clone());
     tray::spawn_creator(app.clone());
-    notify::spawn_quarantine_notifier(app.clone(), states.clone());
+    notify::spawn(app.clone());
     spawn_state_forwarder(app.clone(), states);
     Ok(())
 }

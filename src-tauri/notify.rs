@@ -1,55 +1,184 @@
-//! Desktop notifications for what needs a person while the window may be
-//! closed: a service the healer quarantined, with why. One notification per
-//! quarantine (not one per state change), through the freedesktop
-//! notification service.
+//! Desktop notifications through the freedesktop notification service.
+//! What to say and how often is the runtime's notice policy
+//! (`stackwarden_runtime::notices`); this shows each notice, replaces the
+//! one shown before under the same key (one notification per incident,
+//! updated and then closed), and carries out its actions (Open, Recover)
+//! where the server offers actions.
 
-use std::collections::BTreeSet;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
-use stackwarden_model::redact;
+use notify_rust::{Notification, Urgency};
+use stackwarden_health::VerificationRun;
+use stackwarden_model::clock::now_ms;
+use stackwarden_runtime::notices::{Notice, NoticeAction, NoticePolicy};
 use stackwarden_runtime::RuntimeState;
-use tauri::AppHandle;
-use tauri_plugin_notification::NotificationExt;
+use tauri::{AppHandle, Manager, Runtime};
 
-/// Services quarantined now, with why.
-fn quarantined(state: &RuntimeState) -> Vec<(String, String)> {
-    state
-        .status
-        .healing
-        .services
-        .iter()
-        .filter(|s| s.state == "quarantined")
-        .map(|s| (s.service.clone(), s.detail.clone()))
-        .collect()
+use crate::state::AppState;
+
+/// Time passing matters too (the engine lost for 10 s, a held update).
+const TICK: Duration = Duration::from_secs(5);
+/// The icon name the package installs.
+const ICON: &str = "stackwarden-desktop";
+
+#[derive(Clone)]
+pub struct Notifier {
+    policy: Arc<Mutex<NoticePolicy>>,
+    /// The server's id of the notification shown under each key.
+    shown: Arc<Mutex<HashMap<String, u32>>>,
+    actions: Arc<Mutex<Option<bool>>>,
 }
 
-/// Notifies each service that enters quarantine, once.
-pub fn spawn_quarantine_notifier(
-    app: AppHandle,
-    mut rx: tokio::sync::watch::Receiver<RuntimeState>,
-) {
+impl Notifier {
+    fn new<R: Runtime>(app: &AppHandle<R>) -> Self {
+        let config = app.state::<AppState>().config().notifications;
+        Self {
+            policy: Arc::new(Mutex::new(NoticePolicy::new(config, now_ms()))),
+            shown: Arc::default(),
+            actions: Arc::default(),
+        }
+    }
+
+    fn observe<R: Runtime>(&self, app: &AppHandle<R>, state: &RuntimeState) -> Vec<Notice> {
+        let config = app.state::<AppState>().config().notifications;
+        let mut policy = self.policy.lock().unwrap_or_else(PoisonError::into_inner);
+        policy.set_config(config);
+        policy.observe(state, now_ms())
+    }
+}
+
+/// Starts following the app's state for notices.
+pub fn spawn<R: Runtime>(app: AppHandle<R>) {
+    let notifier = Notifier::new(&app);
+    app.manage(notifier.clone());
+    let mut rx = app.state::<AppState>().states.subscribe();
     tauri::async_runtime::spawn(async move {
-        let mut told: BTreeSet<String> = BTreeSet::new();
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
-            let now = quarantined(&rx.borrow_and_update());
-            for (service, why) in &now {
-                if told.insert(service.clone()) {
-                    let shown = app
-                        .notification()
-                        .builder()
-                        .title(format!("{service} needs you"))
-                        .body(redact::text(&format!(
-                            "The healer stopped acting on {service}: {why}. Open Stackwarden's Healing view to release it."
-                        )))
-                        .show();
-                    if let Err(e) = shown {
-                        tracing::warn!("cannot show a notification: {e}");
-                    }
-                }
+            let state = rx.borrow_and_update().clone();
+            for notice in notifier.observe(&app, &state) {
+                show(&app, &notifier, notice).await;
             }
-            told.retain(|s| now.iter().any(|(q, _)| q == s));
-            if rx.changed().await.is_err() {
-                return;
+            tokio::select! {
+                changed = rx.changed() => if changed.is_err() { return },
+                _ = tick.tick() => {}
             }
         }
     });
+}
+
+/// A verification finished (window, tray or launcher): a failure is news.
+pub fn verification_done<R: Runtime>(app: &AppHandle<R>, run: &VerificationRun) {
+    let Some(notifier) = app.try_state::<Notifier>() else {
+        return;
+    };
+    let config = app.state::<AppState>().config().notifications;
+    let notices = {
+        let mut policy = notifier.policy.lock().unwrap_or_else(PoisonError::into_inner);
+        policy.set_config(config);
+        policy.verification_done(run, now_ms())
+    };
+    let (app, notifier) = (app.clone(), notifier.inner().clone());
+    tauri::async_runtime::spawn(async move {
+        for notice in notices {
+            show(&app, &notifier, notice).await;
+        }
+    });
+}
+
+/// Whether the server shows actions; asked once.
+fn server_has_actions(notifier: &Notifier) -> bool {
+    let mut known = notifier.actions.lock().unwrap_or_else(PoisonError::into_inner);
+    *known.get_or_insert_with(|| {
+        notify_rust::get_capabilities()
+            .map(|c| c.iter().any(|c| c == "actions"))
+            .unwrap_or(false)
+    })
+}
+
+async fn show<R: Runtime>(app: &AppHandle<R>, notifier: &Notifier, notice: Notice) {
+    let (app, notifier) = (app.clone(), notifier.clone());
+    let done = tokio::task::spawn_blocking(move || {
+        let previous = notifier
+            .shown
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&notice.key)
+            .copied();
+        let mut n = Notification::new();
+        n.appname("Stackwarden")
+            .summary(&notice.title)
+            .body(&notice.body)
+            .icon(ICON)
+            .urgency(if notice.critical {
+                Urgency::Critical
+            } else {
+                Urgency::Normal
+            });
+        if let Some(id) = previous {
+            n.id(id);
+        }
+        let with_actions = server_has_actions(&notifier) && !notice.actions.is_empty();
+        if with_actions {
+            for a in &notice.actions {
+                n.action(a.id(), a.label());
+            }
+        }
+        let handle = match n.show() {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!("cannot show a notification: {e}");
+                return;
+            }
+        };
+        let id = handle.id();
+        notifier
+            .shown
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(notice.key.clone(), id);
+        if with_actions {
+            let view = notice.view;
+            let _ = std::thread::Builder::new()
+                .name("notification actions".into())
+                .spawn(move || {
+                    handle.wait_for_action(|action| {
+                        // A later update of the same notification has its
+                        // own waiter: only the newest one acts.
+                        let newest = notifier
+                            .shown
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .get(&notice.key)
+                            .copied();
+                        if newest == Some(id) {
+                            act(&app, action, view);
+                        }
+                    });
+                });
+        }
+    })
+    .await;
+    if let Err(e) = done {
+        tracing::warn!("notification task failed: {e}");
+    }
+}
+
+fn act<R: Runtime>(app: &AppHandle<R>, action: &str, view: &'static str) {
+    let app2 = app.clone();
+    let action = NoticeAction::from_id(action);
+    let run = move || match action {
+        Some(NoticeAction::Open) => {
+            crate::window::show_main_at(&app2, Some(view));
+            crate::window::show_view(&app2, view);
+        }
+        Some(NoticeAction::Recover) => crate::recovery::from_tray(&app2),
+        None => {}
+    };
+    if let Err(e) = app.run_on_main_thread(run) {
+        tracing::warn!("cannot act on a notification: {e}");
+    }
 }

@@ -103,7 +103,7 @@ fn emit_lines(rest: &mut Vec<u8>, bytes: &[u8], line: &(dyn Fn(String) + Send + 
 /// Diagnoses the stack and plans its recovery; nothing runs.
 #[tauri::command]
 pub async fn recovery_plan(state: State<'_, AppState>) -> Result<RecoveryPreview, UiError> {
-    Ok(state.runtime.recovery_preview().await?)
+    Ok(state.runtime().recovery_preview().await?)
 }
 
 /// Runs the plan `id` the window showed; destructive steps only when in
@@ -114,7 +114,7 @@ pub async fn run_recovery<R: Runtime>(
     id: u64,
     confirmed: Vec<u32>,
 ) -> Result<Recovery, UiError> {
-    let runtime = app.state::<AppState>().runtime.clone();
+    let runtime = app.state::<AppState>().runtime();
     let (tx, mut rx) = mpsc::unbounded_channel::<Progress>();
     let forward = {
         let app = app.clone();
@@ -135,7 +135,7 @@ pub async fn run_recovery<R: Runtime>(
 #[tauri::command]
 pub async fn recoveries(state: State<'_, AppState>) -> Result<Vec<Recovery>, UiError> {
     let since = stackwarden_model::clock::now_ms() - 30 * 24 * 3600 * 1000;
-    Ok(state.runtime.recoveries(since).await?)
+    Ok(state.runtime().recoveries(since).await?)
 }
 
 /// What the tray's "Recover…" does: show the window at the wizard.

@@ -1,5 +1,7 @@
-//! The tray icon: its colour, title and tooltip show the overall state; its
-//! menu opens the window or quits. With the stack's health known, the colour
+//! The tray icon: its colour, title and tooltip show the overall state, and
+//! a white mark on it an open incident. Its menu is useful without the
+//! window: the status line and each required service's status (not
+//! clickable), then Verify now, Recover…, Open Stackwarden and Quit. With the stack's health known, the colour
 //! follows its level (green: every required service healthy; amber: one is
 //! degraded, unhealthy or unknown; red: one is down) and the title its score.
 //! Otherwise: green all running, amber some not running; red engine
@@ -25,6 +27,10 @@ pub struct TrayLook {
     pub rgb: [u8; 3],
     pub title: String,
     pub tooltip: String,
+    /// An incident is open: the icon carries a mark.
+    pub incident: bool,
+    /// The menu's information lines: the status, then each required service.
+    pub lines: Vec<String>,
 }
 
 const GREEN: [u8; 3] = [0x2e, 0xa0, 0x43];
@@ -39,6 +45,8 @@ pub fn look(
     incidents: &[Incident],
 ) -> TrayLook {
     let mut look = plain_look(summary, health);
+    look.lines = menu_lines(&look.title, health);
+    look.incident = !incidents.is_empty();
     if let Some(first) = incidents.first() {
         let more = match incidents.len() {
             1 => String::new(),
@@ -68,6 +76,8 @@ fn plain_look(summary: &StackSummary, health: Option<&StackHealth>) -> TrayLook 
             rgb,
             title: format!("Stackwarden: {:.0}% healthy", b.overall),
             tooltip: format!("{}\n{}", h.headline, summary.headline),
+            incident: false,
+            lines: Vec::new(),
         };
     }
     let rgb = match summary.level {
@@ -80,11 +90,33 @@ fn plain_look(summary: &StackSummary, health: Option<&StackHealth>) -> TrayLook 
         rgb,
         title: format!("Stackwarden: {}", summary.headline),
         tooltip: summary.headline.clone(),
+        incident: false,
+        lines: Vec::new(),
     }
 }
 
-/// A filled disc with a darker rim, as straight RGBA.
-pub fn icon_rgba([r, g, b]: [u8; 3]) -> Vec<u8> {
+/// The status line, then "service: status" for each required service.
+fn menu_lines(title: &str, health: Option<&StackHealth>) -> Vec<String> {
+    let mut lines = vec![title
+        .strip_prefix("Stackwarden: ")
+        .unwrap_or(title)
+        .to_string()];
+    let Some(b) = health.and_then(|h| h.breakdown.as_ref()) else {
+        return lines;
+    };
+    let required = |group: &str| b.groups.iter().any(|g| g.group == group && g.required);
+    lines.extend(
+        b.services
+            .iter()
+            .filter(|s| required(&s.group))
+            .map(|s| format!("{}: {}", s.service, s.status.word())),
+    );
+    lines
+}
+
+/// A filled disc with a darker rim, as straight RGBA; with `incident`, a
+/// white exclamation mark on it.
+pub fn icon_rgba([r, g, b]: [u8; 3], incident: bool) -> Vec<u8> {
     let size = ICON_SIZE as f32;
     let centre = size / 2.0 - 0.5;
     let radius = size / 2.0 - 2.0;
@@ -95,29 +127,40 @@ pub fn icon_rgba([r, g, b]: [u8; 3]) -> Vec<u8> {
             let alpha = (radius + 0.5 - d).clamp(0.0, 1.0);
             let rim = d > radius - 2.5;
             let shade = |c: u8| if rim { (f32::from(c) * 0.7) as u8 } else { c };
-            out.extend_from_slice(&[shade(r), shade(g), shade(b), (alpha * 255.0) as u8]);
+            let mark = incident
+                && (x as f32 - centre).abs() <= 2.0
+                && ((7..=19).contains(&y) || (22..=25).contains(&y));
+            if mark {
+                out.extend_from_slice(&[255, 255, 255, 255]);
+            } else {
+                out.extend_from_slice(&[shade(r), shade(g), shade(b), (alpha * 255.0) as u8]);
+            }
         }
     }
     out
 }
 
+/// The menu for `lines`: information first (disabled items), then actions.
+fn menu<R: Runtime>(app: &AppHandle<R>, lines: &[String]) -> tauri::Result<Menu<R>> {
+    let menu = Menu::new(app)?;
+    for (i, line) in lines.iter().enumerate() {
+        menu.append(&MenuItem::with_id(app, format!("line-{i}"), line, false, None::<&str>)?)?;
+    }
+    if !lines.is_empty() {
+        menu.append(&PredefinedMenuItem::separator(app)?)?;
+    }
+    menu.append(&MenuItem::with_id(app, "verify", "Verify now", true, None::<&str>)?)?;
+    menu.append(&MenuItem::with_id(app, "recover", "Recover…", true, None::<&str>)?)?;
+    menu.append(&MenuItem::with_id(app, "open", "Open Stackwarden", true, None::<&str>)?)?;
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    menu.append(&MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?)?;
+    Ok(menu)
+}
+
 pub fn create<R: Runtime>(app: &AppHandle<R>, l: &TrayLook) -> tauri::Result<TrayIcon<R>> {
-    let open = MenuItem::with_id(app, "open", "Open Stackwarden", true, None::<&str>)?;
-    let verify = MenuItem::with_id(app, "verify", "Verify now", true, None::<&str>)?;
-    let recover = MenuItem::with_id(app, "recover", "Recover…", true, None::<&str>)?;
-    let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
-    let menu = Menu::with_items(
-        app,
-        &[
-            &open,
-            &verify,
-            &recover,
-            &PredefinedMenuItem::separator(app)?,
-            &quit,
-        ],
-    )?;
+    let menu = menu(app, &l.lines)?;
     TrayIconBuilder::with_id(TRAY_ID)
-        .icon(Image::new_owned(icon_rgba(l.rgb), ICON_SIZE, ICON_SIZE))
+        .icon(Image::new_owned(icon_rgba(l.rgb, l.incident), ICON_SIZE, ICON_SIZE))
         .title(&l.title)
         .tooltip(&l.tooltip)
         .menu(&menu)
@@ -145,7 +188,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, l: &TrayLook) -> tauri::Result<Tra
 /// The look for the app's current state.
 fn current_look<R: Runtime>(app: &AppHandle<R>) -> Option<TrayLook> {
     let state = app.try_state::<AppState>()?;
-    let now = state.runtime.state().borrow().clone();
+    let now = state.states.borrow().clone();
     Some(look(
         &now.snapshot.summary,
         Some(&now.health),
@@ -212,9 +255,19 @@ pub fn spawn_updater<R: Runtime>(app: AppHandle<R>) {
             if shown.as_ref() == Some(&l) {
                 continue;
             }
+            if shown.as_ref().is_none_or(|s| s.lines != l.lines) {
+                match menu(&app, &l.lines) {
+                    Ok(m) => {
+                        if let Err(e) = tray.set_menu(Some(m)) {
+                            tracing::warn!("tray menu update failed: {e}");
+                        }
+                    }
+                    Err(e) => tracing::warn!("cannot build the tray menu: {e}"),
+                }
+            }
             let results = [
                 tray.set_icon(Some(Image::new_owned(
-                    icon_rgba(l.rgb),
+                    icon_rgba(l.rgb, l.incident),
                     ICON_SIZE,
                     ICON_SIZE,
                 ))),
@@ -301,6 +354,11 @@ mod tests {
         assert_eq!(stopped.rgb, RED);
         assert_eq!(stopped.title, "Stackwarden: 50% healthy");
         assert!(stopped.tooltip.contains("web down"), "{}", stopped.tooltip);
+        assert_eq!(
+            stopped.lines,
+            vec!["50% healthy".to_string(), "db: healthy".into(), "web: down".into()]
+        );
+        assert!(!stopped.incident);
     }
 
     #[test]
@@ -333,10 +391,14 @@ mod tests {
 
     #[test]
     fn icon_is_a_disc_with_transparent_corners() {
-        let px = icon_rgba([10, 200, 30]);
+        let px = icon_rgba([10, 200, 30], false);
         assert_eq!(px.len(), 32 * 32 * 4);
         assert_eq!(px[3], 0, "corner transparent");
         let centre = ((16 * 32 + 16) * 4) as usize;
         assert_eq!(&px[centre..centre + 4], &[10, 200, 30, 255]);
+        let marked = icon_rgba([10, 200, 30], true);
+        assert_eq!(&marked[centre..centre + 4], &[255, 255, 255, 255]);
+        let below_mark = ((21 * 32 + 16) * 4) as usize;
+        assert_eq!(&marked[below_mark..below_mark + 4], &[10, 200, 30, 255]);
     }
 }

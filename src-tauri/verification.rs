@@ -24,7 +24,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) -> Result<(), UiError> {
         UiError::new(UiErrorCode::ActionRefused, "Stackwarden is still starting.")
     })?;
     let (tx, mut rx) = mpsc::channel::<CheckResult>(64);
-    let (started, run) = state.runtime.verify(Some(tx), ActionSource::Window)?;
+    let (started, run) = state.runtime().verify(Some(tx), ActionSource::Window)?;
     let _ = app.emit(STARTED_EVENT, &started);
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
@@ -33,6 +33,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) -> Result<(), UiError> {
         }
         match run.await {
             Ok(run) => {
+                crate::notify::verification_done(&app, &run);
                 let _ = app.emit(DONE_EVENT, &run);
             }
             Err(e) => tracing::error!("verification did not finish: {e}"),

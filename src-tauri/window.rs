@@ -3,7 +3,7 @@
 //! the runtime keeps watching. Open (tray, launcher, second launch)
 //! re-creates it from the config, and the page comes back at its view.
 
-use tauri::{AppHandle, Manager, Runtime, WebviewWindowBuilder, Window, WindowEvent};
+use tauri::{AppHandle, Emitter, Manager, Runtime, WebviewWindowBuilder, Window, WindowEvent};
 
 use crate::state::AppState;
 
@@ -26,7 +26,7 @@ pub fn show_main_at<R: Runtime>(app: &AppHandle<R>, view: Option<&str>) {
         let _ = w.show();
         let _ = w.set_focus();
         if let Some(state) = app.try_state::<AppState>() {
-            state.runtime.set_sampling(true);
+            state.runtime().set_sampling(true);
         }
     }
 }
@@ -63,12 +63,21 @@ fn create<R: Runtime>(app: &AppHandle<R>, view: Option<&str>) -> Option<tauri::W
     }
 }
 
+/// Asks an open window to show `view`.
+pub fn show_view<R: Runtime>(app: &AppHandle<R>, view: &str) {
+    let _ = app.emit(crate::verification::SHOW_VIEW_EVENT, view);
+}
+
 pub fn on_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
     if window.label() != MAIN {
         return;
     }
     match event {
         WindowEvent::CloseRequested { api, .. } => {
+            use tauri_plugin_window_state::{AppHandleExt, StateFlags};
+            if let Err(e) = window.app_handle().save_window_state(StateFlags::all()) {
+                tracing::warn!("cannot keep the window's size and position: {e}");
+            }
             // Without a tray there would be no way back to a closed window.
             let has_tray = window
                 .app_handle()
@@ -81,8 +90,8 @@ pub fn on_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
         }
         WindowEvent::Destroyed => {
             if let Some(state) = window.app_handle().try_state::<AppState>() {
-                state.runtime.set_sampling(false);
-                state.runtime.close_logs();
+                state.runtime().set_sampling(false);
+                state.runtime().close_logs();
             }
             let app = window.app_handle().clone();
             crate::tray_footprint::release_after_close(move || {

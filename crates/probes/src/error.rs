@@ -42,6 +42,10 @@ pub enum ProbeError {
     /// The HTTPS client could not be built.
     #[error("cannot set up HTTPS: {0}")]
     TlsSetup(String),
+    /// A password is needed and none is known. The window offers to keep
+    /// one when `keyring`; the text starts with "password missing".
+    #[error("password missing: {env} is not set in Stackwarden's environment{}", if *.keyring { " and no password is kept for this database in the desktop's keyring (Set password… in the Health view)" } else { "" })]
+    PasswordMissing { env: String, keyring: bool },
     /// Connected, but a query or command failed (listing tables, PING, INFO).
     #[error("{query} failed: {reason}")]
     Query { query: String, reason: String },

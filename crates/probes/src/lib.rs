@@ -18,6 +18,7 @@ mod error;
 mod http;
 mod round;
 mod schedule;
+mod secrets;
 
 pub use round::{
     container_name, deployed_services, find_container, find_containers, outcomes_by_service,
@@ -29,6 +30,7 @@ pub use schedule::{
 
 pub use error::ProbeError;
 pub use http::human_size;
+pub use secrets::{secret_key, SecretFuture, SecretSource, Secrets};
 
 use std::time::{Duration, Instant};
 
@@ -43,6 +45,7 @@ use crate::http::{Body, HttpSeen};
 #[derive(Debug, Clone, Default)]
 pub struct ProbeRunner {
     http: http::HttpClient,
+    secrets: Option<Secrets>,
 }
 
 /// A condition the probe itself checks (a required table, a collection),
@@ -93,6 +96,38 @@ impl ProbeRunner {
         Self::default()
     }
 
+    /// A runner that also looks up database passwords in `secrets`.
+    pub fn with_secrets(secrets: Option<Secrets>) -> Self {
+        Self {
+            secrets,
+            ..Self::default()
+        }
+    }
+
+    /// A database probe's password: its `password_env` variable, else the
+    /// host's secret store. `Err` names what is missing when the URL has no
+    /// password of its own and a variable was named.
+    async fn password(&self, url: &str, env: Option<&str>) -> Result<Option<String>, ProbeError> {
+        if let Some(pw) = env.and_then(|v| std::env::var(v).ok()) {
+            return Ok(Some(pw));
+        }
+        if secrets::has_password(url) {
+            return Ok(None);
+        }
+        let kept = match (&self.secrets, secret_key(url)) {
+            (Some(s), Some(key)) => s.0.password(&key).await,
+            _ => None,
+        };
+        match (kept, env) {
+            (Some(pw), _) => Ok(Some(pw)),
+            (None, Some(var)) => Err(ProbeError::PasswordMissing {
+                env: var.to_string(),
+                keyring: self.secrets.is_some(),
+            }),
+            (None, None) => Ok(None),
+        }
+    }
+
     /// Runs `probe`; `container` is the service's current row, if it has one.
     pub async fn run(&self, probe: &Probe, container: Option<&ServiceRow>) -> ProbeOutcome {
         match &probe.kind {
@@ -109,9 +144,13 @@ impl ProbeRunner {
                 tables,
                 extensions,
             } => {
-                let password = password_env.as_deref().and_then(|v| std::env::var(v).ok());
-                let seen = database::postgres(url, password, tables, extensions);
-                database_outcome(probe, seen).await
+                match self.password(url, password_env.as_deref()).await {
+                    Ok(password) => {
+                        let seen = database::postgres(url, password, tables, extensions);
+                        database_outcome(probe, seen).await
+                    }
+                    Err(missing) => outcome(probe, Vec::new(), Some(missing)),
+                }
             }
             ProbeKind::Redis {
                 url,

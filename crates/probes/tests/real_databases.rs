@@ -60,6 +60,44 @@ async fn postgres_tables_extensions_and_bad_password() {
     assert!(error.contains("password authentication failed"), "{error}");
 }
 
+/// A keyring that keeps one password, for the database it was set for.
+struct OneSecret(&'static str, &'static str);
+
+impl stackwarden_probes::SecretSource for OneSecret {
+    fn password(&self, key: &str) -> stackwarden_probes::SecretFuture {
+        let found = (key == self.0).then(|| self.1.to_string());
+        Box::pin(async move { found })
+    }
+}
+
+#[tokio::test]
+async fn a_missing_password_is_said_and_a_kept_one_is_used() {
+    let yaml = "        - postgres:\n            url: \"postgres://mcp@127.0.0.1:15432/mcp\"\n            password_env: SW_TEST_PG_NEVER_SET\n            tables: [tool_registry]\n          timeout: 5s\n";
+    let probe = &probes(yaml)[0];
+    let missing = ProbeRunner::new().run(probe, None).await;
+    assert_eq!(
+        missing.error.as_deref(),
+        Some("password missing: SW_TEST_PG_NEVER_SET is not set in Stackwarden's environment")
+    );
+    let keyring = |key, pw| {
+        let source: std::sync::Arc<dyn stackwarden_probes::SecretSource> =
+            std::sync::Arc::new(OneSecret(key, pw));
+        ProbeRunner::with_secrets(Some(stackwarden_probes::Secrets(source)))
+    };
+    let other_db = keyring("postgres://mcp@127.0.0.1:15432/other", "sw-test-pw")
+        .run(probe, None)
+        .await;
+    let error = other_db.error.unwrap_or_default();
+    assert!(
+        error.starts_with("password missing: SW_TEST_PG_NEVER_SET is not set in Stackwarden's environment and no password is kept for this database in the desktop's keyring"),
+        "{error}"
+    );
+    let kept = keyring("postgres://mcp@127.0.0.1:15432/mcp", "sw-test-pw")
+        .run(probe, None)
+        .await;
+    assert!(kept.success, "{kept:#?}");
+}
+
 #[tokio::test]
 async fn redis_ping_and_persistence() {
     let yaml = "        - redis: {url: \"redis://127.0.0.1:16379\", require_persistence: true}\n          timeout: 5s\n";

@@ -89,6 +89,8 @@ pub struct HealerInputs {
     pub status: Arc<watch::Sender<HealingStatus>>,
     pub marks: Arc<watch::Sender<LogMarks>>,
     pub own_starts: OwnStarts,
+    /// `[healing] enabled` in the settings.
+    pub enabled: bool,
 }
 
 /// An action carried out, back from its task.
@@ -144,6 +146,17 @@ fn events_since(engine: Option<Engine>, stops: &mut StopWatch, since: i64) -> Ev
 
 /// Runs the healer until the runtime stops.
 pub async fn heal(mut inputs: HealerInputs) {
+    if !inputs.enabled {
+        publish(
+            &inputs.status,
+            HealingStatus {
+                active: false,
+                paused: Some("self-healing is switched off in Settings".into()),
+                services: Vec::new(),
+            },
+        );
+        return std::future::pending().await;
+    }
     let mut healer = Healer::default();
     let mut stops = StopWatch::default();
     let mut engine = inputs.monitor.borrow().as_ref().and_then(|m| m.engine());

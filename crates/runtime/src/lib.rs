@@ -31,7 +31,7 @@ use serde::Serialize;
 use stackwarden_engine::{Candidate, Engine, MonitorHandle, StackMonitor, StatsSample};
 use stackwarden_incidents::Incident;
 use stackwarden_model::{Config, EngineStatus, StackSnapshot};
-use stackwarden_probes::{HealthRecord, HealthScheduler, ProbeRunner, StackHealth};
+use stackwarden_probes::{HealthRecord, HealthScheduler, ProbeRunner, Secrets, StackHealth};
 use stackwarden_stack::{
     GoodText, LoadEnv, LoadedStack, SavedText, StackSource, StackWatcher, POLL_INTERVAL,
 };
@@ -80,6 +80,9 @@ pub struct RuntimeOptions {
     /// Sample CPU and memory from the start (a host that shows no window
     /// still wants resource history).
     pub sampling: bool,
+    /// Where database probes find a password their variable does not give
+    /// (the desktop's keyring); `None`: the environment only.
+    pub secrets: Option<Secrets>,
 }
 
 impl RuntimeOptions {
@@ -101,6 +104,7 @@ impl RuntimeOptions {
             refuse_when_held: false,
             retention_every: RETENTION_EVERY,
             sampling: false,
+            secrets: None,
         }
     }
 }
@@ -184,6 +188,7 @@ struct Inner {
     /// The engine endpoints this runtime tries: the engine the wizard starts.
     candidates: Vec<Candidate>,
     recovery: recovery::RecoveryState,
+    secrets: Option<Secrets>,
     /// Containers this runtime was asked to start or restart, for the
     /// incident task.
     own_starts: incidents::OwnStarts,
@@ -395,7 +400,9 @@ impl Runtime {
             let out = Arc::clone(&health_out);
             let store = store.clone();
             let marks = log_marks.subscribe();
+            let secrets = options.secrets.clone();
             producers.spawn("probe scheduler", move || {
+                let secrets = secrets.clone();
                 let (stacks, snapshots, records) =
                     (stacks.clone(), snapshots.clone(), records.clone());
                 let marks = marks.clone();
@@ -409,7 +416,7 @@ impl Runtime {
                         None => Default::default(),
                     };
                     let rx = HealthScheduler {
-                        runner: ProbeRunner::new(),
+                        runner: ProbeRunner::with_secrets(secrets.clone()),
                         stacks,
                         snapshots,
                         records,
@@ -460,6 +467,7 @@ impl Runtime {
                 status: Arc::clone(&healing_out),
                 marks: Arc::clone(&log_marks),
                 own_starts: own_starts.clone(),
+                enabled: options.config.healing.enabled,
             };
             producers.spawn("healer", move || healer::heal(inputs.clone()));
         }
@@ -517,6 +525,7 @@ impl Runtime {
                 stack_env: LoadEnv::from_process()
                     .with_profiles(options.config.stack.profiles.clone()),
                 recovery: recovery::RecoveryState::default(),
+                secrets: options.secrets.clone(),
                 own_starts,
                 log_follower: Mutex::new(None),
                 verification: Mutex::new(None),
@@ -533,6 +542,11 @@ impl Runtime {
     /// The one stream the window, the tray and `watch` read.
     pub fn state(&self) -> watch::Receiver<RuntimeState> {
         self.inner.state.clone()
+    }
+
+    /// The stack definition in use (the last good one), if any.
+    pub fn stack(&self) -> Option<Arc<stackwarden_stack::Stack>> {
+        self.inner.stacks.borrow().stack.clone()
     }
 
     pub fn snapshot(&self) -> StackSnapshot {

@@ -186,7 +186,7 @@ impl Runtime {
                 commands,
                 progress,
                 wait_limit: WAIT_LIMIT,
-                probes: stackwarden_probes::ProbeRunner::new(),
+                probes: stackwarden_probes::ProbeRunner::with_secrets(self.inner.secrets.clone()),
             };
             stackwarden_recover::execute(&prepared.plan, &execution).await
         };

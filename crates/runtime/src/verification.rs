@@ -82,9 +82,10 @@ impl Runtime {
         let fingerprint_engine = engine.as_ref().ok().cloned();
         let files = crate::recovery::files(&self.inner.stack_source);
         let env = self.inner.stack_env.clone();
+        let secrets = self.inner.secrets.clone();
         let task = self.inner.tokio.spawn(async move {
             let _running = running;
-            let runner = ProbeRunner::new();
+            let runner = ProbeRunner::with_secrets(secrets);
             let ever_deployed = match &reader {
                 Some(store) => store.ever_deployed().await.unwrap_or_default(),
                 None => Default::default(),
