@@ -58,7 +58,10 @@ pub fn runtime_changes(old: &Config, new: &Config) -> bool {
 }
 
 /// Replaces the running runtime with one for `config`.
-pub async fn restart<R: TauriRuntime>(app: &AppHandle<R>, config: &Config) -> Result<(), RuntimeError> {
+pub async fn restart<R: TauriRuntime>(
+    app: &AppHandle<R>,
+    config: &Config,
+) -> Result<(), RuntimeError> {
     let state = app.state::<AppState>();
     let window_open = app.get_webview_window(crate::window::MAIN).is_some();
     state.runtime().stop().await;

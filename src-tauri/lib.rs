@@ -144,8 +144,7 @@ fn setup(
     config: Config,
     config_error: Option<String>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let (runtime, info) =
-        tauri::async_runtime::block_on(host::start(app, &config, config_error))?;
+    let (runtime, info) = tauri::async_runtime::block_on(host::start(app, &config, config_error))?;
     app.manage(AppState::new(runtime, info, config));
     let states = app.state::<AppState>().states.subscribe();
     tray::spawn_updater(app.clone());

@@ -77,7 +77,10 @@ pub fn verification_done<R: Runtime>(app: &AppHandle<R>, run: &VerificationRun) 
     };
     let config = app.state::<AppState>().config().notifications;
     let notices = {
-        let mut policy = notifier.policy.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut policy = notifier
+            .policy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         policy.set_config(config);
         policy.verification_done(run, now_ms())
     };
@@ -91,7 +94,10 @@ pub fn verification_done<R: Runtime>(app: &AppHandle<R>, run: &VerificationRun) 
 
 /// Whether the server shows actions; asked once.
 fn server_has_actions(notifier: &Notifier) -> bool {
-    let mut known = notifier.actions.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut known = notifier
+        .actions
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
     *known.get_or_insert_with(|| {
         notify_rust::get_capabilities()
             .map(|c| c.iter().any(|c| c == "actions"))

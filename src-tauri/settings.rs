@@ -137,13 +137,19 @@ async fn apply(app: &AppHandle, old: &Config, new: &Config) -> Result<(), UiErro
         } else {
             autostart.disable()
         };
-        done.map_err(|e| unsaved(format!("saved, but the autostart entry could not be changed: {e}")))?;
+        done.map_err(|e| {
+            unsaved(format!(
+                "saved, but the autostart entry could not be changed: {e}"
+            ))
+        })?;
     }
     state.set_config(new.clone());
     if crate::host::runtime_changes(old, new) {
-        crate::host::restart(app, new)
-            .await
-            .map_err(|e| unsaved(format!("saved, but the watch could not restart with it: {e}")))?;
+        crate::host::restart(app, new).await.map_err(|e| {
+            unsaved(format!(
+                "saved, but the watch could not restart with it: {e}"
+            ))
+        })?;
     }
     crate::tray::refresh(app);
     Ok(())
@@ -158,13 +164,15 @@ pub async fn test_connection(endpoint: String) -> Result<String, UiError> {
         source: "settings".into(),
     };
     let tried = tokio::time::timeout(TEST_TIMEOUT, async {
-        let conn = connect(std::slice::from_ref(&candidate)).await.map_err(|attempts| {
-            attempts
-                .into_iter()
-                .map(|a| a.error)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })?;
+        let conn = connect(std::slice::from_ref(&candidate))
+            .await
+            .map_err(|attempts| {
+                attempts
+                    .into_iter()
+                    .map(|a| a.error)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })?;
         let version = conn.docker.version().await.map_err(|e| e.to_string())?;
         let product = version
             .components
@@ -187,7 +195,10 @@ pub async fn test_connection(endpoint: String) -> Result<String, UiError> {
         )),
         Err(_) => Err(UiError::new(
             UiErrorCode::EngineUnreachable,
-            format!("{endpoint} gave no answer within {} s", TEST_TIMEOUT.as_secs()),
+            format!(
+                "{endpoint} gave no answer within {} s",
+                TEST_TIMEOUT.as_secs()
+            ),
         )),
     }
 }
@@ -220,7 +231,5 @@ pub async fn set_probe_password(
         })
         .ok_or_else(|| refused("the stack has no database probe of that name"))?;
     let key = secret_key(&url).ok_or_else(|| refused("the probe's URL cannot be used as a key"))?;
-    crate::secrets::set(&key, password)
-        .await
-        .map_err(unsaved)
+    crate::secrets::set(&key, password).await.map_err(unsaved)
 }

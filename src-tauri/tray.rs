@@ -144,14 +144,38 @@ pub fn icon_rgba([r, g, b]: [u8; 3], incident: bool) -> Vec<u8> {
 fn menu<R: Runtime>(app: &AppHandle<R>, lines: &[String]) -> tauri::Result<Menu<R>> {
     let menu = Menu::new(app)?;
     for (i, line) in lines.iter().enumerate() {
-        menu.append(&MenuItem::with_id(app, format!("line-{i}"), line, false, None::<&str>)?)?;
+        menu.append(&MenuItem::with_id(
+            app,
+            format!("line-{i}"),
+            line,
+            false,
+            None::<&str>,
+        )?)?;
     }
     if !lines.is_empty() {
         menu.append(&PredefinedMenuItem::separator(app)?)?;
     }
-    menu.append(&MenuItem::with_id(app, "verify", "Verify now", true, None::<&str>)?)?;
-    menu.append(&MenuItem::with_id(app, "recover", "Recover…", true, None::<&str>)?)?;
-    menu.append(&MenuItem::with_id(app, "open", "Open Stackwarden", true, None::<&str>)?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        "verify",
+        "Verify now",
+        true,
+        None::<&str>,
+    )?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        "recover",
+        "Recover…",
+        true,
+        None::<&str>,
+    )?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        "open",
+        "Open Stackwarden",
+        true,
+        None::<&str>,
+    )?)?;
     menu.append(&PredefinedMenuItem::separator(app)?)?;
     menu.append(&MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?)?;
     Ok(menu)
@@ -160,7 +184,11 @@ fn menu<R: Runtime>(app: &AppHandle<R>, lines: &[String]) -> tauri::Result<Menu<
 pub fn create<R: Runtime>(app: &AppHandle<R>, l: &TrayLook) -> tauri::Result<TrayIcon<R>> {
     let menu = menu(app, &l.lines)?;
     TrayIconBuilder::with_id(TRAY_ID)
-        .icon(Image::new_owned(icon_rgba(l.rgb, l.incident), ICON_SIZE, ICON_SIZE))
+        .icon(Image::new_owned(
+            icon_rgba(l.rgb, l.incident),
+            ICON_SIZE,
+            ICON_SIZE,
+        ))
         .title(&l.title)
         .tooltip(&l.tooltip)
         .menu(&menu)
@@ -356,7 +384,11 @@ mod tests {
         assert!(stopped.tooltip.contains("web down"), "{}", stopped.tooltip);
         assert_eq!(
             stopped.lines,
-            vec!["50% healthy".to_string(), "db: healthy".into(), "web: down".into()]
+            vec![
+                "50% healthy".to_string(),
+                "db: healthy".into(),
+                "web: down".into()
+            ]
         );
         assert!(!stopped.incident);
     }

@@ -17,6 +17,8 @@ import { HealthPanel } from "./components/HealthPanel";
 import { TimelinePanel } from "./components/TimelinePanel";
 import { HealingPanel } from "./components/HealingPanel";
 import { RecoveryPanel } from "./components/RecoveryPanel";
+import { SettingsPanel } from "./components/SettingsPanel";
+import type { Theme } from "./bindings/Theme";
 import { VerifyPanel } from "./components/VerifyPanel";
 import { EngineProblem } from "./components/EngineProblem";
 import { Header } from "./components/Header";
@@ -27,8 +29,8 @@ import { keepIfEqual, useStable } from "./share";
 
 const NO_ROWS: ServiceRow[] = [];
 
-export type View = "services" | "health" | "timeline" | "healing" | "verify" | "recover";
-const VIEWS: readonly View[] = ["services", "health", "timeline", "healing", "verify", "recover"];
+export type View = "services" | "health" | "timeline" | "healing" | "verify" | "recover" | "settings";
+const VIEWS: readonly View[] = ["services", "health", "timeline", "healing", "verify", "recover", "settings"];
 const VIEW_LABEL: Record<View, string> = {
   services: "Services",
   health: "Health",
@@ -36,7 +38,14 @@ const VIEW_LABEL: Record<View, string> = {
   healing: "Healing",
   verify: "Verify",
   recover: "Recover",
+  settings: "Settings",
 };
+
+/** Sets the page's colours: a fixed theme, or the desktop's preference. */
+export function applyTheme(theme: Theme): void {
+  if (theme === "system") delete document.documentElement.dataset.theme;
+  else document.documentElement.dataset.theme = theme;
+}
 
 /**
  * Why the window offers the recovery wizard, or null when nothing calls
@@ -138,7 +147,12 @@ export function App({ backend }: { backend: Backend }) {
       .catch(() => {});
     backend.getSnapshot().then((s) => !cancelled && offerFirstSnapshot(s));
     backend.getHealth().then((h) => !cancelled && offerFirstHealth(h));
-    backend.appInfo().then((i) => !cancelled && setInfo(i));
+    backend.appInfo().then((i) => {
+      if (cancelled) return;
+      setInfo(i);
+      applyTheme(i.theme);
+    });
+    keep(backend.onSettingsChanged((v) => applyTheme(v.settings.theme)));
     return () => {
       cancelled = true;
       unlisten.forEach((u) => u());
@@ -232,7 +246,9 @@ export function App({ backend }: { backend: Backend }) {
               {health.stack_error}
             </div>
           )}
-          {view === "recover" ? (
+          {view === "settings" ? (
+            <SettingsPanel backend={backend} />
+          ) : view === "recover" ? (
             <RecoveryPanel backend={backend} />
           ) : view === "verify" ? (
             <VerifyPanel backend={backend} />

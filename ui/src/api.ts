@@ -28,6 +28,8 @@ import type { StoredDrill } from "./bindings/StoredDrill";
 import type { RecoveryPreview } from "./bindings/RecoveryPreview";
 import type { Recovery } from "./bindings/Recovery";
 import type { Progress } from "./bindings/Progress";
+import type { Settings } from "./bindings/Settings";
+import type { SettingsView } from "./bindings/SettingsView";
 
 export type Unlisten = () => void;
 
@@ -83,6 +85,23 @@ export interface Backend {
    * or `systemctl --user start podman.socket`); resolves with what happened.
    */
   startEngine(command: string[]): Promise<string>;
+  settingsGet(): Promise<SettingsView>;
+  /** Checks, writes config.toml (comments kept) and applies; rejects with why a value was refused. */
+  settingsSave(settings: Settings): Promise<SettingsView>;
+  /** Connects to an engine endpoint; resolves with what answered. */
+  testConnection(endpoint: string): Promise<string>;
+  /** The system's open dialog for compose files; null when cancelled. */
+  chooseStackFiles(): Promise<string[] | null>;
+  /** Keeps a database probe's password in the desktop keyring. */
+  setProbePassword(service: string, probe: string, password: string): Promise<void>;
+  onSettingsChanged(handler: (v: SettingsView) => void): Promise<Unlisten>;
+}
+
+/** The dialog plugin's answer as a list (one path, several, or none). */
+export function chosenPaths(picked: unknown): string[] | null {
+  if (picked === null || picked === undefined) return null;
+  const list = Array.isArray(picked) ? picked : [picked];
+  return list.filter((p): p is string => typeof p === "string");
 }
 
 /** The engine start as the shell scope names it, or null when it is not one of the two. */
@@ -168,4 +187,18 @@ export const tauriBackend: Backend = {
   onRecoveryProgress: (handler) => listen<Progress>("recovery-progress", (e) => handler(e.payload)),
   startEngine: (command) => startEngineThroughShell(command),
   onRuntimeStatus: (handler) => listen<RuntimeStatus>("runtime-status", (e) => handler(e.payload)),
+  settingsGet: () => invoke<SettingsView>("settings_get"),
+  settingsSave: (settings) => invoke<SettingsView>("settings_save", { settings }),
+  testConnection: (endpoint) => invoke<string>("test_connection", { endpoint }),
+  chooseStackFiles: () =>
+    invoke<unknown>("plugin:dialog|open", {
+      options: {
+        title: "Choose the stack's compose files",
+        multiple: true,
+        directory: false,
+        filters: [{ name: "Compose files", extensions: ["yaml", "yml"] }],
+      },
+    }).then(chosenPaths),
+  setProbePassword: (service, probe, password) => invoke<void>("set_probe_password", { service, probe, password }),
+  onSettingsChanged: (handler) => listen<SettingsView>("settings-changed", (e) => handler(e.payload)),
 };

@@ -35,6 +35,9 @@ pub const REQUIRED_WEIGHT: f64 = 3.0;
 pub const LOG_PATTERN_PROBE: &str = "log pattern";
 pub const OPTIONAL_WEIGHT: f64 = 1.0;
 
+/// How a probe's error starts when it has no password to log in with.
+pub const PASSWORD_MISSING: &str = "password missing";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 #[ts(export, export_to = "bindings/")]
@@ -281,6 +284,24 @@ fn running_health(
         probes.map(|list| list.iter().filter(|p| !is_log(p)).collect());
     if let Some(probes) = probes {
         let passing = probes.iter().filter(|p| p.success).count();
+        // A probe that could not even try says so first: the fix is the user's.
+        let locked_out = probes.iter().find(|p| {
+            !p.success
+                && p.error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with(PASSWORD_MISSING))
+        });
+        if let Some(p) = locked_out {
+            let status = if passing == 0 {
+                ServiceStatus::Unhealthy
+            } else {
+                ServiceStatus::Degraded
+            };
+            return (
+                status,
+                format!("{PASSWORD_MISSING} for its {} probe", p.probe),
+            );
+        }
         return match (passing, probes.len()) {
             (_, 0) => (
                 ServiceStatus::Unknown,
@@ -605,6 +626,16 @@ mod tests {
                 Some(vec![probe(false)]),
                 ServiceStatus::Unhealthy,
                 "all 1 probes failing",
+            ),
+            // HEALTHCHECK healthy, but the probe cannot log in: say why.
+            (
+                Some(row("c-s", Running, H::Healthy)),
+                Some(vec![ProbeOutcome {
+                    error: Some("password missing: POSTGRES_PASSWORD is not set".into()),
+                    ..probe(false)
+                }]),
+                ServiceStatus::Unhealthy,
+                "password missing for its p probe",
             ),
             (
                 Some(row("c-s", Running, H::None)),

@@ -7,8 +7,8 @@ pub mod config;
 pub mod error_text;
 pub mod format;
 pub mod redact;
-pub mod settings;
 pub mod service;
+pub mod settings;
 pub mod summary;
 pub mod usage;
 

@@ -146,7 +146,9 @@ fn stack_file_form(file: &str) -> Result<(), String> {
 /// Why the config file could not be edited.
 #[derive(Debug, thiserror::Error)]
 pub enum EditError {
-    #[error("{path} is not TOML Stackwarden can edit (line {line}): {reason}; fix it by hand first")]
+    #[error(
+        "{path} is not TOML Stackwarden can edit (line {line}): {reason}; fix it by hand first"
+    )]
     Unparsable {
         path: PathBuf,
         line: usize,
@@ -272,8 +274,8 @@ mod tests {
         after.refresh_interval_ms = 5000;
         after.notifications.engine = false;
         after.theme = Theme::Dark;
-        let out = edit(USER_FILE, Path::new("/cfg/config.toml"), &before, &after)
-            .unwrap_or_default();
+        let out =
+            edit(USER_FILE, Path::new("/cfg/config.toml"), &before, &after).unwrap_or_default();
         assert!(out.starts_with("# My Stackwarden settings\n\n[refresh]\n# every second while I look\ninterval_ms = 5000 # fast\n"), "{out}");
         assert!(
             out.contains("file = \"stack.yaml\"  # the AI stack\nprofiles = [\"gpu\"]\n"),
@@ -311,17 +313,39 @@ mod tests {
         let refused = |f: &dyn Fn(&mut Settings)| {
             let mut s = good.clone();
             f(&mut s);
-            validate(&s).map_err(|e| e.to_string()).err().unwrap_or_default()
+            validate(&s)
+                .map_err(|e| e.to_string())
+                .err()
+                .unwrap_or_default()
         };
-        assert!(refused(&|s| s.refresh_interval_ms = 10).starts_with("Sampling interval: must be between 250 ms"));
+        assert!(refused(&|s| s.refresh_interval_ms = 10)
+            .starts_with("Sampling interval: must be between 250 ms"));
         assert!(refused(&|s| s.retention_hours = 0).starts_with("Retention: must be between 1"));
-        assert!(refused(&|s| s.engine_endpoint = Some("unix://run/podman.sock".into())).contains("absolute socket path"));
+        assert!(
+            refused(&|s| s.engine_endpoint = Some("unix://run/podman.sock".into()))
+                .contains("absolute socket path")
+        );
         assert!(refused(&|s| s.engine_endpoint = Some("ftp://h:1".into())).contains("scheme ftp"));
-        assert!(refused(&|s| s.engine_endpoint = Some("tcp://127.0.0.1".into())).contains("needs a host and a port"));
-        assert!(refused(&|s| s.engine_endpoint = Some("tcp://u:pw@h:1".into())).contains("user name or password"));
-        assert!(refused(&|s| s.stack_files = vec!["rel.yaml".into()]).contains("not an absolute path"));
-        assert!(refused(&|s| s.stack_files = vec!["/nonexistent/x.yaml".into()]).starts_with("Stack file: /nonexistent/x.yaml: "));
-        for ok in ["unix:///run/podman/podman.sock", "tcp://127.0.0.1:2375", "https://docker.lan:2376"] {
+        assert!(
+            refused(&|s| s.engine_endpoint = Some("tcp://127.0.0.1".into()))
+                .contains("needs a host and a port")
+        );
+        assert!(
+            refused(&|s| s.engine_endpoint = Some("tcp://u:pw@h:1".into()))
+                .contains("user name or password")
+        );
+        assert!(
+            refused(&|s| s.stack_files = vec!["rel.yaml".into()]).contains("not an absolute path")
+        );
+        assert!(
+            refused(&|s| s.stack_files = vec!["/nonexistent/x.yaml".into()])
+                .starts_with("Stack file: /nonexistent/x.yaml: ")
+        );
+        for ok in [
+            "unix:///run/podman/podman.sock",
+            "tcp://127.0.0.1:2375",
+            "https://docker.lan:2376",
+        ] {
             let mut s = good.clone();
             s.engine_endpoint = Some(ok.into());
             assert_eq!(validate(&s), Ok(()), "{ok}");
@@ -337,7 +361,10 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(err.starts_with("/c.toml is not TOML Stackwarden can edit (line 1)"), "{err}");
+        assert!(
+            err.starts_with("/c.toml is not TOML Stackwarden can edit (line 1)"),
+            "{err}"
+        );
         let err = edit("stack = 3\n", Path::new("/c.toml"), &before, &{
             let mut s = before.clone();
             s.stack_files = vec!["/a.yaml".into()];

@@ -143,15 +143,13 @@ impl ProbeRunner {
                 password_env,
                 tables,
                 extensions,
-            } => {
-                match self.password(url, password_env.as_deref()).await {
-                    Ok(password) => {
-                        let seen = database::postgres(url, password, tables, extensions);
-                        database_outcome(probe, seen).await
-                    }
-                    Err(missing) => outcome(probe, Vec::new(), Some(missing)),
+            } => match self.password(url, password_env.as_deref()).await {
+                Ok(password) => {
+                    let seen = database::postgres(url, password, tables, extensions);
+                    database_outcome(probe, seen).await
                 }
-            }
+                Err(missing) => outcome(probe, Vec::new(), Some(missing)),
+            },
             ProbeKind::Redis {
                 url,
                 require_persistence,

@@ -240,7 +240,13 @@ impl NoticePolicy {
         }
     }
 
-    fn incidents_now(&mut self, open: &[Incident], now_ms: i64, quiet: bool, out: &mut Vec<Notice>) {
+    fn incidents_now(
+        &mut self,
+        open: &[Incident],
+        now_ms: i64,
+        quiet: bool,
+        out: &mut Vec<Notice>,
+    ) {
         let mut still: BTreeSet<String> = BTreeSet::new();
         for incident in open {
             let key = incident_key(incident);
@@ -264,7 +270,10 @@ impl NoticePolicy {
                 Some(seen) => {
                     seen.incident = incident.clone();
                     let changed = seen.shown.as_ref().is_some_and(|b| *b != body);
-                    if changed && now_ms - seen.sent_at_ms >= UPDATE_EVERY_MS && self.config.incidents {
+                    if changed
+                        && now_ms - seen.sent_at_ms >= UPDATE_EVERY_MS
+                        && self.config.incidents
+                    {
                         out.push(incident_notice(&key, incident, body.clone()));
                         seen.shown = Some(body);
                         seen.sent_at_ms = now_ms;

@@ -52,6 +52,7 @@ export const ProbeResults = memo(
         {service.probes.map((p) => (
           <Probe
             key={p.name}
+            backend={backend}
             service={service.service}
             probe={p}
             run={runs.find((r) => r.outcome.probe === p.name)}
@@ -65,13 +66,79 @@ export const ProbeResults = memo(
   (a, b) => a.backend === b.backend && a.service === b.service && sameRuns(a.runs, b.runs),
 );
 
+/** True when the probe could not log in for want of a password the keyring could keep. */
+export function needsPassword(error: string | null | undefined): boolean {
+  return !!error && error.startsWith("password missing") && error.includes("keyring");
+}
+
+/**
+ * Asks for a database probe's password and hands it to the desktop keyring;
+ * the field is cleared at once and the password never shown again.
+ */
+function SetPassword({ backend, service, probe }: { backend: Backend; service: string; probe: string }) {
+  const [open, setOpen] = useState(false);
+  const [value, setValue] = useState("");
+  const [said, setSaid] = useState<{ ok: boolean; text: string } | null>(null);
+  const result = said && (
+    <span className={said.ok ? "ok" : "failed"} role="status">
+      {said.text}
+    </span>
+  );
+  if (!open) {
+    return (
+      <p className="row">
+        <button type="button" onClick={() => setOpen(true)} data-testid={`set-password-${service}-${probe}`}>
+          Set password…
+        </button>{" "}
+        {result}
+      </p>
+    );
+  }
+  const save = (e: React.FormEvent) => {
+    e.preventDefault();
+    const password = value;
+    setValue("");
+    backend
+      .setProbePassword(service, probe, password)
+      .then(() => {
+        setOpen(false);
+        setSaid({ ok: true, text: "Kept in the desktop keyring; the probe uses it on its next run." });
+      })
+      .catch((err) => setSaid({ ok: false, text: asUiError(err).message }));
+  };
+  return (
+    <form className="row" onSubmit={save} aria-label={`Password for ${service} ${probe}`}>
+      <label>
+        Password for {service}'s {probe} probe{" "}
+        <input
+          type="password"
+          autoComplete="off"
+          autoFocus
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+          data-testid={`password-input-${service}-${probe}`}
+        />
+      </label>{" "}
+      <button type="submit" className="primary" disabled={value === ""} data-testid={`password-save-${service}-${probe}`}>
+        Keep in keyring
+      </button>{" "}
+      <button type="button" onClick={() => setOpen(false)}>
+        Cancel
+      </button>
+      {result}
+    </form>
+  );
+}
+
 const Probe = memo(function Probe({
+  backend,
   service,
   probe: p,
   run,
   points,
   error,
 }: {
+  backend: Backend;
   service: string;
   probe: ProbeView;
   run: ProbeRun | undefined;
@@ -99,6 +166,7 @@ const Probe = memo(function Probe({
           {run.outcome.error}
         </p>
       )}
+      {needsPassword(run?.outcome.error) && <SetPassword backend={backend} service={service} probe={p.name} />}
       {run && run.outcome.conditions.length > 0 && (
         <ul className="conditions">
           {run.outcome.conditions.map((c, i) => (

@@ -16,12 +16,35 @@ export type EventName =
   | "verify-done"
   | "show-view"
   | "runtime-status"
-  | "recovery-progress";
+  | "recovery-progress"
+  | "settings-changed";
 import type { StackHealth } from "../bindings/StackHealth";
 import type { ActionEntry } from "../bindings/ActionEntry";
 import type { TimelineData } from "../bindings/TimelineData";
 import type { StackSnapshot } from "../bindings/StackSnapshot";
 import type { RuntimeStatus } from "../bindings/RuntimeStatus";
+import type { Settings } from "../bindings/Settings";
+import type { SettingsView } from "../bindings/SettingsView";
+
+export function settingsView(over: Partial<Settings> = {}): SettingsView {
+  return {
+    settings: {
+      stack_files: ["/home/me/ai/compose.yaml"],
+      engine_endpoint: null,
+      refresh_interval_ms: 2000,
+      retention_hours: 24,
+      notifications: { incidents: true, quarantine: true, verification: true, engine: true },
+      autostart: false,
+      theme: "system",
+      healing_enabled: true,
+      ...over,
+    },
+    config_path: "/home/me/.config/stackwarden/config.toml",
+    problems: [],
+    autostart_active: false,
+    pinned_endpoint: null,
+  };
+}
 
 /** A stored drill of `service` that recovered in 1.2 s. */
 export function storedDrill(service: string) {
@@ -185,6 +208,7 @@ export function fakeBackend(
       database_path: null,
       store_error: null,
       refresh_interval_ms: 2000,
+      theme: "system" as const,
     })),
     containerAction: vi.fn(async () => {}),
     openLogs: vi.fn(async () => {}),
@@ -266,6 +290,12 @@ export function fakeBackend(
     onRecoveryProgress: vi.fn(on<Progress>("recovery-progress")),
     startEngine: vi.fn(async (command: string[]) => `started ${command.join(" ")} (pid 4242)`),
     onRuntimeStatus: vi.fn(on<RuntimeStatus>("runtime-status")),
+    settingsGet: vi.fn(async () => settingsView()),
+    settingsSave: vi.fn(async (settings: Settings) => ({ ...settingsView(), settings })),
+    testConnection: vi.fn(async (endpoint: string) => `Connected: Podman Engine 4.3.1, API 1.41 (${endpoint})`),
+    chooseStackFiles: vi.fn(async () => ["/home/me/ai/compose.yaml"]),
+    setProbePassword: vi.fn(async () => {}),
+    onSettingsChanged: vi.fn(on<SettingsView>("settings-changed")),
     emit: (s) => handler?.(s),
     emitHealth: (h) => healthHandler?.(h),
     emitEvent: (name, payload) => listeners.get(name)?.forEach((h) => h(payload)),

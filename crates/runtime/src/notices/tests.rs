@@ -48,7 +48,9 @@ fn state(engine: EngineStatus, incidents: Vec<Incident>, quarantined: &[&str]) -
         snapshot: Arc::new(snapshot),
         health: Arc::new(health),
         status: Arc::new(RuntimeStatus {
-            recording: Recording::Off { reason: "test".into() },
+            recording: Recording::Off {
+                reason: "test".into(),
+            },
             problems: vec![],
             incidents,
             healing: HealingStatus {
@@ -89,7 +91,11 @@ fn one_notification_per_incident_updated_on_close() {
     let n = &shown[0];
     assert_eq!(n.kind, NoticeKind::Incident);
     assert_eq!(n.title, "Incident: postgres down: container exited (137)");
-    assert!(n.body.starts_with("Affected: postgres (down)."), "{}", n.body);
+    assert!(
+        n.body.starts_with("Affected: postgres (down)."),
+        "{}",
+        n.body
+    );
     assert_eq!(n.actions, vec![NoticeAction::Open, NoticeAction::Recover]);
     // The same state again, and time passing, add nothing.
     for t in [2000, 40_000, 90_000] {
@@ -117,7 +123,10 @@ fn a_flapping_storm_is_held_to_the_burst_and_then_summed_up() {
         shown.extend(p.observe(&state(connected(), vec![open], &[]), at));
         shown.extend(p.observe(&state(connected(), vec![], &[]), at + 500));
     }
-    let openings = shown.iter().filter(|n| n.title.starts_with("Incident")).count();
+    let openings = shown
+        .iter()
+        .filter(|n| n.title.starts_with("Incident"))
+        .count();
     // Four at once, one more per 15 s.
     assert_eq!(openings, 5, "{shown:#?}");
     let later = incident("redis", T0 + 120_000);
@@ -131,24 +140,41 @@ fn a_flapping_storm_is_held_to_the_burst_and_then_summed_up() {
         .filter_map(|t| t.split(' ').next()?.parse::<u32>().ok())
         .sum();
     assert_eq!(openings as u32 + 1 + held, 21, "{shown:#?} {next:#?}");
-    assert!(next[0].body.contains("more events held back"), "{}", next[0].body);
+    assert!(
+        next[0].body.contains("more events held back"),
+        "{}",
+        next[0].body
+    );
 }
 
 #[test]
 fn the_engine_is_lost_after_ten_seconds_and_back_replaces_it() {
     let mut p = policy();
-    assert!(p.observe(&state(unreachable(), vec![], &[]), T0 + 1000).is_empty());
+    assert!(p
+        .observe(&state(unreachable(), vec![], &[]), T0 + 1000)
+        .is_empty());
     // Back within the grace: nothing at all.
-    assert!(p.observe(&state(connected(), vec![], &[]), T0 + 5000).is_empty());
-    assert!(p.observe(&state(unreachable(), vec![], &[]), T0 + 6000).is_empty());
+    assert!(p
+        .observe(&state(connected(), vec![], &[]), T0 + 5000)
+        .is_empty());
+    assert!(p
+        .observe(&state(unreachable(), vec![], &[]), T0 + 6000)
+        .is_empty());
     let lost = p.observe(&state(unreachable(), vec![], &[]), T0 + 16_000);
     assert_eq!(lost.len(), 1);
     assert_eq!(lost[0].title, "Container engine lost");
     assert!(lost[0].critical);
     let back = p.observe(&state(connected(), vec![], &[]), T0 + 46_000);
     assert_eq!(back.len(), 1);
-    assert_eq!((back[0].key.as_str(), back[0].title.as_str()), ("engine", "Container engine back"));
-    assert!(back[0].body.ends_with("answers again after 40s."), "{}", back[0].body);
+    assert_eq!(
+        (back[0].key.as_str(), back[0].title.as_str()),
+        ("engine", "Container engine back")
+    );
+    assert!(
+        back[0].body.ends_with("answers again after 40s."),
+        "{}",
+        back[0].body
+    );
 }
 
 #[test]
@@ -158,7 +184,9 @@ fn a_quarantine_is_told_once() {
     assert_eq!(q.len(), 1);
     assert_eq!(q[0].title, "qdrant needs you");
     assert_eq!(q[0].view, "healing");
-    assert!(p.observe(&state(connected(), vec![], &["qdrant"]), T0 + 2000).is_empty());
+    assert!(p
+        .observe(&state(connected(), vec![], &["qdrant"]), T0 + 2000)
+        .is_empty());
 }
 
 #[test]
@@ -172,7 +200,10 @@ fn each_kind_can_be_switched_off() {
     let mut p = NoticePolicy::new(off, T0);
     let _ = p.observe(&state(connected(), vec![], &[]), T0);
     let all = [
-        p.observe(&state(connected(), vec![incident("db", T0)], &["db"]), T0 + 1000),
+        p.observe(
+            &state(connected(), vec![incident("db", T0)], &["db"]),
+            T0 + 1000,
+        ),
         p.observe(&state(unreachable(), vec![], &[]), T0 + 2000),
         p.observe(&state(unreachable(), vec![], &[]), T0 + 60_000),
         p.observe(&state(connected(), vec![], &[]), T0 + 70_000),
@@ -198,7 +229,10 @@ fn a_failed_verification_names_its_failed_checks_without_secrets() {
         started_at_ms: T0,
         duration_ms: 10.0,
         results: vec![
-            check("schema postgres://aidb:hunter2@db/aidb", stackwarden_health::CheckStatus::Fail),
+            check(
+                "schema postgres://aidb:hunter2@db/aidb",
+                stackwarden_health::CheckStatus::Fail,
+            ),
             check("redis ping", stackwarden_health::CheckStatus::Pass),
         ],
         passed: 1,
