@@ -4,6 +4,7 @@
 //! `runtime-status` events) and the tray, and exposes thin commands. No
 //! domain logic lives here.
 
+mod autostart;
 mod commands;
 mod error;
 mod host;
@@ -25,7 +26,6 @@ use std::sync::Arc;
 use stackwarden_model::Config;
 use stackwarden_runtime::RuntimeState;
 use tauri::{AppHandle, Emitter, Manager, RunEvent};
-use tauri_plugin_autostart::MacosLauncher;
 
 use crate::launch::Launch;
 use crate::state::AppState;
@@ -65,10 +65,6 @@ pub fn run() -> ExitCode {
             launch::act(app, Launch::from_args(&args));
         }))
         .plugin(tauri_plugin_window_state::Builder::default().build())
-        .plugin(tauri_plugin_autostart::init(
-            MacosLauncher::LaunchAgent,
-            Some(vec![HIDDEN_ARG]),
-        ))
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())

@@ -15,7 +15,6 @@ use stackwarden_model::Config;
 use stackwarden_probes::secret_key;
 use stackwarden_stack::ProbeKind;
 use tauri::{AppHandle, Emitter, Manager, State};
-use tauri_plugin_autostart::ManagerExt;
 use ts_rs::TS;
 
 use crate::error::{UiError, UiErrorCode};
@@ -53,7 +52,7 @@ fn config_path() -> Result<PathBuf, UiError> {
     })
 }
 
-fn view(app: &AppHandle, state: &AppState) -> SettingsView {
+fn view(state: &AppState) -> SettingsView {
     let path = Config::default_path();
     let problems = path
         .as_deref()
@@ -66,14 +65,14 @@ fn view(app: &AppHandle, state: &AppState) -> SettingsView {
         settings: Settings::of(&state.config()),
         config_path: path.map(|p| p.display().to_string()),
         problems,
-        autostart_active: app.autolaunch().is_enabled().unwrap_or(false),
+        autostart_active: crate::autostart::is_enabled(),
         pinned_endpoint: pinned_from_env().map(|c| c.endpoint),
     }
 }
 
 #[tauri::command]
-pub fn settings_get(app: AppHandle, state: State<'_, AppState>) -> SettingsView {
-    view(&app, &state)
+pub fn settings_get(state: State<'_, AppState>) -> SettingsView {
+    view(&state)
 }
 
 /// Each stack file must load as a stack; the first that does not is named.
@@ -121,7 +120,7 @@ pub async fn settings_save(app: AppHandle, settings: Settings) -> Result<Setting
     }
     let (new, _problems) = Config::parse_lenient(&written, &path);
     apply(&app, &old, &new).await?;
-    let shown = view(&app, &state);
+    let shown = view(&state);
     let _ = app.emit(SETTINGS_EVENT, &shown);
     Ok(shown)
 }
@@ -131,13 +130,7 @@ pub async fn settings_save(app: AppHandle, settings: Settings) -> Result<Setting
 async fn apply(app: &AppHandle, old: &Config, new: &Config) -> Result<(), UiError> {
     let state = app.state::<AppState>();
     if old.desktop.autostart != new.desktop.autostart {
-        let autostart = app.autolaunch();
-        let done = if new.desktop.autostart {
-            autostart.enable()
-        } else {
-            autostart.disable()
-        };
-        done.map_err(|e| {
+        crate::autostart::set(new.desktop.autostart).map_err(|e| {
             unsaved(format!(
                 "saved, but the autostart entry could not be changed: {e}"
             ))
