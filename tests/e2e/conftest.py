@@ -76,6 +76,30 @@ def session_bus():
 
 
 @pytest.fixture(scope="session")
+def keyring(session_bus, workdir):
+    """The desktop's Secret Service (GNOME Keyring), unlocked, on the test
+    session bus; its files under the test's XDG_DATA_HOME."""
+    env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=session_bus, XDG_DATA_HOME=str(workdir / "xdg-data"),
+               XDG_RUNTIME_DIR=str(workdir))
+    (workdir / "xdg-data").mkdir(exist_ok=True)
+    proc = subprocess.Popen(["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+                            env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc.stdin.write(b"sw-keyring-unlock")
+    proc.stdin.close()
+    deadline = time.time() + 15
+    while True:
+        names = subprocess.run(["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
+                                "/org/freedesktop/DBus", "org.freedesktop.DBus.ListNames"],
+                               env=env, capture_output=True, text=True).stdout
+        if "org.freedesktop.secrets" in names:
+            break
+        assert time.time() < deadline, "gnome-keyring-daemon did not take org.freedesktop.secrets"
+        time.sleep(0.2)
+    yield proc
+    _stop(proc)
+
+
+@pytest.fixture(scope="session")
 def sni(session_bus):
     host = SniHost(session_bus)
     yield host
@@ -122,7 +146,7 @@ def engine(workdir):
 
 
 @pytest.fixture(scope="session")
-def app_env(display, session_bus, engine, workdir):
+def app_env(display, session_bus, engine, workdir, keyring):
     env = dict(os.environ)
     env.update({
         "DISPLAY": display,
@@ -134,6 +158,8 @@ def app_env(display, session_bus, engine, workdir):
         # The web view's storage (the view it restores) starts empty each run.
         "XDG_DATA_HOME": str(workdir / "xdg-data"),
         "XDG_CACHE_HOME": str(workdir / "xdg-cache"),
+        # The autostart entry and the window's kept size land here.
+        "XDG_CONFIG_HOME": str(workdir / "xdg-config"),
         "NO_AT_BRIDGE": "1",
     })
     env["SW_TEST_PG_PASSWORD"] = "sw-test-pw"

@@ -21,12 +21,22 @@ class _Notifications(ServiceInterface):
     def __init__(self):
         super().__init__(NOTIFICATIONS)
         self.shown = []
+        self.next_id = 0
 
     @method()
     def Notify(self, app_name: "s", replaces_id: "u", app_icon: "s", summary: "s", body: "s",  # noqa: F821
                actions: "as", hints: "a{sv}", expire_timeout: "i") -> "u":  # noqa: F821
-        self.shown.append({"app": app_name, "summary": summary, "body": body})
-        return len(self.shown)
+        # As a real server: an update keeps its id, a new one gets the next.
+        if replaces_id:
+            nid = replaces_id
+        else:
+            self.next_id += 1
+            nid = self.next_id
+        urgency = hints.get("urgency")
+        self.shown.append({"app": app_name, "summary": summary, "body": body, "id": nid,
+                           "replaces": replaces_id, "actions": list(actions), "icon": app_icon,
+                           "urgency": urgency.value if urgency is not None else None})
+        return nid
 
     @method()
     def GetCapabilities(self) -> "as":  # noqa: F821
@@ -113,6 +123,14 @@ class SniHost:
         # Announce the host so items that wait for one register.
         self.watcher.StatusNotifierHostRegistered()
         return bus
+
+    def invoke_action(self, nid: int, key: str):
+        """The user clicks a notification's button."""
+
+        async def emit():
+            self.notifications.ActionInvoked(nid, key)
+
+        self._run(emit())
 
     def wait_for_item(self, timeout=30.0) -> str:
         deadline = time.time() + timeout

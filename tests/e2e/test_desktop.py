@@ -4,12 +4,16 @@ Order matters: the last test quits the app from its tray menu."""
 
 import os
 import re
+import shlex
 import subprocess
 import time
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.file_detector import UselessFileDetector
 
 from conftest import APP
+from sni import SniHost
 from x11 import close_until_gone, distinct_colours, find_app_window, is_viewable
 
 TEST_CONTAINERS = ["sw-ok-web", "sw-ok-worker", "sw-mixed-healthy", "sw-mixed-sick", "sw-mixed-exits"]
@@ -112,6 +116,18 @@ def test_health_breakdown_and_a_stopped_required_container(driver, sni, artifact
         props = sni.item_properties(service)
         assert "web down" in props["tooltip_text"], props["tooltip_text"]
         assert props["icon"][2] != healthy_icon[2], "icon colour follows the level"
+        # The tray menu says it without the window: status, then each required service.
+        wait_for("web down in the tray menu", lambda: "web: down" in sni.menu_labels(service, props["menu"]))
+        labels = list(sni.menu_labels(service, props["menu"]))
+        assert labels[:5] == ["75% healthy", "postgres: healthy", "redis: healthy", "web: down", "worker: healthy"], labels
+        assert labels[5:] == ["Verify now", "Recover…", "Open Stackwarden", "Quit"], labels
+        write_menu_picture(labels, artifacts / "tray-menu.png")
+        # One notification for the incident, with its actions.
+        opened = wait_for("incident notification", lambda: [n for n in sni.notifications.shown
+                                                             if n["summary"].startswith("Incident: web down")])
+        assert len(opened) == 1, sni.notifications.shown
+        assert opened[0]["actions"] == ["open", "Open", "recover", "Recover…"], opened[0]
+        assert opened[0]["urgency"] == 2 and opened[0]["app"] == "Stackwarden", opened[0]
         driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-health"]').click()
         wait_for("core group drops", lambda: text_of(driver, "group-score-Core Infrastructure").startswith("Core Infrastructure 75% (3/4)"))
         assert text_of(driver, "service-status-web") == "down"
@@ -124,6 +140,13 @@ def test_health_breakdown_and_a_stopped_required_container(driver, sni, artifact
         wait_for("start button", lambda: button(driver, "Start sw-ok-web")).click()
     wait_for("score recovers", lambda: "e2e: 100% healthy" in text_of(driver, "header-score"), timeout=20)
     wait_for("the incident closes", lambda: text_of(driver, "incident-open") is None, timeout=20)
+    # Its notification is updated, not joined by a second one.
+    closed = wait_for("the notification updated on close", lambda: [
+        n for n in sni.notifications.shown if n["replaces"] == opened[0]["id"]])
+    assert closed[-1]["summary"] == "Resolved: web down: container exited (137)" or \
+        closed[-1]["summary"].startswith("Resolved: web down"), closed
+    incident_notes = [n for n in sni.notifications.shown if "web down" in n["summary"]]
+    assert {n["id"] for n in incident_notes} == {opened[0]["id"]}, incident_notes
 
 
 def test_the_timeline_shows_the_incident_and_its_evidence(driver, artifacts):
@@ -153,6 +176,41 @@ def test_the_timeline_shows_the_incident_and_its_evidence(driver, artifacts):
     page = open(saved[len("Saved to "):]).read()
     assert "web down" in page and 'data-chart="timeline"' in page and "start sw-ok-web: done" in page
     driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
+
+
+def test_a_flapping_storm_stays_within_the_notification_limit(driver, sni):
+    """A required container stopped and started again and again: a few
+    notifications at most (4 at once, one more per 15 s), never one per change."""
+    before = len(sni.notifications.shown)
+    try:
+        for _ in range(6):
+            subprocess.run(["podman", "stop", "-t", "0", "sw-ok-worker"], capture_output=True, timeout=30)
+            time.sleep(1.5)
+            subprocess.run(["podman", "start", "sw-ok-worker"], capture_output=True, timeout=30)
+            time.sleep(1.5)
+    finally:
+        subprocess.run(["podman", "start", "sw-ok-worker"], capture_output=True, timeout=30)
+    wait_for("worker healthy again", lambda: "e2e: 100% healthy" in text_of(driver, "header-score"), timeout=30)
+    wait_for("the incident closes", lambda: text_of(driver, "incident-open") is None, timeout=30)
+    time.sleep(6)
+    storm = sni.notifications.shown[before:]
+    assert storm, "the storm was told"
+    # New notifications draw on the bucket; an incident already open is
+    # updated instead (at most every 30 s), then closed.
+    new = [n for n in storm if n["replaces"] == 0]
+    assert len(new) <= 5, storm
+    per_id = {}
+    for n in storm:
+        per_id[n["id"]] = per_id.get(n["id"], 0) + 1
+    assert all(count <= 3 for count in per_id.values()), storm
+
+
+def test_a_notification_button_opens_the_window_where_it_matters(driver, sni):
+    incident = [n for n in sni.notifications.shown if n["summary"].startswith("Resolved: web down")][-1]
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
+    sni.invoke_action(incident["id"], "open")
+    wait_for("the timeline shown", lambda: driver.find_element(
+        By.CSS_SELECTOR, '[data-testid="nav-timeline"]').get_attribute("aria-current") == "page")
 
 
 def text_of_css(driver, css):
@@ -507,6 +565,17 @@ def invoke(driver, command, args):
     """, command, args)
 
 
+def ask(driver, command, args=None):
+    """A command's answer through the real IPC boundary."""
+    answer = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])
+            .then((v) => done({ok: v}), (e) => done({error: e}));
+    """, command, args or {})
+    assert "ok" in answer, answer
+    return answer["ok"]
+
+
 def test_action_on_a_vanished_container_is_a_clear_error(driver):
     result = invoke(driver, "container_action", {"id": "sw-e2e-never-existed", "action": "restart"})
     assert result["code"] == "unknown_container", result
@@ -580,6 +649,193 @@ def test_tray_follows_the_engine_state(driver, sni, engine, artifacts):
     engine.start()
     wait_for("reconnected by itself", lambda: text_of(driver, "row-sw-ok-web"), timeout=30)
     wait_for("tray back to the score", lambda: "% healthy" in sni.item_properties(service)["title"])
+
+
+def write_menu_picture(labels, path):
+    """The tray menu as the D-Bus menu reports it, drawn as text (Xvfb has no panel to show it)."""
+    text = "\n".join(labels)
+    subprocess.run(["convert", "-background", "white", "-fill", "black", "-font", "DejaVu-Sans", "-pointsize", "14",
+                    "-border", "8", "-bordercolor", "white", f"label:{text}", str(path)], check=False)
+
+
+def open_settings(driver):
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-settings"]').click()
+    wait_for("settings view", lambda: text_of(driver, "settings-path"))
+
+
+def set_field(driver, testid, value):
+    # A path typed is text, not a file to upload.
+    driver.file_detector = UselessFileDetector()
+    field = driver.find_element(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
+    driver.execute_script("arguments[0].select();", field)
+    field.send_keys(value)
+
+
+def save_settings(driver):
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="settings-save"]').click()
+    return wait_for("saved or refused", lambda: text_of(driver, "settings-saved") or text_of(driver, "settings-error"),
+                    timeout=30)
+
+
+def test_settings_are_written_with_the_users_comments_and_applied_at_once(driver, workdir, engine, artifacts):
+    config = workdir / "config.toml"
+    original = config.read_text()
+    config.write_text("# My Stackwarden settings: written by hand\n" + original)
+    open_settings(driver)
+    assert "unknown field `intreval`" in text_of(driver, "settings-problems")
+    written = config.read_text()
+
+    # A value out of range is refused with the reason; nothing is written.
+    set_field(driver, "settings-retention", "0")
+    said = save_settings(driver)
+    assert said == "Retention: must be between 1 and 8760 hours", said
+    assert config.read_text() == written
+
+    # The engine endpoint can be tried before it is saved.
+    set_field(driver, "settings-endpoint", engine.endpoint)
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="settings-test-connection"]').click()
+    result = wait_for("connection tested", lambda: text_of(driver, "settings-connection"))
+    assert result.startswith("Connected: Podman Engine"), result
+    set_field(driver, "settings-endpoint", Keys.BACKSPACE)
+
+    set_field(driver, "settings-retention", "48")
+    set_field(driver, "settings-interval", "1500")
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="settings-notify-engine"]').click()
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="settings-healing"]').click()
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="settings-theme"] option[value="dark"]').click()
+    said = save_settings(driver)
+    assert said.startswith("Saved to ") and "and applied" in said, said
+    text = config.read_text()
+    assert text.startswith("# My Stackwarden settings: written by hand\n[refresh]\ninterval_ms = 1500\nintreval = 5\n"), text
+    assert 'file = "stack.yaml"' in text, text
+    for part in ("[history]\nretention_hours = 48\n", "[notifications]\nengine = false\n",
+                 '[desktop]\ntheme = "dark"\n', "[healing]\nenabled = false\n"):
+        assert part in text, text
+    assert "endpoint" not in text, "an endpoint only tried is not saved"
+
+    # Applied without a restart: the watch runs with the new settings.
+    assert driver.execute_script("return document.documentElement.dataset.theme") == "dark"
+    # [refresh] still holds the user's typo: the window says so, and that
+    # section keeps its defaults until it is fixed by hand.
+    assert "still use their defaults" in said, said
+    assert "unknown field `intreval`" in text_of(driver, "settings-problems")
+    assert ask(driver, "app_info")["refresh_interval_ms"] == 2000
+    status = wait_for("healing off", lambda: (lambda s: s if s["healing"]["paused"] else None)(
+        ask(driver, "runtime_status")))
+    assert status["healing"]["paused"] == "self-healing is switched off in Settings", status
+    assert status["recording"]["kind"] == "on", status
+    wait_for("the stack watched again", lambda: "e2e: 100% healthy" in (text_of(driver, "header-score") or ""), timeout=30)
+    driver.save_screenshot(str(artifacts / "window-settings-dark.png"))
+
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="settings-healing"]').click()
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="settings-notify-engine"]').click()
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="settings-theme"] option[value="light"]').click()
+    assert save_settings(driver).startswith("Saved to ")
+    assert driver.execute_script("return document.documentElement.dataset.theme") == "light"
+    wait_for("healing on", lambda: ask(driver, "runtime_status")["healing"]["paused"] != \
+             "self-healing is switched off in Settings")
+    driver.save_screenshot(str(artifacts / "window-settings-light.png"))
+    text = config.read_text()
+    assert "[healing]\nenabled = true\n" in text and '[desktop]\ntheme = "light"\n' in text, text
+
+
+def test_a_password_kept_in_the_keyring_reaches_the_probe_and_no_file(driver, workdir, artifacts):
+    """Started without the password in its environment (as from a launcher),
+    PostgreSQL is unhealthy while its HEALTHCHECK says healthy: the window says
+    the password is missing and keeps one in the Secret Service."""
+    from conftest import E2E_STACK
+    no_env = workdir / "stack-keyring.yaml"
+    no_env.write_text(E2E_STACK.replace("password_env: SW_TEST_PG_PASSWORD", "password_env: SW_TEST_PG_FROM_KEYRING"))
+    open_settings(driver)
+    driver.find_element(By.CSS_SELECTOR, f'[aria-label="Remove {workdir / "stack.yaml"}"]').click()
+    set_field(driver, "settings-stack-path", str(no_env))
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="settings-add-path"]').click()
+    assert save_settings(driver).startswith("Saved to ")
+    try:
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-health"]').click()
+        wait_for("password missing said", lambda: "password missing for its schema probe" in (
+            text_of(driver, "service-reason-postgres") or ""), timeout=30)
+        assert text_of(driver, "service-status-postgres") == "unhealthy"
+        if not driver.find_elements(By.CSS_SELECTOR, '[data-testid="probes-postgres"]'):
+            driver.find_element(By.XPATH, '//button[contains(., "postgres")]').click()
+        wait_for("the offer", lambda: driver.find_elements(By.CSS_SELECTOR, '[data-testid="set-password-postgres-schema"]'))
+        driver.save_screenshot(str(artifacts / "window-password-missing.png"))
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="set-password-postgres-schema"]').click()
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="password-input-postgres-schema"]').send_keys("sw-test-pw")
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="password-save-postgres-schema"]').click()
+        wait_for("postgres healthy with the kept password",
+                 lambda: text_of(driver, "service-status-postgres") == "healthy", timeout=30)
+    finally:
+        open_settings(driver)
+        driver.find_element(By.CSS_SELECTOR, f'[aria-label="Remove {no_env}"]').click()
+        set_field(driver, "settings-stack-path", str(workdir / "stack.yaml"))
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="settings-add-path"]').click()
+        assert save_settings(driver).startswith("Saved to ")
+    # The password is in no file of the config and data folders.
+    leaks = []
+    for folder in (workdir / "data", workdir / "xdg-config"):
+        for f in folder.rglob("*"):
+            if f.is_file() and b"sw-test-pw" in f.read_bytes():
+                leaks.append(str(f))
+    for f in (workdir / "config.toml", no_env):
+        if b"sw-test-pw" in f.read_bytes():
+            leaks.append(str(f))
+    assert leaks == [], leaks
+    wait_for("the stack watched again", lambda: "e2e: 100% healthy" in (text_of(driver, "header-score") or ""), timeout=30)
+
+
+def test_autostart_switch_and_a_hidden_start_in_the_tray(driver, app_env, workdir, display):
+    entry = workdir / "xdg-config" / "autostart" / "stackwarden.desktop"
+    open_settings(driver)
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="settings-autostart"]').click()
+    assert save_settings(driver).startswith("Saved to ")
+    assert entry.is_file()
+    check = subprocess.run(["desktop-file-validate", str(entry)], capture_output=True, text=True)
+    assert check.returncode == 0 and not check.stdout, check.stdout
+    exec_line = next(line for line in entry.read_text().splitlines() if line.startswith("Exec="))
+    argv = shlex.split(exec_line[len("Exec="):])
+    assert argv == [str(APP), "--hidden"], argv
+
+    # Launched as the session's autostart does, in a session of its own.
+    bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    address = bus.stdout.readline().strip()
+    host = SniHost(address)
+    env = dict(app_env, DBUS_SESSION_BUS_ADDRESS=address, STACKWARDEN_DATA_DIR=str(workdir / "data-autostart"))
+    app = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        item = host.wait_for_item(timeout=60)
+        assert host.owner_pid(item) == app.pid
+        time.sleep(3)
+        d, win = find_app_window(display, app.pid)
+        d.close()
+        assert win is None, "started hidden: no window"
+        assert app.poll() is None, "runs in the tray"
+    finally:
+        app.terminate()
+        try:
+            app.wait(15)
+        except subprocess.TimeoutExpired:
+            app.kill()
+        host.close()
+        bus.terminate()
+        bus.wait(10)
+
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="settings-autostart"]').click()
+    assert save_settings(driver).startswith("Saved to ")
+    assert not entry.exists()
+
+
+def test_a_desktop_action_reaches_the_running_instance(driver, app_env):
+    """The launcher's "Verify now" starts the app with --verify: the running
+    instance shows its Verify view and runs a verification."""
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
+    before = len(ask(driver, "verification_history"))
+    second = subprocess.run([str(APP), "--verify"], env=app_env, capture_output=True, timeout=60)
+    assert second.returncode == 0, second.stderr[-2000:]
+    wait_for("verify view shown", lambda: driver.find_element(
+        By.CSS_SELECTOR, '[data-testid="nav-verify"]').get_attribute("aria-current") == "page")
+    wait_for("a verification ran", lambda: len(ask(driver, "verification_history")) > before, timeout=60)
 
 
 def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni, app_env):

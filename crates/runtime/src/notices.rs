@@ -3,8 +3,8 @@
 //! updated while it lasts and on its close (the host replaces the shown
 //! one by `key`), one per quarantine, one for the engine lost and back, one
 //! for the last failed verification. Rate-limited: new notifications draw
-//! on a small bucket (a flapping storm shows a few, then one line of "held
-//! back"), and an incident's updates come at most every
+//! on a small bucket per kind (a flapping storm shows a few, then one line
+//! of "held back", and does not silence a quarantine or the engine), and an incident's updates come at most every
 //! [`UPDATE_EVERY_MS`]. Each kind can be switched off in the settings.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,7 +26,7 @@ pub const UPDATE_EVERY_MS: i64 = 30_000;
 /// The engine counts as lost once unreachable this long (a blip is not news).
 pub const ENGINE_LOST_AFTER_MS: i64 = 10_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NoticeKind {
     Incident,
     Quarantine,
@@ -94,10 +94,16 @@ pub struct NoticePolicy {
     quarantined: BTreeSet<String>,
     engine_lost_since: Option<i64>,
     engine_told: bool,
-    tokens: f64,
-    tokens_at_ms: i64,
-    held_back: u32,
+    buckets: BTreeMap<NoticeKind, Bucket>,
     started: bool,
+}
+
+/// New notifications of one kind allowed now, and those held back.
+#[derive(Debug, Clone)]
+struct Bucket {
+    tokens: f64,
+    at_ms: i64,
+    held_back: u32,
 }
 
 impl NoticePolicy {
@@ -108,9 +114,7 @@ impl NoticePolicy {
             quarantined: BTreeSet::new(),
             engine_lost_since: None,
             engine_told: false,
-            tokens: f64::from(BURST),
-            tokens_at_ms: now_ms,
-            held_back: 0,
+            buckets: BTreeMap::new(),
             started: false,
         }
     }
@@ -311,22 +315,27 @@ impl NoticePolicy {
 
     /// Sends a new notification when the bucket allows; true when sent.
     fn send_new(&mut self, mut notice: Notice, now_ms: i64, out: &mut Vec<Notice>) -> bool {
-        let gained = (now_ms - self.tokens_at_ms).max(0) as f64 / REFILL_MS as f64;
-        self.tokens = (self.tokens + gained).min(f64::from(BURST));
-        self.tokens_at_ms = now_ms;
-        if self.tokens < 1.0 {
-            self.held_back += 1;
+        let bucket = self.buckets.entry(notice.kind).or_insert(Bucket {
+            tokens: f64::from(BURST),
+            at_ms: now_ms,
+            held_back: 0,
+        });
+        let gained = (now_ms - bucket.at_ms).max(0) as f64 / REFILL_MS as f64;
+        bucket.tokens = (bucket.tokens + gained).min(f64::from(BURST));
+        bucket.at_ms = now_ms;
+        if bucket.tokens < 1.0 {
+            bucket.held_back += 1;
             return false;
         }
-        self.tokens -= 1.0;
-        if self.held_back > 0 {
+        bucket.tokens -= 1.0;
+        if bucket.held_back > 0 {
             notice.body = format!(
                 "{}\n({} more event{} held back to keep notifications quiet; the timeline has them all.)",
                 notice.body,
-                self.held_back,
-                if self.held_back == 1 { "" } else { "s" }
+                bucket.held_back,
+                if bucket.held_back == 1 { "" } else { "s" }
             );
-            self.held_back = 0;
+            bucket.held_back = 0;
         }
         out.push(notice);
         true

@@ -126,7 +126,11 @@ const ServiceItem = memo(
           </span>{" "}
           {s.service}
         </button>{" "}
-        <span className="muted small" title={s.containers.length > 1 ? s.containers.join(", ") : undefined}>
+        <span
+          className="muted small"
+          title={s.containers.length > 1 ? s.containers.join(", ") : undefined}
+          data-testid={`service-reason-${s.service}`}
+        >
           {s.containers.length > 1 ? `${s.containers.length} containers (${s.containers[0]}, …)` : s.container}
           {sh && ` · ${sh.reason}`}
         </span>

@@ -105,7 +105,11 @@ export const SettingsPanel = memo(function SettingsPanel({ backend, onSaved }: P
       .settingsSave(form)
       .then((v) => {
         load(v);
-        setSaid(`Saved to ${v.config_path ?? "config.toml"} and applied.`);
+        setSaid(
+          v.problems.length > 0
+            ? `Saved to ${v.config_path ?? "config.toml"} and applied; the parts of the file with a problem (above) still use their defaults until it is fixed.`
+            : `Saved to ${v.config_path ?? "config.toml"} and applied.`,
+        );
         onSaved?.(v);
       })
       .catch((err) => setError(asUiError(err).message))

@@ -145,6 +145,9 @@ fn a_flapping_storm_is_held_to_the_burst_and_then_summed_up() {
         "{}",
         next[0].body
     );
+    // The storm does not silence another kind.
+    let q = p.observe(&state(connected(), vec![], &["qdrant"]), T0 + 121_000);
+    assert!(q.iter().any(|n| n.kind == NoticeKind::Quarantine), "{q:?}");
 }
 
 #[test]
