@@ -35,7 +35,7 @@ impl Notifier {
     fn new<R: Runtime>(app: &AppHandle<R>) -> Self {
         let config = app.state::<AppState>().config().notifications;
         Self {
-            policy: Arc::new(Mutex::new(NoticePolicy::new(config, now_ms()))),
+            policy: Arc::new(Mutex::new(NoticePolicy::new(config))),
             shown: Arc::default(),
             actions: Arc::default(),
         }

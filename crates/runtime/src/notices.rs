@@ -107,7 +107,7 @@ struct Bucket {
 }
 
 impl NoticePolicy {
-    pub fn new(config: NotificationsConfig, now_ms: i64) -> Self {
+    pub fn new(config: NotificationsConfig) -> Self {
         Self {
             config,
             incidents: BTreeMap::new(),

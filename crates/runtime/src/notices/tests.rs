@@ -76,7 +76,7 @@ fn incident(service: &str, at_ms: i64) -> Incident {
 }
 
 fn policy() -> NoticePolicy {
-    let mut p = NoticePolicy::new(NotificationsConfig::default(), T0);
+    let mut p = NoticePolicy::new(NotificationsConfig::default());
     // The first look is quiet: what is wrong at start is not news.
     assert!(p.observe(&state(connected(), vec![], &[]), T0).is_empty());
     p
@@ -200,7 +200,7 @@ fn each_kind_can_be_switched_off() {
         verification: false,
         engine: false,
     };
-    let mut p = NoticePolicy::new(off, T0);
+    let mut p = NoticePolicy::new(off);
     let _ = p.observe(&state(connected(), vec![], &[]), T0);
     let all = [
         p.observe(
