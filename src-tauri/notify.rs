@@ -41,6 +41,15 @@ impl Notifier {
         }
     }
 
+    /// The server's id of what is shown under `key`.
+    fn shown_id(&self, key: &str) -> Option<u32> {
+        self.shown
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .copied()
+    }
+
     fn observe<R: Runtime>(&self, app: &AppHandle<R>, state: &RuntimeState) -> Vec<Notice> {
         let config = app.state::<AppState>().config().notifications;
         let mut policy = self.policy.lock().unwrap_or_else(PoisonError::into_inner);
@@ -108,12 +117,7 @@ fn server_has_actions(notifier: &Notifier) -> bool {
 async fn show<R: Runtime>(app: &AppHandle<R>, notifier: &Notifier, notice: Notice) {
     let (app, notifier) = (app.clone(), notifier.clone());
     let done = tokio::task::spawn_blocking(move || {
-        let previous = notifier
-            .shown
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&notice.key)
-            .copied();
+        let previous = notifier.shown_id(&notice.key);
         let mut n = Notification::new();
         n.appname("Stackwarden")
             .summary(&notice.title)
@@ -154,13 +158,7 @@ async fn show<R: Runtime>(app: &AppHandle<R>, notifier: &Notifier, notice: Notic
                     handle.wait_for_action(|action| {
                         // A later update of the same notification has its
                         // own waiter: only the newest one acts.
-                        let newest = notifier
-                            .shown
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .get(&notice.key)
-                            .copied();
-                        if newest == Some(id) {
+                        if notifier.shown_id(&notice.key) == Some(id) {
                             act(&app, action, view);
                         }
                     });

@@ -3,7 +3,7 @@
 // anything is written), keeps the file's comments and layout, and applies
 // the change at once. Stack files come from the system's open dialog or a
 // typed path; an engine endpoint can be tried before it is saved.
-import { memo, useCallback, useEffect, useState, type FormEvent } from "react";
+import { memo, useCallback, useEffect, useState, type FormEvent, type ReactNode } from "react";
 import { asUiError, type Backend } from "../api";
 import type { NotificationsConfig } from "../bindings/NotificationsConfig";
 import type { Settings } from "../bindings/Settings";
@@ -22,6 +22,29 @@ const THEMES: { value: Theme; label: string }[] = [
   { value: "light", label: "Light" },
   { value: "dark", label: "Dark" },
 ];
+
+/** A labelled checkbox. */
+function Check({
+  checked,
+  onChange,
+  testid,
+  label,
+  children,
+}: {
+  checked: boolean;
+  onChange: (on: boolean) => void;
+  testid: string;
+  label: string;
+  children?: ReactNode;
+}) {
+  return (
+    <label className="check">
+      <input type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} data-testid={testid} />{" "}
+      {label}
+      {children}
+    </label>
+  );
+}
 
 /** The same settings, value by value. */
 export function sameSettings(a: Settings, b: Settings): boolean {
@@ -232,46 +255,39 @@ export const SettingsPanel = memo(function SettingsPanel({ backend, onSaved }: P
             data-testid="settings-retention"
           />
         </label>
-        <label className="check">
-          <input
-            type="checkbox"
-            checked={form.healing_enabled}
-            onChange={(e) => change({ healing_enabled: e.target.checked })}
-            data-testid="settings-healing"
-          />{" "}
-          Self-healing (each service's policy is in the stack file)
-        </label>
+        <Check
+          checked={form.healing_enabled}
+          onChange={(on) => change({ healing_enabled: on })}
+          testid="settings-healing"
+          label="Self-healing (each service's policy is in the stack file)"
+        />
       </fieldset>
 
       <fieldset>
         <legend>Notify me when</legend>
         {(Object.keys(NOTIFY_LABEL) as (keyof NotificationsConfig)[]).map((k) => (
-          <label className="check" key={k}>
-            <input
-              type="checkbox"
-              checked={form.notifications[k]}
-              onChange={(e) => change({ notifications: { ...form.notifications, [k]: e.target.checked } })}
-              data-testid={`settings-notify-${k}`}
-            />{" "}
-            {NOTIFY_LABEL[k]}
-          </label>
+          <Check
+            key={k}
+            checked={form.notifications[k]}
+            onChange={(on) => change({ notifications: { ...form.notifications, [k]: on } })}
+            testid={`settings-notify-${k}`}
+            label={NOTIFY_LABEL[k]}
+          />
         ))}
       </fieldset>
 
       <fieldset>
         <legend>Desktop</legend>
-        <label className="check">
-          <input
-            type="checkbox"
-            checked={form.autostart}
-            onChange={(e) => change({ autostart: e.target.checked })}
-            data-testid="settings-autostart"
-          />{" "}
-          Start hidden in the tray when I log in
+        <Check
+          checked={form.autostart}
+          onChange={(on) => change({ autostart: on })}
+          testid="settings-autostart"
+          label="Start hidden in the tray when I log in"
+        >
           {view.autostart_active !== view.settings.autostart && (
             <span className="muted small"> (the autostart entry does not match: save to fix it)</span>
           )}
-        </label>
+        </Check>
         <label>
           Theme{" "}
           <select
