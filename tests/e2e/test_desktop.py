@@ -850,11 +850,24 @@ def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni, app_env):
         finally:
             d.close()
 
+    # A size of the user's own, to be found again (tauri-plugin-window-state).
+    driver.set_window_rect(width=1100, height=700)
+    wait_for("resized", lambda: (lambda r: (r["width"], r["height"]) == (1100, 700))(driver.get_window_rect()))
+
+    def size():
+        d, win = find_app_window(display, pid)
+        try:
+            g = win.get_geometry() if win is not None else None
+            return (g.width, g.height) if g else None
+        finally:
+            d.close()
+
     d, win = find_app_window(display, pid)
     assert win is not None, "app window not found on the display"
     assert is_viewable(win)
     open_file_pss = pss_file_kib(pid)
     d.close()
+    assert size() == (1100, 700), size()
     # The window and its web view are released; the app stays in the tray.
     assert close_until_gone(display, pid, app_window), "the window did not close"
     assert os.path.exists(f"/proc/{pid}"), "the app keeps running in the tray"
@@ -878,6 +891,7 @@ def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni, app_env):
             d.close()
     # WebKit starts its processes again and the page renders.
     wait_for("the page rendered in the new window", drawn, timeout=20)
+    assert size() == (1100, 700), f"the window keeps its size: {size()}"
 
     # Launching the app again (say, from the desktop launcher) brings this
     # instance forward instead of starting a second one.
