@@ -727,16 +727,38 @@ def test_settings_are_written_with_the_users_comments_and_applied_at_once(driver
     wait_for("the stack watched again", lambda: "e2e: 100% healthy" in (text_of(driver, "header-score") or ""), timeout=30)
     driver.save_screenshot(str(artifacts / "window-settings-dark.png"))
 
+    # The user fixes the typo by hand; the window reads the file again.
+    config.write_text(config.read_text().replace("intreval = 5\n", ""))
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
+    open_settings(driver)
+    assert text_of(driver, "settings-problems") is None
+    set_field(driver, "settings-interval", "1200")
+    set_field(driver, "settings-endpoint", engine.endpoint)
     driver.find_element(By.CSS_SELECTOR, '[data-testid="settings-healing"]').click()
-    driver.find_element(By.CSS_SELECTOR, '[data-testid="settings-notify-engine"]').click()
+    for kind in ("incidents", "quarantine", "verification", "engine"):
+        driver.find_element(By.CSS_SELECTOR, f'[data-testid="settings-notify-{kind}"]').click()
     driver.find_element(By.CSS_SELECTOR, '[data-testid="settings-theme"] option[value="light"]').click()
-    assert save_settings(driver).startswith("Saved to ")
+    said = save_settings(driver)
+    assert said.endswith("and applied."), said
     assert driver.execute_script("return document.documentElement.dataset.theme") == "light"
+    assert ask(driver, "app_info")["refresh_interval_ms"] == 1200
     wait_for("healing on", lambda: ask(driver, "runtime_status")["healing"]["paused"] != \
              "self-healing is switched off in Settings")
     driver.save_screenshot(str(artifacts / "window-settings-light.png"))
     text = config.read_text()
-    assert "[healing]\nenabled = true\n" in text and '[desktop]\ntheme = "light"\n' in text, text
+    assert text.startswith("# My Stackwarden settings: written by hand\n[refresh]\ninterval_ms = 1200\n\n[stack]\n"), text
+    for part in ("[healing]\nenabled = true\n", '[desktop]\ntheme = "light"\n',
+                 "[notifications]\nengine = true\nincidents = false\nquarantine = false\nverification = false\n",
+                 f'[engine]\nendpoint = "{engine.endpoint}"\n'):
+        assert part in text, text
+
+    # Back as it was: a value set back is written back, the endpoint removed.
+    set_field(driver, "settings-endpoint", Keys.BACKSPACE)
+    for kind in ("incidents", "quarantine", "verification"):
+        driver.find_element(By.CSS_SELECTOR, f'[data-testid="settings-notify-{kind}"]').click()
+    assert save_settings(driver).endswith("and applied.")
+    text = config.read_text()
+    assert "endpoint" not in text and "incidents = true" in text, text
 
 
 def test_a_password_kept_in_the_keyring_reaches_the_probe_and_no_file(driver, workdir, artifacts):
