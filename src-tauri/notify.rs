@@ -28,7 +28,15 @@ pub struct Notifier {
     policy: Arc<Mutex<NoticePolicy>>,
     /// The server's id of the notification shown under each key.
     shown: Arc<Mutex<HashMap<String, u32>>>,
-    actions: Arc<Mutex<Option<bool>>>,
+    /// What the server can do, asked once.
+    server: Arc<Mutex<Option<ServerCaps>>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ServerCaps {
+    actions: bool,
+    /// The body is read as markup: text is escaped first.
+    markup: bool,
 }
 
 impl Notifier {
@@ -37,7 +45,7 @@ impl Notifier {
         Self {
             policy: Arc::new(Mutex::new(NoticePolicy::new(config))),
             shown: Arc::default(),
-            actions: Arc::default(),
+            server: Arc::default(),
         }
     }
 
@@ -102,26 +110,52 @@ pub fn verification_done<R: Runtime>(app: &AppHandle<R>, run: &VerificationRun) 
 }
 
 /// Whether the server shows actions; asked once.
-fn server_has_actions(notifier: &Notifier) -> bool {
+fn server_caps(notifier: &Notifier) -> ServerCaps {
     let mut known = notifier
-        .actions
+        .server
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
     *known.get_or_insert_with(|| {
-        notify_rust::get_capabilities()
-            .map(|c| c.iter().any(|c| c == "actions"))
-            .unwrap_or(false)
+        let caps = notify_rust::get_capabilities().unwrap_or_default();
+        let has = |name: &str| caps.iter().any(|c| c == name);
+        ServerCaps {
+            actions: has("actions"),
+            markup: has("body-markup"),
+        }
     })
+}
+
+/// `text` as plain text in a markup body: what a service or the engine said
+/// (a container name, a log line) can never become a link or an image.
+fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 async fn show<R: Runtime>(app: &AppHandle<R>, notifier: &Notifier, notice: Notice) {
     let (app, notifier) = (app.clone(), notifier.clone());
     let done = tokio::task::spawn_blocking(move || {
         let previous = notifier.shown_id(&notice.key);
+        let caps = server_caps(&notifier);
+        let body = if caps.markup {
+            escape_markup(&notice.body)
+        } else {
+            notice.body.clone()
+        };
         let mut n = Notification::new();
         n.appname("Stackwarden")
             .summary(&notice.title)
-            .body(&notice.body)
+            .body(&body)
             .icon(ICON)
             .urgency(if notice.critical {
                 Urgency::Critical
@@ -131,7 +165,7 @@ async fn show<R: Runtime>(app: &AppHandle<R>, notifier: &Notifier, notice: Notic
         if let Some(id) = previous {
             n.id(id);
         }
-        let with_actions = server_has_actions(&notifier) && !notice.actions.is_empty();
+        let with_actions = caps.actions && !notice.actions.is_empty();
         if with_actions {
             for a in &notice.actions {
                 n.action(a.id(), a.label());
@@ -184,5 +218,18 @@ fn act<R: Runtime>(app: &AppHandle<R>, action: &str, view: &'static str) {
     };
     if let Err(e) = app.run_on_main_thread(run) {
         tracing::warn!("cannot act on a notification: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_markup;
+
+    #[test]
+    fn markup_in_what_services_say_stays_text() {
+        assert_eq!(
+            escape_markup("<a href=\"http://x\">db</a> & <img src=x>"),
+            "&lt;a href=&quot;http://x&quot;&gt;db&lt;/a&gt; &amp; &lt;img src=x&gt;"
+        );
     }
 }
