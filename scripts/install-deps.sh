@@ -20,6 +20,7 @@ test_packages=(
   podman runc busybox-static xvfb xauth webkit2gtk-driver dbus dbus-x11
   python3-venv imagemagick hyperfine procps util-linux debootstrap jq chromium
   podman-compose docker-compose docker-registry gnome-keyring desktop-file-utils
+  x11-utils dpkg-dev
 )
 
 as_root() {
