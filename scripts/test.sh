@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, lints, UI type check and tests, Rust unit and
 # integration tests against a real Podman engine, binding freshness, and the
-# end-to-end tests of the real window and tray. Installs what it needs first
-# and is safe to run again. Stops every process it started.
+# end-to-end tests of the real window and tray, and the Debian package
+# installed into a clean Debian 12. Installs what it needs first and is safe
+# to run again. Stops every process it started.
+#
+#   bash scripts/test.sh             # the package test uses the debug build's package
+#   bash scripts/test.sh --package   # also builds the release .deb and tests it instead
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+package_release=0
+for arg in "$@"; do
+  case "$arg" in
+    --package) package_release=1 ;;
+    *) echo "test.sh: unknown argument '$arg' (known: --package)" >&2; exit 64 ;;
+  esac
+done
 export PATH="$HOME/.cargo/bin:$PATH"
 
 bash scripts/install-deps.sh test
@@ -69,3 +80,14 @@ mkdir -p tests/artifacts
 SW_APP_BINARY="$root/target/debug/stackwarden-desktop" SW_ARTIFACTS="$root/tests/artifacts" \
   "$venv/bin/pytest" -p no:cacheprovider -q tests/e2e
 echo "Screenshots kept in tests/artifacts/"
+
+if [ "$package_release" -eq 1 ]; then
+  step "Release Debian package (scripts/package.sh: a release build, 15-25 min here) and its test"
+  bash scripts/package.sh
+  SW_ARTIFACTS="$root/tests/artifacts" bash tests/package/test.sh --release
+else
+  step "Debian package of the debug build: contents, desktop entry, apt install into a clean Debian 12, the app's window"
+  # The package takes both debug binaries (the CLI's is built for its tests too).
+  cargo build --locked -p stackwarden-desktop -p stackwarden-cli
+  SW_ARTIFACTS="$root/tests/artifacts" bash tests/package/test.sh
+fi

@@ -116,6 +116,11 @@ def test_health_breakdown_and_a_stopped_required_container(driver, sni, artifact
         props = sni.item_properties(service)
         assert "web down" in props["tooltip_text"], props["tooltip_text"]
         assert props["icon"][2] != healthy_icon[2], "icon colour follows the level"
+        # The open incident marks the icon (white in its centre, ARGB).
+        width, _height, pixels = props["icon"]
+        centre = (16 * width + 16) * 4
+        assert bytes(pixels[centre:centre + 4]) == b"\xff\xff\xff\xff", bytes(pixels[centre:centre + 4])
+        assert bytes(healthy_icon[2][centre:centre + 4]) != b"\xff\xff\xff\xff"
         # The tray menu says it without the window: status, then each required service.
         wait_for("web down in the tray menu", lambda: "web: down" in sni.menu_labels(service, props["menu"]))
         labels = list(sni.menu_labels(service, props["menu"]))

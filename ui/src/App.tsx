@@ -214,7 +214,7 @@ export function App({ backend }: { backend: Backend }) {
           {openIncident && (
             <div className="banner warning" role="alert" data-testid="incident-open">
               Incident open since {new Date(openIncident.opened_at_ms).toLocaleTimeString()}:{" "}
-              {openIncident.cause.summary}
+              {openIncident.cause.summary.replace(/\.+$/, "")}
               {(runtime?.incidents.length ?? 0) > 1 && ` (and ${(runtime?.incidents.length ?? 1) - 1} more)`}. See{" "}
               <code>stackwarden timeline</code>.
             </div>
