@@ -71,6 +71,23 @@ pub enum AutostartError {
     },
 }
 
+/// The program to start: the AppImage when run from one (its mount point
+/// changes every run), else this executable; after a package upgrade
+/// replaced it, Linux names it "… (deleted)": the path is the new one.
+fn program() -> Result<PathBuf, AutostartError> {
+    if let Some(image) = std::env::var_os("APPIMAGE").map(PathBuf::from) {
+        if image.is_absolute() {
+            return Ok(image);
+        }
+    }
+    let exe = std::env::current_exe().map_err(AutostartError::NoProgram)?;
+    let shown = exe.display().to_string();
+    Ok(match shown.strip_suffix(" (deleted)") {
+        Some(path) => PathBuf::from(path),
+        None => exe,
+    })
+}
+
 pub fn is_enabled() -> bool {
     entry_path().is_some_and(|p| p.is_file())
 }
@@ -88,7 +105,7 @@ pub fn set(on: bool) -> Result<(), AutostartError> {
             _ => Ok(()),
         };
     }
-    let program = std::env::current_exe().map_err(AutostartError::NoProgram)?;
+    let program = program()?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }

@@ -65,6 +65,9 @@ pub async fn restart<R: TauriRuntime>(
     let state = app.state::<AppState>();
     let window_open = app.get_webview_window(crate::window::MAIN).is_some();
     state.runtime().stop().await;
+    if let Some(notifier) = app.try_state::<crate::notify::Notifier>() {
+        notifier.restarted();
+    }
     let (runtime, info) = start(app, config, None).await?;
     runtime.set_sampling(window_open);
     state.replace(runtime, info);

@@ -6,6 +6,7 @@
 //! where the server offers actions.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -13,10 +14,12 @@ use notify_rust::{Notification, Urgency};
 use stackwarden_health::VerificationRun;
 use stackwarden_model::clock::now_ms;
 use stackwarden_runtime::notices::{Notice, NoticeAction, NoticePolicy};
-use stackwarden_runtime::RuntimeState;
 use tauri::{AppHandle, Manager, Runtime};
 
 use crate::state::AppState;
+
+/// Tells the showings of one notification apart.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// Time passing matters too (the engine lost for 10 s, a held update).
 const TICK: Duration = Duration::from_secs(5);
@@ -26,8 +29,9 @@ const ICON: &str = "stackwarden-desktop";
 #[derive(Clone)]
 pub struct Notifier {
     policy: Arc<Mutex<NoticePolicy>>,
-    /// The server's id of the notification shown under each key.
-    shown: Arc<Mutex<HashMap<String, u32>>>,
+    /// The server's id of the notification shown under each key, and the
+    /// generation of its newest showing (an update keeps the id).
+    shown: Arc<Mutex<HashMap<String, (u32, u64)>>>,
     /// What the server can do, asked once.
     server: Arc<Mutex<Option<ServerCaps>>>,
 }
@@ -49,8 +53,8 @@ impl Notifier {
         }
     }
 
-    /// The server's id of what is shown under `key`.
-    fn shown_id(&self, key: &str) -> Option<u32> {
+    /// The server's id and generation of what is shown under `key`.
+    fn shown(&self, key: &str) -> Option<(u32, u64)> {
         self.shown
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -58,11 +62,32 @@ impl Notifier {
             .copied()
     }
 
-    fn observe<R: Runtime>(&self, app: &AppHandle<R>, state: &RuntimeState) -> Vec<Notice> {
+    /// Forgets `key` unless it was shown again since `generation`.
+    fn forget(&self, key: &str, generation: u64) {
+        let mut shown = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
+        if shown.get(key).is_some_and(|(_, g)| *g == generation) {
+            shown.remove(key);
+        }
+    }
+
+    /// A server restart or a runtime restart: what follows is catching up.
+    pub fn restarted(&self) {
+        self.policy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .restarted(now_ms());
+    }
+
+    /// Runs `f` on the policy with the notification settings in force.
+    fn with_policy<R: Runtime, T>(
+        &self,
+        app: &AppHandle<R>,
+        f: impl FnOnce(&mut NoticePolicy) -> T,
+    ) -> T {
         let config = app.state::<AppState>().config().notifications;
         let mut policy = self.policy.lock().unwrap_or_else(PoisonError::into_inner);
         policy.set_config(config);
-        policy.observe(state, now_ms())
+        f(&mut policy)
     }
 }
 
@@ -76,7 +101,7 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             let state = rx.borrow_and_update().clone();
-            for notice in notifier.observe(&app, &state) {
+            for notice in notifier.with_policy(&app, |p| p.observe(&state, now_ms())) {
                 show(&app, &notifier, notice).await;
             }
             tokio::select! {
@@ -92,15 +117,7 @@ pub fn verification_done<R: Runtime>(app: &AppHandle<R>, run: &VerificationRun) 
     let Some(notifier) = app.try_state::<Notifier>() else {
         return;
     };
-    let config = app.state::<AppState>().config().notifications;
-    let notices = {
-        let mut policy = notifier
-            .policy
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        policy.set_config(config);
-        policy.verification_done(run, now_ms())
-    };
+    let notices = notifier.with_policy(app, |p| p.verification_done(run, now_ms()));
     let (app, notifier) = (app.clone(), notifier.inner().clone());
     tauri::async_runtime::spawn(async move {
         for notice in notices {
@@ -109,20 +126,35 @@ pub fn verification_done<R: Runtime>(app: &AppHandle<R>, run: &VerificationRun) 
     });
 }
 
-/// Whether the server shows actions; asked once.
+/// What the server can do, asked until it answers (at login the
+/// notification daemon may start after the app). Unknown: no buttons, and
+/// the body escaped as if it were markup.
 fn server_caps(notifier: &Notifier) -> ServerCaps {
     let mut known = notifier
         .server
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    *known.get_or_insert_with(|| {
-        let caps = notify_rust::get_capabilities().unwrap_or_default();
-        let has = |name: &str| caps.iter().any(|c| c == name);
-        ServerCaps {
-            actions: has("actions"),
-            markup: has("body-markup"),
+    if let Some(caps) = *known {
+        return caps;
+    }
+    match notify_rust::get_capabilities() {
+        Ok(caps) => {
+            let has = |name: &str| caps.iter().any(|c| c == name);
+            let caps = ServerCaps {
+                actions: has("actions"),
+                markup: has("body-markup"),
+            };
+            *known = Some(caps);
+            caps
         }
-    })
+        Err(e) => {
+            tracing::debug!("notification server capabilities unknown: {e}");
+            ServerCaps {
+                actions: false,
+                markup: true,
+            }
+        }
+    }
 }
 
 /// `text` as plain text in a markup body: what a service or the engine said
@@ -145,7 +177,7 @@ fn escape_markup(text: &str) -> String {
 async fn show<R: Runtime>(app: &AppHandle<R>, notifier: &Notifier, notice: Notice) {
     let (app, notifier) = (app.clone(), notifier.clone());
     let done = tokio::task::spawn_blocking(move || {
-        let previous = notifier.shown_id(&notice.key);
+        let previous = notifier.shown(&notice.key).map(|(id, _)| id);
         let caps = server_caps(&notifier);
         let body = if caps.markup {
             escape_markup(&notice.body)
@@ -179,24 +211,35 @@ async fn show<R: Runtime>(app: &AppHandle<R>, notifier: &Notifier, notice: Notic
             }
         };
         let id = handle.id();
+        let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
         notifier
             .shown
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(notice.key.clone(), id);
-        if with_actions {
-            let view = notice.view;
-            let _ = std::thread::Builder::new()
-                .name("notification actions".into())
-                .spawn(move || {
-                    handle.wait_for_action(|action| {
-                        // A later update of the same notification has its
-                        // own waiter: only the newest one acts.
-                        if notifier.shown_id(&notice.key) == Some(id) {
-                            act(&app, action, view);
-                        }
-                    });
+            .insert(notice.key.clone(), (id, generation));
+        if !with_actions {
+            if notice.last {
+                notifier.forget(&notice.key, generation);
+            }
+            return;
+        }
+        let view = notice.view;
+        let spawned = std::thread::Builder::new()
+            .name("notification actions".into())
+            .spawn(move || {
+                handle.wait_for_action(|action| {
+                    // An update keeps the id, and the waiter of each
+                    // showing hears the click: only the newest one acts.
+                    if notifier.shown(&notice.key) == Some((id, generation)) {
+                        act(&app, action, view);
+                    }
                 });
+                if notice.last {
+                    notifier.forget(&notice.key, generation);
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot follow a notification's buttons: {e}");
         }
     })
     .await;

@@ -86,66 +86,123 @@ fn check_stack_files(files: &[String]) -> Result<(), UiError> {
         .map_err(|e| refused(format!("Stack file: {e}")))
 }
 
-/// Writes `text` to `path` through a file beside it, so a crash never
-/// leaves half a config; keeps the old file's permissions.
+/// Writes `text` over the file `path` names (through a symlink to its
+/// target, as dotfile managers link it), by way of a file beside it created
+/// with the old file's permissions, synced, then renamed: a crash leaves the
+/// old file or the new one, never half of one.
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("toml.saving");
-    std::fs::write(&tmp, text)?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        std::fs::set_permissions(&tmp, meta.permissions())?;
-    }
-    std::fs::rename(&tmp, path)
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+
+    let target = match std::fs::canonicalize(path) {
+        Ok(real) => real,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => path.to_path_buf(),
+        Err(e) => return Err(e),
+    };
+    let dir = target.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mode = std::fs::metadata(&target).map_or(0o600, |m| m.permissions().mode() & 0o7777);
+    let tmp = target.with_extension("toml.saving");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, &target)?;
+    std::fs::File::open(dir)?.sync_all()
 }
 
-#[tauri::command]
-pub async fn settings_save(app: AppHandle, settings: Settings) -> Result<SettingsView, UiError> {
-    let state = app.state::<AppState>();
-    let _one = state.applying.lock().await;
-    settings::validate(&settings).map_err(refused)?;
-    check_stack_files(&settings.stack_files)?;
+/// The file's text now, the edited text and the settings it holds; or why
+/// nothing may be written. Blocking: file reads and YAML parsing.
+fn prepare(
+    old: &Config,
+    settings: &Settings,
+) -> Result<(PathBuf, String, String, Config), UiError> {
+    settings::validate(settings).map_err(refused)?;
+    if settings.stack_files != Settings::of(old).stack_files {
+        check_stack_files(&settings.stack_files)?;
+    }
     let path = config_path()?;
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(unsaved(format!("cannot read {}: {e}", path.display()))),
     };
+    let written = settings::edit(&text, &path, &Settings::of(old), settings).map_err(unsaved)?;
+    let (new, _problems) = Config::parse_lenient(&written, &path);
+    Ok((path, text, written, new))
+}
+
+#[tauri::command]
+pub async fn settings_save(app: AppHandle, settings: Settings) -> Result<SettingsView, UiError> {
+    let state = app.state::<AppState>();
+    let _one = state.applying.lock().await;
     let old = state.config();
-    let written = settings::edit(&text, &path, &Settings::of(&old), &settings).map_err(unsaved)?;
+    let (path, text, written, new) = {
+        let old = old.clone();
+        tokio::task::spawn_blocking(move || prepare(&old, &settings))
+            .await
+            .map_err(unsaved)??
+    };
+    // Restarting the watch would cut short what it is doing.
+    if crate::host::runtime_changes(&old, &new) {
+        if let Some(work) = state.runtime().busy() {
+            return Err(refused(format!(
+                "not saved: {work} is running and applying these settings restarts the watch; save again when it is done"
+            )));
+        }
+    }
     if written != text {
-        write_atomically(&path, &written)
+        let (at, body) = (path.clone(), written.clone());
+        tokio::task::spawn_blocking(move || write_atomically(&at, &body))
+            .await
+            .map_err(unsaved)?
             .map_err(|e| unsaved(format!("cannot write {}: {e}", path.display())))?;
     }
-    let (new, _problems) = Config::parse_lenient(&written, &path);
-    apply(&app, &old, &new).await?;
+    let applied = apply(&app, &old, &new).await;
     let shown = view(&state);
     let _ = app.emit(SETTINGS_EVENT, &shown);
-    Ok(shown)
+    applied.map(|()| shown)
 }
 
 /// Puts `new` in force: host-side settings here, the rest by restarting
-/// the runtime when they changed.
+/// the runtime when they changed. Everything that can be applied is, before
+/// a failure is reported; a watch that cannot start with `new` is started
+/// again with `old`.
 async fn apply(app: &AppHandle, old: &Config, new: &Config) -> Result<(), UiError> {
     let state = app.state::<AppState>();
+    let mut problems = Vec::new();
     if old.desktop.autostart != new.desktop.autostart {
-        crate::autostart::set(new.desktop.autostart).map_err(|e| {
-            unsaved(format!(
-                "saved, but the autostart entry could not be changed: {e}"
-            ))
-        })?;
+        if let Err(e) = crate::autostart::set(new.desktop.autostart) {
+            problems.push(format!("the autostart entry could not be changed: {e}"));
+        }
     }
-    state.set_config(new.clone());
+    let mut in_force = new.clone();
     if crate::host::runtime_changes(old, new) {
-        crate::host::restart(app, new).await.map_err(|e| {
-            unsaved(format!(
-                "saved, but the watch could not restart with it: {e}"
-            ))
-        })?;
+        if let Err(e) = crate::host::restart(app, new).await {
+            problems.push(format!(
+                "the watch could not restart with them ({e}); it runs with the settings before"
+            ));
+            in_force = Config {
+                notifications: new.notifications.clone(),
+                desktop: new.desktop.clone(),
+                ..old.clone()
+            };
+            if let Err(e) = crate::host::restart(app, old).await {
+                problems.push(format!("nor with the settings before: {e}"));
+            }
+        }
     }
+    state.set_config(in_force);
     crate::tray::refresh(app);
-    Ok(())
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(unsaved(format!("Saved, but {}.", problems.join("; ")))),
+    }
 }
 
 /// Connects to `endpoint` as the runtime would and says what answered.

@@ -41,10 +41,26 @@ const VIEW_LABEL: Record<View, string> = {
   settings: "Settings",
 };
 
-/** Sets the page's colours: a fixed theme, or the desktop's preference. */
+let followDesktop: (() => void) | null = null;
+
+/**
+ * Sets the page's colours: a fixed theme, or the desktop's preference as
+ * the web view reports it (`prefers-color-scheme`), followed while it changes.
+ */
 export function applyTheme(theme: Theme): void {
-  if (theme === "system") delete document.documentElement.dataset.theme;
-  else document.documentElement.dataset.theme = theme;
+  const query = typeof window.matchMedia === "function" ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+  if (followDesktop) {
+    query?.removeEventListener("change", followDesktop);
+    followDesktop = null;
+  }
+  const set = () => {
+    document.documentElement.dataset.theme = theme === "system" ? (query?.matches ? "dark" : "light") : theme;
+  };
+  set();
+  if (theme === "system" && query) {
+    followDesktop = set;
+    query.addEventListener("change", set);
+  }
 }
 
 /**

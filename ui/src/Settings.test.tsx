@@ -76,8 +76,14 @@ describe("themes", () => {
   it("a fixed theme is set on the page and System follows the desktop", async () => {
     applyTheme("dark");
     expect(document.documentElement.dataset.theme).toBe("dark");
+    const listeners: (() => void)[] = [];
+    const desktop = { matches: true, addEventListener: (_: string, f: () => void) => listeners.push(f), removeEventListener: vi.fn() };
+    window.matchMedia = vi.fn(() => desktop) as unknown as typeof window.matchMedia;
     applyTheme("system");
-    expect(document.documentElement.dataset.theme).toBeUndefined();
+    expect(document.documentElement.dataset.theme).toBe("dark");
+    desktop.matches = false;
+    listeners.forEach((f) => f());
+    expect(document.documentElement.dataset.theme).toBe("light");
     const backend = fakeBackend(snapshot([]));
     render(<App backend={backend} />);
     await waitFor(() => expect(backend.onSettingsChanged).toHaveBeenCalled());

@@ -1,8 +1,11 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
-import { App } from "./App";
+import { App, applyTheme } from "./App";
 import { tauriBackend } from "./api";
 import "./styles.css";
+
+// The desktop's preference until the settings arrive.
+applyTheme("system");
 
 const root = document.getElementById("root");
 if (root) {

@@ -138,12 +138,14 @@ impl ProbeRunner {
                     .await
             }
             ProbeKind::Tcp { address } => tcp_outcome(probe, address).await,
+            // The keyring may be slow, or ask to be unlocked: the probe's
+            // own timeout holds for the password lookup too.
             ProbeKind::Postgres {
                 url,
                 password_env,
                 tables,
                 extensions,
-            } => match self.password(url, password_env.as_deref()).await {
+            } => match within(probe.timeout, self.password(url, password_env.as_deref())).await {
                 Ok(password) => {
                     let seen = database::postgres(url, password, tables, extensions);
                     database_outcome(probe, seen).await

@@ -544,6 +544,18 @@ impl Runtime {
         self.inner.state.clone()
     }
 
+    /// What this runtime is in the middle of that stopping it would cut
+    /// short: "a verification" or "a recovery"; `None` when idle.
+    pub fn busy(&self) -> Option<&'static str> {
+        if self.inner.verifying.load(Ordering::SeqCst) {
+            Some("a verification")
+        } else if self.inner.recovery.is_running() {
+            Some("a recovery")
+        } else {
+            None
+        }
+    }
+
     /// The stack definition in use (the last good one), if any.
     pub fn stack(&self) -> Option<Arc<stackwarden_stack::Stack>> {
         self.inner.stacks.borrow().stack.clone()

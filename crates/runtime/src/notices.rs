@@ -76,15 +76,25 @@ pub struct Notice {
     pub critical: bool,
     /// The view the window opens at for `Open`.
     pub view: &'static str,
+    /// Nothing more will be said under this key (the host may forget it).
+    pub last: bool,
 }
 
 #[derive(Debug, Clone)]
 struct IncidentSeen {
     incident: Incident,
-    /// The body last shown; `None` when the opening was held back.
+    /// The body last shown; `None` while it was not shown (held back, or
+    /// already open when the app started).
     shown: Option<String>,
     sent_at_ms: i64,
+    /// Not in the last state (it closed, or a restarted runtime has not
+    /// resumed it yet).
+    missing_since: Option<i64>,
 }
+
+/// After a start or a runtime restart, what appears and disappears is the
+/// runtime catching up (open incidents resumed from the store), not news.
+pub const QUIET_MS: i64 = 15_000;
 
 /// The notification policy's memory.
 #[derive(Debug, Clone)]
@@ -93,12 +103,18 @@ pub struct NoticePolicy {
     incidents: BTreeMap<String, IncidentSeen>,
     quarantined: BTreeSet<String>,
     engine_lost_since: Option<i64>,
+    /// The loss was decided on (past its grace), and whether it was shown.
+    engine_decided: bool,
     engine_told: bool,
     buckets: BTreeMap<NoticeKind, Bucket>,
-    started: bool,
+    /// Openings the limit held back, oldest first: sent when it allows,
+    /// dropped (and counted) when what they announce is over.
+    pending: Vec<Notice>,
+    quiet_until_ms: Option<i64>,
 }
 
-/// New notifications of one kind allowed now, and those held back.
+/// New notifications of one kind allowed now, and how many events of that
+/// kind were never shown.
 #[derive(Debug, Clone)]
 struct Bucket {
     tokens: f64,
@@ -113,9 +129,11 @@ impl NoticePolicy {
             incidents: BTreeMap::new(),
             quarantined: BTreeSet::new(),
             engine_lost_since: None,
+            engine_decided: false,
             engine_told: false,
             buckets: BTreeMap::new(),
-            started: false,
+            pending: Vec::new(),
+            quiet_until_ms: None,
         }
     }
 
@@ -123,14 +141,17 @@ impl NoticePolicy {
         self.config = config;
     }
 
+    /// The runtime was replaced: its first states are it catching up.
+    pub fn restarted(&mut self, now_ms: i64) {
+        self.quiet_until_ms = Some(now_ms + QUIET_MS);
+    }
+
     /// The notices a new state (or the passing of time: call it every few
     /// seconds too) calls for.
     pub fn observe(&mut self, state: &RuntimeState, now_ms: i64) -> Vec<Notice> {
         let mut out = Vec::new();
-        // What is already wrong when the app starts is on screen, not news:
-        // remembered, not announced.
-        let quiet = !self.started;
-        self.started = true;
+        let quiet_until = *self.quiet_until_ms.get_or_insert(now_ms + QUIET_MS);
+        let quiet = now_ms < quiet_until;
         self.engine(&state.snapshot.engine, now_ms, quiet, &mut out);
         self.incidents_now(&state.status.incidents, now_ms, quiet, &mut out);
         let quarantined: BTreeSet<(String, String)> = state
@@ -151,12 +172,14 @@ impl NoticePolicy {
                     actions: vec![NoticeAction::Open],
                     critical: true,
                     view: "healing",
+                    last: false,
                 };
                 self.send_new(notice, now_ms, &mut out);
             }
         }
         self.quarantined
             .retain(|s| quarantined.iter().any(|(q, _)| q == s));
+        self.flush(now_ms, &mut out);
         out.into_iter().map(redacted).collect()
     }
 
@@ -189,6 +212,7 @@ impl NoticePolicy {
             actions: vec![NoticeAction::Open, NoticeAction::Recover],
             critical: false,
             view: "verify",
+            last: false,
         };
         let mut out = Vec::new();
         self.send_new(notice, now_ms, &mut out);
@@ -200,10 +224,10 @@ impl NoticePolicy {
             EngineStatus::Unreachable { .. } => {
                 let since = *self.engine_lost_since.get_or_insert(now_ms);
                 if quiet {
-                    self.engine_told = true;
+                    self.engine_decided = true;
                 }
-                if !self.engine_told && now_ms - since >= ENGINE_LOST_AFTER_MS {
-                    self.engine_told = true;
+                if !self.engine_decided && now_ms - since >= ENGINE_LOST_AFTER_MS {
+                    self.engine_decided = true;
                     if self.config.engine {
                         let notice = Notice {
                             key: "engine".into(),
@@ -216,13 +240,15 @@ impl NoticePolicy {
                             actions: vec![NoticeAction::Open, NoticeAction::Recover],
                             critical: true,
                             view: "services",
+                            last: false,
                         };
-                        self.send_new(notice, now_ms, out);
+                        self.engine_told = self.send_new(notice, now_ms, out);
                     }
                 }
             }
             EngineStatus::Connected { endpoint, .. } => {
                 if let Some(since) = self.engine_lost_since.take() {
+                    self.engine_decided = false;
                     let told = std::mem::take(&mut self.engine_told);
                     if told && self.config.engine && !quiet {
                         out.push(Notice {
@@ -236,6 +262,7 @@ impl NoticePolicy {
                             actions: vec![NoticeAction::Open],
                             critical: false,
                             view: "services",
+                            last: true,
                         });
                     }
                 }
@@ -258,21 +285,27 @@ impl NoticePolicy {
             let body = incident_body(incident);
             match self.incidents.get_mut(&key) {
                 None => {
-                    let mut seen = IncidentSeen {
-                        incident: incident.clone(),
-                        shown: None,
-                        sent_at_ms: now_ms,
-                    };
+                    self.incidents.insert(
+                        key.clone(),
+                        IncidentSeen {
+                            incident: incident.clone(),
+                            shown: None,
+                            sent_at_ms: now_ms,
+                            missing_since: None,
+                        },
+                    );
                     if self.config.incidents && !quiet {
                         let notice = incident_notice(&key, incident, body.clone());
                         if self.send_new(notice, now_ms, out) {
-                            seen.shown = Some(body);
+                            if let Some(seen) = self.incidents.get_mut(&key) {
+                                seen.shown = Some(body);
+                            }
                         }
                     }
-                    self.incidents.insert(key, seen);
                 }
                 Some(seen) => {
                     seen.incident = incident.clone();
+                    seen.missing_since = None;
                     let changed = seen.shown.as_ref().is_some_and(|b| *b != body);
                     if changed
                         && now_ms - seen.sent_at_ms >= UPDATE_EVERY_MS
@@ -285,12 +318,18 @@ impl NoticePolicy {
                 }
             }
         }
-        let closed: Vec<String> = self
-            .incidents
-            .keys()
-            .filter(|k| !still.contains(*k))
-            .cloned()
-            .collect();
+        let mut closed = Vec::new();
+        for (key, seen) in &mut self.incidents {
+            if still.contains(key) {
+                continue;
+            }
+            let since = *seen.missing_since.get_or_insert(now_ms);
+            // While the runtime catches up an incident may be missing for
+            // a moment: it is closed only once the quiet time is over.
+            if !quiet || now_ms - since >= QUIET_MS {
+                closed.push(key.clone());
+            }
+        }
         for key in closed {
             let Some(seen) = self.incidents.remove(&key) else {
                 continue;
@@ -309,41 +348,131 @@ impl NoticePolicy {
                 actions: vec![NoticeAction::Open],
                 critical: false,
                 view: "timeline",
+                last: true,
             });
         }
     }
 
-    /// Sends a new notification when the bucket allows; true when sent.
-    fn send_new(&mut self, mut notice: Notice, now_ms: i64, out: &mut Vec<Notice>) -> bool {
-        let bucket = self.buckets.entry(notice.kind).or_insert(Bucket {
-            tokens: f64::from(BURST),
-            at_ms: now_ms,
-            held_back: 0,
-        });
+    /// Takes a token of `kind` if one is there.
+    fn take_token(&mut self, kind: NoticeKind, now_ms: i64) -> bool {
+        let bucket = self.bucket(kind, now_ms);
         let gained = (now_ms - bucket.at_ms).max(0) as f64 / REFILL_MS as f64;
         bucket.tokens = (bucket.tokens + gained).min(f64::from(BURST));
         bucket.at_ms = now_ms;
         if bucket.tokens < 1.0 {
-            bucket.held_back += 1;
             return false;
         }
         bucket.tokens -= 1.0;
+        true
+    }
+
+    fn bucket(&mut self, kind: NoticeKind, now_ms: i64) -> &mut Bucket {
+        self.buckets.entry(kind).or_insert(Bucket {
+            tokens: f64::from(BURST),
+            at_ms: now_ms,
+            held_back: 0,
+        })
+    }
+
+    /// Sends a new notification when the limit allows, else queues it;
+    /// true when sent now.
+    fn send_new(&mut self, notice: Notice, now_ms: i64, out: &mut Vec<Notice>) -> bool {
+        if self.take_token(notice.kind, now_ms) {
+            out.push(self.with_held_back(notice, now_ms));
+            return true;
+        }
+        self.pending.retain(|p| p.key != notice.key);
+        self.pending.push(notice);
+        false
+    }
+
+    /// Adds how many events of its kind were never shown.
+    fn with_held_back(&mut self, mut notice: Notice, now_ms: i64) -> Notice {
+        let bucket = self.bucket(notice.kind, now_ms);
         if bucket.held_back > 0 {
             notice.body = format!(
-                "{}\n({} more event{} held back to keep notifications quiet; the timeline has them all.)",
+                "{}\n({} more event{} came and went while notifications were held back; the timeline has them all.)",
                 notice.body,
                 bucket.held_back,
                 if bucket.held_back == 1 { "" } else { "s" }
             );
             bucket.held_back = 0;
         }
-        out.push(notice);
-        true
+        notice
+    }
+
+    /// Sends what was held back as the limit allows, with what it announces
+    /// as it is now; drops (and counts) what is over.
+    fn flush(&mut self, now_ms: i64, out: &mut Vec<Notice>) {
+        let pending = std::mem::take(&mut self.pending);
+        for notice in pending {
+            let current = match notice.kind {
+                NoticeKind::Incident => self.incidents.get(&notice.key).map(|seen| {
+                    incident_notice(&notice.key, &seen.incident, incident_body(&seen.incident))
+                }),
+                NoticeKind::Quarantine => notice
+                    .key
+                    .strip_prefix("quarantine:")
+                    .filter(|s| self.quarantined.contains(*s))
+                    .map(|_| notice.clone()),
+                NoticeKind::Engine => self.engine_lost_since.map(|_| notice.clone()),
+                NoticeKind::Verification => Some(notice.clone()),
+            };
+            let Some(current) = current else {
+                self.bucket(notice.kind, now_ms).held_back += 1;
+                continue;
+            };
+            if !self.take_token(current.kind, now_ms) {
+                self.pending.push(current);
+                continue;
+            }
+            match current.kind {
+                NoticeKind::Incident => {
+                    if let Some(seen) = self.incidents.get_mut(&current.key) {
+                        seen.shown = Some(current.body.clone());
+                        seen.sent_at_ms = now_ms;
+                    }
+                }
+                NoticeKind::Engine => self.engine_told = true,
+                NoticeKind::Quarantine | NoticeKind::Verification => {}
+            }
+            out.push(self.with_held_back(current, now_ms));
+        }
+        // What came and went unseen, said once the limit allows.
+        let kinds: Vec<NoticeKind> = self
+            .buckets
+            .iter()
+            .filter(|(_, b)| b.held_back > 0)
+            .map(|(k, _)| *k)
+            .collect();
+        for kind in kinds {
+            if self.pending.iter().any(|p| p.kind == kind) || !self.take_token(kind, now_ms) {
+                continue;
+            }
+            let held = std::mem::take(&mut self.bucket(kind, now_ms).held_back);
+            out.push(Notice {
+                key: format!("held:{kind:?}"),
+                kind,
+                title: format!(
+                    "{held} more event{} while notifications were held back",
+                    if held == 1 { "" } else { "s" }
+                ),
+                body: "They came and went during a burst. The timeline has them all.".into(),
+                actions: vec![NoticeAction::Open],
+                critical: false,
+                view: "timeline",
+                last: true,
+            });
+        }
     }
 }
 
 fn incident_key(incident: &Incident) -> String {
-    format!("incident:{}", incident.opened_at_ms)
+    format!(
+        "incident:{}:{}",
+        incident.opened_at_ms,
+        incident.cause.service.as_deref().unwrap_or("engine")
+    )
 }
 
 fn incident_body(incident: &Incident) -> String {
@@ -372,6 +501,7 @@ fn incident_notice(key: &str, incident: &Incident, body: String) -> Notice {
         actions: vec![NoticeAction::Open, NoticeAction::Recover],
         critical: true,
         view: "timeline",
+        last: false,
     }
 }
 

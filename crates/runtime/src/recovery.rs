@@ -64,6 +64,12 @@ pub(crate) struct RecoveryState {
     running: Arc<AtomicBool>,
 }
 
+impl RecoveryState {
+    pub(crate) fn is_running(&self) -> bool {
+        self.running.load(Ordering::SeqCst)
+    }
+}
+
 /// Marks a recovery as running until dropped.
 struct Running(Arc<AtomicBool>);
 

@@ -77,9 +77,90 @@ fn incident(service: &str, at_ms: i64) -> Incident {
 
 fn policy() -> NoticePolicy {
     let mut p = NoticePolicy::new(NotificationsConfig::default());
-    // The first look is quiet: what is wrong at start is not news.
-    assert!(p.observe(&state(connected(), vec![], &[]), T0).is_empty());
+    // The first looks are quiet: what is wrong at start is not news.
+    assert!(p
+        .observe(&state(connected(), vec![], &[]), T0 - QUIET_MS)
+        .is_empty());
     p
+}
+
+#[test]
+fn what_the_runtime_resumes_at_start_or_after_a_restart_is_not_news() {
+    let mut p = NoticePolicy::new(NotificationsConfig::default());
+    let old = incident("postgres", T0 - 3_600_000);
+    // The first state is empty; the open incident is resumed from the store
+    // a moment later.
+    assert!(p.observe(&state(connected(), vec![], &[]), T0).is_empty());
+    assert!(p
+        .observe(&state(connected(), vec![old.clone()], &[]), T0 + 800)
+        .is_empty());
+    // After the quiet time, a new incident is news again.
+    let new = incident("redis", T0 + 20_000);
+    let shown = p.observe(
+        &state(connected(), vec![old.clone(), new.clone()], &[]),
+        T0 + 20_000,
+    );
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    // A runtime restart: both vanish for a moment, then come back.
+    p.restarted(T0 + 30_000);
+    let gone = p.observe(&state(connected(), vec![], &[]), T0 + 30_100);
+    let back = p.observe(
+        &state(connected(), vec![old.clone(), new.clone()], &[]),
+        T0 + 31_000,
+    );
+    assert!(gone.is_empty() && back.is_empty(), "{gone:?} {back:?}");
+    // A real close after that is told once.
+    let closed = p.observe(&state(connected(), vec![old], &[]), T0 + 60_000);
+    assert_eq!(closed.len(), 1, "{closed:?}");
+    assert!(closed[0].title.starts_with("Resolved: redis down") && closed[0].last);
+}
+
+#[test]
+fn an_opening_held_back_is_sent_when_the_limit_allows() {
+    let mut p = policy();
+    let open: Vec<Incident> = (0..6).map(|i| incident(&format!("s{i}"), T0 + i)).collect();
+    let first = p.observe(&state(connected(), open.clone(), &[]), T0 + 10);
+    assert_eq!(first.len(), 4, "{first:?}");
+    // Time passes with the same six open: one more each 15 s.
+    let later = p.observe(&state(connected(), open.clone(), &[]), T0 + 15_500);
+    assert_eq!(later.len(), 1, "{later:?}");
+    let last = p.observe(&state(connected(), open, &[]), T0 + 31_000);
+    assert_eq!(last.len(), 1, "{last:?}");
+    let all: std::collections::BTreeSet<String> = first
+        .iter()
+        .chain(&later)
+        .chain(&last)
+        .map(|n| n.key.clone())
+        .collect();
+    assert_eq!(all.len(), 6, "every incident announced once");
+}
+
+#[test]
+fn what_came_and_went_unseen_is_summed_up_on_a_later_tick() {
+    let mut p = policy();
+    let mut shown = Vec::new();
+    for i in 0..8 {
+        let at = T0 + 100 * i;
+        shown.extend(p.observe(
+            &state(connected(), vec![incident(&format!("s{i}"), at)], &[]),
+            at,
+        ));
+        shown.extend(p.observe(&state(connected(), vec![], &[]), at + 50));
+    }
+    assert_eq!(
+        shown
+            .iter()
+            .filter(|n| n.title.starts_with("Incident"))
+            .count(),
+        4
+    );
+    // Nothing else happens; a tick after the refill says what was missed.
+    let tick = p.observe(&state(connected(), vec![], &[]), T0 + 20_000);
+    assert_eq!(tick.len(), 1, "{tick:?}");
+    assert_eq!(
+        tick[0].title,
+        "4 more events while notifications were held back"
+    );
 }
 
 #[test]
@@ -133,18 +214,17 @@ fn a_flapping_storm_is_held_to_the_burst_and_then_summed_up() {
     let next = p.observe(&state(connected(), vec![later], &[]), T0 + 120_000);
     assert_eq!(next.len(), 1);
     // Every opening is either shown or counted in a "held back" line.
+    let count = |t: &str| t.split(' ').next()?.parse::<u32>().ok();
     let held: u32 = shown
         .iter()
         .chain(&next)
-        .filter_map(|n| n.body.split("\n(").nth(1))
-        .filter_map(|t| t.split(' ').next()?.parse::<u32>().ok())
+        .filter_map(|n| match n.key.starts_with("held:") {
+            true => count(&n.title),
+            false => n.body.split("\n(").nth(1).and_then(count),
+        })
         .sum();
     assert_eq!(openings as u32 + 1 + held, 21, "{shown:#?} {next:#?}");
-    assert!(
-        next[0].body.contains("more events held back"),
-        "{}",
-        next[0].body
-    );
+    assert!(next[0].body.contains("held back"), "{}", next[0].body);
     // The storm does not silence another kind.
     let q = p.observe(&state(connected(), vec![], &["qdrant"]), T0 + 121_000);
     assert!(q.iter().any(|n| n.kind == NoticeKind::Quarantine), "{q:?}");
@@ -201,7 +281,7 @@ fn each_kind_can_be_switched_off() {
         engine: false,
     };
     let mut p = NoticePolicy::new(off);
-    let _ = p.observe(&state(connected(), vec![], &[]), T0);
+    let _ = p.observe(&state(connected(), vec![], &[]), T0 - QUIET_MS);
     let all = [
         p.observe(
             &state(connected(), vec![incident("db", T0)], &["db"]),
