@@ -93,7 +93,9 @@ struct IncidentSeen {
 }
 
 /// After a start or a runtime restart, what appears and disappears is the
-/// runtime catching up (open incidents resumed from the store), not news.
+/// runtime catching up (open incidents resumed from the store), not news:
+/// for this long, an incident opened before the start is taken in silently
+/// and one missing is not taken for closed. One opened since is news.
 pub const QUIET_MS: i64 = 15_000;
 
 /// The notification policy's memory.
@@ -110,7 +112,8 @@ pub struct NoticePolicy {
     /// Openings the limit held back, oldest first: sent when it allows,
     /// dropped (and counted) when what they announce is over.
     pending: Vec<Notice>,
-    quiet_until_ms: Option<i64>,
+    /// The last start or restart.
+    started_ms: Option<i64>,
 }
 
 /// New notifications of one kind allowed now, and how many events of that
@@ -133,7 +136,7 @@ impl NoticePolicy {
             engine_told: false,
             buckets: BTreeMap::new(),
             pending: Vec::new(),
-            quiet_until_ms: None,
+            started_ms: None,
         }
     }
 
@@ -143,17 +146,18 @@ impl NoticePolicy {
 
     /// The runtime was replaced: its first states are it catching up.
     pub fn restarted(&mut self, now_ms: i64) {
-        self.quiet_until_ms = Some(now_ms + QUIET_MS);
+        self.started_ms = Some(now_ms);
     }
 
     /// The notices a new state (or the passing of time: call it every few
     /// seconds too) calls for.
     pub fn observe(&mut self, state: &RuntimeState, now_ms: i64) -> Vec<Notice> {
         let mut out = Vec::new();
-        let quiet_until = *self.quiet_until_ms.get_or_insert(now_ms + QUIET_MS);
-        let quiet = now_ms < quiet_until;
+        let started = *self.started_ms.get_or_insert(now_ms);
+        let quiet = now_ms < started + QUIET_MS;
         self.engine(&state.snapshot.engine, now_ms, quiet, &mut out);
-        self.incidents_now(&state.status.incidents, now_ms, quiet, &mut out);
+        let since = quiet.then_some(started);
+        self.incidents_now(&state.status.incidents, now_ms, since, &mut out);
         let quarantined: BTreeSet<(String, String)> = state
             .status
             .healing
@@ -271,11 +275,12 @@ impl NoticePolicy {
         }
     }
 
+    /// `quiet`: the start it is quiet after, while it is.
     fn incidents_now(
         &mut self,
         open: &[Incident],
         now_ms: i64,
-        quiet: bool,
+        quiet: Option<i64>,
         out: &mut Vec<Notice>,
     ) {
         let mut still: BTreeSet<String> = BTreeSet::new();
@@ -294,7 +299,8 @@ impl NoticePolicy {
                             missing_since: None,
                         },
                     );
-                    if self.config.incidents && !quiet {
+                    let resumed = quiet.is_some_and(|start| incident.opened_at_ms < start);
+                    if self.config.incidents && !resumed {
                         let notice = incident_notice(&key, incident, body.clone());
                         if self.send_new(notice, now_ms, out) {
                             if let Some(seen) = self.incidents.get_mut(&key) {
@@ -326,7 +332,7 @@ impl NoticePolicy {
             let since = *seen.missing_since.get_or_insert(now_ms);
             // While the runtime catches up an incident may be missing for
             // a moment: it is closed only once the quiet time is over.
-            if !quiet || now_ms - since >= QUIET_MS {
+            if quiet.is_none() || now_ms - since >= QUIET_MS {
                 closed.push(key.clone());
             }
         }

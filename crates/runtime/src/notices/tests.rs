@@ -336,3 +336,13 @@ fn a_failed_verification_names_its_failed_checks_without_secrets() {
     };
     assert!(p.verification_done(&passed, T0 + 2000).is_empty());
 }
+
+#[test]
+fn an_incident_opened_since_the_start_is_news_even_while_quiet() {
+    let mut p = NoticePolicy::new(NotificationsConfig::default());
+    assert!(p.observe(&state(connected(), vec![], &[]), T0).is_empty());
+    let early = incident("qdrant", T0 + 2_000);
+    let shown = p.observe(&state(connected(), vec![early], &[]), T0 + 2_000);
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(shown[0].title.starts_with("Incident: qdrant down"));
+}
