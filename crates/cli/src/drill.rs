@@ -108,10 +108,23 @@ async fn ready(rt: &Runtime, service: &str) -> Result<(), ExitCode> {
         return Err(ExitCode::from(1));
     }
     // A service the healer just started may still be in its start grace:
-    // give the probes a moment to agree it is healthy.
+    // give the probes a moment to agree it is healthy, and the container
+    // list (a stream of its own) to show it running again.
+    let running = |s: &stackwarden_runtime::RuntimeState| {
+        let container = s
+            .health
+            .breakdown
+            .as_ref()
+            .and_then(|b| b.services.iter().find(|h| h.service == service))
+            .map(|h| h.container.as_str());
+        s.snapshot
+            .services
+            .iter()
+            .any(|r| Some(r.name.as_str()) == container && r.is_running())
+    };
     let _ = tokio::time::timeout(Duration::from_secs(15), async {
         state
-            .wait_for(|s| status(s) == Some(ServiceStatus::Healthy))
+            .wait_for(|s| status(s) == Some(ServiceStatus::Healthy) && running(s))
             .await
             .map(|_| ())
     })
