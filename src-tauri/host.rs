@@ -48,13 +48,19 @@ pub async fn start<R: TauriRuntime>(
     Ok((runtime, info))
 }
 
+/// The part of `config` the runtime reads: all but what this app applies
+/// itself (notifications, desktop), so a new section restarts it by default.
+fn runtime_part(config: &Config) -> Config {
+    Config {
+        notifications: Default::default(),
+        desktop: Default::default(),
+        ..config.clone()
+    }
+}
+
 /// True when going from `old` to `new` changes what the runtime does.
 pub fn runtime_changes(old: &Config, new: &Config) -> bool {
-    old.engine != new.engine
-        || old.refresh != new.refresh
-        || old.history != new.history
-        || old.stack != new.stack
-        || old.healing != new.healing
+    runtime_part(old) != runtime_part(new)
 }
 
 /// Replaces the running runtime with one for `config`.

@@ -45,7 +45,7 @@ struct ServerCaps {
 
 impl Notifier {
     fn new<R: Runtime>(app: &AppHandle<R>) -> Self {
-        let config = app.state::<AppState>().config().notifications;
+        let config = app.state::<AppState>().notifications();
         Self {
             policy: Arc::new(Mutex::new(NoticePolicy::new(config))),
             shown: Arc::default(),
@@ -84,7 +84,7 @@ impl Notifier {
         app: &AppHandle<R>,
         f: impl FnOnce(&mut NoticePolicy) -> T,
     ) -> T {
-        let config = app.state::<AppState>().config().notifications;
+        let config = app.state::<AppState>().notifications();
         let mut policy = self.policy.lock().unwrap_or_else(PoisonError::into_inner);
         policy.set_config(config);
         f(&mut policy)

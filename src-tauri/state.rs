@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use serde::Serialize;
-use stackwarden_model::config::Theme;
+use stackwarden_model::config::{NotificationsConfig, Theme};
 use stackwarden_model::Config;
 use stackwarden_runtime::{Runtime, RuntimeState};
 use tokio::sync::{watch, Notify};
@@ -72,6 +72,15 @@ impl AppState {
         *self.runtime.write().unwrap_or_else(PoisonError::into_inner) = runtime.clone();
         *self.info.write().unwrap_or_else(PoisonError::into_inner) = info;
         self.relay_from(&runtime);
+    }
+
+    /// The notification switches alone (read on every state change).
+    pub fn notifications(&self) -> NotificationsConfig {
+        self.config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .notifications
+            .clone()
     }
 
     pub fn set_config(&self, config: Config) {
