@@ -1,11 +1,15 @@
 //! Probe conditions in the style of Gatus: `[STATUS] == 200`,
 //! `[BODY].status == ok`, `len([BODY].collections) == 5`,
-//! `[RESPONSE_TIME] < 150ms`, `[CONNECTED] == true`.
+//! `[RESPONSE_TIME] < 150ms`, `[CONNECTED] == true`, and the named values
+//! a typed probe or the telemetry gives: `len([TOOLS]) >= 5`,
+//! `[ERROR_RATE] > 5%`.
 //!
 //! Grammar: `OPERAND COMPARATOR OPERAND`, where an operand is a placeholder
 //! (`[STATUS]`, `[RESPONSE_TIME]`, `[CONNECTED]`, `[BODY]` with an optional
-//! path like `.a.b[0]`), `len(PLACEHOLDER)`, or a literal (number, duration
-//! with `ms`/`s`, `true`/`false`, or text, quoted or not).
+//! path like `.a.b[0]`, or a named value `[NAME]` in capitals, also with an
+//! optional path), `len(PLACEHOLDER)`, or a literal (number, percentage
+//! `5%` = 0.05, duration with `ms`/`s`, `true`/`false`, or text, quoted or
+//! not).
 
 use std::fmt;
 use std::str::FromStr;
@@ -27,6 +31,9 @@ enum Placeholder {
     ResponseTime,
     Connected,
     Body(Vec<PathStep>),
+    /// `[TOOLS]`, `[ERROR_RATE].x`: a value the probe kind names
+    /// ([`Observation::values`]).
+    Value(String, Vec<PathStep>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +109,8 @@ pub struct Observation<'a> {
     pub connected: Option<bool>,
     /// The parsed JSON body, or `None` when there was none or it was not JSON.
     pub body: Option<&'a Value>,
+    /// Named values (`[TOOLS]`, `[ERROR_RATE]`): a JSON object by name.
+    pub values: Option<&'a Value>,
 }
 
 /// One condition's outcome with what was observed, for the "why" in the UI.
@@ -229,8 +238,8 @@ fn parse_operand(raw: &str) -> Result<Operand, String> {
     }
     if let Some(inner) = s.strip_prefix("len(").and_then(|r| r.strip_suffix(')')) {
         return match parse_placeholder(inner.trim())? {
-            Some(p @ Placeholder::Body(_)) => Ok(Operand::Len(p)),
-            Some(_) => Err("len() takes [BODY] or a path below it".to_string()),
+            Some(p @ (Placeholder::Body(_) | Placeholder::Value(..))) => Ok(Operand::Len(p)),
+            Some(_) => Err("len() takes [BODY], a path below it, or a named value".to_string()),
             None => Err(format!("len() takes a placeholder, not `{inner}`")),
         };
     }
@@ -249,6 +258,9 @@ fn parse_operand(raw: &str) -> Result<Operand, String> {
         "false" => return Ok(Operand::Bool(false)),
         _ => {}
     }
+    if let Some(percent) = s.strip_suffix('%').and_then(|n| number(n.trim())) {
+        return percent.map(|p| Operand::Number(p / 100.0));
+    }
     if let Some(ms) = s.strip_suffix("ms").and_then(|n| number(n.trim())) {
         return ms.map(Operand::Duration);
     }
@@ -264,7 +276,7 @@ fn parse_operand(raw: &str) -> Result<Operand, String> {
     }
     if s.starts_with('[') {
         return Err(format!(
-            "unknown placeholder `{s}`; expected [STATUS], [RESPONSE_TIME], [CONNECTED] or [BODY]"
+            "unknown placeholder `{s}`; expected [STATUS], [RESPONSE_TIME], [CONNECTED], [BODY] or a named value such as [TOOLS]"
         ));
     }
     Ok(Operand::Text(s.to_string()))
@@ -277,10 +289,26 @@ fn parse_placeholder(s: &str) -> Result<Option<Placeholder>, String> {
         "[CONNECTED]" => Placeholder::Connected,
         _ => match s.strip_prefix("[BODY]") {
             Some(path) => Placeholder::Body(parse_path(path)?),
-            None => return Ok(None),
+            None => match named(s) {
+                Some((name, path)) => Placeholder::Value(name.to_string(), parse_path(path)?),
+                None => return Ok(None),
+            },
         },
     };
     Ok(Some(p))
+}
+
+/// `[NAME]` and the path after it, for a name of capitals, digits and `_`
+/// starting with a capital.
+fn named(s: &str) -> Option<(&str, &str)> {
+    let inner = s.strip_prefix('[')?;
+    let end = inner.find(']')?;
+    let name = &inner[..end];
+    let valid = name.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    valid.then(|| (name, &inner[end + 1..]))
 }
 
 /// `.a.b[0].c` into steps.
@@ -404,16 +432,39 @@ fn observe(p: &Placeholder, obs: &Observation<'_>) -> Seen {
             .map_or(Seen::Missing("not attempted".into()), Seen::Bool),
         Placeholder::Body(steps) => match obs.body {
             None => Seen::Missing("body is not JSON".into()),
-            Some(body) => match walk(body, steps) {
-                Err(why) => Seen::Missing(why),
-                Ok(Value::Number(n)) => n
-                    .as_f64()
-                    .map_or(Seen::Json(Value::Number(n.clone())), Seen::Number),
-                Ok(Value::Bool(b)) => Seen::Bool(*b),
-                Ok(Value::String(s)) => Seen::Text(s.clone()),
-                Ok(other) => Seen::Json(other.clone()),
-            },
+            Some(body) => seen_json(walk(body, steps)),
         },
+        Placeholder::Value(name, steps) => match obs.values.and_then(|v| v.get(name)) {
+            None => Seen::Missing(format!("no value [{name}]")),
+            Some(value) => seen_json(walk(value, steps)),
+        },
+    }
+}
+
+fn seen_json(found: Result<&Value, String>) -> Seen {
+    match found {
+        Err(why) => Seen::Missing(why),
+        Ok(Value::Number(n)) => n
+            .as_f64()
+            .map_or(Seen::Json(Value::Number(n.clone())), Seen::Number),
+        Ok(Value::Bool(b)) => Seen::Bool(*b),
+        Ok(Value::String(s)) => Seen::Text(s.clone()),
+        Ok(other) => Seen::Json(other.clone()),
+    }
+}
+
+impl Condition {
+    /// The named values (`[TOOLS]`) the condition reads, for checking them
+    /// against what a probe kind gives.
+    pub fn value_names(&self) -> Vec<&str> {
+        [&self.left, &self.right]
+            .into_iter()
+            .filter_map(|o| match o {
+                Operand::Placeholder(Placeholder::Value(name, _))
+                | Operand::Len(Placeholder::Value(name, _)) => Some(name.as_str()),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -514,6 +565,7 @@ mod tests {
             response_time_ms: Some(42.0),
             connected: Some(true),
             body: Some(body),
+            values: None,
         };
         let cases: Vec<(&str, Observation<'_>, bool, &str)> = vec![
             ("[STATUS] == 200", ok(&aidb), true, "200"),
@@ -592,12 +644,16 @@ mod tests {
             ("[RESPONSE_TIME] < fast", 17, "duration"),
             ("[BODY].status < ok", 15, "needs numbers"),
             (
-                "[BODDY].status == ok",
+                "[Boddy].status == ok",
                 1,
-                "unknown placeholder `[BODDY].status`",
+                "unknown placeholder `[Boddy].status`",
             ),
             ("200 == [STATUS]", 1, "left side must be a placeholder"),
-            ("len([STATUS]) == 1", 1, "len() takes [BODY]"),
+            (
+                "len([STATUS]) == 1",
+                1,
+                "len() takes [BODY], a path below it, or a named value",
+            ),
             ("[BODY].a[x] == 1", 1, "not a list index"),
             ("[BODY]a == 1", 1, "must start with . or ["),
             ("[CONNECTED] == yes", 13, "true or false"),
@@ -695,6 +751,7 @@ mod tests {
             response_time_ms: Some(1.0),
             connected: Some(true),
             body: Some(&body),
+            values: None,
         });
         assert!(!r.success);
         assert!(
@@ -707,6 +764,45 @@ mod tests {
                 .ends_with(&format!("({} bytes in all)", (1 << 20) + 2)),
             "{}",
             r.observed
+        );
+    }
+
+    #[test]
+    fn named_values_and_percentages() {
+        let values = json!({"TOOLS": ["a", "b", "c", "d", "e"], "ERROR_RATE": 0.06, "MODEL": {"id": "qwen"}, "NONE": null});
+        let obs = Observation {
+            values: Some(&values),
+            ..Default::default()
+        };
+        let cases = [
+            ("len([TOOLS]) >= 5", true, "5 items"),
+            ("[ERROR_RATE] > 5%", true, "0.06"),
+            ("[ERROR_RATE] <= 5 %", false, "0.06"),
+            ("[MODEL].id == qwen", true, "\"qwen\""),
+            (
+                "[SLOTS_BUSY] == 0",
+                false,
+                "missing (no value [SLOTS_BUSY])",
+            ),
+        ];
+        for (text, success, observed) in cases {
+            let r = parse(text).evaluate(&obs);
+            assert_eq!(
+                (r.success, r.observed.as_str()),
+                (success, observed),
+                "{text}"
+            );
+        }
+        assert_eq!(parse("len([TOOLS]) >= 5").value_names(), ["TOOLS"]);
+        assert!(parse("[STATUS] == 200").value_names().is_empty());
+        for bad in ["[lower] == 1", "[9X] == 1", "[] == 1", "len([STATUS]) == 1"] {
+            assert!(bad.parse::<Condition>().is_err(), "{bad}");
+        }
+        // Without values (an HTTP probe), a named value is missing, not a panic.
+        assert!(
+            !parse("[TOOLS] == 1")
+                .evaluate(&Observation::default())
+                .success
         );
     }
 }

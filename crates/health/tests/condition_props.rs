@@ -75,6 +75,7 @@ fn exercise(text: &str) {
                 response_time_ms: Some(f64::MAX),
                 connected: Some(false),
                 body: Some(&body),
+                values: None,
             };
             let r = condition.evaluate(&obs);
             assert_eq!(r.condition, condition.to_string());

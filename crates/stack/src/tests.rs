@@ -393,6 +393,7 @@ fn hostile_values_are_problems_with_line_and_reason_not_panics() {
         (probe("max_body: 99999999999999999999999"), 7, "too large a size"),
         (probe("conditions: [\"[BÖDY].größe == 1\"]"), 7, "unknown placeholder `[BÖDY].größe`"),
         (probe("conditions: [\"[BODY].größe 1\"]"), 7, "no comparator"),
+        (probe("conditions: [\"[BODDY].status == ok\"]"), 7, "unknown placeholder `[BODDY]`; http probes give"),
         (probe("conditions: [\"[STATUS] == 1e400\"]"), 7, "too large a number"),
         (
             format!("{VERIFY_BASE}    telemetry: {{dir: /t, files: [a], fresh_within: 0s}}\n"),

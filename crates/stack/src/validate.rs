@@ -265,6 +265,18 @@ impl ProbeKind {
         }
     }
 
+    /// The named values (`[TOOLS]`) this kind gives its conditions.
+    pub fn value_names(&self) -> &'static [&'static str] {
+        match self {
+            Self::Container
+            | Self::Http { .. }
+            | Self::Tcp { .. }
+            | Self::Postgres { .. }
+            | Self::Redis { .. }
+            | Self::Qdrant { .. } => &[],
+        }
+    }
+
     /// What the probe checks, for display: its URL or address without any
     /// password or secret query/fragment value written into it
     /// ([`redact::url`]).
@@ -806,7 +818,13 @@ fn probe(
         .conditions
         .iter()
         .filter_map(|c| match c.value.parse::<Condition>() {
-            Ok(cond) => Some(cond),
+            Ok(cond) => match unknown_value(&cond, &kind) {
+                None => Some(cond),
+                Some(reason) => {
+                    problems.at(&c.referenced, format!("condition `{cond}`: {reason}"));
+                    None
+                }
+            },
             Err(e) => {
                 problems.at_column(&c.referenced, 0, e.to_string());
                 None
@@ -821,6 +839,28 @@ fn probe(
         timeout,
         max_body_bytes,
         conditions,
+    })
+}
+
+/// Why `cond` reads a named value `kind` does not give, if it does.
+fn unknown_value(cond: &Condition, kind: &ProbeKind) -> Option<String> {
+    let gives = kind.value_names();
+    let unknown = cond
+        .value_names()
+        .into_iter()
+        .find(|name| !gives.contains(name))?;
+    Some(if gives.is_empty() {
+        format!(
+            "unknown placeholder `[{unknown}]`; {} probes give [STATUS], [RESPONSE_TIME], [CONNECTED] and [BODY]",
+            kind.word()
+        )
+    } else {
+        let names: Vec<String> = gives.iter().map(|n| format!("[{n}]")).collect();
+        format!(
+            "{} probes give no `[{unknown}]`; they give {}",
+            kind.word(),
+            names.join(", ")
+        )
     })
 }
 
