@@ -49,6 +49,9 @@ pub enum ProbeError {
     /// Connected, but a query or command failed (listing tables, PING, INFO).
     #[error("{query} failed: {reason}")]
     Query { query: String, reason: String },
+    /// The MCP handshake (`initialize`) did not complete.
+    #[error("MCP handshake with {target} failed: {reason}")]
+    Handshake { target: String, reason: String },
 }
 
 impl ProbeError {
@@ -90,6 +93,13 @@ impl ProbeError {
 
     pub(crate) fn tls_setup(reason: impl Display) -> Self {
         Self::TlsSetup(clean(reason))
+    }
+
+    pub(crate) fn handshake(target: &str, reason: impl Display) -> Self {
+        Self::Handshake {
+            target: redact::text(target),
+            reason: clean(reason),
+        }
     }
 
     pub(crate) fn query(query: impl Into<String>, reason: impl Display) -> Self {

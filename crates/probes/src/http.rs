@@ -139,9 +139,11 @@ impl HttpClient {
         })
     }
 
-    async fn get_tls(&self, url: &str, max_body: u64) -> Result<HttpSeen, ProbeError> {
-        let client = self
-            .tls
+    /// The reqwest client (system TLS, no proxy, no redirects), built on
+    /// first use: for HTTPS probes and for protocols spoken through a
+    /// library that takes a reqwest client (MCP).
+    pub async fn reqwest(&self) -> Result<reqwest::Client, ProbeError> {
+        self.tls
             .get_or_init(|| async {
                 tokio::task::spawn_blocking(|| {
                     reqwest::Client::builder()
@@ -155,7 +157,11 @@ impl HttpClient {
                 .unwrap_or_else(|e| Err(ProbeError::tls_setup(e)))
             })
             .await
-            .clone()?;
+            .clone()
+    }
+
+    async fn get_tls(&self, url: &str, max_body: u64) -> Result<HttpSeen, ProbeError> {
+        let client = self.reqwest().await?;
         let parsed =
             reqwest::Url::parse(url).map_err(|e| ProbeError::invalid_url("URL", url, e))?;
         let started = Instant::now();

@@ -11,14 +11,22 @@
 //! further.
 //!
 //! Kinds: container state, HTTP(S) with conditions, TCP connect, Qdrant
-//! collections, PostgreSQL (tables, extensions), Redis (PING, persistence).
+//! collections, PostgreSQL (tables, extensions), Redis (PING, persistence),
+//! llama.cpp servers and MCP servers. The typed kinds (llama, qdrant,
+//! postgres, redis, mcp) also give named values ([`ProbeValues`]) that
+//! their conditions test and the window shows; see docs/probes.md.
 
 mod database;
 mod error;
 mod http;
+mod llama;
+mod mcp;
+pub mod prometheus;
+mod qdrant;
 mod round;
 mod schedule;
 mod secrets;
+mod values;
 
 pub use round::{
     container_name, deployed_services, find_container, find_containers, outcomes_by_service,
@@ -31,6 +39,10 @@ pub use schedule::{
 pub use error::ProbeError;
 pub use http::human_size;
 pub use secrets::{secret_key, SecretFuture, SecretSource, Secrets};
+pub use values::{
+    LlamaModel, LlamaValues, McpValues, PostgresValues, ProbeValues, QdrantCollection,
+    QdrantValues, RedisValues, MAX_LIST, MAX_TEXT_CHARS,
+};
 
 use std::time::{Duration, Instant};
 
@@ -130,14 +142,18 @@ impl ProbeRunner {
 
     /// Runs `probe`; `container` is the service's current row, if it has one.
     pub async fn run(&self, probe: &Probe, container: Option<&ServiceRow>) -> ProbeOutcome {
+        self.run_with_values(probe, container).await.outcome
+    }
+
+    /// Runs `probe` and keeps what a typed probe read ([`ProbeValues`]).
+    pub async fn run_with_values(&self, probe: &Probe, container: Option<&ServiceRow>) -> Probed {
         match &probe.kind {
-            ProbeKind::Container => container_outcome(probe, container),
-            ProbeKind::Http { url } => self.http_outcome(probe, url, &[]).await,
+            ProbeKind::Container => container_outcome(probe, container).into(),
+            ProbeKind::Http { url } => self.http_outcome(probe, url, &[], None).await.into(),
             ProbeKind::Qdrant { url, collections } => {
-                self.http_outcome(probe, &collections_url(url), collections)
-                    .await
+                self.qdrant_outcome(probe, url, collections).await
             }
-            ProbeKind::Tcp { address } => tcp_outcome(probe, address).await,
+            ProbeKind::Tcp { address } => tcp_outcome(probe, address).await.into(),
             // The keyring may be slow, or ask to be unlocked: the probe's
             // own timeout holds for the password lookup too.
             ProbeKind::Postgres {
@@ -150,16 +166,117 @@ impl ProbeRunner {
                     let seen = database::postgres(url, password, tables, extensions);
                     database_outcome(probe, seen).await
                 }
-                Err(missing) => outcome(probe, Vec::new(), Some(missing)),
+                Err(missing) => outcome(probe, Vec::new(), Some(missing)).into(),
             },
             ProbeKind::Redis {
                 url,
                 require_persistence,
             } => database_outcome(probe, database::redis(url, *require_persistence)).await,
+            ProbeKind::Llama { url } => self.llama_outcome(probe, url).await,
+            ProbeKind::Mcp { url } => self.mcp_outcome(probe, url).await,
         }
     }
 
-    async fn http_outcome(&self, probe: &Probe, url: &str, collections: &[String]) -> ProbeOutcome {
+    async fn llama_outcome(&self, probe: &Probe, url: &str) -> Probed {
+        let seen = within(
+            probe.timeout,
+            llama::llama(&self.http, url, probe.max_body_bytes),
+        )
+        .await;
+        match seen {
+            Ok(seen) => {
+                let values = ProbeValues::Llama(seen.values);
+                let named = values.named();
+                let observation = Observation {
+                    status: Some(seen.status),
+                    response_time_ms: Some(seen.elapsed_ms),
+                    connected: Some(true),
+                    body: None,
+                    values: Some(&named),
+                };
+                let mut results = seen.checks;
+                results.extend(probe.conditions.iter().map(|c| c.evaluate(&observation)));
+                Probed {
+                    outcome: outcome(probe, results, None),
+                    values: Some(values),
+                }
+            }
+            Err(e) => failed_with(probe, e),
+        }
+    }
+
+    async fn mcp_outcome(&self, probe: &Probe, url: &str) -> Probed {
+        let started = Instant::now();
+        let seen = within(probe.timeout, async {
+            let client = self.http.reqwest().await?;
+            mcp::mcp(client, url).await
+        })
+        .await;
+        match seen {
+            Ok(found) => {
+                let mut results = vec![check(
+                    "MCP handshake",
+                    true,
+                    format!(
+                        "protocol {}, server {} {}, {} tools",
+                        found.protocol,
+                        found.server,
+                        found.server_version,
+                        found.tools.len()
+                    ),
+                )];
+                let values = ProbeValues::Mcp(found);
+                let named = values.named();
+                let observation = Observation {
+                    response_time_ms: Some(started.elapsed().as_secs_f64() * 1000.0),
+                    connected: Some(true),
+                    values: Some(&named),
+                    ..Default::default()
+                };
+                results.extend(probe.conditions.iter().map(|c| c.evaluate(&observation)));
+                Probed {
+                    outcome: outcome(probe, results, None),
+                    values: Some(values),
+                }
+            }
+            Err(e) => failed_with(probe, e),
+        }
+    }
+
+    async fn qdrant_outcome(&self, probe: &Probe, base: &str, collections: &[String]) -> Probed {
+        // One timeout for the collections' details and the list together.
+        let work = async {
+            let details = qdrant::collections(&self.http, base, collections, probe.max_body_bytes)
+                .await
+                .ok();
+            let values = details
+                .as_ref()
+                .map(|d| ProbeValues::Qdrant(d.values.clone()));
+            let named = values.as_ref().map(ProbeValues::named);
+            let mut outcome = self
+                .http_outcome(probe, &collections_url(base), collections, named.as_ref())
+                .await;
+            if outcome.error.is_none() {
+                if let Some(d) = details {
+                    outcome.success &= d.checks.iter().all(|c| c.success);
+                    outcome.conditions.extend(d.checks);
+                }
+            }
+            Probed { outcome, values }
+        };
+        match tokio::time::timeout(probe.timeout, work).await {
+            Ok(probed) => probed,
+            Err(_) => failed_with(probe, ProbeError::Timeout(probe.timeout)),
+        }
+    }
+
+    async fn http_outcome(
+        &self,
+        probe: &Probe,
+        url: &str,
+        collections: &[String],
+        values: Option<&Value>,
+    ) -> ProbeOutcome {
         let seen = within(probe.timeout, self.http.get(url, probe.max_body_bytes)).await;
         // What stands in for the body when it was too long to read.
         let over_limit: Option<String> = match &seen {
@@ -190,6 +307,7 @@ impl ProbeRunner {
             response_time_ms: obs_time,
             connected: Some(error.is_none()),
             body,
+            values,
         };
         let mut results: Vec<ConditionResult> = conditions_or_default(probe)
             .iter()
@@ -237,15 +355,62 @@ impl ProbeRunner {
 /// Qdrant's list of collections under `base`: `/collections` goes at the end
 /// of the path, before any query.
 fn collections_url(base: &str) -> String {
+    endpoint(base, "/collections")
+}
+
+/// `path` (each segment as given, percent-encoded) at the end of `base`'s
+/// path, before any query: `http://h:6333/?api_key=x` + `/collections`.
+pub(crate) fn endpoint(base: &str, path: &str) -> String {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    endpoint_at(base, &segments)
+}
+
+/// `segments` at the end of `base`'s path, each percent-encoded as one
+/// segment (a `/` in a collection's name stays in its segment).
+pub(crate) fn endpoint_at(base: &str, segments: &[&str]) -> String {
     match reqwest::Url::parse(base) {
-        Ok(mut url) if url.has_host() => {
-            let path = format!("{}/collections", url.path().trim_end_matches('/'));
-            url.set_path(&path);
+        Ok(mut url) if url.has_host() && !url.cannot_be_a_base() => {
+            if let Ok(mut path) = url.path_segments_mut() {
+                path.pop_if_empty();
+                path.extend(segments);
+            }
             url.to_string()
         }
         // Not a URL: the request says so, with this text redacted.
-        _ => format!("{}/collections", base.trim_end_matches('/')),
+        _ => format!("{}/{}", base.trim_end_matches('/'), segments.join("/")),
     }
+}
+
+/// An outcome and what a typed probe read (`None` for the untyped kinds,
+/// and when the probe could not read anything).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probed {
+    pub outcome: ProbeOutcome,
+    pub values: Option<ProbeValues>,
+}
+
+impl From<ProbeOutcome> for Probed {
+    fn from(outcome: ProbeOutcome) -> Self {
+        Self {
+            outcome,
+            values: None,
+        }
+    }
+}
+
+/// A probe stopped by `error`, the user's conditions each failing with what
+/// was missing.
+fn failed_with(probe: &Probe, error: ProbeError) -> Probed {
+    let observation = Observation {
+        connected: Some(false),
+        ..Default::default()
+    };
+    let results = probe
+        .conditions
+        .iter()
+        .map(|c| c.evaluate(&observation))
+        .collect();
+    outcome(probe, results, Some(error)).into()
 }
 
 fn conditions_or_default(probe: &Probe) -> Vec<Condition> {
@@ -305,19 +470,24 @@ async fn tcp_outcome(probe: &Probe, address: &str) -> ProbeOutcome {
 async fn database_outcome(
     probe: &Probe,
     seen: impl std::future::Future<Output = Result<database::DatabaseSeen, ProbeError>>,
-) -> ProbeOutcome {
+) -> Probed {
     let seen = within(probe.timeout, seen).await;
-    let (mut results, elapsed, error) = match seen {
-        Ok(s) => (s.checks, Some(s.elapsed_ms), None),
-        Err(e) => (Vec::new(), None, Some(e)),
+    let (mut results, elapsed, values, error) = match seen {
+        Ok(s) => (s.checks, Some(s.elapsed_ms), Some(s.values), None),
+        Err(e) => (Vec::new(), None, None, Some(e)),
     };
+    let named = values.as_ref().map(ProbeValues::named);
     let observation = Observation {
         connected: Some(error.is_none()),
         response_time_ms: elapsed,
+        values: named.as_ref(),
         ..Default::default()
     };
     results.extend(probe.conditions.iter().map(|c| c.evaluate(&observation)));
-    outcome(probe, results, error)
+    Probed {
+        outcome: outcome(probe, results, error),
+        values,
+    }
 }
 
 /// The probe's own work under its timeout; running out is an error that says so.
@@ -458,6 +628,18 @@ mod tests {
                     require_persistence: false,
                 },
                 "cannot connect to Redis",
+            ),
+            (
+                ProbeKind::Llama {
+                    url: "http://user:hunter2@127.0.0.1:1/?token=t0k3n".into(),
+                },
+                "cannot connect to http://user:***@127.0.0.1:1/props?token=***",
+            ),
+            (
+                ProbeKind::Mcp {
+                    url: "http://user:hunter2@127.0.0.1:1/mcp?token=t0k3n".into(),
+                },
+                "MCP handshake with http://user:***@127.0.0.1:1/mcp?token=*** failed",
             ),
         ];
         for (kind, starts) in cases {

@@ -24,6 +24,7 @@ use ts_rs::TS;
 
 use crate::{
     deployed_services, find_container, find_containers, stack_health, EverDeployed, ProbeRunner,
+    ProbeValues,
 };
 
 /// A probe of a stack service, as the window lists it.
@@ -37,6 +38,25 @@ pub struct ProbeView {
     pub interval_ms: u64,
     #[ts(type = "number")]
     pub timeout_ms: u64,
+    /// What a typed probe read at its last run that read anything (llama,
+    /// qdrant, postgres, redis, mcp); absent before then and for the
+    /// other kinds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub values: Option<ProbeValues>,
+}
+
+/// The last values of each typed probe, by (service, probe).
+type Readings = HashMap<(String, String), ProbeValues>;
+
+/// Puts the last readings into the probes of `health`.
+fn with_readings(mut health: StackHealth, readings: &Readings) -> StackHealth {
+    for s in &mut health.services {
+        for p in &mut s.probes {
+            p.values = readings.get(&(s.service.clone(), p.name.clone())).cloned();
+        }
+    }
+    health
 }
 
 /// A service of the stack and the container it runs as.
@@ -146,7 +166,7 @@ impl HealthScheduler {
         let mut previous: Option<HealthBreakdown> = None;
         loop {
             let mut loaded = self.stacks.borrow().clone();
-            let (runs_tx, mut runs_rx) = mpsc::channel::<ProbeRun>(64);
+            let (runs_tx, mut runs_rx) = mpsc::channel::<(ProbeRun, Option<ProbeValues>)>(64);
             let mut tasks = JoinSet::new();
             if let Some(stack) = &loaded.stack {
                 for (si, service) in stack.services.iter().enumerate() {
@@ -164,9 +184,10 @@ impl HealthScheduler {
             }
             drop(runs_tx);
             let mut last: HashMap<(String, String), ProbeRun> = HashMap::new();
+            let mut readings = Readings::new();
             self.take_marks(&mut last);
             let mut inputs = health_inputs(&self.snapshots.borrow_and_update());
-            self.publish(&tx, &loaded, &last, &mut previous);
+            self.publish(&tx, &loaded, &last, &readings, &mut previous);
             loop {
                 tokio::select! {
                     changed = self.stacks.changed() => {
@@ -185,7 +206,7 @@ impl HealthScheduler {
                         // Only the file's problems changed (a broken edit):
                         // the probes and their results carry on.
                         loaded = next;
-                        self.publish(&tx, &loaded, &last, &mut previous);
+                        self.publish(&tx, &loaded, &last, &readings, &mut previous);
                     }
                     changed = self.snapshots.changed() => {
                         if changed.is_err() {
@@ -194,7 +215,7 @@ impl HealthScheduler {
                         let now = health_inputs(&self.snapshots.borrow_and_update());
                         if now != inputs {
                             inputs = now;
-                            self.publish(&tx, &loaded, &last, &mut previous);
+                            self.publish(&tx, &loaded, &last, &readings, &mut previous);
                         }
                     }
                     // Probe loops run until the stack changes. One that
@@ -209,12 +230,17 @@ impl HealthScheduler {
                     }
                     Ok(()) = marks_changed(self.log_marks.as_mut()) => {
                         self.take_marks(&mut last);
-                        self.publish(&tx, &loaded, &last, &mut previous);
+                        self.publish(&tx, &loaded, &last, &readings, &mut previous);
                     }
-                    Some(run) = runs_rx.recv() => {
+                    Some((run, values)) = runs_rx.recv() => {
                         self.record(HealthRecord::Run(run.clone()));
-                        last.insert((run.service.clone(), run.outcome.probe.clone()), run);
-                        self.publish(&tx, &loaded, &last, &mut previous);
+                        let key = (run.service.clone(), run.outcome.probe.clone());
+                        // A run that read nothing keeps the last reading shown.
+                        if let Some(v) = values {
+                            readings.insert(key.clone(), v);
+                        }
+                        last.insert(key, run);
+                        self.publish(&tx, &loaded, &last, &readings, &mut previous);
                     }
                     () = tx.closed() => return,
                 }
@@ -289,10 +315,14 @@ impl HealthScheduler {
         tx: &watch::Sender<StackHealth>,
         loaded: &LoadedStack,
         last: &HashMap<(String, String), ProbeRun>,
+        readings: &Readings,
         previous: &mut Option<HealthBreakdown>,
     ) {
         self.note_deployed(loaded);
-        let next = view(loaded, &self.snapshots.borrow(), last, &self.ever_deployed);
+        let next = with_readings(
+            view(loaded, &self.snapshots.borrow(), last, &self.ever_deployed),
+            readings,
+        );
         if let Some(b) = &next.breakdown {
             let changed = transitions(previous.as_ref(), b);
             if !changed.is_empty() {
@@ -336,7 +366,7 @@ async fn probe_loop(
     service_index: usize,
     probe_index: usize,
     mut snapshots: watch::Receiver<StackSnapshot>,
-    out: mpsc::Sender<ProbeRun>,
+    out: mpsc::Sender<(ProbeRun, Option<ProbeValues>)>,
 ) {
     let Some(service) = stack.services.get(service_index) else {
         return;
@@ -352,14 +382,15 @@ async fn probe_loop(
             let snapshot = snapshots.borrow_and_update();
             find_container(&stack, service, &snapshot.services).cloned()
         };
-        let mut last = runner.run(probe, row.as_ref()).await;
+        let probed = runner.run_with_values(probe, row.as_ref()).await;
+        let mut last = probed.outcome;
         let run = ProbeRun {
             service: service.name.clone(),
             at_ms: now_ms(),
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             outcome: last.clone(),
         };
-        if out.send(run).await.is_err() {
+        if out.send((run, probed.values)).await.is_err() {
             return;
         }
         if !follows_engine {
@@ -387,7 +418,7 @@ async fn probe_loop(
                             duration_ms: checked.elapsed().as_secs_f64() * 1000.0,
                             outcome,
                         };
-                        if out.send(run).await.is_err() {
+                        if out.send((run, None)).await.is_err() {
                             return;
                         }
                     }
@@ -448,6 +479,7 @@ pub fn view(
                         target: p.kind.target(),
                         interval_ms: u64::try_from(p.interval.as_millis()).unwrap_or(u64::MAX),
                         timeout_ms: u64::try_from(p.timeout.as_millis()).unwrap_or(u64::MAX),
+                        values: None,
                     })
                     .collect(),
             }

@@ -140,3 +140,96 @@ async fn redis_ping_and_persistence() {
         .unwrap_or_default()
         .contains("cannot connect to Redis"));
 }
+
+#[tokio::test]
+async fn postgres_gives_row_estimates_and_the_pgvector_version() {
+    std::env::set_var("SW_TEST_PG_PASSWORD", "sw-test-pw");
+    // A table of this test's own, with a known number of rows, analysed.
+    let table = format!("sw_typed_rows_{}", std::process::id());
+    let opts: sqlx::postgres::PgConnectOptions = "postgres://mcp:sw-test-pw@127.0.0.1:15432/mcp"
+        .parse()
+        .unwrap();
+    use sqlx::{ConnectOptions, Executor};
+    let mut conn = opts
+        .connect()
+        .await
+        .expect("run `tests/support/engine.sh databases` first");
+    let sql = format!(
+        "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (id int); INSERT INTO {table} SELECT generate_series(1, 250); ANALYZE {table};"
+    );
+    conn.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+    let yaml = format!(
+        "        - postgres:\n            url: \"postgres://mcp@127.0.0.1:15432/mcp\"\n            password_env: SW_TEST_PG_PASSWORD\n            tables: [{table}, tool_registry]\n          timeout: 5s\n          conditions: [\"[ROWS].{table} >= 250\", \"[ROWS].tool_registry >= 0\"]\n"
+    );
+    let seen = ProbeRunner::new()
+        .run_with_values(&probes(&yaml)[0], None)
+        .await;
+    let _ = conn
+        .execute(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
+        .await;
+    assert!(seen.outcome.success, "{:#?}", seen.outcome);
+    let Some(stackwarden_probes::ProbeValues::Postgres(v)) = seen.values else {
+        panic!("{:?}", seen.values)
+    };
+    assert_eq!(v.rows[&table], Some(250));
+    assert!(v.rows["tool_registry"].is_some_and(|n| n >= 0), "{v:?}");
+    // The test database is Debian's postgresql-15 without pgvector.
+    assert_eq!(v.pgvector, None);
+
+    // A missing table has no estimate, and a condition on it says so.
+    let missing = ProbeRunner::new()
+        .run_with_values(
+            &probes(
+                "        - postgres:\n            url: \"postgres://mcp@127.0.0.1:15432/mcp\"\n            password_env: SW_TEST_PG_PASSWORD\n            tables: [no_such_table]\n          timeout: 5s\n          conditions: [\"[ROWS].no_such_table > 0\"]\n",
+            )[0],
+            None,
+        )
+        .await;
+    assert_eq!(
+        failing(&missing.outcome),
+        [
+            (
+                "table no_such_table exists".to_string(),
+                "missing".to_string()
+            ),
+            ("[ROWS].no_such_table > 0".to_string(), "null".to_string()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn redis_gives_memory_keys_and_last_save() {
+    let client = redis::Client::open("redis://127.0.0.1:16379/3").unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("FLUSHDB").query_async(&mut conn).await.unwrap();
+    for i in 0..7 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("sw-typed-{i}"))
+            .arg(i)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    let _: () = redis::cmd("SAVE").query_async(&mut conn).await.unwrap();
+    let seen = ProbeRunner::new()
+        .run_with_values(
+            &probes("        - redis: {url: \"redis://127.0.0.1:16379/3\"}\n          timeout: 5s\n          conditions: [\"[KEYS] == 7\", \"[USED_MEMORY] > 0\", \"[LAST_BGSAVE_STATUS] == ok\"]\n")[0],
+            None,
+        )
+        .await;
+    let _: () = redis::cmd("FLUSHDB").query_async(&mut conn).await.unwrap();
+    assert!(seen.outcome.success, "{:#?}", seen.outcome);
+    let Some(stackwarden_probes::ProbeValues::Redis(v)) = seen.values else {
+        panic!("{:?}", seen.values)
+    };
+    assert_eq!(v.keys, Some(7));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let saved = v.last_save.unwrap();
+    assert!(
+        (now - 120..=now + 5).contains(&saved),
+        "saved at {saved}, now {now}"
+    );
+}

@@ -402,7 +402,8 @@ pub(crate) struct ProbeEntry {
     pub name: Option<Spanned<String>>,
     pub interval: Option<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
-    /// Cap on the HTTP response body an `http` or `qdrant` probe reads, as a
+    /// Cap on the HTTP response body an `http`, `qdrant` or `llama` probe
+    /// reads (each answer of it), as a
     /// size (`1MiB`, `512KB`); default 1 MiB, at most 64 MiB.
     pub max_body: Option<Spanned<String>>,
     #[serde(default)]
@@ -413,6 +414,8 @@ pub(crate) struct ProbeEntry {
     pub redis: Option<RedisEntry>,
     pub qdrant: Option<QdrantEntry>,
     pub container: Option<ContainerEntry>,
+    pub llama: Option<LlamaEntry>,
+    pub mcp: Option<McpEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -453,6 +456,21 @@ pub(crate) struct QdrantEntry {
     pub url: Spanned<String>,
     #[serde(default)]
     pub collections: Vec<String>,
+}
+
+/// A llama.cpp server (`llama-server`): its base URL, under which `/props`,
+/// `/v1/models`, `/slots` and `/metrics` answer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LlamaEntry {
+    pub url: Spanned<String>,
+}
+
+/// An MCP server's streamable HTTP endpoint (e.g. `http://host:8000/mcp`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct McpEntry {
+    pub url: Spanned<String>,
 }
 
 /// Container state and HEALTHCHECK status; no settings.

@@ -371,7 +371,7 @@ fn bad_max_body_is_rejected_with_line_and_reason() {
     assert!(
         found.iter().any(|p| p.line == 7
             && p.reason
-                .contains("only http and qdrant probes take `max_body`")),
+                .contains("only http, qdrant and llama probes take `max_body`")),
         "{found:#?}"
     );
 }
@@ -771,4 +771,70 @@ fn bad_heal_keys_name_line_and_reason() {
         "c.yaml"
     )
     .is_err());
+}
+
+#[test]
+fn typed_probes_load_and_give_their_named_values() {
+    let text = format!(
+        "{PROBE_BASE}        - llama: {{url: \"http://127.0.0.1:8080\"}}\n          conditions: [\"[SLOTS_BUSY] < 4\", \"[MODEL].id != none\", \"[N_CTX] >= 8192\"]\n        - mcp: {{url: \"http://user:hunter2@127.0.0.1:8000/mcp?token=t0k3n\"}}\n          conditions: [\"len([TOOLS]) >= 5\", \"[PROTOCOL] == 2025-06-18\"]\n        - qdrant: {{url: \"http://x:6333\", collections: [documents]}}\n          conditions: [\"[COLLECTIONS].documents.points_count > 0\"]\n        - postgres: {{url: \"postgres://u@db/x\", tables: [t]}}\n          conditions: [\"[ROWS].t > 0\", \"[PGVECTOR] == 0.8.0\"]\n        - redis: {{url: \"redis://r\"}}\n          conditions: [\"[KEYS] > 0\", \"[USED_MEMORY] < 1000000000\", \"[LAST_BGSAVE_STATUS] == ok\"]\n"
+    );
+    let stack = match parse(&text, "t.yaml") {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    let probes = &stack.services[0].probes;
+    let kinds: Vec<&str> = probes.iter().map(|p| p.kind.word()).collect();
+    assert_eq!(kinds, ["llama", "mcp", "qdrant", "postgres", "redis"]);
+    let names: Vec<&str> = probes.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["llama", "mcp", "qdrant", "postgres", "redis"]);
+    assert_eq!(
+        probes[1].kind.target(),
+        "http://user:***@127.0.0.1:8000/mcp?token=***"
+    );
+    assert!(ProbeKind::Llama { url: String::new() }
+        .value_names()
+        .contains(&"SLOTS_BUSY"));
+}
+
+#[test]
+fn a_value_the_kind_does_not_give_is_named_with_line_and_reason() {
+    let cases = [
+        (
+            "- llama: {url: \"http://x\"}\n          conditions: [\"len([TOOLS]) >= 5\"]",
+            "llama probes give no `[TOOLS]`; they give [MODEL], [N_CTX], [SLOTS_TOTAL], [SLOTS_BUSY]",
+        ),
+        (
+            "- mcp: {url: \"http://x/mcp\"}\n          conditions: [\"[SLOTS_BUSY] < 4\"]",
+            "mcp probes give no `[SLOTS_BUSY]`; they give [PROTOCOL], [SERVER], [SERVER_VERSION], [TOOLS]",
+        ),
+        (
+            "- http: {url: \"http://x\"}\n          conditions: [\"len([TOOLS]) >= 5\"]",
+            "unknown placeholder `[TOOLS]`; http probes give [STATUS]",
+        ),
+        (
+            "- mcp: {url: \"ftp://x\"}",
+            "`ftp://x` must start with http:// or https://",
+        ),
+        (
+            "- llama: {url: \"http://x\", model: y}",
+            "unknown field `model`",
+        ),
+    ];
+    for (probe, reason) in cases {
+        let found = problems(&format!("{PROBE_BASE}        {probe}\n"));
+        assert!(
+            found
+                .iter()
+                .any(|p| p.line >= 6 && p.reason.contains(reason)),
+            "{probe}: {found:#?}"
+        );
+    }
+    let both = problems(&format!(
+        "{PROBE_BASE}        - llama: {{url: \"http://x\"}}\n          mcp: {{url: \"http://x\"}}\n"
+    ));
+    assert!(
+        both.iter()
+            .any(|p| p.reason.contains("names several checks (llama, mcp)")),
+        "{both:#?}"
+    );
 }

@@ -222,8 +222,8 @@ pub struct Probe {
     /// The most bytes of an HTTP response body the probe reads (`max_body`
     /// in the stack file, e.g. `max_body: 512KB`; default
     /// [`DEFAULT_MAX_BODY_BYTES`], 1 MiB; between 1 byte and
-    /// [`MAX_BODY_LIMIT_BYTES`], 64 MiB). Applies to `http` and `qdrant`
-    /// probes, the ones that read a body.
+    /// [`MAX_BODY_LIMIT_BYTES`], 64 MiB). Applies to `http`, `qdrant` and
+    /// `llama` probes, the ones that read a body (to each answer of it).
     pub max_body_bytes: u64,
     pub conditions: Vec<Condition>,
 }
@@ -251,7 +251,36 @@ pub enum ProbeKind {
         url: String,
         collections: Vec<String>,
     },
+    /// A llama.cpp server: model, context, slots, metrics.
+    Llama {
+        url: String,
+    },
+    /// An MCP server over streamable HTTP: `initialize`, then `tools/list`.
+    Mcp {
+        url: String,
+    },
 }
+
+/// The named values a `llama` probe gives (see docs/probes.md).
+const LLAMA_VALUES: &[&str] = &[
+    "MODEL",
+    "N_CTX",
+    "SLOTS_TOTAL",
+    "SLOTS_BUSY",
+    "METRICS",
+    "TOKENS_PER_SECOND",
+    "PROMPT_TOKENS_PER_SECOND",
+    "REQUESTS_PROCESSING",
+    "REQUESTS_DEFERRED",
+];
+/// The named values a `qdrant` probe gives.
+const QDRANT_VALUES: &[&str] = &["COLLECTIONS"];
+/// The named values a `postgres` probe gives.
+const POSTGRES_VALUES: &[&str] = &["ROWS", "PGVECTOR"];
+/// The named values a `redis` probe gives.
+const REDIS_VALUES: &[&str] = &["USED_MEMORY", "KEYS", "LAST_SAVE", "LAST_BGSAVE_STATUS"];
+/// The named values an `mcp` probe gives.
+const MCP_VALUES: &[&str] = &["PROTOCOL", "SERVER", "SERVER_VERSION", "TOOLS"];
 
 impl ProbeKind {
     pub fn word(&self) -> &'static str {
@@ -262,18 +291,20 @@ impl ProbeKind {
             Self::Postgres { .. } => "postgres",
             Self::Redis { .. } => "redis",
             Self::Qdrant { .. } => "qdrant",
+            Self::Llama { .. } => "llama",
+            Self::Mcp { .. } => "mcp",
         }
     }
 
     /// The named values (`[TOOLS]`) this kind gives its conditions.
     pub fn value_names(&self) -> &'static [&'static str] {
         match self {
-            Self::Container
-            | Self::Http { .. }
-            | Self::Tcp { .. }
-            | Self::Postgres { .. }
-            | Self::Redis { .. }
-            | Self::Qdrant { .. } => &[],
+            Self::Container | Self::Http { .. } | Self::Tcp { .. } => &[],
+            Self::Postgres { .. } => POSTGRES_VALUES,
+            Self::Redis { .. } => REDIS_VALUES,
+            Self::Qdrant { .. } => QDRANT_VALUES,
+            Self::Llama { .. } => LLAMA_VALUES,
+            Self::Mcp { .. } => MCP_VALUES,
         }
     }
 
@@ -285,6 +316,8 @@ impl ProbeKind {
             Self::Container => "container state".to_string(),
             Self::Http { url }
             | Self::Qdrant { url, .. }
+            | Self::Llama { url }
+            | Self::Mcp { url }
             | Self::Postgres { url, .. }
             | Self::Redis { url, .. } => redact::url(url),
             Self::Tcp { address } => redact::text(address),
@@ -751,10 +784,20 @@ fn probe(
             collections: q.collections.clone(),
         });
     }
+    if let Some(l) = &p.llama {
+        kinds.push(ProbeKind::Llama {
+            url: check_url(&l.url, &["http://", "https://"], problems),
+        });
+    }
+    if let Some(m) = &p.mcp {
+        kinds.push(ProbeKind::Mcp {
+            url: check_url(&m.url, &["http://", "https://"], problems),
+        });
+    }
     let kind = match kinds.len() {
         1 => kinds.remove(0),
         0 => {
-            problems.at(at, format!("probe {} of service `{service}` names no check; use one of container, http, tcp, postgres, redis, qdrant", index + 1));
+            problems.at(at, format!("probe {} of service `{service}` names no check; use one of container, http, tcp, postgres, redis, qdrant, llama, mcp", index + 1));
             return None;
         }
         _ => {
@@ -929,11 +972,14 @@ fn name_probes(list: Vec<Unnamed<'_>>, owner: &str, problems: &mut Problems<'_>)
 
 /// A probe's `max_body`, or the default after reporting why it cannot be used.
 fn max_body(kind: &ProbeKind, m: &Spanned<String>, problems: &mut Problems<'_>) -> u64 {
-    if !matches!(kind, ProbeKind::Http { .. } | ProbeKind::Qdrant { .. }) {
+    if !matches!(
+        kind,
+        ProbeKind::Http { .. } | ProbeKind::Qdrant { .. } | ProbeKind::Llama { .. }
+    ) {
         problems.at(
             &m.referenced,
             format!(
-                "max_body: a {} probe reads no HTTP body; only http and qdrant probes take `max_body`",
+                "max_body: a {} probe reads no HTTP body it keeps; only http, qdrant and llama probes take `max_body`",
                 kind.word()
             ),
         );

@@ -68,6 +68,18 @@ fn probe_name(service: &str, probe: &Probe) -> String {
                 format!("{service}: Redis answers")
             }
         }
+        ProbeKind::Llama { .. } => {
+            format!(
+                "{service}: llama.cpp at {} has a model loaded",
+                probe.kind.target()
+            )
+        }
+        ProbeKind::Mcp { .. } => {
+            format!(
+                "{service}: MCP handshake with {} lists its tools",
+                probe.kind.target()
+            )
+        }
         ProbeKind::Container => format!("{service}: container state"),
     }
 }
