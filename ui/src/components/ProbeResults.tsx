@@ -1,11 +1,13 @@
 // A stack service's probes: the last run of each with every condition and
-// what was observed, and the response times of the last half hour.
+// what was observed, what a typed probe read (model, slots, tools,
+// collections, rows, keys), and the response times of the last half hour.
 import { memo, useEffect, useMemo, useState } from "react";
 import { asUiError, type Backend } from "../api";
 import type { ProbeRun } from "../bindings/ProbeRun";
 import type { ProbeView } from "../bindings/ProbeView";
 import type { ResponsePoint } from "../bindings/ResponsePoint";
 import type { StackServiceView } from "../bindings/StackServiceView";
+import { ProbeValuesView } from "./ProbeValuesView";
 import { Sparkline } from "./Sparkline";
 
 function ms(v: number): string {
@@ -167,6 +169,7 @@ const Probe = memo(function Probe({
         </p>
       )}
       {needsPassword(run?.outcome.error) && <SetPassword backend={backend} service={service} probe={p.name} />}
+      {p.values && <ProbeValuesView values={p.values} id={`${service}-${p.name}`} />}
       {run && run.outcome.conditions.length > 0 && (
         <ul className="conditions">
           {run.outcome.conditions.map((c, i) => (
