@@ -36,7 +36,7 @@ describe("typed probe values", () => {
     expect(screen.getByTestId("llama-model-llama-llama").textContent).toContain("7.6 B parameters");
     expect(screen.getByTestId("llama-slots-llama-llama").textContent).toBe("context 8,192 tokens · slots 1/4 busy");
     expect(screen.getByTestId("llama-metrics-llama-llama").textContent).toContain("42.5 tokens/s");
-    expect(screen.getByTestId("llama-metrics-llama-llama").textContent).toContain("1 requests processing, 0 deferred");
+    expect(screen.getByTestId("llama-metrics-llama-llama").textContent).toContain("requests: 1 processing, 0 deferred");
   });
 
   it("says when no model is loaded and when metrics are off", () => {

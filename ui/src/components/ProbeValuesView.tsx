@@ -55,7 +55,7 @@ function Llama({ v, id }: { v: LlamaValues; id: string }) {
           <>
             {v.TOKENS_PER_SECOND !== null ? `${v.TOKENS_PER_SECOND.toFixed(1)} tokens/s` : "tokens/s not reported"}
             {v.PROMPT_TOKENS_PER_SECOND !== null && ` · prompt ${v.PROMPT_TOKENS_PER_SECOND.toFixed(1)} tokens/s`}
-            {v.REQUESTS_PROCESSING !== null && ` · ${count(v.REQUESTS_PROCESSING)} requests processing`}
+            {v.REQUESTS_PROCESSING !== null && ` · requests: ${count(v.REQUESTS_PROCESSING)} processing`}
             {v.REQUESTS_DEFERRED !== null && `, ${count(v.REQUESTS_DEFERRED)} deferred`}
           </>
         ) : (
