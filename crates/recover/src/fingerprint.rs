@@ -1,8 +1,11 @@
 //! The data as it is, where it can be read: row counts of the required
-//! PostgreSQL tables, points per Qdrant collection, Redis `DBSIZE` and last
-//! save, the size of each named volume, size and line count of the
-//! telemetry files. Taken before a recovery and after it, and compared: the
-//! evidence that no data was lost.
+//! PostgreSQL tables and whether pgvector is installed, points per Qdrant
+//! collection, Redis `DBSIZE` and last save, the size of each named volume,
+//! size and line count of the telemetry files, and from the typed probes
+//! what the AI services serve: the number of tools of each MCP server and
+//! whether llama.cpp has its model loaded. Taken before a recovery and
+//! after it, and compared: the evidence that no data was lost and the
+//! services came back as they were.
 //!
 //! A value that cannot be read now (the database's container is gone) is
 //! taken from the last fingerprint that read it, with that reading's time.
@@ -15,7 +18,8 @@ use sqlx::{ConnectOptions, Connection, Row};
 use stackwarden_engine::Engine;
 use stackwarden_model::clock::now_ms;
 use stackwarden_model::format::human_bytes;
-use stackwarden_stack::{Blueprints, MountSource, ProbeKind, Stack};
+use stackwarden_probes::{ProbeRunner, ProbeValues};
+use stackwarden_stack::{Blueprints, MountSource, Probe, ProbeKind, Stack};
 
 use crate::model::{CompareRule, ComparedItem, Fingerprint, FingerprintItem, Match};
 
@@ -47,6 +51,9 @@ pub async fn take(
                 ProbeKind::Redis { url, .. } => items.extend(redis(&svc.name, url).await),
                 ProbeKind::Qdrant { url, collections } => {
                     items.extend(qdrant(&svc.name, url, collections).await);
+                }
+                ProbeKind::Mcp { .. } | ProbeKind::Llama { .. } => {
+                    items.push(served(&svc.name, probe).await);
                 }
                 _ => {}
             }
@@ -154,8 +161,102 @@ async fn postgres(
             Err(_) => unread(key(t), label(t), "no answer in 5 s", CompareRule::Equal),
         });
     }
+    let pgvector = tokio::time::timeout(
+        READ_TIMEOUT,
+        sqlx::query_scalar::<_, String>(
+            "SELECT extversion::text FROM pg_extension WHERE extname = 'vector'",
+        )
+        .fetch_optional(&mut conn),
+    )
+    .await;
+    let (key, label) = (
+        format!("postgres:{service}:pgvector"),
+        format!("{service} pgvector"),
+    );
+    out.push(match pgvector {
+        Ok(Ok(Some(version))) => item(
+            key,
+            label,
+            Some(1),
+            format!("version {}", stackwarden_model::redact::text(&version)),
+            CompareRule::Equal,
+        ),
+        Ok(Ok(None)) => item(
+            key,
+            label,
+            Some(0),
+            "not installed".into(),
+            CompareRule::Equal,
+        ),
+        Ok(Err(e)) => unread(
+            key,
+            label,
+            &stackwarden_model::redact::text(&e.to_string()),
+            CompareRule::Equal,
+        ),
+        Err(_) => unread(key, label, "no answer in 5 s", CompareRule::Equal),
+    });
     let _ = conn.close().await;
     out
+}
+
+/// What an MCP server or a llama.cpp server serves, from its typed probe:
+/// the number of tools (each tool is a thing the stack can do; fewer after
+/// a recovery is something lost), or whether the model is loaded.
+async fn served(service: &str, probe: &Probe) -> FingerprintItem {
+    let (key, label) = match probe.kind {
+        ProbeKind::Mcp { .. } => (
+            format!("mcp:{service}:{}:tools", probe.name),
+            format!("{service} MCP tools"),
+        ),
+        _ => (
+            format!("llama:{service}:{}:model", probe.name),
+            format!("{service} model loaded"),
+        ),
+    };
+    let limit = READ_TIMEOUT.max(probe.timeout);
+    let probed = tokio::time::timeout(limit, ProbeRunner::new().run_with_values(probe, None)).await;
+    let Ok(probed) = probed else {
+        return unread(key, label, "no answer in time", CompareRule::Equal);
+    };
+    match probed.values {
+        Some(ProbeValues::Mcp(v)) => {
+            let n = i64::try_from(v.tools.len()).unwrap_or(i64::MAX);
+            let mut names = v
+                .tools
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if v.tools.len() > 5 {
+                names.push_str(", …");
+            }
+            let text = if names.is_empty() {
+                "0 tools".to_string()
+            } else {
+                format!("{} tools: {names}", group_digits(n))
+            };
+            item(key, label, Some(n), text, CompareRule::Equal)
+        }
+        Some(ProbeValues::Llama(v)) => match v.model {
+            Some(m) => item(key, label, Some(1), m.id, CompareRule::Equal),
+            None => item(
+                key,
+                label,
+                Some(0),
+                "no model loaded".into(),
+                CompareRule::Equal,
+            ),
+        },
+        _ => {
+            let why = probed
+                .outcome
+                .error
+                .unwrap_or_else(|| "nothing read".to_string());
+            unread(key, label, &why, CompareRule::Equal)
+        }
+    }
 }
 
 async fn redis(service: &str, url: &str) -> Vec<FingerprintItem> {
