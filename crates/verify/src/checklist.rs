@@ -302,4 +302,37 @@ services:
             "{all}"
         );
     }
+    #[test]
+    fn typed_probes_are_checks_named_for_what_they_prove() {
+        let stack = stackwarden_stack::parse(
+            r#"services:
+  llama:
+    image: x
+    x-stackwarden:
+      probes:
+        - llama: {url: "http://127.0.0.1:8080"}
+  aidb:
+    image: x
+    x-stackwarden:
+      probes:
+        - mcp: {url: "http://u:S3cr3tPw@127.0.0.1:8791/mcp"}
+"#,
+            "typed.yaml",
+        )
+        .unwrap();
+        let names: Vec<String> = checklist(&stack).into_iter().map(|c| c.name).collect();
+        assert!(
+            names.contains(
+                &"llama: llama.cpp at http://127.0.0.1:8080 has a model loaded".to_string()
+            ),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(
+                &"aidb: MCP handshake with http://u:***@127.0.0.1:8791/mcp lists its tools"
+                    .to_string()
+            ),
+            "{names:?}"
+        );
+    }
 }
