@@ -256,11 +256,24 @@ impl ProbeRunner {
             let mut outcome = self
                 .http_outcome(probe, &collections_url(base), collections, named.as_ref())
                 .await;
-            if outcome.error.is_none() {
-                if let Some(d) = details {
-                    outcome.success &= d.checks.iter().all(|c| c.success);
-                    outcome.conditions.extend(d.checks);
-                }
+            // Each listed collection's own check, under its "exists"
+            // (a list that could not be read says so once, not again).
+            if let (None, Some(d)) = (&outcome.error, details) {
+                let listed = |name: &str| {
+                    let exists = format!("collection {name} exists");
+                    outcome
+                        .conditions
+                        .iter()
+                        .any(|c| c.success && c.condition == exists)
+                };
+                let checks: Vec<ConditionResult> = d
+                    .checks
+                    .into_iter()
+                    .filter(|(name, _)| listed(name))
+                    .map(|(_, c)| c)
+                    .collect();
+                outcome.success &= checks.iter().all(|c| c.success);
+                outcome.conditions.extend(checks);
             }
             Probed { outcome, values }
         };

@@ -13,10 +13,11 @@ use crate::http::{Body, HttpClient};
 use crate::values::{bounded, QdrantCollection, QdrantValues};
 use crate::{check, endpoint_at, human_size};
 
-/// What the collection reads found: values and their checks.
+/// What the collection reads found: values, and each collection's check
+/// by its name.
 pub(crate) struct QdrantSeen {
     pub values: QdrantValues,
-    pub checks: Vec<ConditionResult>,
+    pub checks: Vec<(String, ConditionResult)>,
 }
 
 /// Reads each of `names` under `base`. A missing collection (404) is left to
@@ -44,17 +45,14 @@ pub(crate) async fn collections(
         let json = match &answer.body {
             Body::Complete(b) => serde_json::from_slice::<Value>(b).ok(),
             Body::OverLimit(limit) => {
-                seen.checks.push(check(
-                    what,
-                    false,
-                    format!("body over {}", human_size(*limit)),
-                ));
+                let over = format!("body over {}", human_size(*limit));
+                seen.checks.push((name.clone(), check(what, false, over)));
                 continue;
             }
         };
         if !(200..300).contains(&answer.status) {
-            seen.checks
-                .push(check(what, false, format!("status {}", answer.status)));
+            let status = format!("status {}", answer.status);
+            seen.checks.push((name.clone(), check(what, false, status)));
             continue;
         }
         match json.as_ref().and_then(read_collection) {
@@ -63,12 +61,14 @@ pub(crate) async fn collections(
                     Some(n) => format!("{}, {n} points", c.status),
                     None => c.status.clone(),
                 };
-                seen.checks.push(check(what, c.status != "red", observed));
+                seen.checks
+                    .push((name.clone(), check(what, c.status != "red", observed)));
                 seen.values.collections.insert(name.clone(), c);
             }
-            None => seen
-                .checks
-                .push(check(what, false, "no collection status in the answer")),
+            None => seen.checks.push((
+                name.clone(),
+                check(what, false, "no collection status in the answer"),
+            )),
         }
     }
     Ok(seen)

@@ -38,8 +38,9 @@ pub struct ProbeView {
     pub interval_ms: u64,
     #[ts(type = "number")]
     pub timeout_ms: u64,
-    /// What a typed probe read at its last run that read anything (llama,
-    /// qdrant, postgres, redis, mcp); absent before then and for the
+    /// What a typed probe (llama, qdrant, postgres, redis, mcp) read at
+    /// its last run; absent when that run read nothing (it could not
+    /// connect: its error says why), before the first run, and for the
     /// other kinds.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
@@ -235,10 +236,12 @@ impl HealthScheduler {
                     Some((run, values)) = runs_rx.recv() => {
                         self.record(HealthRecord::Run(run.clone()));
                         let key = (run.service.clone(), run.outcome.probe.clone());
-                        // A run that read nothing keeps the last reading shown.
-                        if let Some(v) = values {
-                            readings.insert(key.clone(), v);
-                        }
+                        // Only what the last run read is shown: a run that
+                        // read nothing (its error says why) shows nothing.
+                        match values {
+                            Some(v) => readings.insert(key.clone(), v),
+                            None => readings.remove(&key),
+                        };
                         last.insert(key, run);
                         self.publish(&tx, &loaded, &last, &readings, &mut previous);
                     }

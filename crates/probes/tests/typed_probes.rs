@@ -338,3 +338,62 @@ async fn a_service_healthy_over_http_that_fails_the_handshake_fails_the_mcp_prob
         )]
     );
 }
+
+#[tokio::test]
+async fn the_scheduler_shows_what_the_last_run_read_under_the_probe() {
+    use stackwarden_model::{EngineStatus, StackSnapshot};
+    use stackwarden_probes::HealthScheduler;
+    use stackwarden_stack::{parse, LoadedStack};
+    use std::sync::Arc;
+    use tokio::sync::watch;
+
+    let server = StandIn::python3("tests/support/llama/server.py", &["--busy", "2"]);
+    let yaml = format!(
+        "services:\n  llama:\n    image: x\n    x-stackwarden:\n      probes:\n        - llama: {{url: \"{}\"}}\n          interval: 1s\n          timeout: 1s\n",
+        server.url("")
+    );
+    let (_stacks_tx, stacks) = watch::channel(LoadedStack {
+        stack: Some(Arc::new(parse(&yaml, "llama.yaml").unwrap())),
+        source: "llama.yaml".into(),
+        error: None,
+    });
+    let (_snapshots_tx, snapshots) = watch::channel(StackSnapshot::new(
+        EngineStatus::Connecting,
+        Vec::new(),
+        None,
+        0,
+    ));
+    let mut health = HealthScheduler {
+        runner: ProbeRunner::new(),
+        stacks,
+        snapshots,
+        records: None,
+        ever_deployed: Default::default(),
+        log_marks: None,
+    }
+    .spawn();
+    let values = |h: &stackwarden_probes::StackHealth| h.services[0].probes[0].values.clone();
+    let seen =
+        stackwarden_testkit::wait_for(&mut health, "llama values", Duration::from_secs(10), |h| {
+            values(h).is_some()
+        })
+        .await;
+    let Some(ProbeValues::Llama(v)) = values(&seen) else {
+        panic!("{seen:#?}")
+    };
+    assert_eq!((v.slots_busy, v.slots_total), (Some(2), Some(4)));
+    let json = serde_json::to_value(&seen.services[0].probes[0]).unwrap();
+    assert_eq!(json["values"]["kind"], "llama");
+    assert_eq!(json["values"]["SLOTS_BUSY"], 2);
+
+    // The server goes away: its error shows, and no stale values.
+    drop(server);
+    let gone = stackwarden_testkit::wait_for(
+        &mut health,
+        "values cleared",
+        Duration::from_secs(10),
+        |h| values(h).is_none(),
+    )
+    .await;
+    assert!(gone.last_runs[0].outcome.error.is_some(), "{gone:#?}");
+}

@@ -6,8 +6,9 @@ import type { ProbeValues } from "./ProbeValues";
  */
 export type ProbeView = { name: string, kind: string, target: string, interval_ms: number, timeout_ms: number, 
 /**
- * What a typed probe read at its last run that read anything (llama,
- * qdrant, postgres, redis, mcp); absent before then and for the
+ * What a typed probe (llama, qdrant, postgres, redis, mcp) read at
+ * its last run; absent when that run read nothing (it could not
+ * connect: its error says why), before the first run, and for the
  * other kinds.
  */
 values?: ProbeValues, };
