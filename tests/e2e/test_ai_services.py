@@ -16,7 +16,7 @@ from pathlib import Path
 
 from selenium.webdriver.common.by import By
 
-from conftest import ROOT, _stop
+from conftest import ARTIFACTS, ROOT, _stop
 from test_desktop import button, text_of, wait_for
 
 CONTAINERS = ["sw-ai-llama", "sw-ai-aidb"]
@@ -70,8 +70,19 @@ def shown(driver, testid, artifacts, what, timeout=20):
 
 
 def open_detail(driver, container):
-    button(driver, f"Logs of {container}").click()
-    wait_for("detail", lambda: text_of(driver, "detail"))
+    """Opens the container's detail once its row is the stack service's; the
+    table may re-render under a click while the stack file reloads, so the
+    click is tried again if no detail opened."""
+    wait_for(f"{container} marked as the stack's",
+             lambda: "e2e · Agent Backends" in (text_of(driver, f"stack-{container}") or ""), timeout=30)
+    for attempt in range(3):
+        try:
+            button(driver, f"Logs of {container}").click()
+            return wait_for("detail", lambda: container in (text_of(driver, "detail") or ""), timeout=5)
+        except Exception:
+            if attempt == 2:
+                driver.save_screenshot(str(ARTIFACTS / f"window-detail-{container}-not-opened.png"))
+                raise
 
 
 def close_detail(driver):
