@@ -1,12 +1,20 @@
 //! The AI services' telemetry: JSON Lines event files such as
 //! `aidb-events.jsonl`, one event per line, in whatever schema each service
-//! chose. This crate reads one line into an [`Event`]: the timestamp (ISO
-//! 8601, or epoch seconds or milliseconds), the event type, the service, a
-//! latency and whether it failed, each found by the names services
-//! commonly use or by a [`FieldMapping`] from the stack file. A line that
-//! cannot be read is a [`Malformed`] with its reason, never a panic: the
-//! follower counts it and goes on.
+//! chose. [`parse_line`] reads one line into an [`Event`]: the timestamp
+//! (ISO 8601, or epoch seconds or milliseconds), the event type, the
+//! service, a latency and whether it failed, each found by the names
+//! services commonly use or by a [`FieldMapping`] from the stack file. A
+//! line that cannot be read is a [`Malformed`] with its reason, never a
+//! panic. A [`Follower`] reads only what was appended to a file since its
+//! [`Cursor`], into a [`Batch`] of per-minute aggregates.
 
+mod aggregate;
+mod follow;
 mod line;
 
+pub use aggregate::{
+    safe_text, BadLine, Batch, Histogram, MinuteKey, MinuteStats, RecentEvent, Totals,
+    EXAMPLES_KEPT, MINUTE_MS, RECENT_KEPT,
+};
+pub use follow::{Cursor, FileState, Follower, Polled, Sink, EXCERPT_BYTES};
 pub use line::{parse_line, Event, FieldMapping, Malformed, MAX_LINE_BYTES};

@@ -1,0 +1,298 @@
+//! Per-minute aggregates of telemetry events: counts and errors per service
+//! and event type, and latencies as a mergeable histogram, so minutes can
+//! be summed over any span and percentiles read from the sum. This, not
+//! every line, is what is kept.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use serde::Serialize;
+
+use crate::follow::Sink;
+use crate::line::{Event, Malformed};
+
+pub const MINUTE_MS: i64 = 60_000;
+
+/// Latencies in buckets growing by [`GROWTH`] from [`SMALLEST_MS`]: any
+/// percentile is within about 4 % of the true value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Histogram {
+    buckets: BTreeMap<u16, u64>,
+}
+
+const SMALLEST_MS: f64 = 0.01;
+const GROWTH: f64 = 1.08;
+const TOP_BUCKET: u16 = 400;
+
+impl Histogram {
+    pub fn add(&mut self, ms: f64) {
+        *self.buckets.entry(bucket(ms)).or_insert(0) += 1;
+    }
+
+    pub fn merge(&mut self, other: &Self) {
+        for (b, n) in &other.buckets {
+            *self.buckets.entry(*b).or_insert(0) += n;
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.buckets.values().sum()
+    }
+
+    /// The `q`-quantile (0..=1) in milliseconds; `None` without latencies.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let total = self.count();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (b, n) in &self.buckets {
+            seen += n;
+            if seen >= rank {
+                return Some(value(*b));
+            }
+        }
+        self.buckets.keys().next_back().map(|b| value(*b))
+    }
+
+    /// `bucket:count,…`, as stored.
+    pub fn encode(&self) -> String {
+        let mut out = String::with_capacity(self.buckets.len() * 6);
+        for (i, (b, n)) in self.buckets.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&format!("{b}:{n}"));
+        }
+        out
+    }
+
+    /// Reads [`Histogram::encode`]'s text; pairs that do not read are
+    /// dropped (the database is ours, but never trusted to panic).
+    pub fn decode(text: &str) -> Self {
+        let buckets = text
+            .split(',')
+            .filter_map(|pair| {
+                let (b, n) = pair.split_once(':')?;
+                Some((
+                    b.parse::<u16>().ok()?.min(TOP_BUCKET),
+                    n.parse::<u64>().ok()?,
+                ))
+            })
+            .fold(BTreeMap::new(), |mut m, (b, n)| {
+                *m.entry(b).or_insert(0u64) += n;
+                m
+            });
+        Self { buckets }
+    }
+}
+
+fn bucket(ms: f64) -> u16 {
+    if !ms.is_finite() || ms <= SMALLEST_MS {
+        return 0;
+    }
+    let b = ((ms / SMALLEST_MS).ln() / GROWTH.ln()).ceil();
+    (b.min(f64::from(TOP_BUCKET))) as u16
+}
+
+/// The bucket's upper bound.
+fn value(b: u16) -> f64 {
+    SMALLEST_MS * GROWTH.powi(i32::from(b))
+}
+
+/// One minute of one service's one event type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MinuteKey {
+    /// The minute's start, ms since the epoch.
+    pub minute_ms: i64,
+    /// Empty when the line named none.
+    pub service: String,
+    pub event: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MinuteStats {
+    pub count: u64,
+    pub errors: u64,
+    pub latency: Histogram,
+}
+
+impl MinuteStats {
+    pub fn merge(&mut self, other: &Self) {
+        self.count += other.count;
+        self.errors += other.errors;
+        self.latency.merge(&other.latency);
+    }
+}
+
+/// A bad line as kept: where, why, and its start made safe to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BadLine {
+    pub line_no: u64,
+    pub reason: String,
+    /// The line's start with control characters and invalid UTF-8 replaced.
+    pub excerpt: String,
+}
+
+/// The last events, for the live list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecentEvent {
+    pub line_no: u64,
+    pub at_ms: i64,
+    pub service: Option<String>,
+    pub event: Option<String>,
+    pub latency_ms: Option<f64>,
+    pub failed: bool,
+}
+
+/// Examples of bad lines kept per poll.
+pub const EXAMPLES_KEPT: usize = 5;
+/// Recent events kept per poll.
+pub const RECENT_KEPT: usize = 20;
+
+/// What one or more polls of a file found: the sink a [`crate::Follower`]
+/// writes into, drained into the database.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub minutes: HashMap<MinuteKey, MinuteStats>,
+    pub events: u64,
+    pub malformed: u64,
+    /// The last [`EXAMPLES_KEPT`] bad lines.
+    pub examples: VecDeque<BadLine>,
+    pub recent: VecDeque<RecentEvent>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.events == 0 && self.malformed == 0
+    }
+}
+
+impl Sink for Batch {
+    fn event(&mut self, line_no: u64, event: Event) {
+        self.events += 1;
+        let key = MinuteKey {
+            minute_ms: event.at_ms.div_euclid(MINUTE_MS) * MINUTE_MS,
+            service: event.service.clone().unwrap_or_default(),
+            event: event.event.clone().unwrap_or_default(),
+        };
+        let stats = self.minutes.entry(key).or_default();
+        stats.count += 1;
+        stats.errors += u64::from(event.failed);
+        if let Some(ms) = event.latency_ms {
+            stats.latency.add(ms);
+        }
+        if self.recent.len() == RECENT_KEPT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(RecentEvent {
+            line_no,
+            at_ms: event.at_ms,
+            service: event.service,
+            event: event.event,
+            latency_ms: event.latency_ms,
+            failed: event.failed,
+        });
+    }
+
+    fn malformed(&mut self, line_no: u64, reason: Malformed, excerpt: &[u8]) {
+        self.malformed += 1;
+        if self.examples.len() == EXAMPLES_KEPT {
+            self.examples.pop_front();
+        }
+        self.examples.push_back(BadLine {
+            line_no,
+            reason: safe_text(reason.to_string().as_bytes()),
+            excerpt: safe_text(excerpt),
+        });
+    }
+}
+
+/// Text safe for a terminal, a log and the page: invalid UTF-8 and control
+/// characters become `�`.
+pub fn safe_text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}
+
+/// Minutes summed over a span, per service and event, with what a reader
+/// shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Totals {
+    pub service: String,
+    pub event: String,
+    pub count: u64,
+    pub errors: u64,
+    /// errors / count.
+    pub error_rate: f64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+impl Totals {
+    pub fn of(service: &str, event: &str, stats: &MinuteStats) -> Self {
+        Self {
+            service: service.to_string(),
+            event: event.to_string(),
+            count: stats.count,
+            errors: stats.errors,
+            error_rate: if stats.count == 0 {
+                0.0
+            } else {
+                stats.errors as f64 / stats.count as f64
+            },
+            p50_ms: stats.latency.quantile(0.50),
+            p95_ms: stats.latency.quantile(0.95),
+            p99_ms: stats.latency.quantile(0.99),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_within_the_bucket_width() {
+        let mut h = Histogram::default();
+        for ms in 1..=1000 {
+            h.add(f64::from(ms));
+        }
+        for (q, want) in [(0.5, 500.0), (0.95, 950.0), (0.99, 990.0)] {
+            let got = h.quantile(q).unwrap_or_default();
+            assert!((got - want).abs() / want < 0.09, "p{q}: {got} vs {want}");
+        }
+        assert_eq!(Histogram::default().quantile(0.5), None);
+    }
+
+    #[test]
+    fn histograms_survive_their_text_and_merge() {
+        let mut a = Histogram::default();
+        for ms in [0.0, 0.5, 3.0, 3.1, 1e12, f64::NAN] {
+            a.add(ms);
+        }
+        assert_eq!(Histogram::decode(&a.encode()), a);
+        let mut b = a.clone();
+        b.merge(&a);
+        assert_eq!(b.count(), 12);
+        assert_eq!(Histogram::decode("x:1,2:y,,3:4:5,7:2").count(), 2);
+    }
+
+    #[test]
+    fn bad_line_text_is_safe_to_show() {
+        assert_eq!(
+            safe_text(b"a\x1b[31mb\xff\n"),
+            "a\u{FFFD}[31mb\u{FFFD}\u{FFFD}"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_stored_text_decodes(text in "\\PC{0,80}") {
+            let _ = Histogram::decode(&text).quantile(0.9);
+        }
+    }
+}

@@ -1,0 +1,148 @@
+use std::io::Write;
+
+use super::*;
+use crate::aggregate::Batch;
+
+fn line(i: u64) -> String {
+    format!(
+        "{{\"ts\":{},\"event\":\"call\",\"service\":\"aidb\"}}\n",
+        1_796_032_800 + i
+    )
+}
+
+fn append(path: &Path, text: &[u8]) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text).unwrap();
+}
+
+fn poll(f: &mut Follower) -> (Batch, Polled) {
+    let mut batch = Batch::default();
+    let polled = f.poll(u64::MAX, &mut batch);
+    (batch, polled)
+}
+
+#[test]
+fn only_appended_lines_are_read_and_a_partial_line_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.jsonl");
+    let mut f = Follower::new(path.clone(), FieldMapping::default(), None);
+    assert_eq!(poll(&mut f).1.state, FileState::MissingFile);
+    append(&path, (0..3).map(line).collect::<String>().as_bytes());
+    let partial = line(3);
+    append(&path, &partial.as_bytes()[..10]);
+    let (b, p) = poll(&mut f);
+    assert_eq!((b.events, b.malformed, p.lines), (3, 0, 3));
+    assert_eq!(f.cursor().unwrap().offset, 3 * line(0).len() as u64);
+    assert_eq!(poll(&mut f).0.events, 0);
+    append(&path, &partial.as_bytes()[10..]);
+    let (b, _) = poll(&mut f);
+    assert_eq!((b.events, b.malformed), (1, 0));
+    assert_eq!(b.recent.back().map(|e| e.line_no), Some(4));
+}
+
+#[test]
+fn a_missing_folder_is_a_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = Follower::new(
+        dir.path().join("gone/a.jsonl"),
+        FieldMapping::default(),
+        None,
+    );
+    assert_eq!(poll(&mut f).1.state, FileState::MissingFolder);
+}
+
+#[test]
+fn rotation_reads_the_old_files_rest_then_the_new_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.jsonl");
+    append(&path, line(0).as_bytes());
+    let mut f = Follower::new(path.clone(), FieldMapping::default(), None);
+    assert_eq!(poll(&mut f).0.events, 1);
+    // The writer adds a line, then the file is rotated and a new one begun.
+    append(&path, line(1).as_bytes());
+    std::fs::rename(&path, dir.path().join("a.jsonl.1")).unwrap();
+    append(&path, (2..5).map(line).collect::<String>().as_bytes());
+    let (b, p) = poll(&mut f);
+    assert!(p.restarted);
+    assert_eq!(b.events, 4);
+    assert_eq!(
+        f.cursor().map(|c| (c.offset, c.line_no)),
+        Some((3 * line(0).len() as u64, 3))
+    );
+}
+
+#[test]
+fn truncation_starts_again_at_the_beginning() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.jsonl");
+    append(&path, (0..4).map(line).collect::<String>().as_bytes());
+    let mut f = Follower::new(path.clone(), FieldMapping::default(), None);
+    assert_eq!(poll(&mut f).0.events, 4);
+    std::fs::write(&path, line(9)).unwrap();
+    let (b, p) = poll(&mut f);
+    assert!(p.restarted);
+    assert_eq!((b.events, f.cursor().map(|c| c.line_no)), (1, Some(1)));
+}
+
+#[test]
+fn a_cursor_resumes_without_counting_twice_and_a_replaced_file_is_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.jsonl");
+    append(&path, (0..3).map(line).collect::<String>().as_bytes());
+    let mut first = Follower::new(path.clone(), FieldMapping::default(), None);
+    assert_eq!(poll(&mut first).0.events, 3);
+    let saved = first.cursor();
+    append(&path, line(3).as_bytes());
+    let mut second = Follower::new(path.clone(), FieldMapping::default(), saved);
+    assert_eq!(poll(&mut second).0.events, 1);
+    // Replaced while nobody watched: another inode, read from its start.
+    let saved = second.cursor();
+    std::fs::remove_file(&path).unwrap();
+    let keep = dir.path().join("keep");
+    append(&keep, b"");
+    append(&path, (0..6).map(line).collect::<String>().as_bytes());
+    let mut third = Follower::new(path, FieldMapping::default(), saved);
+    assert_eq!(poll(&mut third).0.events, 6);
+}
+
+#[test]
+fn every_kind_of_bad_line_is_counted_with_its_line_number_and_never_stops_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.jsonl");
+    append(&path, line(0).as_bytes());
+    append(&path, b"not json\n");
+    append(&path, b"{\"event\":\"no time\"}\n");
+    append(&path, b"\x00\xff\xfe binary\n");
+    append(&path, b"\n   \n");
+    let huge = vec![b'x'; 10 * 1024 * 1024];
+    append(&path, &huge);
+    append(&path, b"\n");
+    append(&path, line(1).as_bytes());
+    let mut f = Follower::new(path, FieldMapping::default(), None);
+    let mut batch = Batch::default();
+    // A small budget: the huge line spans many polls.
+    let mut polls = 0;
+    loop {
+        polls += 1;
+        if !f.poll(3 * 1024 * 1024, &mut batch).more {
+            break;
+        }
+    }
+    assert!(polls > 3, "{polls}");
+    assert_eq!((batch.events, batch.malformed), (2, 4));
+    let lines: Vec<(u64, &str)> = batch
+        .examples
+        .iter()
+        .map(|b| (b.line_no, b.reason.split(' ').next().unwrap_or_default()))
+        .collect();
+    assert_eq!(lines, [(2, "not"), (3, "no"), (4, "not"), (7, "longer")]);
+    assert_eq!(batch.recent.back().map(|e| e.line_no), Some(8));
+    assert!(batch
+        .examples
+        .iter()
+        .all(|b| b.excerpt.len() <= 3 * EXCERPT_BYTES));
+}
