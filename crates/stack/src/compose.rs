@@ -313,6 +313,10 @@ pub(crate) struct TelemetryExtension {
     pub files: Vec<String>,
     pub fresh_within: Option<Spanned<String>>,
     pub required: Option<bool>,
+    /// Field names where a service's lines use unusual ones.
+    pub fields: Option<stackwarden_telemetry::FieldMapping>,
+    #[serde(default)]
+    pub alerts: Vec<Spanned<crate::telemetry::AlertEntry>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -20,6 +20,7 @@ mod project;
 mod secrets;
 mod size;
 mod source;
+mod telemetry;
 mod validate;
 
 pub use blueprint::{
@@ -37,6 +38,7 @@ pub use project::{
 pub use secrets::redacted_text;
 pub use size::parse_bytes;
 pub use source::{GoodText, LoadedStack, SavedText, StackSource, StackWatcher, POLL_INTERVAL};
+pub use telemetry::{parse_alert, TelemetryAlert, TELEMETRY_VALUES};
 pub use validate::{
     load_file, load_file_with, parse, parse_with, ExtraCheck, LimitSpec, Probe, ProbeKind, Stack,
     StackError, StackProblem, StackService, TelemetrySpec, VerifySpec, DEFAULT_MAX_BODY_BYTES,

@@ -94,7 +94,7 @@ pub struct VerifySpec {
     pub checks: Vec<ExtraCheck>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TelemetrySpec {
     /// May start with `~/`.
     pub dir: String,
@@ -104,6 +104,9 @@ pub struct TelemetrySpec {
     pub required: bool,
     /// False when these are the defaults (the report's folder).
     pub configured: bool,
+    /// Field names overriding the common ones (`fields:`).
+    pub mapping: stackwarden_telemetry::FieldMapping,
+    pub alerts: Vec<crate::telemetry::TelemetryAlert>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1022,6 +1025,8 @@ fn verify_spec(
         fresh_within: DEFAULT_FRESH_WITHIN,
         required: false,
         configured: false,
+        mapping: stackwarden_telemetry::FieldMapping::default(),
+        alerts: Vec::new(),
     };
     let Some(v) = entry else {
         return VerifySpec {
@@ -1059,6 +1064,13 @@ fn verify_spec(
                 fresh_within,
                 required: t.value.required.unwrap_or(true),
                 configured: true,
+                mapping: t.value.fields.clone().unwrap_or_default(),
+                alerts: crate::telemetry::alerts(
+                    &t.value.alerts,
+                    &t.value.files,
+                    services,
+                    problems,
+                ),
             }
         }
     };

@@ -240,6 +240,8 @@ mod tests {
             fresh_within: Duration::from_secs(60),
             required: true,
             configured: true,
+            mapping: Default::default(),
+            alerts: Vec::new(),
         };
         std::fs::create_dir(dir.path().join("t")).unwrap();
         std::fs::rename(dir.path().join("a.jsonl"), dir.path().join("t/a.jsonl")).unwrap();
