@@ -71,6 +71,7 @@ impl From<RuntimeError> for UiError {
             RuntimeError::StoreUnavailable(_)
             | RuntimeError::Write { .. }
             | RuntimeError::Held(_)
+            | RuntimeError::TelemetryFollower(_)
             | RuntimeError::Report(_) => Some(UiErrorCode::StoreUnavailable),
         };
         match (code, e) {

@@ -33,6 +33,9 @@ pub const REQUIRED_WEIGHT: f64 = 3.0;
 /// The probe name of a service's log patterns: its outcome fails, with the
 /// matched line as the observed value, while a matched line stands.
 pub const LOG_PATTERN_PROBE: &str = "log pattern";
+/// The probe name of a service's telemetry alerts: its outcome fails, with
+/// what the telemetry showed, while an alert holds.
+pub const TELEMETRY_ALERT_PROBE: &str = "telemetry alert";
 pub const OPTIONAL_WEIGHT: f64 = 1.0;
 
 /// How a probe's error starts when it has no password to log in with.
@@ -280,8 +283,21 @@ fn running_health(
             format!("log line matched: {line}"),
         );
     }
+    let is_alert = |p: &&ProbeOutcome| p.probe == TELEMETRY_ALERT_PROBE;
+    if let Some(failed) = probes
+        .unwrap_or_default()
+        .iter()
+        .find(|p| is_alert(p) && !p.success)
+    {
+        let why = failed
+            .conditions
+            .iter()
+            .find(|c| !c.success)
+            .map_or("", |c| c.observed.as_str());
+        return (ServiceStatus::Degraded, format!("telemetry alert: {why}"));
+    }
     let probes: Option<Vec<&ProbeOutcome>> =
-        probes.map(|list| list.iter().filter(|p| !is_log(p)).collect());
+        probes.map(|list| list.iter().filter(|p| !is_log(p) && !is_alert(p)).collect());
     if let Some(probes) = probes {
         let passing = probes.iter().filter(|p| p.success).count();
         // A probe that could not even try says so first: the fix is the user's.

@@ -11,6 +11,7 @@ pub mod verification;
 pub use breakdown::{
     breakdown, Absent, GroupScore, GroupSpec, HealthBreakdown, ProbeOutcome, ProbeRun,
     ResponsePoint, ServiceHealth, ServiceSpec, ServiceStatus, LOG_PATTERN_PROBE,
+    TELEMETRY_ALERT_PROBE,
 };
 pub use condition::{Condition, ConditionError, ConditionResult, Observation};
 pub use verdict::{transitions, HealthLevel, RecordedTransition, StatusTransition};

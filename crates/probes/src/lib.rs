@@ -34,6 +34,7 @@ pub use round::{
 };
 pub use schedule::{
     view, HealthRecord, HealthScheduler, LogMarks, ProbeView, StackHealth, StackServiceView,
+    MARK_PROBES,
 };
 
 pub use error::ProbeError;

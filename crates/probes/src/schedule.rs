@@ -13,7 +13,7 @@ use std::time::Instant;
 use serde::Serialize;
 use stackwarden_health::{
     transitions, HealthBreakdown, HealthLevel, ProbeOutcome, ProbeRun, StatusTransition,
-    LOG_PATTERN_PROBE,
+    LOG_PATTERN_PROBE, TELEMETRY_ALERT_PROBE,
 };
 use stackwarden_model::clock::now_ms;
 use stackwarden_model::{ContainerState, EngineStatus, HealthState, ServiceRow, StackSnapshot};
@@ -129,9 +129,13 @@ pub struct HealthScheduler {
     pub log_marks: Option<watch::Receiver<LogMarks>>,
 }
 
-/// A failing run of [`LOG_PATTERN_PROBE`] per service, while its matched
-/// line stands.
-pub type LogMarks = std::collections::BTreeMap<String, ProbeRun>;
+/// Failing runs that do not come from a probe of the stack file, keyed by
+/// service and probe name: [`LOG_PATTERN_PROBE`] while a matched log line
+/// stands, [`TELEMETRY_ALERT_PROBE`] while a telemetry alert holds.
+pub type LogMarks = std::collections::BTreeMap<(String, String), ProbeRun>;
+
+/// The probe names marks use.
+pub const MARK_PROBES: [&str; 2] = [LOG_PATTERN_PROBE, TELEMETRY_ALERT_PROBE];
 
 /// A row's name, state, HEALTHCHECK status and exit code.
 type RowKey = (String, ContainerState, HealthState, Option<i64>);
@@ -293,11 +297,8 @@ impl HealthScheduler {
             return;
         };
         let marks = rx.borrow_and_update().clone();
-        last.retain(|(service, probe), _| {
-            probe != LOG_PATTERN_PROBE || marks.contains_key(service)
-        });
-        for (service, run) in marks {
-            let key = (service, LOG_PATTERN_PROBE.to_string());
+        last.retain(|key, _| !MARK_PROBES.contains(&key.1.as_str()) || marks.contains_key(key));
+        for (key, run) in marks {
             if last.get(&key) != Some(&run) {
                 self.record(HealthRecord::Run(run.clone()));
                 last.insert(key, run);
@@ -492,10 +493,12 @@ pub fn view(
     let mut last_runs = Vec::new();
     let mut outcomes: HashMap<String, Vec<ProbeOutcome>> = HashMap::new();
     for s in &stack.services {
-        let log = last
-            .get(&(s.name.clone(), LOG_PATTERN_PROBE.to_string()))
-            .filter(|r| !r.outcome.success);
-        if s.probes.is_empty() && log.is_none() {
+        let marked: Vec<&ProbeRun> = MARK_PROBES
+            .iter()
+            .filter_map(|probe| last.get(&(s.name.clone(), (*probe).to_string())))
+            .filter(|r| !r.outcome.success)
+            .collect();
+        if s.probes.is_empty() && marked.is_empty() {
             continue;
         }
         let list = outcomes.entry(s.name.clone()).or_default();
@@ -505,7 +508,7 @@ pub fn view(
                 last_runs.push(run.clone());
             }
         }
-        if let Some(run) = log {
+        for run in marked {
             list.push(run.outcome.clone());
             last_runs.push(run.clone());
         }

@@ -24,6 +24,8 @@ pub enum RuntimeError {
     StoreUnavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the telemetry follower failed: {0}")]
+    TelemetryFollower(String),
     #[error("drill refused: {0}")]
     DrillRefused(String),
     #[error("the healer holds no service {0:?} in quarantine")]

@@ -353,7 +353,7 @@ pub async fn heal(mut inputs: HealerInputs) {
                         mark_runs.insert(m.service.clone(), m.started_at_ms);
                         let run = mark_run(&m.service, &m.pattern, &m.line);
                         inputs.marks.send_modify(|marks| {
-                            marks.insert(m.service, run);
+                            marks.insert((m.service, LOG_PATTERN_PROBE.to_string()), run);
                         });
                     }
                 }
@@ -477,7 +477,7 @@ fn clear_marks(inputs: &HealerInputs, runs: &mut HashMap<String, Option<i64>>) {
     for service in gone {
         runs.remove(&service);
         inputs.marks.send_modify(|m| {
-            m.remove(&service);
+            m.remove(&(service.clone(), LOG_PATTERN_PROBE.to_string()));
         });
     }
 }

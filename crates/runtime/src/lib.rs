@@ -20,6 +20,7 @@ pub mod notices;
 mod recorder;
 mod recovery;
 pub mod supervisor;
+pub mod telemetry;
 mod verification;
 
 use std::path::PathBuf;
@@ -77,6 +78,8 @@ pub struct RuntimeOptions {
     /// start (`true`, the CLI) or watch without recording (the window).
     pub refuse_when_held: bool,
     pub retention_every: Duration,
+    /// How often the telemetry files are looked at.
+    pub telemetry_every: Duration,
     /// Sample CPU and memory from the start (a host that shows no window
     /// still wants resource history).
     pub sampling: bool,
@@ -103,6 +106,7 @@ impl RuntimeOptions {
             host,
             refuse_when_held: false,
             retention_every: RETENTION_EVERY,
+            telemetry_every: telemetry::TELEMETRY_EVERY,
             sampling: false,
             secrets: None,
         }
@@ -176,6 +180,7 @@ struct Inner {
     health: watch::Receiver<StackHealth>,
     stacks: watch::Receiver<LoadedStack>,
     state: watch::Receiver<RuntimeState>,
+    telemetry: watch::Receiver<telemetry::TelemetryLive>,
     store: Option<Store>,
     store_error: Option<String>,
     /// The store recorders write to; `None` while another process records.
@@ -472,6 +477,24 @@ impl Runtime {
             producers.spawn("healer", move || healer::heal(inputs.clone()));
         }
 
+        // The telemetry files, followed while this runtime records.
+        let telemetry_out = Arc::new(watch::channel(telemetry::TelemetryLive::default()).0);
+        {
+            let stacks = stacks_out.subscribe();
+            let to = write_to.subscribe();
+            let (live, marks) = (Arc::clone(&telemetry_out), Arc::clone(&log_marks));
+            let every = options.telemetry_every;
+            producers.spawn("telemetry follower", move || {
+                telemetry::follow(telemetry::TelemetryInputs {
+                    stacks: stacks.clone(),
+                    to: to.clone(),
+                    live: Arc::clone(&live),
+                    marks: Arc::clone(&marks),
+                    every,
+                })
+            });
+        }
+
         // The one state stream.
         let status = RuntimeStatus {
             recording,
@@ -516,6 +539,7 @@ impl Runtime {
                 health: health_out.subscribe(),
                 stacks: stacks_out.subscribe(),
                 state: state_out.subscribe(),
+                telemetry: telemetry_out.subscribe(),
                 store,
                 store_error,
                 write_to: write_to.subscribe(),
@@ -542,6 +566,27 @@ impl Runtime {
     /// The one stream the window, the tray and `watch` read.
     pub fn state(&self) -> watch::Receiver<RuntimeState> {
         self.inner.state.clone()
+    }
+
+    /// The telemetry follower's files, last events and alerts.
+    pub fn telemetry_live(&self) -> telemetry::TelemetryLive {
+        self.inner.telemetry.borrow().clone()
+    }
+
+    /// The telemetry aggregates from `since_ms` on, from the store.
+    pub async fn telemetry_report(
+        &self,
+        since_ms: i64,
+    ) -> Result<telemetry::TelemetryReport, RuntimeError> {
+        let store = self.inner.store.as_ref().ok_or_else(|| {
+            RuntimeError::StoreUnavailable(
+                self.inner
+                    .store_error
+                    .clone()
+                    .unwrap_or_else(|| "no data folder".to_string()),
+            )
+        })?;
+        Ok(telemetry::report(store, since_ms, stackwarden_model::clock::now_ms()).await?)
     }
 
     /// What this runtime is in the middle of that stopping it would cut

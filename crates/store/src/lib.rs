@@ -10,6 +10,7 @@ mod drills;
 mod health_history;
 mod incidents;
 mod recoveries;
+mod telemetry;
 mod verification;
 
 pub use actions::{ActionRecord, ActionSource, StoredAction};
@@ -17,6 +18,7 @@ pub use drills::{DrillRecord, StoredDrill};
 pub use health_history::StoredStack;
 pub use incidents::{Evidence, Gap, StoredIncident};
 pub use recoveries::{StoredRecovery, KEEP_FINGERPRINTS};
+pub use telemetry::{StoredMinute, TelemetryFile, KEEP_BAD_LINES};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -219,7 +221,10 @@ impl Store {
             .prune_health(now_ms, now_ms.saturating_sub(max_age_ms))
             .await?;
         let runs = self.prune_verifications(KEEP_VERIFICATION_RUNS).await?;
-        Ok(by_age + by_count + health + runs)
+        let telemetry = self
+            .prune_telemetry(now_ms.saturating_sub(max_age_ms))
+            .await?;
+        Ok(by_age + by_count + health + runs + telemetry)
     }
 
     pub async fn close(&self) {

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::follow::Sink;
 use crate::line::{Event, Malformed};
@@ -126,8 +127,10 @@ impl MinuteStats {
 }
 
 /// A bad line as kept: where, why, and its start made safe to show.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "bindings/")]
 pub struct BadLine {
+    #[ts(type = "number")]
     pub line_no: u64,
     pub reason: String,
     /// The line's start with control characters and invalid UTF-8 replaced.
@@ -135,9 +138,12 @@ pub struct BadLine {
 }
 
 /// The last events, for the live list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export, export_to = "bindings/")]
 pub struct RecentEvent {
+    #[ts(type = "number")]
     pub line_no: u64,
+    #[ts(type = "number")]
     pub at_ms: i64,
     pub service: Option<String>,
     pub event: Option<String>,
@@ -219,11 +225,14 @@ pub fn safe_text(bytes: &[u8]) -> String {
 
 /// Minutes summed over a span, per service and event, with what a reader
 /// shows.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export, export_to = "bindings/")]
 pub struct Totals {
     pub service: String,
     pub event: String,
+    #[ts(type = "number")]
     pub count: u64,
+    #[ts(type = "number")]
     pub errors: u64,
     /// errors / count.
     pub error_rate: f64,

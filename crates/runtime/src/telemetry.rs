@@ -1,0 +1,550 @@
+//! Follows the stack's telemetry files while the runtime records: reads
+//! what each service appended, writes the per-minute aggregates and the
+//! file's cursor to the store in one transaction, keeps the last events for
+//! the live list, and evaluates the stack file's telemetry alerts, marking
+//! a service unhealthy (a failing [`TELEMETRY_ALERT_PROBE`] run) while one
+//! holds. [`report`] reads it all back for the window and the CLI.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use stackwarden_health::TELEMETRY_ALERT_PROBE;
+use stackwarden_health::{ConditionResult, Observation, ProbeOutcome, ProbeRun};
+use stackwarden_model::clock::now_ms;
+use stackwarden_probes::LogMarks;
+use stackwarden_stack::{LoadedStack, TelemetryAlert, TelemetrySpec};
+use stackwarden_store::{Store, StoreError, TelemetryFile};
+use stackwarden_telemetry::{
+    BadLine, Batch, FieldMapping, FileState, Follower, MinuteStats, RecentEvent, Totals, MINUTE_MS,
+    RECENT_KEPT,
+};
+use tokio::sync::watch;
+use ts_rs::TS;
+
+use crate::recorder::WriteTo;
+use crate::RuntimeError;
+
+/// How often the files are looked at.
+pub const TELEMETRY_EVERY: Duration = Duration::from_secs(1);
+/// Bytes read from one file per transaction.
+const BATCH_BYTES: u64 = 8 << 20;
+/// A minute with at least this error rate and [`BURST_MIN_ERRORS`] errors
+/// is part of an error burst on the timeline.
+pub const BURST_RATE: f64 = 0.05;
+pub const BURST_MIN_ERRORS: u64 = 3;
+
+/// One followed file, as the live state shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct LiveFile {
+    /// The name in the stack file.
+    pub file: String,
+    pub path: String,
+    /// "following", "folder missing", "file missing", or why it cannot be read.
+    pub state: String,
+}
+
+/// A telemetry alert of the stack file, now.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct AlertState {
+    pub service: String,
+    pub rule: String,
+    pub holding: bool,
+    /// What the last minutes showed.
+    pub observed: String,
+}
+
+/// The follower's state, on its own stream.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct TelemetryLive {
+    pub files: Vec<LiveFile>,
+    /// The newest events of every file, newest last.
+    pub recent: Vec<RecentEvent>,
+    pub alerts: Vec<AlertState>,
+    /// Why nothing is followed ("another process records"), if so.
+    pub paused: Option<String>,
+}
+
+pub(crate) struct TelemetryInputs {
+    pub stacks: watch::Receiver<LoadedStack>,
+    pub to: WriteTo,
+    pub live: Arc<watch::Sender<TelemetryLive>>,
+    pub marks: Arc<watch::Sender<LogMarks>>,
+    pub every: Duration,
+}
+
+/// The files of `spec`: its name for each and where it is.
+pub fn files_of(spec: &TelemetrySpec, home: Option<&Path>) -> Vec<(String, PathBuf)> {
+    let dir = stackwarden_verify::expand_home(&spec.dir, home);
+    spec.files
+        .iter()
+        .map(|f| (f.clone(), dir.join(f)))
+        .collect()
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+fn state_text(state: &FileState) -> String {
+    match state {
+        FileState::Following => "following".to_string(),
+        FileState::MissingFolder => "folder missing".to_string(),
+        FileState::MissingFile => "file missing".to_string(),
+        FileState::Unreadable(why) => format!("cannot be read: {why}"),
+    }
+}
+
+/// Reads `follower`'s file to its end (or `max_rounds` batches), writing
+/// each batch with the cursor; returns the last poll's state and the last
+/// events seen.
+pub async fn catch_up(
+    store: &Store,
+    file: &str,
+    mut follower: Follower,
+    max_rounds: usize,
+) -> Result<(Follower, FileState, Batch), RuntimeError> {
+    let mut seen = Batch::default();
+    let mut state = FileState::Following;
+    for _ in 0..max_rounds {
+        let (back, batch, polled) = tokio::task::spawn_blocking(move || {
+            let mut batch = Batch::default();
+            let polled = follower.poll(BATCH_BYTES, &mut batch);
+            (follower, batch, polled)
+        })
+        .await
+        .map_err(|e| RuntimeError::TelemetryFollower(e.to_string()))?;
+        follower = back;
+        state = polled.state.clone();
+        if let Some(cursor) = follower.cursor() {
+            if polled.bytes > 0 || polled.restarted {
+                store
+                    .record_telemetry(file, &cursor, &batch, now_ms())
+                    .await?;
+            }
+        }
+        seen.events += batch.events;
+        seen.malformed += batch.malformed;
+        for e in batch.recent {
+            if seen.recent.len() == RECENT_KEPT {
+                seen.recent.pop_front();
+            }
+            seen.recent.push_back(e);
+        }
+        for (k, v) in batch.minutes {
+            seen.minutes.entry(k).or_default().merge(&v);
+        }
+        if !polled.more {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    Ok((follower, state, seen))
+}
+
+/// The follower task: runs until the runtime stops.
+pub(crate) async fn follow(mut inputs: TelemetryInputs) {
+    let mut followers: HashMap<String, (PathBuf, FieldMapping, Follower)> = HashMap::new();
+    let mut minutes: BTreeMap<(String, i64), MinuteStats> = BTreeMap::new();
+    let mut recent: VecDeque<RecentEvent> = VecDeque::new();
+    let mut seeded = false;
+    let mut ticker = tokio::time::interval(inputs.every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let Some(stack) = inputs.stacks.borrow_and_update().stack.clone() else {
+            continue;
+        };
+        let spec = &stack.verify.telemetry;
+        let Some(store) = inputs.to.borrow_and_update().clone() else {
+            followers.clear();
+            seeded = false;
+            publish(&inputs, TelemetryLive {
+                paused: Some("not recording here: the process that records into the data folder follows the telemetry".to_string()),
+                ..TelemetryLive::default()
+            });
+            continue;
+        };
+        let window = alert_window(&spec.alerts);
+        if !seeded {
+            match store
+                .telemetry_minutes_since(now_ms() - window * MINUTE_MS)
+                .await
+            {
+                Ok(stored) => {
+                    minutes.clear();
+                    for m in stored {
+                        minutes
+                            .entry((m.file, m.key.minute_ms))
+                            .or_default()
+                            .merge(&m.stats);
+                    }
+                    seeded = true;
+                }
+                Err(e) => {
+                    tracing::warn!("cannot read telemetry minutes: {e}");
+                    continue;
+                }
+            }
+        }
+        let mut live = TelemetryLive::default();
+        let wanted = files_of(spec, home().as_deref());
+        followers.retain(|name, (path, mapping, _)| {
+            wanted.iter().any(|(n, p)| n == name && p == path) && *mapping == spec.mapping
+        });
+        for (name, path) in wanted {
+            let follower = match followers.remove(&name) {
+                Some((_, _, f)) => f,
+                None => {
+                    let cursor = match store.telemetry_cursor(&name).await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            tracing::warn!("cannot read where {name} was left: {e}");
+                            continue;
+                        }
+                    };
+                    Follower::new(path.clone(), spec.mapping.clone(), cursor)
+                }
+            };
+            match catch_up(&store, &name, follower, 64).await {
+                Ok((follower, state, seen)) => {
+                    for (k, v) in &seen.minutes {
+                        minutes
+                            .entry((name.clone(), k.minute_ms))
+                            .or_default()
+                            .merge(v);
+                    }
+                    for e in seen.recent {
+                        recent.push_back(e);
+                    }
+                    live.files.push(LiveFile {
+                        file: name.clone(),
+                        path: path.display().to_string(),
+                        state: state_text(&state),
+                    });
+                    followers.insert(name, (path, spec.mapping.clone(), follower));
+                }
+                Err(e) => {
+                    tracing::warn!("telemetry of {name} not recorded: {e}");
+                    live.files.push(LiveFile {
+                        file: name.clone(),
+                        path: path.display().to_string(),
+                        state: format!("not recorded: {e}"),
+                    });
+                }
+            }
+        }
+        recent.make_contiguous().sort_by_key(|e| e.at_ms);
+        while recent.len() > RECENT_KEPT {
+            recent.pop_front();
+        }
+        let now = now_ms();
+        let oldest = (now - (window + 1) * MINUTE_MS).div_euclid(MINUTE_MS) * MINUTE_MS;
+        minutes.retain(|(_, m), _| *m >= oldest);
+        live.recent = recent.iter().cloned().collect();
+        live.alerts = spec
+            .alerts
+            .iter()
+            .map(|a| evaluate(a, &minutes, now))
+            .collect();
+        set_marks(&inputs.marks, &live.alerts);
+        publish(&inputs, live);
+    }
+}
+
+fn publish(inputs: &TelemetryInputs, live: TelemetryLive) {
+    inputs.live.send_if_modified(|old| {
+        let changed = *old != live;
+        if changed {
+            *old = live;
+        }
+        changed
+    });
+}
+
+/// Minutes kept in memory: the longest alert's span.
+fn alert_window(alerts: &[TelemetryAlert]) -> i64 {
+    alerts
+        .iter()
+        .map(|a| i64::from(a.minutes))
+        .max()
+        .unwrap_or(1)
+        .max(5)
+}
+
+/// The values an alert reads from one minute (or any span) of events.
+pub fn values_of(stats: &MinuteStats) -> serde_json::Value {
+    let rate = if stats.count == 0 {
+        serde_json::Value::Null
+    } else {
+        serde_json::json!(stats.errors as f64 / stats.count as f64)
+    };
+    serde_json::json!({
+        "EVENTS": stats.count,
+        "ERRORS": stats.errors,
+        "ERROR_RATE": rate,
+        "LATENCY_P50": stats.latency.quantile(0.50),
+        "LATENCY_P95": stats.latency.quantile(0.95),
+        "LATENCY_P99": stats.latency.quantile(0.99),
+    })
+}
+
+/// Whether `alert` held for each of its last complete minutes.
+pub fn evaluate(
+    alert: &TelemetryAlert,
+    minutes: &BTreeMap<(String, i64), MinuteStats>,
+    now_ms: i64,
+) -> AlertState {
+    let current = now_ms.div_euclid(MINUTE_MS) * MINUTE_MS;
+    let mut observed = Vec::new();
+    let mut holding = true;
+    for back in (1..=i64::from(alert.minutes)).rev() {
+        let minute = current - back * MINUTE_MS;
+        let mut stats = MinuteStats::default();
+        for ((file, m), s) in minutes {
+            if *m == minute && alert.file.as_deref().is_none_or(|f| f == file) {
+                stats.merge(s);
+            }
+        }
+        let values = values_of(&stats);
+        let result = alert.condition.evaluate(&Observation {
+            values: Some(&values),
+            ..Default::default()
+        });
+        holding &= stats.count > 0 && result.success;
+        observed.push(if stats.count == 0 {
+            "no events".to_string()
+        } else {
+            result.observed
+        });
+    }
+    let span = if alert.minutes == 1 {
+        "the last minute".to_string()
+    } else {
+        format!("each of the last {} minutes", alert.minutes)
+    };
+    AlertState {
+        service: alert.service.clone(),
+        rule: alert.text.clone(),
+        holding,
+        observed: format!("{} in {span}: {}", alert.text, observed.join(", ")),
+    }
+}
+
+/// One failing run per service with an alert holding; the rest cleared.
+fn set_marks(marks: &watch::Sender<LogMarks>, alerts: &[AlertState]) {
+    let mut wanted: BTreeMap<String, Vec<ConditionResult>> = BTreeMap::new();
+    for a in alerts.iter().filter(|a| a.holding) {
+        wanted
+            .entry(a.service.clone())
+            .or_default()
+            .push(ConditionResult {
+                condition: format!("telemetry alert `{}` holds", a.rule),
+                success: false,
+                observed: a.observed.clone(),
+            });
+    }
+    marks.send_if_modified(|m| {
+        let before = m.clone();
+        m.retain(|(service, probe), _| {
+            probe != TELEMETRY_ALERT_PROBE || wanted.contains_key(service)
+        });
+        for (service, conditions) in &wanted {
+            let key = (service.clone(), TELEMETRY_ALERT_PROBE.to_string());
+            let same = m
+                .get(&key)
+                .is_some_and(|run| run.outcome.conditions == *conditions);
+            if !same {
+                m.insert(
+                    key,
+                    ProbeRun {
+                        service: service.clone(),
+                        at_ms: now_ms(),
+                        duration_ms: 0.0,
+                        outcome: ProbeOutcome {
+                            probe: TELEMETRY_ALERT_PROBE.to_string(),
+                            success: false,
+                            conditions: conditions.clone(),
+                            error: None,
+                        },
+                    },
+                );
+            }
+        }
+        *m != before
+    });
+}
+
+/// A span of minutes in which a file's errors burst.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct Burst {
+    pub file: String,
+    #[ts(type = "number")]
+    pub from_ms: i64,
+    #[ts(type = "number")]
+    pub to_ms: i64,
+    /// The highest minute's error rate, 0..=1.
+    pub peak_rate: f64,
+    #[ts(type = "number")]
+    pub events: u64,
+    #[ts(type = "number")]
+    pub errors: u64,
+}
+
+/// One minute of every file summed, for the charts.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct MinutePoint {
+    #[ts(type = "number")]
+    pub minute_ms: i64,
+    #[ts(type = "number")]
+    pub events: u64,
+    #[ts(type = "number")]
+    pub errors: u64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+}
+
+/// A followed file over the span.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct FileReport {
+    pub file: String,
+    /// Since it was first read.
+    #[ts(type = "number")]
+    pub events_total: u64,
+    #[ts(type = "number")]
+    pub malformed_total: u64,
+    #[ts(type = "number")]
+    pub updated_ms: i64,
+    /// The newest bad lines, newest first.
+    pub bad_lines: Vec<BadLine>,
+    /// Events in the span.
+    #[ts(type = "number")]
+    pub events: u64,
+    #[ts(type = "number")]
+    pub errors: u64,
+}
+
+/// What the Telemetry view and `stackwarden telemetry` show.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct TelemetryReport {
+    #[ts(type = "number")]
+    pub since_ms: i64,
+    #[ts(type = "number")]
+    pub now_ms: i64,
+    pub files: Vec<FileReport>,
+    /// Per service and event type over the span, busiest first.
+    pub totals: Vec<Totals>,
+    pub series: Vec<MinutePoint>,
+    pub bursts: Vec<Burst>,
+}
+
+/// The span's aggregates from the store.
+pub async fn report(
+    store: &Store,
+    since_ms: i64,
+    now_ms: i64,
+) -> Result<TelemetryReport, StoreError> {
+    let stored = store.telemetry_minutes_since(since_ms).await?;
+    let files: Vec<TelemetryFile> = store.telemetry_files().await?;
+    let mut by_key: BTreeMap<(String, String), MinuteStats> = BTreeMap::new();
+    let mut by_minute: BTreeMap<i64, MinuteStats> = BTreeMap::new();
+    let mut by_file_minute: BTreeMap<(String, i64), MinuteStats> = BTreeMap::new();
+    let mut by_file: HashMap<String, MinuteStats> = HashMap::new();
+    for m in &stored {
+        by_key
+            .entry((m.key.service.clone(), m.key.event.clone()))
+            .or_default()
+            .merge(&m.stats);
+        by_minute
+            .entry(m.key.minute_ms)
+            .or_default()
+            .merge(&m.stats);
+        by_file_minute
+            .entry((m.file.clone(), m.key.minute_ms))
+            .or_default()
+            .merge(&m.stats);
+        by_file.entry(m.file.clone()).or_default().merge(&m.stats);
+    }
+    let mut totals: Vec<Totals> = by_key
+        .iter()
+        .map(|((service, event), s)| Totals::of(service, event, s))
+        .collect();
+    totals.sort_by(|a, b| b.count.cmp(&a.count).then(a.service.cmp(&b.service)));
+    let series = by_minute
+        .iter()
+        .map(|(minute_ms, s)| MinutePoint {
+            minute_ms: *minute_ms,
+            events: s.count,
+            errors: s.errors,
+            p50_ms: s.latency.quantile(0.50),
+            p95_ms: s.latency.quantile(0.95),
+        })
+        .collect();
+    Ok(TelemetryReport {
+        since_ms,
+        now_ms,
+        files: files
+            .into_iter()
+            .map(|f| {
+                let span = by_file.get(&f.file).cloned().unwrap_or_default();
+                FileReport {
+                    file: f.file,
+                    events_total: f.events_total,
+                    malformed_total: f.malformed_total,
+                    updated_ms: f.updated_ms,
+                    bad_lines: f.bad_lines,
+                    events: span.count,
+                    errors: span.errors,
+                }
+            })
+            .collect(),
+        totals,
+        series,
+        bursts: bursts(&by_file_minute),
+    })
+}
+
+/// Consecutive burst minutes of each file, merged.
+pub fn bursts(minutes: &BTreeMap<(String, i64), MinuteStats>) -> Vec<Burst> {
+    let mut out: Vec<Burst> = Vec::new();
+    for ((file, minute), s) in minutes {
+        let rate = if s.count == 0 {
+            0.0
+        } else {
+            s.errors as f64 / s.count as f64
+        };
+        if rate < BURST_RATE || s.errors < BURST_MIN_ERRORS {
+            continue;
+        }
+        match out.last_mut() {
+            Some(b) if b.file == *file && b.to_ms == *minute => {
+                b.to_ms = minute + MINUTE_MS;
+                b.peak_rate = b.peak_rate.max(rate);
+                b.events += s.count;
+                b.errors += s.errors;
+            }
+            _ => out.push(Burst {
+                file: file.clone(),
+                from_ms: *minute,
+                to_ms: minute + MINUTE_MS,
+                peak_rate: rate,
+                events: s.count,
+                errors: s.errors,
+            }),
+        }
+    }
+    out.sort_by_key(|b| b.from_ms);
+    out
+}
+
+#[cfg(test)]
+mod tests;

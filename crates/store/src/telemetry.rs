@@ -1,0 +1,304 @@
+//! The telemetry follower's records: where reading stopped in each file and
+//! the per-minute aggregates it read, written together in one transaction
+//! so a restart never counts a line twice; the newest bad lines of each
+//! file as examples.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sqlx::Row;
+use stackwarden_telemetry::{BadLine, Batch, Cursor, Histogram, MinuteKey, MinuteStats};
+
+use crate::{Store, StoreError};
+
+/// Bad lines kept per file as examples.
+pub const KEEP_BAD_LINES: i64 = 20;
+
+/// One followed file as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TelemetryFile {
+    pub file: String,
+    pub events_total: u64,
+    pub malformed_total: u64,
+    /// When it was last read with something new.
+    pub updated_ms: i64,
+    /// The newest bad lines, newest first.
+    pub bad_lines: Vec<BadLine>,
+}
+
+/// One stored minute of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMinute {
+    pub file: String,
+    pub key: MinuteKey,
+    pub stats: MinuteStats,
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+impl Store {
+    /// Where reading `file` stopped, if it was ever read.
+    pub async fn telemetry_cursor(&self, file: &str) -> Result<Option<Cursor>, StoreError> {
+        let row = sqlx::query(
+            "SELECT dev, ino, byte_offset, line_no, skipping FROM telemetry_files WHERE file = ?",
+        )
+        .bind(file)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| Cursor {
+            dev: to_u64(r.get(0)),
+            ino: to_u64(r.get(1)),
+            offset: to_u64(r.get(2)),
+            line_no: to_u64(r.get(3)),
+            skipping: r.get::<i64, _>(4) != 0,
+        }))
+    }
+
+    /// Adds what one or more polls of `file` read, and moves its cursor, in
+    /// one transaction.
+    pub async fn record_telemetry(
+        &self,
+        file: &str,
+        cursor: &Cursor,
+        batch: &Batch,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (key, stats) in &batch.minutes {
+            let existing = sqlx::query(
+                "SELECT count, errors, latency FROM telemetry_minutes WHERE file = ? AND minute_ms = ? AND service = ? AND event = ?",
+            )
+            .bind(file)
+            .bind(key.minute_ms)
+            .bind(&key.service)
+            .bind(&key.event)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let mut merged = stats.clone();
+            if let Some(r) = existing {
+                merged.merge(&MinuteStats {
+                    count: to_u64(r.get(0)),
+                    errors: to_u64(r.get(1)),
+                    latency: Histogram::decode(r.get::<&str, _>(2)),
+                });
+            }
+            sqlx::query(
+                "INSERT OR REPLACE INTO telemetry_minutes (file, minute_ms, service, event, count, errors, latency) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(file)
+            .bind(key.minute_ms)
+            .bind(&key.service)
+            .bind(&key.event)
+            .bind(to_i64(merged.count))
+            .bind(to_i64(merged.errors))
+            .bind(merged.latency.encode())
+            .execute(&mut *tx)
+            .await?;
+        }
+        for bad in &batch.examples {
+            sqlx::query(
+                "INSERT INTO telemetry_bad_lines (file, line_no, reason, excerpt, seen_ms) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(file)
+            .bind(to_i64(bad.line_no))
+            .bind(&bad.reason)
+            .bind(&bad.excerpt)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !batch.examples.is_empty() {
+            sqlx::query(
+                "DELETE FROM telemetry_bad_lines WHERE file = ? AND id NOT IN (SELECT id FROM telemetry_bad_lines WHERE file = ? ORDER BY id DESC LIMIT ?)",
+            )
+            .bind(file)
+            .bind(file)
+            .bind(KEEP_BAD_LINES)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO telemetry_files (file, dev, ino, byte_offset, line_no, skipping, events_total, malformed_total, updated_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (file) DO UPDATE SET dev = excluded.dev, ino = excluded.ino,
+                 byte_offset = excluded.byte_offset, line_no = excluded.line_no, skipping = excluded.skipping,
+                 events_total = events_total + excluded.events_total,
+                 malformed_total = malformed_total + excluded.malformed_total,
+                 updated_ms = CASE WHEN excluded.events_total + excluded.malformed_total > 0
+                                   THEN excluded.updated_ms ELSE updated_ms END",
+        )
+        .bind(file)
+        .bind(to_i64(cursor.dev))
+        .bind(to_i64(cursor.ino))
+        .bind(to_i64(cursor.offset))
+        .bind(to_i64(cursor.line_no))
+        .bind(i64::from(cursor.skipping))
+        .bind(to_i64(batch.events))
+        .bind(to_i64(batch.malformed))
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every minute from `since_ms` on, oldest first.
+    pub async fn telemetry_minutes_since(
+        &self,
+        since_ms: i64,
+    ) -> Result<Vec<StoredMinute>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT file, minute_ms, service, event, count, errors, latency FROM telemetry_minutes WHERE minute_ms >= ? ORDER BY minute_ms, file, service, event",
+        )
+        .bind(since_ms.div_euclid(60_000) * 60_000)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StoredMinute {
+                file: r.get(0),
+                key: MinuteKey {
+                    minute_ms: r.get(1),
+                    service: r.get(2),
+                    event: r.get(3),
+                },
+                stats: MinuteStats {
+                    count: to_u64(r.get(4)),
+                    errors: to_u64(r.get(5)),
+                    latency: Histogram::decode(r.get::<&str, _>(6)),
+                },
+            })
+            .collect())
+    }
+
+    /// The files ever followed, with totals and their newest bad lines.
+    pub async fn telemetry_files(&self) -> Result<Vec<TelemetryFile>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT file, events_total, malformed_total, updated_ms FROM telemetry_files ORDER BY file",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let bad = sqlx::query(
+            "SELECT file, line_no, reason, excerpt FROM telemetry_bad_lines ORDER BY id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut bad_by_file: BTreeMap<String, Vec<BadLine>> = BTreeMap::new();
+        for r in bad {
+            bad_by_file.entry(r.get(0)).or_default().push(BadLine {
+                line_no: to_u64(r.get(1)),
+                reason: r.get(2),
+                excerpt: r.get(3),
+            });
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let file: String = r.get(0);
+                TelemetryFile {
+                    bad_lines: bad_by_file.remove(&file).unwrap_or_default(),
+                    file,
+                    events_total: to_u64(r.get(1)),
+                    malformed_total: to_u64(r.get(2)),
+                    updated_ms: r.get(3),
+                }
+            })
+            .collect())
+    }
+
+    /// Deletes minutes and bad lines older than `before_ms`.
+    pub(crate) async fn prune_telemetry(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let minutes = sqlx::query("DELETE FROM telemetry_minutes WHERE minute_ms < ?")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        let bad = sqlx::query("DELETE FROM telemetry_bad_lines WHERE seen_ms < ?")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(minutes + bad)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use stackwarden_telemetry::{Event, Malformed, Sink};
+
+    use super::*;
+    use crate::Retention;
+
+    async fn store(dir: &std::path::Path) -> Store {
+        Store::open(
+            dir,
+            Retention {
+                max_age: Duration::from_secs(3600),
+                max_per_container: 100,
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    fn event(at_ms: i64, failed: bool) -> Event {
+        Event {
+            at_ms,
+            event: Some("call".into()),
+            service: Some("aidb".into()),
+            latency_ms: Some(10.0),
+            failed,
+        }
+    }
+
+    #[tokio::test]
+    async fn batches_add_up_with_the_cursor_and_retention_drops_old_minutes() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path()).await;
+        let now = 10 * 3600 * 1000;
+        let mut first = Batch::default();
+        first.event(1, event(now - 120_000, false));
+        first.event(2, event(now - 110_000, true));
+        first.event(3, event(now - 3 * 3600 * 1000, false));
+        first.malformed(4, Malformed::NotObject, b"[1]");
+        let cursor = Cursor {
+            dev: 1,
+            ino: 2,
+            offset: 100,
+            line_no: 4,
+            skipping: false,
+        };
+        s.record_telemetry("a.jsonl", &cursor, &first, now)
+            .await
+            .unwrap();
+        let mut second = Batch::default();
+        second.event(5, event(now - 100_000, false));
+        let later = Cursor {
+            offset: 130,
+            line_no: 5,
+            ..cursor
+        };
+        s.record_telemetry("a.jsonl", &later, &second, now)
+            .await
+            .unwrap();
+        assert_eq!(s.telemetry_cursor("a.jsonl").await.unwrap(), Some(later));
+        assert_eq!(s.telemetry_cursor("b.jsonl").await.unwrap(), None);
+        let minutes = s.telemetry_minutes_since(now - 3600 * 1000).await.unwrap();
+        assert_eq!(minutes.len(), 1);
+        assert_eq!((minutes[0].stats.count, minutes[0].stats.errors), (3, 1));
+        assert_eq!(minutes[0].stats.latency.count(), 3);
+        let files = s.telemetry_files().await.unwrap();
+        assert_eq!((files[0].events_total, files[0].malformed_total), (4, 1));
+        assert_eq!(files[0].bad_lines[0].line_no, 4);
+        s.prune(now).await.unwrap();
+        assert_eq!(s.telemetry_minutes_since(0).await.unwrap().len(), 1);
+    }
+}
