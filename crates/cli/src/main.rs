@@ -11,6 +11,7 @@ mod report;
 mod stack_input;
 mod store;
 mod table;
+mod telemetry;
 mod timeline;
 mod verify;
 mod watch;
@@ -124,6 +125,23 @@ enum Command {
         /// when it ends in .html, else Markdown (chart as a PNG beside it).
         #[arg(long, value_name = "FILE", requires = "incident")]
         report: Option<PathBuf>,
+    },
+    /// The AI services' telemetry: events, errors and latencies per service
+    /// and event type, error bursts, and each file's malformed-line count.
+    /// Reads what was appended first unless the app or a watch records.
+    /// Exit code: 0, 1 no store, 64 a --since that is not a duration, 65
+    /// invalid stack.
+    Telemetry {
+        /// How far back (`90m`, `1h`, `7d`).
+        #[arg(long, default_value = "1h", value_name = "DURATION")]
+        since: String,
+        /// The compose file(s) naming the telemetry files (default: the
+        /// config's, else the built-in AI stack).
+        #[arg(long, value_name = "FILE")]
+        stack: Vec<PathBuf>,
+        /// Print the aggregates as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Kill a healthy service's container on purpose and measure how the
     /// self-healer brings it back: seen failing, healer acted, running
@@ -277,6 +295,18 @@ fn main() -> ExitCode {
                 &timeline::TimelineArgs {
                     since: &since,
                     service: service.as_deref(),
+                    json,
+                },
+            )
+        }
+        Some(Command::Telemetry { since, stack, json }) => {
+            let config = load_config(cli.config.as_deref());
+            let files = stack_files(stack, &config);
+            telemetry::run(
+                &config,
+                &telemetry::TelemetryArgs {
+                    since: &since,
+                    stack_files: &files,
                     json,
                 },
             )
