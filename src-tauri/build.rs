@@ -20,6 +20,7 @@ fn main() {
         "export_report",
         "recent_transitions",
         "timeline",
+        "telemetry",
         "export_incident_report",
         "incident_detail",
         "release_heal",

@@ -182,6 +182,21 @@ pub async fn timeline(
     Ok(state.runtime().timeline(span).await?)
 }
 
+/// The Telemetry view of the last `span_ms` (clamped to 1 minute .. 30
+/// days): files, aggregates, bursts, bad lines, the last events and alerts.
+#[tauri::command]
+pub async fn telemetry(
+    state: State<'_, AppState>,
+    span_ms: f64,
+) -> Result<stackwarden_runtime::telemetry::TelemetryView, UiError> {
+    let span = if span_ms.is_finite() {
+        span_ms as i64
+    } else {
+        0
+    };
+    Ok(state.runtime().telemetry_view(span).await)
+}
+
 /// Status changes of the last 24 hours, newest first.
 #[tauri::command]
 pub async fn recent_transitions(

@@ -86,6 +86,7 @@ pub fn run() -> ExitCode {
             commands::export_report,
             commands::recent_transitions,
             commands::timeline,
+            commands::telemetry,
             commands::export_incident_report,
             commands::incident_detail,
             commands::release_heal,

@@ -15,6 +15,7 @@ import type { RuntimeStatus } from "./bindings/RuntimeStatus";
 import type { VerificationSummary } from "./bindings/VerificationSummary";
 import { HealthPanel } from "./components/HealthPanel";
 import { TimelinePanel } from "./components/TimelinePanel";
+import { TelemetryPanel } from "./components/TelemetryPanel";
 import { HealingPanel } from "./components/HealingPanel";
 import { RecoveryPanel } from "./components/RecoveryPanel";
 import { SettingsPanel } from "./components/SettingsPanel";
@@ -29,12 +30,13 @@ import { keepIfEqual, useStable } from "./share";
 
 const NO_ROWS: ServiceRow[] = [];
 
-export type View = "services" | "health" | "timeline" | "healing" | "verify" | "recover" | "settings";
-const VIEWS: readonly View[] = ["services", "health", "timeline", "healing", "verify", "recover", "settings"];
+export type View = "services" | "health" | "timeline" | "telemetry" | "healing" | "verify" | "recover" | "settings";
+const VIEWS: readonly View[] = ["services", "health", "timeline", "telemetry", "healing", "verify", "recover", "settings"];
 const VIEW_LABEL: Record<View, string> = {
   services: "Services",
   health: "Health",
   timeline: "Timeline",
+  telemetry: "Telemetry",
   healing: "Healing",
   verify: "Verify",
   recover: "Recover",
@@ -270,6 +272,8 @@ export function App({ backend }: { backend: Backend }) {
             <VerifyPanel backend={backend} />
           ) : view === "timeline" ? (
             <TimelinePanel backend={backend} />
+          ) : view === "telemetry" ? (
+            <TelemetryPanel backend={backend} />
           ) : view === "healing" ? (
             <HealingPanel backend={backend} healing={runtime?.healing ?? null} />
           ) : view === "health" && connected ? (

@@ -14,6 +14,7 @@ import type { CheckResult } from "./bindings/CheckResult";
 import type { RecordedTransition } from "./bindings/RecordedTransition";
 import type { IncidentDetail } from "./bindings/IncidentDetail";
 import type { TimelineData } from "./bindings/TimelineData";
+import type { TelemetryView } from "./bindings/TelemetryView";
 import type { ReportFormat } from "./bindings/ReportFormat";
 import type { ResponsePoint } from "./bindings/ResponsePoint";
 import type { VerificationRun } from "./bindings/VerificationRun";
@@ -60,6 +61,8 @@ export interface Backend {
   recentTransitions(): Promise<RecordedTransition[]>;
   /** Lanes, gaps and incidents of the last `spanMs`. */
   timeline(spanMs: number): Promise<TimelineData>;
+  /** The telemetry of the last `spanMs`: files, aggregates, bursts, the last events. */
+  telemetry(spanMs: number): Promise<TelemetryView>;
   /** Writes one incident's report; resolves with the file's path. */
   exportIncidentReport(id: number, format: ReportFormat): Promise<string>;
   incidentDetail(id: number): Promise<IncidentDetail>;
@@ -174,6 +177,7 @@ export const tauriBackend: Backend = {
   onShowView: (handler) => listen<string>("show-view", (e) => handler(e.payload)),
   recentTransitions: () => invoke<RecordedTransition[]>("recent_transitions"),
   timeline: (spanMs) => invoke<TimelineData>("timeline", { spanMs }),
+  telemetry: (spanMs) => invoke<TelemetryView>("telemetry", { spanMs }),
   exportIncidentReport: (id, format) => invoke<string>("export_incident_report", { id, format }),
   incidentDetail: (id) => invoke<IncidentDetail>("incident_detail", { id }),
   runtimeStatus: () => invoke<RuntimeStatus>("runtime_status"),

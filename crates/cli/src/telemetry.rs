@@ -202,13 +202,7 @@ fn render(
     if !report.bursts.is_empty() {
         out.push_str("\nError bursts:\n");
         for b in &report.bursts {
-            let from = chrono::DateTime::from_timestamp_millis(b.from_ms)
-                .map(|t| {
-                    t.with_timezone(&chrono::Local)
-                        .format("%Y-%m-%d %H:%M")
-                        .to_string()
-                })
-                .unwrap_or_default();
+            let from = crate::timeline::clock(b.from_ms);
             out.push_str(&format!(
                 "  {from} for {}: {} ({} of {} events failed, peak {:.0}%)\n",
                 human_duration_ms(b.to_ms - b.from_ms),

@@ -48,6 +48,7 @@ pub fn run(config: &Config, args: &TimelineArgs<'_>) -> ExitCode {
         let incidents = store.incidents_since(since_ms).await?;
         let changes = store.transitions_since(since_ms).await?;
         let gaps = store.gaps_since(since_ms).await?;
+        let bursts = stackwarden_runtime::telemetry::bursts_since(&store, since_ms).await?;
         let mut actions = store.actions_since(since_ms).await?;
         // Those taken during an incident that began before the span.
         for i in &incidents {
@@ -60,9 +61,9 @@ pub fn run(config: &Config, args: &TimelineArgs<'_>) -> ExitCode {
             }
         }
         store.close().await;
-        Ok::<_, crate::stack_input::CliError>((incidents, changes, gaps, actions))
+        Ok::<_, crate::stack_input::CliError>((incidents, changes, gaps, actions, bursts))
     });
-    let (mut incidents, mut changes, gaps, mut actions) = match read {
+    let (mut incidents, mut changes, gaps, mut actions, bursts) = match read {
         Ok(r) => r,
         Err(e) => {
             eprintln!("stackwarden timeline: {e}");
@@ -93,12 +94,27 @@ pub fn run(config: &Config, args: &TimelineArgs<'_>) -> ExitCode {
                 .map(|g| json!({"from_ms": g.from_ms, "to_ms": g.to_ms, "reason": g.reason}))
                 .collect::<Vec<_>>(),
             "actions": actions.iter().map(action_json).collect::<Vec<_>>(),
+            "telemetry_bursts": bursts,
         }));
     } else {
         print!(
             "{}",
             render(&incidents, &changes, &gaps, &actions, since, now)
         );
+        if !bursts.is_empty() {
+            println!("\nTelemetry error bursts ({})", bursts.len());
+            for b in &bursts {
+                println!(
+                    "  {} for {}: {} ({} of {} events failed, peak {:.0}%)",
+                    clock(b.from_ms),
+                    human_duration_ms(b.to_ms - b.from_ms),
+                    shown(&b.file),
+                    b.errors,
+                    b.events,
+                    b.peak_rate * 100.0
+                );
+            }
+        }
     }
     ExitCode::SUCCESS
 }
@@ -137,7 +153,7 @@ fn incident_json(stored: &StoredIncident, actions: &[StoredAction], now: i64) ->
     })
 }
 
-fn clock(ms: i64) -> String {
+pub(crate) fn clock(ms: i64) -> String {
     stackwarden_report::when(ms)
 }
 

@@ -49,7 +49,7 @@ fn reads_what_was_appended_and_prints_the_aggregates() {
     .unwrap();
     std::fs::create_dir(dir.path().join("tel")).unwrap();
     let file = dir.path().join("tel/aidb-events.jsonl");
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = stackwarden_model::clock::now_ms();
     for i in 0..10 {
         append(
             &file,

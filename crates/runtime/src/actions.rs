@@ -436,6 +436,8 @@ pub struct TimelineData {
     /// Restarts, actions, heals and verifications in the span (and those of
     /// its incidents that began before it), oldest first.
     pub markers: Vec<ActionEntry>,
+    /// Minutes in which a telemetry file's errors burst, merged, oldest first.
+    pub bursts: Vec<crate::telemetry::Burst>,
 }
 
 /// A service's figures over the timeline's span.
@@ -466,6 +468,7 @@ impl Runtime {
                 incidents: Vec::new(),
                 figures: Vec::new(),
                 markers: Vec::new(),
+                bursts: Vec::new(),
             });
         };
         let services: Vec<(String, String)> = self
@@ -515,6 +518,7 @@ impl Runtime {
                 ),
             })
             .collect();
+        let bursts = crate::telemetry::bursts_since(store, from_ms).await?;
         Ok(TimelineData {
             from_ms,
             to_ms,
@@ -523,6 +527,7 @@ impl Runtime {
             incidents,
             figures,
             markers,
+            bursts,
         })
     }
 

@@ -573,6 +573,22 @@ impl Runtime {
         self.inner.telemetry.borrow().clone()
     }
 
+    /// The Telemetry view of the last `span_ms` (clamped to 1 minute .. 30
+    /// days).
+    pub async fn telemetry_view(&self, span_ms: i64) -> telemetry::TelemetryView {
+        let span = span_ms.clamp(60_000, TIMELINE_MAX_MS);
+        let since = stackwarden_model::clock::now_ms() - span;
+        let (report, report_error) = match self.telemetry_report(since).await {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        telemetry::TelemetryView {
+            live: self.telemetry_live(),
+            report,
+            report_error,
+        }
+    }
+
     /// The telemetry aggregates from `since_ms` on, from the store.
     pub async fn telemetry_report(
         &self,

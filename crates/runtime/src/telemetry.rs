@@ -513,6 +513,28 @@ pub async fn report(
     })
 }
 
+/// The error bursts from `since_ms` on, from the store.
+pub async fn bursts_since(store: &Store, since_ms: i64) -> Result<Vec<Burst>, StoreError> {
+    let mut by_file_minute: BTreeMap<(String, i64), MinuteStats> = BTreeMap::new();
+    for m in store.telemetry_minutes_since(since_ms).await? {
+        by_file_minute
+            .entry((m.file, m.key.minute_ms))
+            .or_default()
+            .merge(&m.stats);
+    }
+    Ok(bursts(&by_file_minute))
+}
+
+/// What the Telemetry view shows: the live state and the span's report.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export, export_to = "bindings/")]
+pub struct TelemetryView {
+    pub live: TelemetryLive,
+    pub report: Option<TelemetryReport>,
+    /// Why there is no report (no history here).
+    pub report_error: Option<String>,
+}
+
 /// Consecutive burst minutes of each file, merged.
 pub fn bursts(minutes: &BTreeMap<(String, i64), MinuteStats>) -> Vec<Burst> {
     let mut out: Vec<Burst> = Vec::new();

@@ -8,6 +8,7 @@
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { asUiError, type Backend } from "../api";
 import type { ActionEntry } from "../bindings/ActionEntry";
+import type { Burst } from "../bindings/Burst";
 import type { IncidentDetail as IncidentDetailData } from "../bindings/IncidentDetail";
 import type { IncidentEntry } from "../bindings/IncidentEntry";
 import type { Lane } from "../bindings/Lane";
@@ -264,7 +265,7 @@ export const TimelinePanel = memo(function TimelinePanel({ backend }: { backend:
             onPointerCancel={onPointerUp}
             onDoubleClick={reset}
           >
-            <Lanes lanes={data.lanes} figures={data.figures} markers={data.markers} from={view.from} to={view.to} />
+            <Lanes lanes={data.lanes} figures={data.figures} markers={data.markers} bursts={data.bursts} from={view.from} to={view.to} />
           </div>
           <Incidents backend={backend} incidents={data.incidents} markers={data.markers} open={open} onToggle={setOpen} now={data.to_ms} />
         </div>
@@ -331,23 +332,38 @@ function HoverTip({ register }: { register: React.MutableRefObject<((t: Tip | nu
   );
 }
 
+/** What a burst of telemetry errors was, for its hover text. */
+export function burstTitle(b: Burst): string {
+  const minutes = Math.round((b.to_ms - b.from_ms) / 60_000);
+  return `${b.file}: errors burst for ${minutes} min, ${b.errors} of ${b.events} events failed (peak ${Math.round(b.peak_rate * 100)}%)`;
+}
+
 const Lanes = memo(function Lanes({
   lanes,
   figures,
   markers,
+  bursts,
   from,
   to,
 }: {
   lanes: Lane[];
   figures: ServiceFigures[];
   markers: ActionEntry[];
+  bursts: Burst[];
   from: number;
   to: number;
 }) {
+  const shownBursts = bursts.filter((b) => b.to_ms > from && b.from_ms < to);
+  const rows = lanes.length + (shownBursts.length > 0 ? 1 : 0);
   const x = (ms: number) => ((Math.min(Math.max(ms, from), to) - from) / (to - from)) * WIDTH;
   const withDate = to - from > 24 * HOUR;
   const tip = useRef<((t: Tip | null) => void) | null>(null);
   const describe = (el: Element): string | null => {
+    const burst = el.getAttribute("data-burst");
+    if (burst !== null) {
+      const b = shownBursts[Number(burst)];
+      return b ? burstTitle(b) : null;
+    }
     const marker = el.getAttribute("data-marker");
     if (marker !== null) {
       const m = markers[Number(marker)];
@@ -371,7 +387,7 @@ const Lanes = memo(function Lanes({
       {lanes.length === 0 ? (
         <p className="muted">Nothing recorded in this range yet.</p>
       ) : (
-        <svg width="100%" viewBox={`0 0 ${TOTAL} ${lanes.length * LANE}`} role="img" aria-label="Status of each service over time">
+        <svg width="100%" viewBox={`0 0 ${TOTAL} ${rows * LANE}`} role="img" aria-label="Status of each service over time">
           {lanes.map((lane, i) => (
             <g key={lane.service} transform={`translate(0, ${i * LANE})`} data-testid={`lane-${lane.service}`}>
               <text x={0} y={LANE * 0.7} className="lane-label">
@@ -398,6 +414,24 @@ const Lanes = memo(function Lanes({
               )}
             </g>
           ))}
+          {shownBursts.length > 0 && (
+            <g transform={`translate(0, ${lanes.length * LANE})`} data-testid="telemetry-bursts">
+              <text x={0} y={LANE * 0.7} className="lane-label">
+                telemetry errors
+              </text>
+              {shownBursts.map((b, k) => (
+                <rect
+                  key={`${b.file}-${b.from_ms}`}
+                  x={GUTTER + x(b.from_ms)}
+                  y={5}
+                  width={Math.max(3, x(b.to_ms) - x(b.from_ms))}
+                  height={LANE - 10}
+                  className="burst"
+                  data-burst={k}
+                />
+              ))}
+            </g>
+          )}
           <g className="markers">
             {markers.map((m, k) => {
               if (m.at_ms < from || m.at_ms > to) return null;

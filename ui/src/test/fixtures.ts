@@ -20,6 +20,7 @@ export type EventName =
   | "settings-changed";
 import type { StackHealth } from "../bindings/StackHealth";
 import type { ActionEntry } from "../bindings/ActionEntry";
+import type { TelemetryView } from "../bindings/TelemetryView";
 import type { TimelineData } from "../bindings/TimelineData";
 import type { StackSnapshot } from "../bindings/StackSnapshot";
 import type { RuntimeStatus } from "../bindings/RuntimeStatus";
@@ -236,6 +237,7 @@ export function fakeBackend(
       };
     }),
     timeline: vi.fn(async (spanMs: number) => timelineData(spanMs)),
+    telemetry: vi.fn(async (spanMs: number) => telemetryView(spanMs)),
     exportIncidentReport: vi.fn(async (id: number, format) => `/data/reports/incident-${id}.${format}`),
     incidentDetail: vi.fn(async (id: number) => ({
       id,
@@ -307,6 +309,51 @@ export function fakeBackend(
  * during which the engine restarted db and a heal failed; a verification of
  * the whole stack after it.
  */
+export function telemetryView(spanMs: number): TelemetryView {
+  const now = 10_000_000;
+  const minute = 60_000;
+  const series = [0, 1, 2, 3].map((k) => ({
+    minute_ms: now - (4 - k) * minute,
+    events: 100 + k * 10,
+    errors: k === 3 ? 40 : 2,
+    p50_ms: 20 + k,
+    p95_ms: 90 + k * 5,
+  }));
+  return {
+    live: {
+      files: [
+        { file: "aidb-events.jsonl", path: "/home/u/t/aidb-events.jsonl", state: "following" },
+        { file: "hybrid-events.jsonl", path: "/home/u/t/hybrid-events.jsonl", state: "file missing" },
+      ],
+      recent: [
+        { line_no: 41, at_ms: now - 2000, service: "aidb", event: "tool_call", latency_ms: 12.5, failed: false },
+        { line_no: 42, at_ms: now - 1000, service: "aidb", event: "query", latency_ms: null, failed: true },
+      ],
+      alerts: [{ service: "aidb", rule: "[ERROR_RATE] > 5% for 5m", holding: false, observed: "[ERROR_RATE] > 5% for 5m in each of the last 5 minutes: 0.02, no events" }],
+      paused: null,
+    },
+    report: {
+      since_ms: now - spanMs,
+      now_ms: now,
+      files: [
+        {
+          file: "aidb-events.jsonl",
+          events_total: 1234,
+          malformed_total: 3,
+          updated_ms: now - 1000,
+          bad_lines: [{ line_no: 7, reason: "not JSON: expected value at line 1 column 1", excerpt: "<script>alert(1)</script>" }],
+          events: 460,
+          errors: 46,
+        },
+      ],
+      totals: [{ service: "aidb", event: "tool_call", count: 460, errors: 46, error_rate: 0.1, p50_ms: 21, p95_ms: 95, p99_ms: 130 }],
+      series,
+      bursts: [{ file: "aidb-events.jsonl", from_ms: now - minute, to_ms: now, peak_rate: 0.307, events: 130, errors: 40 }],
+    },
+    report_error: null,
+  };
+}
+
 export function timelineData(spanMs: number): TimelineData {
   const to = 1_000_000;
   const from = to - spanMs;
@@ -383,6 +430,7 @@ export function timelineData(spanMs: number): TimelineData {
       },
     ],
     markers: [restart, heal, verification],
+    bursts: [{ file: "aidb-events.jsonl", from_ms: to - 600_000, to_ms: to - 300_000, peak_rate: 0.4, events: 300, errors: 80 }],
   };
 }
 
