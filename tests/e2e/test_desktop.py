@@ -563,6 +563,63 @@ def test_logs_and_history_in_the_detail_view(driver, artifacts):
     wait_for("detail closed", lambda: text_of(driver, "detail") is None)
 
 
+def _telemetry_line(at_s, failed, event="tool_call"):
+    import json
+    return json.dumps({"timestamp": at_s, "event": event, "service": "aidb", "latency_ms": 20 + (at_s % 7) * 10,
+                       "status": "error" if failed else "ok"}) + "\n"
+
+
+def test_the_telemetry_view_follows_a_file_with_charts_bursts_and_bad_lines(driver, workdir, artifacts):
+    from conftest import E2E_STACK
+    tel = workdir / "telemetry"
+    tel.mkdir(exist_ok=True)
+    now = int(time.time())
+    minute = now - now % 60
+    lines = []
+    # Eight minutes of events; minutes 4 to 2 ago fail a third of the time.
+    for back in range(8, 0, -1):
+        for k in range(30):
+            lines.append(_telemetry_line(minute - back * 60 + k * 2, back in (2, 3, 4) and k % 3 == 0))
+    lines += ["not json\n", '{"event": "no time"}\n', "\x01\x02 <b>junk</b>\n"]
+    (tel / "aidb-events.jsonl").write_text("".join(lines))
+    stack = E2E_STACK.replace("x-stackwarden:\n  groups:", (
+        "x-stackwarden:\n  verify:\n    telemetry:\n"
+        f"      dir: {tel}\n"
+        "      files: [aidb-events.jsonl, hybrid-events.jsonl]\n"
+        "      required: false\n"
+        "      alerts:\n        - { service: worker, when: \"[ERROR_RATE] > 90% for 5m\" }\n"
+        "  groups:"), 1)
+    assert stack != E2E_STACK
+    (workdir / "stack.yaml").write_text(stack)
+    try:
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-telemetry"]').click()
+        wait_for("aidb file followed", lambda: "following" in (text_of(driver, "telemetry-file-aidb-events.jsonl") or ""))
+        wait_for("malformed count", lambda: text_of(driver, "malformed-aidb-events.jsonl") == "3")
+        assert "file missing" in text_of(driver, "telemetry-file-hybrid-events.jsonl")
+        wait_for("charts drawn", lambda: all(
+            driver.find_elements(By.CSS_SELECTOR, f'[data-testid="chart-{c}"] path.chart-line')
+            for c in ("events", "errors", "latency")))
+        assert "240" in text_of(driver, "telemetry-totals"), text_of(driver, "telemetry-totals")
+        wait_for("a burst listed", lambda: "errors burst for 3 min" in (text_of(driver, "telemetry-burst-list") or ""))
+        assert "calm" in text_of(driver, "telemetry-alerts")
+        # Lines appended while the window shows them arrive as they are written.
+        with open(tel / "aidb-events.jsonl", "a") as f:
+            f.write(_telemetry_line(int(time.time()), False, event="live_check"))
+        wait_for("the live event", lambda: "live_check" in (text_of(driver, "telemetry-recent") or ""), timeout=20)
+        driver.find_element(By.XPATH, '//button[text()="Bad lines…"]').click()
+        bad = wait_for("bad lines", lambda: text_of(driver, "bad-lines-aidb-events.jsonl"))
+        assert "line 241" in bad and "<b>junk</b>" in bad, bad
+        driver.save_screenshot(str(artifacts / "window-telemetry.png"))
+        # The burst is a row on the timeline.
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-timeline"]').click()
+        wait_for("bursts on the timeline", lambda: driver.find_elements(
+            By.CSS_SELECTOR, '[data-testid="telemetry-bursts"] rect.burst'))
+        driver.save_screenshot(str(artifacts / "window-timeline-telemetry.png"))
+    finally:
+        (workdir / "stack.yaml").write_text(E2E_STACK)
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
+
+
 def invoke(driver, command, args):
     """Calls a command through the real IPC boundary, as the page's own invoke does."""
     return driver.execute_async_script("""

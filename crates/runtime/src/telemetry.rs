@@ -282,7 +282,8 @@ pub fn values_of(stats: &MinuteStats) -> serde_json::Value {
     let rate = if stats.count == 0 {
         serde_json::Value::Null
     } else {
-        serde_json::json!(stats.errors as f64 / stats.count as f64)
+        // Four decimals: what an alert shows reads 0.3333, not 0.3333333333333333.
+        serde_json::json!((stats.errors as f64 / stats.count as f64 * 10_000.0).round() / 10_000.0)
     };
     serde_json::json!({
         "EVENTS": stats.count,
