@@ -30,7 +30,7 @@ fi
 sw="$root/target/release/stackwarden"
 
 python3 bench/telemetry_lines.py 1000000 > "$work/events.jsonl"
-for _ in 1 2 3 4 5 6 7; do cat "$work/events.jsonl"; done > "$work/big.jsonl"
+for _ in 1 2 3 4 5 6 7 8; do cat "$work/events.jsonl"; done > "$work/big.jsonl"
 mkdir -p "$work/tel"
 cat > "$work/stack.yaml" <<YAML
 name: bench
@@ -52,7 +52,7 @@ timed() { /usr/bin/time -f '%e %M' -o "$work/time" "$@" > /dev/null 2>"$work/err
 ingest() {
   rm -rf "$work/data" && ln -sf "$1" "$work/tel/events.jsonl"
   STACKWARDEN_DATA_DIR="$work/data" STACKWARDEN_CONFIG="$work/none.toml" \
-    timed "$sw" telemetry --stack "$work/stack.yaml" --since 3650d --json
+    timed "$sw" telemetry --stack "$work/stack.yaml" --since 365d --json
 }
 
 echo "## Telemetry ingest: $(lines "$work/events.jsonl") lines, $(du -h "$work/events.jsonl" | cut -f1), 1 % malformed ($runs runs each)"
@@ -97,11 +97,14 @@ watch_cpu() { # lines_per_second
   cpu_of "$watch" 30
   [ -n "$writer" ] && kill "$writer"
   kill -TERM "$watch"; wait "$watch" 2>/dev/null || true
+  # What the watch recorded, to show it followed the file (to stderr).
+  python3 -c 'import sqlite3, sys; r = sqlite3.connect(sys.argv[1]).execute("SELECT coalesce(sum(events_total), 0), coalesce(sum(malformed_total), 0) FROM telemetry_files").fetchone(); print(f"  (the watch recorded {r[0]} events, {r[1]} malformed)", file=sys.stderr)' "$work/data/stackwarden.sqlite3"
 }
-idle=$(watch_cpu 0)
-busy=$(watch_cpu 1000)
+idle=$(watch_cpu 0 2>"$work/idle.note")
+busy=$(watch_cpu 1000 2>"$work/busy.note")
 echo "| file | watch CPU, % of one core |"
 echo "|---|---|"
 echo "| idle (no lines) | $idle |"
 echo "| 1,000 lines/s | $busy |"
 awk -v a="$idle" -v b="$busy" 'BEGIN { printf "following 1,000 lines/s costs %.2f %% of one core\n", b-a }'
+echo "idle: $(cat "$work/idle.note"); 1,000 lines/s: $(cat "$work/busy.note")"
