@@ -146,3 +146,44 @@ fn every_kind_of_bad_line_is_counted_with_its_line_number_and_never_stops_readin
         .iter()
         .all(|b| b.excerpt.len() <= 3 * EXCERPT_BYTES));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// However the writer splits its writes and whenever the follower
+    /// polls, every complete line is read exactly once.
+    #[test]
+    fn any_split_of_the_writes_reads_each_line_once(
+        kinds in proptest::collection::vec(0u8..4, 1..60),
+        cuts in proptest::collection::vec(1usize..200, 1..30),
+    ) {
+        let mut text = Vec::new();
+        let (mut good, mut bad) = (0u64, 0u64);
+        for (i, k) in kinds.iter().enumerate() {
+            match k {
+                0 | 1 => { text.extend_from_slice(line(i as u64).as_bytes()); good += 1; }
+                2 => { text.extend_from_slice(b"{\"broken\n"); bad += 1; }
+                _ => text.extend_from_slice(b"\n"),
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jsonl");
+        append(&path, b"");
+        let mut f = Follower::new(path.clone(), FieldMapping::default(), None);
+        let mut batch = Batch::default();
+        let mut at = 0;
+        for cut in cuts.iter().cycle() {
+            if at >= text.len() { break; }
+            let end = (at + cut).min(text.len());
+            append(&path, &text[at..end]);
+            at = end;
+            f.poll(u64::MAX, &mut batch);
+            // A restart in the middle resumes from the cursor.
+            if cut % 7 == 0 {
+                f = Follower::new(path.clone(), FieldMapping::default(), f.cursor());
+            }
+        }
+        f.poll(u64::MAX, &mut batch);
+        proptest::prop_assert_eq!((batch.events, batch.malformed), (good, bad));
+        proptest::prop_assert_eq!(f.cursor().map(|c| c.line_no), Some(kinds.len() as u64));
+    }
+}
