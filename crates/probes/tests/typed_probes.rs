@@ -10,82 +10,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::{failing, probes};
 use stackwarden_probes::{ProbeRunner, ProbeValues, Probed};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The e2e venv's python (with `mcp` installed): `$SW_TEST_VENV/bin/python`
-/// or `target/e2e-venv/bin/python`. Missing is a failure, not a skip.
-fn venv_python() -> PathBuf {
-    let venv = std::env::var_os("SW_TEST_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/e2e-venv"));
-    let python = venv.join("bin/python");
-    assert!(
-        python.exists(),
-        "the MCP tests need the test venv with the `mcp` package at {}: run `bash scripts/install-deps.sh test` (or set SW_TEST_VENV)",
-        venv.display()
-    );
-    python
-}
-
-/// A stand-in process, killed by its PID when dropped.
-struct StandIn {
-    child: Child,
-    port: u16,
-}
-
-impl StandIn {
-    fn start(python: &std::path::Path, script: &str, args: &[&str]) -> Self {
-        let mut child = Command::new(python)
-            .arg(root().join(script))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {script}: {e}"));
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
-        let port = line
-            .trim()
-            .strip_prefix("PORT ")
-            .and_then(|p| p.parse().ok());
-        let Some(port) = port else {
-            let _ = child.kill();
-            panic!("{script} did not say its port: {line:?}");
-        };
-        Self { child, port }
-    }
-
-    fn python3(script: &str, args: &[&str]) -> Self {
-        Self::start(std::path::Path::new("python3"), script, args)
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use stackwarden_testkit::{venv_python, StandIn};
 
 async fn probe(yaml: &str) -> Probed {
     ProbeRunner::new()

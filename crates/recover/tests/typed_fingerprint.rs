@@ -7,71 +7,11 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a panic here is a failed test
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::path::Path;
 
 use stackwarden_recover::{fingerprint, CompareRule, Match};
 use stackwarden_stack::{parse, Blueprints};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn venv_python() -> PathBuf {
-    let venv = std::env::var_os("SW_TEST_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/e2e-venv"));
-    let python = venv.join("bin/python");
-    assert!(
-        python.exists(),
-        "the MCP tests need the test venv with the `mcp` package at {}: run `bash scripts/install-deps.sh test` (or set SW_TEST_VENV)",
-        venv.display()
-    );
-    python
-}
-
-/// A stand-in process that says `PORT <n>`, killed by its PID when dropped.
-struct StandIn(Child, u16);
-
-impl StandIn {
-    fn start(python: &Path, script: &str, args: &[&str]) -> Self {
-        let mut child = Command::new(python)
-            .arg(root().join(script))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
-        match line
-            .trim()
-            .strip_prefix("PORT ")
-            .and_then(|p| p.parse().ok())
-        {
-            Some(port) => Self(child, port),
-            None => {
-                let _ = child.kill();
-                panic!("{script} did not say its port: {line:?}")
-            }
-        }
-    }
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use stackwarden_testkit::{venv_python, StandIn};
 
 fn stack(llama: u16, mcp: u16) -> stackwarden_stack::Stack {
     parse(
@@ -88,7 +28,7 @@ async fn tools_model_and_pgvector_are_fingerprinted_and_compared() {
     let mcp = StandIn::start(&venv_python(), "tests/support/mcp/server.py", &[]);
     let loaded = StandIn::start(Path::new("python3"), "tests/support/llama/server.py", &[]);
     let before = fingerprint::take(
-        &stack(loaded.1, mcp.1),
+        &stack(loaded.port, mcp.port),
         &Blueprints::default(),
         None,
         &|_| None,
@@ -124,7 +64,7 @@ async fn tools_model_and_pgvector_are_fingerprinted_and_compared() {
         &["--no-model"],
     );
     let after = fingerprint::take(
-        &stack(none.1, 9),
+        &stack(none.port, 9),
         &Blueprints::default(),
         None,
         &|_| None,

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+mod standin;
+pub use standin::{repo_root, venv_python, StandIn};
+
 /// Runs `podman args`; panics with its error output when it fails, else
 /// returns its standard output without surrounding whitespace.
 pub fn podman(args: &[&str]) -> String {
