@@ -77,8 +77,15 @@ step "End-to-end: the real window (tauri-driver + WebKitWebDriver under Xvfb) an
 cargo build --locked -p stackwarden-desktop
 bash tests/support/engine.sh fixtures
 mkdir -p tests/artifacts
-SW_APP_BINARY="$root/target/debug/stackwarden-desktop" SW_ARTIFACTS="$root/tests/artifacts" \
-  "$venv/bin/pytest" -p no:cacheprovider -q tests/e2e
+if ! SW_APP_BINARY="$root/target/debug/stackwarden-desktop" SW_ARTIFACTS="$root/tests/artifacts" \
+  "$venv/bin/pytest" -p no:cacheprovider -q tests/e2e; then
+  # CI keeps only what was printed: the app's own last words say why a
+  # window went away.
+  echo "--- the app's log (tests/artifacts/app.log), its problems and last lines ---" >&2
+  grep -naE 'panic|ERROR|WARN|abort|signal' tests/artifacts/app.log | tail -n 40 >&2 || true
+  tail -n 40 tests/artifacts/app.log >&2 || true
+  exit 1
+fi
 echo "Screenshots kept in tests/artifacts/"
 
 if [ "$package_release" -eq 1 ]; then
