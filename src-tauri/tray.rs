@@ -140,17 +140,18 @@ pub fn icon_rgba([r, g, b]: [u8; 3], incident: bool) -> Vec<u8> {
     out
 }
 
-/// The menu for `lines`: information first (disabled items), then actions.
-fn menu<R: Runtime>(app: &AppHandle<R>, lines: &[String]) -> tauri::Result<Menu<R>> {
+/// The menu for `lines`: information first (disabled items, returned so
+/// their text can change in place), then actions.
+fn menu<R: Runtime>(
+    app: &AppHandle<R>,
+    lines: &[String],
+) -> tauri::Result<(Menu<R>, Vec<MenuItem<R>>)> {
     let menu = Menu::new(app)?;
+    let mut items = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
-        menu.append(&MenuItem::with_id(
-            app,
-            format!("line-{i}"),
-            line,
-            false,
-            None::<&str>,
-        )?)?;
+        let item = MenuItem::with_id(app, format!("line-{i}"), line, false, None::<&str>)?;
+        menu.append(&item)?;
+        items.push(item);
     }
     if !lines.is_empty() {
         menu.append(&PredefinedMenuItem::separator(app)?)?;
@@ -178,11 +179,11 @@ fn menu<R: Runtime>(app: &AppHandle<R>, lines: &[String]) -> tauri::Result<Menu<
     )?)?;
     menu.append(&PredefinedMenuItem::separator(app)?)?;
     menu.append(&MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?)?;
-    Ok(menu)
+    Ok((menu, items))
 }
 
 pub fn create<R: Runtime>(app: &AppHandle<R>, l: &TrayLook) -> tauri::Result<TrayIcon<R>> {
-    let menu = menu(app, &l.lines)?;
+    let (menu, _) = menu(app, &l.lines)?;
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(Image::new_owned(
             icon_rgba(l.rgb, l.incident),
@@ -275,6 +276,7 @@ pub fn spawn_updater<R: Runtime>(app: AppHandle<R>) {
         };
         let wake = std::sync::Arc::clone(&state.tray_refresh);
         let mut shown: Option<TrayLook> = None;
+        let mut line_items: Vec<MenuItem<R>> = Vec::new();
         loop {
             wake.notified().await;
             let (Some(tray), Some(l)) = (app.tray_by_id(TRAY_ID), current_look(&app)) else {
@@ -284,13 +286,21 @@ pub fn spawn_updater<R: Runtime>(app: AppHandle<R>) {
                 continue;
             }
             if shown.as_ref().is_none_or(|s| s.lines != l.lines) {
-                match menu(&app, &l.lines) {
-                    Ok(m) => {
-                        if let Err(e) = tray.set_menu(Some(m)) {
-                            tracing::warn!("tray menu update failed: {e}");
-                        }
+                // Same shape: new words on the same items, so a menu that is
+                // open (or an item being clicked) is never pulled away.
+                let in_place = line_items.len() == l.lines.len()
+                    && line_items
+                        .iter()
+                        .zip(&l.lines)
+                        .all(|(item, line)| item.set_text(line).is_ok());
+                if !in_place {
+                    match menu(&app, &l.lines) {
+                        Ok((m, items)) => match tray.set_menu(Some(m)) {
+                            Ok(()) => line_items = items,
+                            Err(e) => tracing::warn!("tray menu update failed: {e}"),
+                        },
+                        Err(e) => tracing::warn!("cannot build the tray menu: {e}"),
                     }
-                    Err(e) => tracing::warn!("cannot build the tray menu: {e}"),
                 }
             }
             let results = [

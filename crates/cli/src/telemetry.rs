@@ -11,7 +11,7 @@ use serde_json::json;
 use stackwarden_model::clock::now_ms;
 use stackwarden_model::format::human_duration_ms;
 use stackwarden_model::Config;
-use stackwarden_runtime::telemetry::{catch_up, files_of, report, TelemetryReport};
+use stackwarden_runtime::telemetry::{catch_up, files_of, path_key, report, TelemetryReport};
 use stackwarden_runtime::{instance, LockError};
 use stackwarden_stack::LoadEnv;
 use stackwarden_telemetry::Follower;
@@ -59,14 +59,14 @@ pub fn run(config: &Config, args: &TelemetryArgs<'_>) -> ExitCode {
         let followed_by = match instance::acquire(&dir, "stackwarden telemetry") {
             Ok(_lock) => {
                 for (name, path) in &files {
-                    let cursor = store.telemetry_cursor(name).await?;
+                    let cursor = store.telemetry_cursor(&path_key(path)).await?;
                     let follower =
                         Follower::new(path.clone(), stack.verify.telemetry.mapping.clone(), cursor);
-                    let state = match catch_up(&store, name, follower, usize::MAX).await {
+                    let state = match catch_up(&store, name, follower, usize::MAX, None).await {
                         Ok((_, state, _)) => crate_state(&state),
                         Err(e) => format!("not read: {e}"),
                     };
-                    states.push((name.clone(), path.display().to_string(), state));
+                    states.push((name.clone(), path_key(path), state));
                 }
                 None
             }
@@ -152,17 +152,21 @@ fn render(
         "\n{:<28} {:>10} {:>8} {:>10} {:>10}  {}\n",
         "FILE", "EVENTS", "ERRORS", "MALFORMED", "ALL TIME", "STATE"
     ));
-    let mut names: Vec<&str> = states.iter().map(|(f, _, _)| f.as_str()).collect();
+    // Files by path: two folders may hold files of one name.
+    let mut listed: Vec<(&str, &str)> = states
+        .iter()
+        .map(|(name, path, _)| (name.as_str(), path.as_str()))
+        .collect();
     for f in &report.files {
-        if !names.contains(&f.file.as_str()) {
-            names.push(&f.file);
+        if !listed.iter().any(|(_, p)| *p == f.path) {
+            listed.push((&f.file, &f.path));
         }
     }
-    for name in names {
-        let file = report.files.iter().find(|f| f.file == name);
+    for (name, path) in listed {
+        let file = report.files.iter().find(|f| f.path == path);
         let state = states
             .iter()
-            .find(|(f, _, _)| f == name)
+            .find(|(_, p, _)| p == path)
             .map_or("", |(_, _, s)| s.as_str());
         out.push_str(&format!(
             "{:<28} {:>10} {:>8} {:>10} {:>10}  {}\n",

@@ -284,20 +284,36 @@ fn running_health(
         );
     }
     let is_alert = |p: &&ProbeOutcome| p.probe == TELEMETRY_ALERT_PROBE;
-    if let Some(failed) = probes
+    let alert = probes
         .unwrap_or_default()
         .iter()
         .find(|p| is_alert(p) && !p.success)
-    {
-        let why = failed
-            .conditions
-            .iter()
-            .find(|c| !c.success)
-            .map_or("", |c| c.observed.as_str());
-        return (ServiceStatus::Degraded, format!("telemetry alert: {why}"));
-    }
+        .map(|failed| {
+            failed
+                .conditions
+                .iter()
+                .find(|c| !c.success)
+                .map_or("", |c| c.observed.as_str())
+        });
     let probes: Option<Vec<&ProbeOutcome>> =
         probes.map(|list| list.iter().filter(|p| !is_log(p) && !is_alert(p)).collect());
+    let (status, reason) = probes_health(running, probes);
+    // An alert degrades a service; it never hides worse news of its probes.
+    match alert {
+        Some(why) if matches!(status, ServiceStatus::Unhealthy | ServiceStatus::Down) => {
+            (status, format!("{reason}; telemetry alert: {why}"))
+        }
+        Some(why) => (ServiceStatus::Degraded, format!("telemetry alert: {why}")),
+        None => (status, reason),
+    }
+}
+
+/// The health of running containers from their probes (other than log
+/// patterns and telemetry alerts), or their HEALTHCHECK without probes.
+fn probes_health(
+    running: &[&ServiceRow],
+    probes: Option<Vec<&ProbeOutcome>>,
+) -> (ServiceStatus, String) {
     if let Some(probes) = probes {
         let passing = probes.iter().filter(|p| p.success).count();
         // A probe that could not even try says so first: the fix is the user's.
@@ -556,6 +572,46 @@ mod tests {
                 "HEALTHCHECK reports 1 of 2 containers unhealthy".into(),
                 2
             )
+        );
+    }
+
+    #[test]
+    fn a_telemetry_alert_degrades_but_never_hides_failing_probes() {
+        use ContainerState::Running;
+        let outcome = |probe: &str, success: bool, observed: &str| ProbeOutcome {
+            probe: probe.into(),
+            success,
+            conditions: vec![crate::ConditionResult {
+                condition: "c".into(),
+                success,
+                observed: observed.into(),
+            }],
+            error: None,
+        };
+        let status = |outcomes: Vec<ProbeOutcome>| {
+            let b = breakdown(
+                &[group("g", true)],
+                &[spec("aidb", "g")],
+                &[row("c-aidb", Running, HealthState::None)],
+                &HashMap::from([("aidb".to_string(), outcomes)]),
+            );
+            (b.services[0].status, b.services[0].reason.clone())
+        };
+        let alert = outcome(TELEMETRY_ALERT_PROBE, false, "rate 10%");
+        assert_eq!(
+            status(vec![outcome("health", true, "200"), alert.clone()]),
+            (ServiceStatus::Degraded, "telemetry alert: rate 10%".into())
+        );
+        assert_eq!(
+            status(vec![outcome("health", false, "503"), alert.clone()]),
+            (
+                ServiceStatus::Unhealthy,
+                "all 1 probes failing; telemetry alert: rate 10%".into()
+            )
+        );
+        assert_eq!(
+            status(vec![outcome("health", false, "503")]),
+            (ServiceStatus::Unhealthy, "all 1 probes failing".into())
         );
     }
 

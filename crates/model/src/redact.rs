@@ -193,9 +193,105 @@ pub fn text(input: &str) -> String {
     out
 }
 
+/// Free text such as a log or event line, as [`text`] gives it, and with
+/// the value after every key that names a secret masked: `"password":
+/// "x"`, `token=x`, `api_key: x`. Quoted values are masked to their closing
+/// quote (or the end), bare ones to the next space, comma, `&`, `;` or
+/// bracket.
+pub fn pairs(input: &str) -> String {
+    let input = text(input);
+    let bytes = input.as_bytes();
+    let is_key_byte = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+    let mut out = String::with_capacity(input.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_key_byte(bytes[i]) {
+            let c_len = input[i..].chars().next().map_or(1, char::len_utf8);
+            out.push_str(&input[i..i + c_len]);
+            i += c_len;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_key_byte(bytes[i]) {
+            i += 1;
+        }
+        out.push_str(&input[start..i]);
+        if !is_secret_key(&input[start..i]) {
+            continue;
+        }
+        let mut j = i;
+        if bytes.get(j) == Some(&b'"') || bytes.get(j) == Some(&b'\'') {
+            j += 1;
+        }
+        while bytes.get(j) == Some(&b' ') {
+            j += 1;
+        }
+        if !matches!(bytes.get(j), Some(b':' | b'=')) {
+            continue;
+        }
+        j += 1;
+        while bytes.get(j) == Some(&b' ') {
+            j += 1;
+        }
+        out.push_str(&input[i..j]);
+        match bytes.get(j) {
+            Some(&q @ (b'"' | b'\'')) => {
+                let mut k = j + 1;
+                while k < bytes.len() && bytes[k] != q {
+                    k += if bytes[k] == b'\\' { 2 } else { 1 };
+                }
+                let quote = char::from(q);
+                out.push(quote);
+                out.push_str(MASK);
+                if k < bytes.len() {
+                    out.push(quote);
+                }
+                i = (k + 1).min(bytes.len());
+            }
+            _ => {
+                let end = input[j..]
+                    .find(|c: char| {
+                        c.is_whitespace() || matches!(c, ',' | '&' | ';' | '}' | ']' | ')')
+                    })
+                    .map_or(input.len(), |p| j + p);
+                if end > j {
+                    out.push_str(MASK);
+                }
+                i = end;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_pairs_in_free_text_are_masked() {
+        assert_eq!(
+            pairs(r#"{"ts":1,"password": "hunter2","event":"x","api_key":"k\"q"} token=abc&q=1"#),
+            r#"{"ts":1,"password": "***","event":"x","api_key":"***"} token=***&q=1"#
+        );
+        assert_eq!(
+            pairs("PGPASSWORD=x pg_isready"),
+            "PGPASSWORD=*** pg_isready"
+        );
+        assert_eq!(pairs(r#"{"secret":"cut off"#), r#"{"secret":"***"#);
+        assert_eq!(pairs("monkey=1 passwd"), "monkey=1 passwd");
+        assert_eq!(
+            pairs("see http://u:pw@h/ and ok=1"),
+            "see http://u:***@h/ and ok=1"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_redacts_without_panic(s in "\\PC{0,80}") {
+            let _ = pairs(&s);
+        }
+    }
 
     #[test]
     fn urls_lose_passwords_and_secret_parameters() {

@@ -2,7 +2,7 @@
 //! what each service appended, writes the per-minute aggregates and the
 //! file's cursor to the store in one transaction, keeps the last events for
 //! the live list, and evaluates the stack file's telemetry alerts, marking
-//! a service unhealthy (a failing [`TELEMETRY_ALERT_PROBE`] run) while one
+//! a service degraded (a failing [`TELEMETRY_ALERT_PROBE`] run) while one
 //! holds. [`report`] reads it all back for the window and the CLI.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -19,7 +19,7 @@ use stackwarden_stack::{LoadedStack, TelemetryAlert, TelemetrySpec};
 use stackwarden_store::{Store, StoreError, TelemetryFile};
 use stackwarden_telemetry::{
     BadLine, Batch, FieldMapping, FileState, Follower, MinuteStats, RecentEvent, Totals, MINUTE_MS,
-    RECENT_KEPT,
+    OTHER, RECENT_KEPT,
 };
 use tokio::sync::watch;
 use ts_rs::TS;
@@ -78,13 +78,20 @@ pub(crate) struct TelemetryInputs {
     pub every: Duration,
 }
 
-/// The files of `spec`: its name for each and where it is.
+/// The files of `spec`: its name for each and where it is (an absolute
+/// path, which keys its records).
 pub fn files_of(spec: &TelemetrySpec, home: Option<&Path>) -> Vec<(String, PathBuf)> {
     let dir = stackwarden_verify::expand_home(&spec.dir, home);
+    let dir = std::path::absolute(&dir).unwrap_or(dir);
     spec.files
         .iter()
         .map(|f| (f.clone(), dir.join(f)))
         .collect()
+}
+
+/// The key of a file's records: its path as text.
+pub fn path_key(path: &Path) -> String {
+    path.display().to_string()
 }
 
 fn home() -> Option<PathBuf> {
@@ -100,15 +107,19 @@ fn state_text(state: &FileState) -> String {
     }
 }
 
-/// Reads `follower`'s file to its end (or `max_rounds` batches), writing
-/// each batch with the cursor; returns the last poll's state and the last
-/// events seen.
+/// Reads `follower`'s file (`name` in the stack file) to its end (or
+/// `max_rounds` batches), writing each batch with the cursor; returns the
+/// last poll's state, and the last events seen with the minutes from
+/// `keep_since_ms` on (none without it: a whole file's minutes are the
+/// store's to keep, not memory's).
 pub async fn catch_up(
     store: &Store,
-    file: &str,
+    name: &str,
     mut follower: Follower,
     max_rounds: usize,
+    keep_since_ms: Option<i64>,
 ) -> Result<(Follower, FileState, Batch), RuntimeError> {
+    let file = path_key(follower.path());
     let mut seen = Batch::default();
     let mut state = FileState::Following;
     for _ in 0..max_rounds {
@@ -124,7 +135,7 @@ pub async fn catch_up(
         if let Some(cursor) = follower.cursor() {
             if polled.bytes > 0 || polled.restarted {
                 store
-                    .record_telemetry(file, &cursor, &batch, now_ms())
+                    .record_telemetry(&file, name, &cursor, &batch, now_ms())
                     .await?;
             }
         }
@@ -136,8 +147,12 @@ pub async fn catch_up(
             }
             seen.recent.push_back(e);
         }
-        for (k, v) in batch.minutes {
-            seen.minutes.entry(k).or_default().merge(&v);
+        if let Some(since) = keep_since_ms {
+            for (k, v) in batch.minutes {
+                if k.minute_ms >= since {
+                    seen.minutes.entry(k).or_default().merge(&v);
+                }
+            }
         }
         if !polled.more {
             break;
@@ -147,10 +162,13 @@ pub async fn catch_up(
     Ok((follower, state, seen))
 }
 
+/// The in-memory minutes the alerts read: by file path, service and minute.
+pub type AlertMinutes = BTreeMap<(String, String, i64), MinuteStats>;
+
 /// The follower task: runs until the runtime stops.
 pub(crate) async fn follow(mut inputs: TelemetryInputs) {
-    let mut followers: HashMap<String, (PathBuf, FieldMapping, Follower)> = HashMap::new();
-    let mut minutes: BTreeMap<(String, i64), MinuteStats> = BTreeMap::new();
+    let mut followers: HashMap<PathBuf, (FieldMapping, Follower)> = HashMap::new();
+    let mut minutes: AlertMinutes = BTreeMap::new();
     let mut recent: VecDeque<RecentEvent> = VecDeque::new();
     let mut seeded = false;
     let mut ticker = tokio::time::interval(inputs.every);
@@ -171,37 +189,41 @@ pub(crate) async fn follow(mut inputs: TelemetryInputs) {
             continue;
         };
         let window = alert_window(&spec.alerts);
+        let keep_since = now_ms() - (window + 1) * MINUTE_MS;
         if !seeded {
-            match store
-                .telemetry_minutes_since(now_ms() - window * MINUTE_MS)
-                .await
-            {
-                Ok(stored) => {
-                    minutes.clear();
-                    for m in stored {
-                        minutes
-                            .entry((m.file, m.key.minute_ms))
-                            .or_default()
-                            .merge(&m.stats);
-                    }
+            let mut stored: AlertMinutes = BTreeMap::new();
+            let read = store
+                .each_telemetry_minute(keep_since, now_ms(), |m| {
+                    stored
+                        .entry((m.path, m.key.service, m.key.minute_ms))
+                        .or_default()
+                        .merge(&m.stats);
+                })
+                .await;
+            match read {
+                Ok(()) => {
+                    minutes = stored;
                     seeded = true;
                 }
                 Err(e) => {
+                    // No alert is judged on minutes it could not read.
                     tracing::warn!("cannot read telemetry minutes: {e}");
+                    set_marks(&inputs.marks, &[]);
                     continue;
                 }
             }
         }
         let mut live = TelemetryLive::default();
         let wanted = files_of(spec, home().as_deref());
-        followers.retain(|name, (path, mapping, _)| {
-            wanted.iter().any(|(n, p)| n == name && p == path) && *mapping == spec.mapping
+        followers.retain(|path, (mapping, _)| {
+            wanted.iter().any(|(_, p)| p == path) && *mapping == spec.mapping
         });
-        for (name, path) in wanted {
-            let follower = match followers.remove(&name) {
-                Some((_, _, f)) => f,
+        for (name, path) in &wanted {
+            let key = path_key(path);
+            let follower = match followers.remove(path) {
+                Some((_, f)) => f,
                 None => {
-                    let cursor = match store.telemetry_cursor(&name).await {
+                    let cursor = match store.telemetry_cursor(&key).await {
                         Ok(c) => c,
                         Err(e) => {
                             tracing::warn!("cannot read where {name} was left: {e}");
@@ -211,11 +233,11 @@ pub(crate) async fn follow(mut inputs: TelemetryInputs) {
                     Follower::new(path.clone(), spec.mapping.clone(), cursor)
                 }
             };
-            match catch_up(&store, &name, follower, 64).await {
+            match catch_up(&store, name, follower, 64, Some(keep_since)).await {
                 Ok((follower, state, seen)) => {
                     for (k, v) in &seen.minutes {
                         minutes
-                            .entry((name.clone(), k.minute_ms))
+                            .entry((key.clone(), k.service.clone(), k.minute_ms))
                             .or_default()
                             .merge(v);
                     }
@@ -224,16 +246,16 @@ pub(crate) async fn follow(mut inputs: TelemetryInputs) {
                     }
                     live.files.push(LiveFile {
                         file: name.clone(),
-                        path: path.display().to_string(),
+                        path: key,
                         state: state_text(&state),
                     });
-                    followers.insert(name, (path, spec.mapping.clone(), follower));
+                    followers.insert(path.clone(), (spec.mapping.clone(), follower));
                 }
                 Err(e) => {
                     tracing::warn!("telemetry of {name} not recorded: {e}");
                     live.files.push(LiveFile {
                         file: name.clone(),
-                        path: path.display().to_string(),
+                        path: key,
                         state: format!("not recorded: {e}"),
                     });
                 }
@@ -245,12 +267,20 @@ pub(crate) async fn follow(mut inputs: TelemetryInputs) {
         }
         let now = now_ms();
         let oldest = (now - (window + 1) * MINUTE_MS).div_euclid(MINUTE_MS) * MINUTE_MS;
-        minutes.retain(|(_, m), _| *m >= oldest);
+        minutes.retain(|(_, _, m), _| *m >= oldest);
         live.recent = recent.iter().cloned().collect();
         live.alerts = spec
             .alerts
             .iter()
-            .map(|a| evaluate(a, &minutes, now))
+            .map(|a| {
+                let path = a.file.as_ref().and_then(|f| {
+                    wanted
+                        .iter()
+                        .find(|(name, _)| name == f)
+                        .map(|(_, p)| path_key(p))
+                });
+                evaluate(a, path.as_deref(), &minutes, now)
+            })
             .collect();
         set_marks(&inputs.marks, &live.alerts);
         publish(&inputs, live);
@@ -277,14 +307,11 @@ fn alert_window(alerts: &[TelemetryAlert]) -> i64 {
         .max(5)
 }
 
-/// The values an alert reads from one minute (or any span) of events.
+/// The values an alert reads from one minute (or any span) of events; a
+/// minute without events has no error rate or latencies (null), and
+/// EVENTS and ERRORS of 0.
 pub fn values_of(stats: &MinuteStats) -> serde_json::Value {
-    let rate = if stats.count == 0 {
-        serde_json::Value::Null
-    } else {
-        // Four decimals: what an alert shows reads 0.3333, not 0.3333333333333333.
-        serde_json::json!((stats.errors as f64 / stats.count as f64 * 10_000.0).round() / 10_000.0)
-    };
+    let rate = (stats.count > 0).then(|| stats.errors as f64 / stats.count as f64);
     serde_json::json!({
         "EVENTS": stats.count,
         "ERRORS": stats.errors,
@@ -295,20 +322,50 @@ pub fn values_of(stats: &MinuteStats) -> serde_json::Value {
     })
 }
 
-/// Whether `alert` held for each of its last complete minutes.
+/// One value as a reader wants it: rates in per cent, latencies in ms.
+fn shown_value(name: &str, value: &serde_json::Value) -> String {
+    let Some(n) = value.as_f64() else {
+        return "none".to_string();
+    };
+    let trimmed = |x: f64, decimals: usize| {
+        let text = format!("{x:.decimals$}");
+        if text.contains('.') {
+            text.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            text
+        }
+    };
+    match name {
+        "ERROR_RATE" => format!("{}%", trimmed(n * 100.0, 2)),
+        "EVENTS" | "ERRORS" => trimmed(n, 0),
+        _ => format!("{} ms", trimmed(n, 1)),
+    }
+}
+
+/// Whether `alert` held for each of its last complete minutes. Its events:
+/// every event of the file at `path` when the alert names a file, or else
+/// the events whose service field is the alert's service. A minute without
+/// such events is one of EVENTS 0 (so `[EVENTS] < 1 for 10m` can hold).
 pub fn evaluate(
     alert: &TelemetryAlert,
-    minutes: &BTreeMap<(String, i64), MinuteStats>,
+    path: Option<&str>,
+    minutes: &AlertMinutes,
     now_ms: i64,
 ) -> AlertState {
     let current = now_ms.div_euclid(MINUTE_MS) * MINUTE_MS;
+    let names = alert.condition.value_names();
     let mut observed = Vec::new();
     let mut holding = true;
     for back in (1..=i64::from(alert.minutes)).rev() {
         let minute = current - back * MINUTE_MS;
         let mut stats = MinuteStats::default();
-        for ((file, m), s) in minutes {
-            if *m == minute && alert.file.as_deref().is_none_or(|f| f == file) {
+        for ((file, service, m), s) in minutes {
+            let counts = match (alert.file.as_ref(), path) {
+                (Some(_), Some(p)) => file == p,
+                (Some(_), None) => false,
+                (None, _) => *service == alert.service,
+            };
+            if *m == minute && counts {
                 stats.merge(s);
             }
         }
@@ -317,11 +374,22 @@ pub fn evaluate(
             values: Some(&values),
             ..Default::default()
         });
-        holding &= stats.count > 0 && result.success;
-        observed.push(if stats.count == 0 {
+        holding &= result.success;
+        let shown: Vec<String> = names
+            .iter()
+            .map(|name| {
+                let value = shown_value(name, &values[*name]);
+                if names.len() == 1 {
+                    value
+                } else {
+                    format!("{name} {value}")
+                }
+            })
+            .collect();
+        observed.push(if stats.count == 0 && !names.contains(&"EVENTS") {
             "no events".to_string()
         } else {
-            result.observed
+            shown.join(" ")
         });
     }
     let span = if alert.minutes == 1 {
@@ -385,7 +453,9 @@ fn set_marks(marks: &watch::Sender<LogMarks>, alerts: &[AlertState]) {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export, export_to = "bindings/")]
 pub struct Burst {
+    /// The file's name in the stack file.
     pub file: String,
+    pub path: String,
     #[ts(type = "number")]
     pub from_ms: i64,
     #[ts(type = "number")]
@@ -416,7 +486,9 @@ pub struct MinutePoint {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export, export_to = "bindings/")]
 pub struct FileReport {
+    /// Its name in the stack file.
     pub file: String,
+    pub path: String,
     /// Since it was first read.
     #[ts(type = "number")]
     pub events_total: u64,
@@ -448,38 +520,51 @@ pub struct TelemetryReport {
     pub bursts: Vec<Burst>,
 }
 
-/// The span's aggregates from the store.
+/// Rows of totals a report lists; the rest are summed in one `(other)` row.
+pub const TOTALS_SHOWN: usize = 100;
+
+/// The span's aggregates from the store, read a row at a time.
 pub async fn report(
     store: &Store,
     since_ms: i64,
     now_ms: i64,
 ) -> Result<TelemetryReport, StoreError> {
-    let stored = store.telemetry_minutes_since(since_ms).await?;
     let files: Vec<TelemetryFile> = store.telemetry_files().await?;
-    let mut by_key: BTreeMap<(String, String), MinuteStats> = BTreeMap::new();
+    let mut by_key: HashMap<(String, String), MinuteStats> = HashMap::new();
     let mut by_minute: BTreeMap<i64, MinuteStats> = BTreeMap::new();
     let mut by_file_minute: BTreeMap<(String, i64), MinuteStats> = BTreeMap::new();
     let mut by_file: HashMap<String, MinuteStats> = HashMap::new();
-    for m in &stored {
-        by_key
-            .entry((m.key.service.clone(), m.key.event.clone()))
-            .or_default()
-            .merge(&m.stats);
-        by_minute
-            .entry(m.key.minute_ms)
-            .or_default()
-            .merge(&m.stats);
-        by_file_minute
-            .entry((m.file.clone(), m.key.minute_ms))
-            .or_default()
-            .merge(&m.stats);
-        by_file.entry(m.file.clone()).or_default().merge(&m.stats);
-    }
-    let mut totals: Vec<Totals> = by_key
+    store
+        .each_telemetry_minute(since_ms, now_ms, |m| {
+            by_key
+                .entry((m.key.service, m.key.event))
+                .or_default()
+                .merge(&m.stats);
+            by_minute
+                .entry(m.key.minute_ms)
+                .or_default()
+                .merge(&m.stats);
+            by_file_minute
+                .entry((m.path.clone(), m.key.minute_ms))
+                .or_default()
+                .merge(&m.stats);
+            by_file.entry(m.path).or_default().merge(&m.stats);
+        })
+        .await?;
+    let mut keyed: Vec<((String, String), MinuteStats)> = by_key.into_iter().collect();
+    keyed.sort_by(|(a_key, a), (b_key, b)| b.count.cmp(&a.count).then(a_key.cmp(b_key)));
+    let mut totals: Vec<Totals> = keyed
         .iter()
+        .take(TOTALS_SHOWN)
         .map(|((service, event), s)| Totals::of(service, event, s))
         .collect();
-    totals.sort_by(|a, b| b.count.cmp(&a.count).then(a.service.cmp(&b.service)));
+    if keyed.len() > TOTALS_SHOWN {
+        let mut rest = MinuteStats::default();
+        for (_, s) in &keyed[TOTALS_SHOWN..] {
+            rest.merge(s);
+        }
+        totals.push(Totals::of(OTHER, OTHER, &rest));
+    }
     let series = by_minute
         .iter()
         .map(|(minute_ms, s)| MinutePoint {
@@ -490,15 +575,18 @@ pub async fn report(
             p95_ms: s.latency.quantile(0.95),
         })
         .collect();
+    let names = names_by_path(&files);
     Ok(TelemetryReport {
         since_ms,
         now_ms,
+        bursts: bursts(&by_file_minute, &names),
         files: files
             .into_iter()
             .map(|f| {
-                let span = by_file.get(&f.file).cloned().unwrap_or_default();
+                let span = by_file.get(&f.path).cloned().unwrap_or_default();
                 FileReport {
-                    file: f.file,
+                    file: f.name,
+                    path: f.path,
                     events_total: f.events_total,
                     malformed_total: f.malformed_total,
                     updated_ms: f.updated_ms,
@@ -510,20 +598,29 @@ pub async fn report(
             .collect(),
         totals,
         series,
-        bursts: bursts(&by_file_minute),
     })
+}
+
+fn names_by_path(files: &[TelemetryFile]) -> HashMap<String, String> {
+    files
+        .iter()
+        .map(|f| (f.path.clone(), f.name.clone()))
+        .collect()
 }
 
 /// The error bursts from `since_ms` on, from the store.
 pub async fn bursts_since(store: &Store, since_ms: i64) -> Result<Vec<Burst>, StoreError> {
+    let names = names_by_path(&store.telemetry_files().await?);
     let mut by_file_minute: BTreeMap<(String, i64), MinuteStats> = BTreeMap::new();
-    for m in store.telemetry_minutes_since(since_ms).await? {
-        by_file_minute
-            .entry((m.file, m.key.minute_ms))
-            .or_default()
-            .merge(&m.stats);
-    }
-    Ok(bursts(&by_file_minute))
+    store
+        .each_telemetry_minute(since_ms, now_ms(), |m| {
+            by_file_minute
+                .entry((m.path, m.key.minute_ms))
+                .or_default()
+                .merge(&m.stats);
+        })
+        .await?;
+    Ok(bursts(&by_file_minute, &names))
 }
 
 /// What the Telemetry view shows: the live state and the span's report.
@@ -536,10 +633,14 @@ pub struct TelemetryView {
     pub report_error: Option<String>,
 }
 
-/// Consecutive burst minutes of each file, merged.
-pub fn bursts(minutes: &BTreeMap<(String, i64), MinuteStats>) -> Vec<Burst> {
+/// Consecutive burst minutes of each file (by path), merged; `names` gives
+/// each path's name in the stack file.
+pub fn bursts(
+    minutes: &BTreeMap<(String, i64), MinuteStats>,
+    names: &HashMap<String, String>,
+) -> Vec<Burst> {
     let mut out: Vec<Burst> = Vec::new();
-    for ((file, minute), s) in minutes {
+    for ((path, minute), s) in minutes {
         let rate = if s.count == 0 {
             0.0
         } else {
@@ -549,14 +650,15 @@ pub fn bursts(minutes: &BTreeMap<(String, i64), MinuteStats>) -> Vec<Burst> {
             continue;
         }
         match out.last_mut() {
-            Some(b) if b.file == *file && b.to_ms == *minute => {
+            Some(b) if b.path == *path && b.to_ms == *minute => {
                 b.to_ms = minute + MINUTE_MS;
                 b.peak_rate = b.peak_rate.max(rate);
                 b.events += s.count;
                 b.errors += s.errors;
             }
             _ => out.push(Burst {
-                file: file.clone(),
+                file: names.get(path).cloned().unwrap_or_else(|| path.clone()),
+                path: path.clone(),
                 from_ms: *minute,
                 to_ms: minute + MINUTE_MS,
                 peak_rate: rate,

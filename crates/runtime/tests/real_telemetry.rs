@@ -22,9 +22,13 @@ use stackwarden_testkit::{eventually, wait_for, TestContainer};
 const NAME: &str = "sw-tele-aidb";
 
 fn stack(dir: &Path, alert: &str) -> String {
+    stack_in(&dir.join("telemetry"), alert)
+}
+
+fn stack_in(telemetry: &Path, alert: &str) -> String {
     format!(
         "name: tele\nx-stackwarden:\n  groups:\n    core: {{ required: true }}\n  verify:\n    telemetry:\n      dir: {}\n      files: [aidb-events.jsonl, hybrid-events.jsonl]\n      fields: {{ latency_ms: took }}\n{alert}services:\n  aidb:\n    image: localhost/sw-test-busybox:latest\n    container_name: {NAME}\n    x-stackwarden: {{ group: core }}\n",
-        dir.join("telemetry").display()
+        telemetry.display()
     )
 }
 
@@ -172,7 +176,57 @@ async fn files_written_while_it_runs_are_counted_exactly_and_a_restart_resumes()
     );
     let live = again.telemetry_live();
     assert!(!live.recent.is_empty());
+
+    // Another folder's file of the same name is another file: its own
+    // cursor and counts, and going back does not read the first one twice.
+    let other_dir = dir.path().join("telemetry-2");
+    std::fs::create_dir(&other_dir).unwrap();
+    let other = other_dir.join("aidb-events.jsonl");
+    append(
+        &other,
+        (0..3)
+            .map(|_| line(now, false))
+            .collect::<String>()
+            .as_bytes(),
+    );
+    std::fs::write(dir.path().join("stack.yaml"), stack_in(&other_dir, "")).unwrap();
+    let by_path = async |path: &Path| {
+        let report = again.telemetry_report(0).await.unwrap();
+        report
+            .files
+            .iter()
+            .find(|f| f.path == path.display().to_string())
+            .map(|f| (f.file.clone(), f.events_total))
+    };
+    eventually(
+        "the other folder's file counted",
+        Duration::from_secs(20),
+        async || {
+            (by_path(&other).await == Some(("aidb-events.jsonl".to_string(), 3))).then_some(())
+        },
+    )
+    .await;
+    std::fs::write(dir.path().join("stack.yaml"), stack(dir.path(), "")).unwrap();
+    append(&aidb, line(now, false).as_bytes());
+    until_counted_at(&again, &aidb, 67).await;
+    assert_eq!(by_path(&other).await.map(|f| f.1), Some(3));
     again.stop().await;
+}
+
+async fn until_counted_at(runtime: &Runtime, path: &Path, want: u64) {
+    eventually(
+        &format!("{} counted {want}", path.display()),
+        Duration::from_secs(20),
+        async || {
+            let report = runtime.telemetry_report(0).await.ok()?;
+            report
+                .files
+                .iter()
+                .any(|f| f.path == path.display().to_string() && f.events_total == want)
+                .then_some(())
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

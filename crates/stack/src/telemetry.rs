@@ -103,11 +103,23 @@ pub(crate) fn alerts(
 }
 
 /// `CONDITION [for DURATION]` into the condition and whole minutes (at
-/// least one).
+/// least one). A value may be written bare and in any case on the left
+/// (`error_rate > 5% for 5m` reads as `[ERROR_RATE] > 5% for 5m`).
 pub fn parse_alert(text: &str) -> Result<(Condition, u32), String> {
     let (condition_text, span) = match text.rfind(" for ") {
         Some(at) => (&text[..at], Some(text[at + 5..].trim())),
         None => (text, None),
+    };
+    let trimmed = condition_text.trim_start();
+    let first = trimmed
+        .split(|c: char| c.is_whitespace() || "<>=!".contains(c))
+        .next()
+        .unwrap_or_default();
+    let bare = first.to_ascii_uppercase();
+    let condition_text = if TELEMETRY_VALUES.contains(&bare.as_str()) {
+        format!("[{bare}]{}", &trimmed[first.len()..])
+    } else {
+        condition_text.to_string()
     };
     let condition: Condition = condition_text.parse().map_err(|e| format!("{e}"))?;
     if let Some(name) = condition
@@ -151,12 +163,19 @@ mod tests {
         assert_eq!((c.to_string().as_str(), m), ("[ERROR_RATE] > 5%", 5));
         assert_eq!(parse_alert("[LATENCY_P95] > 800ms").unwrap().1, 1);
         assert_eq!(parse_alert("[EVENTS] < 1 for 90s").unwrap().1, 2);
+        // As the issue and most people write it: the value bare.
+        let (c, m) = parse_alert("error_rate > 5% for 5m").unwrap();
+        assert_eq!((c.to_string().as_str(), m), ("[ERROR_RATE] > 5%", 5));
+        assert_eq!(
+            parse_alert("LATENCY_P95>800").unwrap().0.to_string(),
+            "[LATENCY_P95]>800"
+        );
         for (bad, why) in [
             ("[TOOLS] > 1 for 5m", "not a telemetry value"),
             ("[STATUS] == 200", "reads no telemetry value"),
             ("[ERROR_RATE] > 5% for soon", "for soon"),
             ("[ERROR_RATE] > 5% for 48h", "longer than 24h"),
-            ("error_rate > 5%", "left side must be a placeholder"),
+            ("errors_rate > 5%", "left side must be a placeholder"),
         ] {
             let got = parse_alert(bad).err().unwrap_or_default();
             assert!(got.contains(why), "{bad}: {got}");

@@ -510,6 +510,16 @@ fn duplicate_probe_names_are_rejected_with_line_and_reason() {
                 .contains("service `web` has two probes named `health` (the first on line 6)")),
         "{found:#?}"
     );
+    let text = format!(
+        "{PROBE_BASE}        - name: telemetry alert\n          http: {{url: \"http://a\"}}\n"
+    );
+    assert!(
+        problems(&text)
+            .iter()
+            .any(|p| p.line == 6 && p.reason.contains("a name Stackwarden keeps")),
+        "{:#?}",
+        problems(&text)
+    );
     let text = format!("{PROBE_BASE}        - name: \" \"\n          container: {{}}\n");
     assert!(problems(&text)
         .iter()

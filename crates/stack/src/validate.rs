@@ -933,6 +933,21 @@ fn name_probes(list: Vec<Unnamed<'_>>, owner: &str, problems: &mut Problems<'_>)
             );
             continue;
         }
+        if [
+            stackwarden_health::LOG_PATTERN_PROBE,
+            stackwarden_health::TELEMETRY_ALERT_PROBE,
+        ]
+        .contains(&name.value.as_str())
+        {
+            problems.at(
+                &name.referenced,
+                format!(
+                    "a probe of {owner} is named `{}`, a name Stackwarden keeps for its own results; choose another",
+                    name.value
+                ),
+            );
+            continue;
+        }
         match explicit.get(name.value.as_str()) {
             Some(first) => problems.at(
                 &name.referenced,

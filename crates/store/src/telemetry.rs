@@ -1,13 +1,18 @@
 //! The telemetry follower's records: where reading stopped in each file and
 //! the per-minute aggregates it read, written together in one transaction
 //! so a restart never counts a line twice; the newest bad lines of each
-//! file as examples.
+//! file as examples. Everything is keyed by the file's path (two stacks
+//! may both name an `events.jsonl`), and shown by its name.
 
 use std::collections::BTreeMap;
 
+use futures_util::TryStreamExt;
 use serde::Serialize;
 use sqlx::Row;
-use stackwarden_telemetry::{BadLine, Batch, Cursor, Histogram, MinuteKey, MinuteStats};
+use stackwarden_telemetry::{
+    BadLine, Batch, Cursor, Histogram, MinuteKey, MinuteStats, LATEST_AHEAD_MS,
+    MAX_KEYS_PER_MINUTE, OTHER,
+};
 
 use crate::{Store, StoreError};
 
@@ -17,7 +22,9 @@ pub const KEEP_BAD_LINES: i64 = 20;
 /// One followed file as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TelemetryFile {
-    pub file: String,
+    /// Its name in the stack file.
+    pub name: String,
+    pub path: String,
     pub events_total: u64,
     pub malformed_total: u64,
     /// When it was last read with something new.
@@ -29,7 +36,8 @@ pub struct TelemetryFile {
 /// One stored minute of one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMinute {
-    pub file: String,
+    /// The file's path.
+    pub path: String,
     pub key: MinuteKey,
     pub stats: MinuteStats,
 }
@@ -43,12 +51,12 @@ fn to_u64(n: i64) -> u64 {
 }
 
 impl Store {
-    /// Where reading `file` stopped, if it was ever read.
-    pub async fn telemetry_cursor(&self, file: &str) -> Result<Option<Cursor>, StoreError> {
+    /// Where reading the file at `path` stopped, if it was ever read.
+    pub async fn telemetry_cursor(&self, path: &str) -> Result<Option<Cursor>, StoreError> {
         let row = sqlx::query(
             "SELECT dev, ino, byte_offset, line_no, skipping FROM telemetry_files WHERE file = ?",
         )
-        .bind(file)
+        .bind(path)
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|r| Cursor {
@@ -60,26 +68,49 @@ impl Store {
         }))
     }
 
-    /// Adds what one or more polls of `file` read, and moves its cursor, in
-    /// one transaction.
+    /// Adds what one or more polls of the file at `path` (`name` in the
+    /// stack file) read, and moves its cursor, in one transaction. A minute
+    /// keeps at most [`MAX_KEYS_PER_MINUTE`] service/event pairs across
+    /// batches too; the rest is summed under [`OTHER`].
     pub async fn record_telemetry(
         &self,
-        file: &str,
+        path: &str,
+        name: &str,
         cursor: &Cursor,
         batch: &Batch,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        let file = path;
         let mut tx = self.pool.begin().await?;
         for (key, stats) in &batch.minutes {
-            let existing = sqlx::query(
-                "SELECT count, errors, latency FROM telemetry_minutes WHERE file = ? AND minute_ms = ? AND service = ? AND event = ?",
-            )
-            .bind(file)
-            .bind(key.minute_ms)
-            .bind(&key.service)
-            .bind(&key.event)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let find = |key: &MinuteKey| {
+                sqlx::query(
+                    "SELECT count, errors, latency FROM telemetry_minutes WHERE file = ? AND minute_ms = ? AND service = ? AND event = ?",
+                )
+                .bind(file)
+                .bind(key.minute_ms)
+                .bind(key.service.clone())
+                .bind(key.event.clone())
+            };
+            let mut key = key.clone();
+            let mut existing = find(&key).fetch_optional(&mut *tx).await?;
+            if existing.is_none() && key.service != OTHER {
+                let kept: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM telemetry_minutes WHERE file = ? AND minute_ms = ?",
+                )
+                .bind(file)
+                .bind(key.minute_ms)
+                .fetch_one(&mut *tx)
+                .await?;
+                if kept >= to_i64(MAX_KEYS_PER_MINUTE as u64) {
+                    key = MinuteKey {
+                        minute_ms: key.minute_ms,
+                        service: OTHER.to_string(),
+                        event: OTHER.to_string(),
+                    };
+                    existing = find(&key).fetch_optional(&mut *tx).await?;
+                }
+            }
             let mut merged = stats.clone();
             if let Some(r) = existing {
                 merged.merge(&MinuteStats {
@@ -124,9 +155,9 @@ impl Store {
             .await?;
         }
         sqlx::query(
-            "INSERT INTO telemetry_files (file, dev, ino, byte_offset, line_no, skipping, events_total, malformed_total, updated_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (file) DO UPDATE SET dev = excluded.dev, ino = excluded.ino,
+            "INSERT INTO telemetry_files (file, name, dev, ino, byte_offset, line_no, skipping, events_total, malformed_total, updated_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (file) DO UPDATE SET name = excluded.name, dev = excluded.dev, ino = excluded.ino,
                  byte_offset = excluded.byte_offset, line_no = excluded.line_no, skipping = excluded.skipping,
                  events_total = events_total + excluded.events_total,
                  malformed_total = malformed_total + excluded.malformed_total,
@@ -134,6 +165,7 @@ impl Store {
                                    THEN excluded.updated_ms ELSE updated_ms END",
         )
         .bind(file)
+        .bind(name)
         .bind(to_i64(cursor.dev))
         .bind(to_i64(cursor.ino))
         .bind(to_i64(cursor.offset))
@@ -148,21 +180,24 @@ impl Store {
         Ok(())
     }
 
-    /// Every minute from `since_ms` on, oldest first.
-    pub async fn telemetry_minutes_since(
+    /// Hands every minute from `since_ms` to `now_ms` (and its
+    /// [`LATEST_AHEAD_MS`]) to `each`, oldest first, one row at a time: a
+    /// long span is summed without holding its rows.
+    pub async fn each_telemetry_minute(
         &self,
         since_ms: i64,
-    ) -> Result<Vec<StoredMinute>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT file, minute_ms, service, event, count, errors, latency FROM telemetry_minutes WHERE minute_ms >= ? ORDER BY minute_ms, file, service, event",
+        now_ms: i64,
+        mut each: impl FnMut(StoredMinute),
+    ) -> Result<(), StoreError> {
+        let mut rows = sqlx::query(
+            "SELECT file, minute_ms, service, event, count, errors, latency FROM telemetry_minutes WHERE minute_ms >= ? AND minute_ms <= ? ORDER BY minute_ms, file, service, event",
         )
         .bind(since_ms.div_euclid(60_000) * 60_000)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| StoredMinute {
-                file: r.get(0),
+        .bind(now_ms.saturating_add(LATEST_AHEAD_MS))
+        .fetch(&self.pool);
+        while let Some(r) = rows.try_next().await? {
+            each(StoredMinute {
+                path: r.get(0),
                 key: MinuteKey {
                     minute_ms: r.get(1),
                     service: r.get(2),
@@ -173,14 +208,15 @@ impl Store {
                     errors: to_u64(r.get(5)),
                     latency: Histogram::decode(r.get::<&str, _>(6)),
                 },
-            })
-            .collect())
+            });
+        }
+        Ok(())
     }
 
     /// The files ever followed, with totals and their newest bad lines.
     pub async fn telemetry_files(&self) -> Result<Vec<TelemetryFile>, StoreError> {
         let rows = sqlx::query(
-            "SELECT file, events_total, malformed_total, updated_ms FROM telemetry_files ORDER BY file",
+            "SELECT file, name, events_total, malformed_total, updated_ms FROM telemetry_files ORDER BY name, file",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -200,13 +236,14 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|r| {
-                let file: String = r.get(0);
+                let path: String = r.get(0);
                 TelemetryFile {
-                    bad_lines: bad_by_file.remove(&file).unwrap_or_default(),
-                    file,
-                    events_total: to_u64(r.get(1)),
-                    malformed_total: to_u64(r.get(2)),
-                    updated_ms: r.get(3),
+                    bad_lines: bad_by_file.remove(&path).unwrap_or_default(),
+                    name: r.get(1),
+                    path,
+                    events_total: to_u64(r.get(2)),
+                    malformed_total: to_u64(r.get(3)),
+                    updated_ms: r.get(4),
                 }
             })
             .collect())
@@ -259,6 +296,22 @@ mod tests {
         }
     }
 
+    async fn minutes(s: &Store, since_ms: i64, now_ms: i64) -> Vec<StoredMinute> {
+        let mut out = Vec::new();
+        s.each_telemetry_minute(since_ms, now_ms, |m| out.push(m))
+            .await
+            .unwrap();
+        out
+    }
+
+    const CURSOR: Cursor = Cursor {
+        dev: 1,
+        ino: 2,
+        offset: 100,
+        line_no: 4,
+        skipping: false,
+    };
+
     #[tokio::test]
     async fn batches_add_up_with_the_cursor_and_retention_drops_old_minutes() {
         let dir = tempfile::tempdir().unwrap();
@@ -269,14 +322,7 @@ mod tests {
         first.event(2, event(now - 110_000, true));
         first.event(3, event(now - 3 * 3600 * 1000, false));
         first.malformed(4, Malformed::NotObject, b"[1]");
-        let cursor = Cursor {
-            dev: 1,
-            ino: 2,
-            offset: 100,
-            line_no: 4,
-            skipping: false,
-        };
-        s.record_telemetry("a.jsonl", &cursor, &first, now)
+        s.record_telemetry("/d/a.jsonl", "a.jsonl", &CURSOR, &first, now)
             .await
             .unwrap();
         let mut second = Batch::default();
@@ -284,21 +330,53 @@ mod tests {
         let later = Cursor {
             offset: 130,
             line_no: 5,
-            ..cursor
+            ..CURSOR
         };
-        s.record_telemetry("a.jsonl", &later, &second, now)
+        s.record_telemetry("/d/a.jsonl", "a.jsonl", &later, &second, now)
             .await
             .unwrap();
-        assert_eq!(s.telemetry_cursor("a.jsonl").await.unwrap(), Some(later));
-        assert_eq!(s.telemetry_cursor("b.jsonl").await.unwrap(), None);
-        let minutes = s.telemetry_minutes_since(now - 3600 * 1000).await.unwrap();
-        assert_eq!(minutes.len(), 1);
-        assert_eq!((minutes[0].stats.count, minutes[0].stats.errors), (3, 1));
-        assert_eq!(minutes[0].stats.latency.count(), 3);
+        assert_eq!(s.telemetry_cursor("/d/a.jsonl").await.unwrap(), Some(later));
+        // Another folder's file of the same name has its own cursor.
+        assert_eq!(s.telemetry_cursor("/e/a.jsonl").await.unwrap(), None);
+        let found = minutes(&s, now - 3600 * 1000, now).await;
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].stats.count, found[0].stats.errors), (3, 1));
+        assert_eq!(found[0].stats.latency.count(), 3);
         let files = s.telemetry_files().await.unwrap();
+        assert_eq!(
+            (files[0].name.as_str(), files[0].path.as_str()),
+            ("a.jsonl", "/d/a.jsonl")
+        );
         assert_eq!((files[0].events_total, files[0].malformed_total), (4, 1));
         assert_eq!(files[0].bad_lines[0].line_no, 4);
         s.prune(now).await.unwrap();
-        assert_eq!(s.telemetry_minutes_since(0).await.unwrap().len(), 1);
+        assert_eq!(minutes(&s, 0, now).await.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_minute_keeps_a_bounded_number_of_names_across_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path()).await;
+        let now = 10 * 3600 * 1000;
+        let minute = now - 120_000;
+        for round in 0..3 {
+            let mut batch = Batch::default();
+            for i in 0..MAX_KEYS_PER_MINUTE {
+                let mut e = event(minute, false);
+                e.event = Some(format!("call-{round}-{i}"));
+                batch.event(1, e);
+            }
+            s.record_telemetry("/d/a.jsonl", "a.jsonl", &CURSOR, &batch, now)
+                .await
+                .unwrap();
+        }
+        let found = minutes(&s, 0, now).await;
+        assert_eq!(found.len(), MAX_KEYS_PER_MINUTE + 1);
+        assert_eq!(
+            found.iter().map(|m| m.stats.count).sum::<u64>(),
+            3 * MAX_KEYS_PER_MINUTE as u64
+        );
+        let other = found.iter().find(|m| m.key.event == OTHER).unwrap();
+        assert_eq!(other.stats.count, 2 * MAX_KEYS_PER_MINUTE as u64);
     }
 }

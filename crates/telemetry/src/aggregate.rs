@@ -151,6 +151,13 @@ pub struct RecentEvent {
     pub failed: bool,
 }
 
+/// Distinct service/event pairs kept per minute; the rest of that minute's
+/// events are summed under [`OTHER`], so a writer that puts ids in the
+/// event name cannot grow the aggregates without bound.
+pub const MAX_KEYS_PER_MINUTE: usize = 64;
+/// The service and event name of what [`MAX_KEYS_PER_MINUTE`] folded.
+pub const OTHER: &str = "(other)";
+
 /// Examples of bad lines kept per poll.
 pub const EXAMPLES_KEPT: usize = 5;
 /// Recent events kept per poll.
@@ -166,6 +173,8 @@ pub struct Batch {
     /// The last [`EXAMPLES_KEPT`] bad lines.
     pub examples: VecDeque<BadLine>,
     pub recent: VecDeque<RecentEvent>,
+    /// Distinct keys of each minute in `minutes`.
+    keys_per_minute: HashMap<i64, usize>,
 }
 
 impl Batch {
@@ -181,6 +190,21 @@ impl Sink for Batch {
             minute_ms: event.at_ms.div_euclid(MINUTE_MS) * MINUTE_MS,
             service: event.service.clone().unwrap_or_default(),
             event: event.event.clone().unwrap_or_default(),
+        };
+        let key = if self.minutes.contains_key(&key) {
+            key
+        } else {
+            let keys = self.keys_per_minute.entry(key.minute_ms).or_insert(0);
+            if *keys < MAX_KEYS_PER_MINUTE {
+                *keys += 1;
+                key
+            } else {
+                MinuteKey {
+                    minute_ms: key.minute_ms,
+                    service: OTHER.to_string(),
+                    event: OTHER.to_string(),
+                }
+            }
         };
         let stats = self.minutes.entry(key).or_default();
         stats.count += 1;
@@ -209,7 +233,8 @@ impl Sink for Batch {
         self.examples.push_back(BadLine {
             line_no,
             reason: safe_text(reason.to_string().as_bytes()),
-            excerpt: safe_text(excerpt),
+            // A line that failed to read may still hold a password.
+            excerpt: stackwarden_model::redact::pairs(&safe_text(excerpt)),
         });
     }
 }
@@ -288,6 +313,49 @@ mod tests {
         b.merge(&a);
         assert_eq!(b.count(), 12);
         assert_eq!(Histogram::decode("x:1,2:y,,3:4:5,7:2").count(), 2);
+    }
+
+    #[test]
+    fn a_minute_keeps_a_bounded_number_of_names_and_folds_the_rest() {
+        let mut batch = Batch::default();
+        for i in 0..1000 {
+            batch.event(
+                i,
+                Event {
+                    at_ms: 1_796_032_800_000 + i as i64,
+                    event: Some(format!("request-{i}")),
+                    service: Some("aidb".into()),
+                    latency_ms: None,
+                    failed: false,
+                },
+            );
+        }
+        assert_eq!(batch.minutes.len(), MAX_KEYS_PER_MINUTE + 1);
+        let other = MinuteKey {
+            minute_ms: 1_796_032_800_000,
+            service: OTHER.into(),
+            event: OTHER.into(),
+        };
+        assert_eq!(
+            batch.minutes.get(&other).map(|s| s.count),
+            Some(1000 - MAX_KEYS_PER_MINUTE as u64)
+        );
+        assert_eq!(batch.minutes.values().map(|s| s.count).sum::<u64>(), 1000);
+    }
+
+    #[test]
+    fn bad_lines_keep_no_secret() {
+        let mut batch = Batch::default();
+        batch.malformed(
+            3,
+            Malformed::NotObject,
+            br#"{"ts":1,"password":"hunter2","url":"postgres://u:pw@h/db"#,
+        );
+        let excerpt = &batch.examples[0].excerpt;
+        assert!(
+            !excerpt.contains("hunter2") && !excerpt.contains(":pw@"),
+            "{excerpt}"
+        );
     }
 
     #[test]

@@ -112,9 +112,12 @@ impl Follower {
                 return polled;
             }
             Err(e) => {
-                // Rotated away with nothing in its place yet: finish the old one.
+                // Rotated away with nothing in its place yet: finish the old
+                // one, keeping it open while the budget leaves some unread.
                 self.drain_open(budget, sink, &mut polled);
-                self.open = None;
+                if !polled.more {
+                    self.open = None;
+                }
                 polled.state = missing_state(&self.path, &e);
                 return polled;
             }
@@ -193,6 +196,9 @@ impl Follower {
         };
         file.seek(SeekFrom::Start(cursor.offset))?;
         self.buf.clear();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         let mut consumed_total = 0u64;
         loop {
             if consumed_total >= budget {
@@ -213,7 +219,14 @@ impl Follower {
             if n == 0 {
                 break;
             }
-            let used = lines(&self.buf, &self.mapping, cursor, sink, &mut polled.lines);
+            let used = lines(
+                &self.buf,
+                &self.mapping,
+                now_ms,
+                cursor,
+                sink,
+                &mut polled.lines,
+            );
             self.buf.drain(..used);
             consumed_total += used as u64;
         }
@@ -229,6 +242,7 @@ impl Follower {
 fn lines(
     buf: &[u8],
     mapping: &FieldMapping,
+    now_ms: i64,
     cursor: &mut Cursor,
     sink: &mut impl Sink,
     line_count: &mut u64,
@@ -247,7 +261,7 @@ fn lines(
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match parse_line(line, mapping) {
+        match parse_line(line, mapping, now_ms) {
             Ok(event) => sink.event(cursor.line_no, event),
             Err(reason) => sink.malformed(cursor.line_no, reason, excerpt(line)),
         }

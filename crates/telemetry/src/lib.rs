@@ -14,7 +14,10 @@ mod line;
 
 pub use aggregate::{
     safe_text, BadLine, Batch, Histogram, MinuteKey, MinuteStats, RecentEvent, Totals,
-    EXAMPLES_KEPT, MINUTE_MS, RECENT_KEPT,
+    EXAMPLES_KEPT, MAX_KEYS_PER_MINUTE, MINUTE_MS, OTHER, RECENT_KEPT,
 };
 pub use follow::{Cursor, FileState, Follower, Polled, Sink, EXCERPT_BYTES};
-pub use line::{parse_line, Event, FieldMapping, Malformed, MAX_LINE_BYTES};
+pub use line::{
+    parse_line, Event, FieldMapping, Malformed, EARLIEST_MS, LATEST_AHEAD_MS, MAX_LINE_BYTES,
+    MAX_NAME_CHARS,
+};

@@ -1,11 +1,21 @@
 //! One telemetry line into an event.
 
-use chrono::DateTime;
+use chrono::{DateTime, NaiveDateTime};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// Longer lines are malformed (a runaway writer, binary junk).
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+
+/// Service and event names are cut to this many characters: a writer that
+/// puts ids or text there must not make every line its own row.
+pub const MAX_NAME_CHARS: usize = 128;
+
+/// Events before 2000 are not telemetry of a service running now.
+pub const EARLIEST_MS: i64 = 946_684_800_000;
+/// How far ahead of this machine's clock a timestamp may be (another
+/// machine's clock, a time zone written wrong) before it is malformed.
+pub const LATEST_AHEAD_MS: i64 = 24 * 3600 * 1000;
 
 /// Field names that override the common ones (`x-stackwarden.verify.telemetry`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -65,10 +75,13 @@ pub enum Malformed {
     NoTimestamp(String),
     #[error("timestamp {0} is not ISO 8601 or epoch seconds/milliseconds")]
     BadTimestamp(String),
+    #[error("timestamp {0} is before 2000 or more than a day ahead of this machine's clock")]
+    TimeOutOfRange(String),
 }
 
-/// Reads one line (without its newline).
-pub fn parse_line(line: &[u8], mapping: &FieldMapping) -> Result<Event, Malformed> {
+/// Reads one line (without its newline); `now_ms` bounds how far ahead its
+/// timestamp may be ([`LATEST_AHEAD_MS`]).
+pub fn parse_line(line: &[u8], mapping: &FieldMapping, now_ms: i64) -> Result<Event, Malformed> {
     if line.len() > MAX_LINE_BYTES {
         return Err(Malformed::TooLong {
             len: line.len(),
@@ -92,8 +105,14 @@ pub fn parse_line(line: &[u8], mapping: &FieldMapping) -> Result<Event, Malforme
     let ts_names = names(&mapping.timestamp, TIMESTAMP);
     let ts = find(&obj, &ts_names).ok_or_else(|| Malformed::NoTimestamp(ts_names.join(", ")))?;
     let at_ms = timestamp_ms(ts).ok_or_else(|| Malformed::BadTimestamp(shown(ts)))?;
+    if !(EARLIEST_MS..=now_ms.saturating_add(LATEST_AHEAD_MS)).contains(&at_ms) {
+        return Err(Malformed::TimeOutOfRange(shown(ts)));
+    }
     let text_of = |v: &Value| match v {
-        Value::String(s) => Some(s.clone()),
+        Value::String(s) => Some(match s.char_indices().nth(MAX_NAME_CHARS) {
+            Some((i, _)) => format!("{}…", &s[..i]),
+            None => s.clone(),
+        }),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     };
@@ -131,15 +150,24 @@ fn shown(v: &Value) -> String {
     }
 }
 
-/// ISO 8601 / RFC 3339 text, or a number of seconds (below 10^11) or
+/// ISO 8601 / RFC 3339 text (without an offset, as Python's `isoformat()`
+/// writes it, read as UTC), or a number of seconds (below 10^11) or
 /// milliseconds since the epoch (numbers as text too).
 fn timestamp_ms(v: &Value) -> Option<i64> {
     let number = match v {
         Value::Number(n) => n.as_f64()?,
-        Value::String(s) => match DateTime::parse_from_rfc3339(s.trim()) {
-            Ok(t) => return Some(t.timestamp_millis()),
-            Err(_) => s.trim().parse::<f64>().ok()?,
-        },
+        Value::String(s) => {
+            let s = s.trim();
+            if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+                return Some(t.timestamp_millis());
+            }
+            for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+                if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+                    return Some(t.and_utc().timestamp_millis());
+                }
+            }
+            s.parse::<f64>().ok()?
+        }
         _ => return None,
     };
     if !number.is_finite() || number <= 0.0 {
@@ -169,8 +197,50 @@ fn status_failed(v: &Value) -> bool {
 mod tests {
     use super::*;
 
+    /// 2026-12-01, the clock the tests read lines against.
+    const NOW: i64 = 1_796_083_200_000;
+
     fn parse(line: &str) -> Result<Event, Malformed> {
-        parse_line(line.as_bytes(), &FieldMapping::default())
+        parse_line(line.as_bytes(), &FieldMapping::default(), NOW)
+    }
+
+    #[test]
+    fn times_without_an_offset_are_utc_and_times_out_of_range_are_malformed() {
+        assert_eq!(
+            parse(r#"{"ts":"2026-11-30T10:00:00.250"}"#).map(|e| e.at_ms),
+            Ok(1_796_032_800_250)
+        );
+        assert_eq!(
+            parse(r#"{"ts":"2026-11-30 10:00:00"}"#).map(|e| e.at_ms),
+            Ok(1_796_032_800_000)
+        );
+        for far in [
+            r#"{"ts":"2099-01-01T00:00:00Z"}"#,
+            r#"{"ts":"1999-12-31T23:59:59Z"}"#,
+            r#"{"ts":5}"#,
+        ] {
+            assert!(
+                matches!(parse(far), Err(Malformed::TimeOutOfRange(_))),
+                "{far}: {:?}",
+                parse(far)
+            );
+        }
+        // Up to a day ahead is another clock, not junk.
+        assert!(parse(r#"{"ts":"2026-12-01T23:00:00Z"}"#).is_ok());
+    }
+
+    #[test]
+    fn long_names_are_cut() {
+        let name = "x".repeat(10_000);
+        let e = parse(&format!(
+            r#"{{"ts":1796032800,"service":"{name}","event":"{name}"}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            e.service.map(|s| s.chars().count()),
+            Some(MAX_NAME_CHARS + 1)
+        );
+        assert_eq!(e.event.map(|s| s.chars().count()), Some(MAX_NAME_CHARS + 1));
     }
 
     #[test]
@@ -215,6 +285,7 @@ mod tests {
         let e = parse_line(
             br#"{"when":"2026-11-30T10:00:00+01:00","what":"embed","timestamp":"x"}"#,
             &mapping,
+            NOW,
         );
         assert_eq!(
             e.map(|e| (e.at_ms, e.event)),
@@ -225,7 +296,7 @@ mod tests {
     #[test]
     fn each_kind_of_bad_line_has_its_reason() {
         let reason = |line: &[u8]| {
-            parse_line(line, &FieldMapping::default())
+            parse_line(line, &FieldMapping::default(), NOW)
                 .err()
                 .map(|e| e.to_string())
                 .unwrap_or_default()
@@ -243,13 +314,13 @@ mod tests {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
         #[test]
         fn any_bytes_give_an_event_or_a_reason(line in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
-            let _ = parse_line(&line, &FieldMapping::default());
+            let _ = parse_line(&line, &FieldMapping::default(), NOW);
         }
 
         #[test]
         fn any_json_object_gives_an_event_or_a_reason(ts in proptest::prelude::any::<f64>(), s in "\\PC{0,30}") {
             let line = serde_json::json!({"ts": ts, "event": s.clone(), "status": s, "latency_ms": ts}).to_string();
-            let _ = parse_line(line.as_bytes(), &FieldMapping::default());
+            let _ = parse_line(line.as_bytes(), &FieldMapping::default(), NOW);
         }
     }
 }

@@ -68,8 +68,26 @@ pub fn telemetry(spec: &TelemetrySpec, home: Option<&Path>, now: SystemTime) -> 
                     .and_then(|m| now.duration_since(m).ok())
                     .unwrap_or(Duration::ZERO);
                 let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
+                let recent = match recent_lines(&path, &spec.mapping, now) {
+                    Ok(r) if r.events + r.malformed > 0 => {
+                        if r.events == 0 {
+                            problems.push(format!(
+                                "{name}'s last {} lines are all malformed (line {}: {})",
+                                r.malformed, r.example_line, r.example_reason
+                            ));
+                        }
+                        format!(
+                            ", its last {} lines: {} events, {} malformed",
+                            r.events + r.malformed,
+                            r.events,
+                            r.malformed
+                        )
+                    }
+                    Ok(_) => String::new(),
+                    Err(e) => format!(", its lines unreadable ({e})"),
+                };
                 seen.push(format!(
-                    "{name}: {}, written {} ago",
+                    "{name}: {}, written {} ago{recent}",
                     human_bytes(meta.len()),
                     human_duration_ms(age_ms)
                 ));
@@ -97,6 +115,75 @@ pub fn telemetry(spec: &TelemetrySpec, home: Option<&Path>, now: SystemTime) -> 
             ),
         )
     }
+}
+
+/// Bytes read from a telemetry file's end to judge its newest lines.
+const TAIL_BYTES: u64 = 256 * 1024;
+
+/// How the newest lines of a telemetry file read.
+struct RecentLines {
+    events: u64,
+    malformed: u64,
+    /// The newest malformed line's number from the tail's start, and why.
+    example_line: u64,
+    example_reason: String,
+}
+
+/// Reads the complete lines of the last [`TAIL_BYTES`] of `path` as the
+/// follower would: whether the service still writes events, not junk.
+fn recent_lines(
+    path: &Path,
+    mapping: &stackwarden_telemetry::FieldMapping,
+    now: SystemTime,
+) -> std::io::Result<RecentLines> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let start = len.saturating_sub(TAIL_BYTES);
+    file.seek(SeekFrom::Start(start))?;
+    let mut buf = Vec::new();
+    file.take(TAIL_BYTES).read_to_end(&mut buf)?;
+    // A tail that starts inside a line skips that line; an unfinished last
+    // line is still being written.
+    let mut text: &[u8] = &buf;
+    if start > 0 {
+        text = memchr_after_newline(text);
+    }
+    let now_ms = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let mut out = RecentLines {
+        events: 0,
+        malformed: 0,
+        example_line: 0,
+        example_reason: String::new(),
+    };
+    let complete = text
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(&text[..0], |end| &text[..end]);
+    for (i, line) in complete.split(|b| *b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match stackwarden_telemetry::parse_line(line, mapping, now_ms) {
+            Ok(_) => out.events += 1,
+            Err(reason) => {
+                out.malformed += 1;
+                out.example_line = i as u64 + 1;
+                out.example_reason =
+                    stackwarden_telemetry::safe_text(reason.to_string().as_bytes());
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn memchr_after_newline(text: &[u8]) -> &[u8] {
+    text.iter()
+        .position(|b| *b == b'\n')
+        .map_or(&text[..0], |i| &text[i + 1..])
 }
 
 /// Share of its memory limit at which a container counts as at the limit.
@@ -232,7 +319,11 @@ mod tests {
     #[test]
     fn telemetry_files_must_exist_be_non_empty_and_fresh() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a.jsonl"), "{}\n").unwrap();
+        let event = |at: SystemTime| {
+            let s = at.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+            format!("{{\"ts\":{s},\"event\":\"call\"}}\n")
+        };
+        std::fs::write(dir.path().join("a.jsonl"), event(SystemTime::now())).unwrap();
         std::fs::write(dir.path().join("empty.jsonl"), "").unwrap();
         let spec = |files: &[&str]| TelemetrySpec {
             dir: "~/t".into(),
@@ -255,10 +346,36 @@ mod tests {
         let ok = telemetry(&spec(&["a.jsonl"]), home, now);
         assert_eq!(ok.status, CheckStatus::Pass, "{}", ok.evidence);
         assert!(
-            ok.evidence.contains("a.jsonl: 3B, written"),
+            ok.evidence.contains("a.jsonl: 33B, written")
+                && ok
+                    .evidence
+                    .contains("its last 1 lines: 1 events, 0 malformed"),
             "{}",
             ok.evidence
         );
+        // A writer gone bad: only junk at the end of the file.
+        std::fs::write(
+            dir.path().join("t/a.jsonl"),
+            format!("{}not json\n{{\"event\":1}}\n", event(now)) + &"junk\n".repeat(3),
+        )
+        .unwrap();
+        let mixed = telemetry(&spec(&["a.jsonl"]), home, now);
+        assert_eq!(mixed.status, CheckStatus::Pass, "{}", mixed.evidence);
+        assert!(
+            mixed.evidence.contains("1 events, 5 malformed"),
+            "{}",
+            mixed.evidence
+        );
+        std::fs::write(dir.path().join("t/a.jsonl"), "junk\n".repeat(3)).unwrap();
+        let junk = telemetry(&spec(&["a.jsonl"]), home, now);
+        assert_eq!(junk.status, CheckStatus::Fail);
+        assert!(
+            junk.hint
+                .starts_with("a.jsonl's last 3 lines are all malformed (line 3: not JSON"),
+            "{}",
+            junk.hint
+        );
+        std::fs::write(dir.path().join("t/a.jsonl"), event(now)).unwrap();
         let bad = telemetry(&spec(&["a.jsonl", "empty.jsonl", "gone.jsonl"]), home, now);
         assert_eq!(bad.status, CheckStatus::Fail);
         assert!(
@@ -269,7 +386,8 @@ mod tests {
         );
         let stale = telemetry(&spec(&["a.jsonl"]), home, now + Duration::from_secs(3600));
         assert!(
-            stale.hint.contains("has not grown for 1h0m"),
+            stale.hint.contains("a.jsonl has not grown for 59m")
+                || stale.hint.contains("a.jsonl has not grown for 1h0m"),
             "{}",
             stale.hint
         );

@@ -3,7 +3,11 @@
 /**
  * A span of minutes in which a file's errors burst.
  */
-export type Burst = { file: string, from_ms: number, to_ms: number, 
+export type Burst = { 
+/**
+ * The file's name in the stack file.
+ */
+file: string, path: string, from_ms: number, to_ms: number, 
 /**
  * The highest minute's error rate, 0..=1.
  */

@@ -4,7 +4,11 @@ import type { BadLine } from "./BadLine";
 /**
  * A followed file over the span.
  */
-export type FileReport = { file: string, 
+export type FileReport = { 
+/**
+ * Its name in the stack file.
+ */
+file: string, path: string, 
 /**
  * Since it was first read.
  */

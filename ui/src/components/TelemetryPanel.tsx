@@ -113,7 +113,7 @@ function FileRow({ file, live }: { file: FileReport | undefined; live: LiveFile 
   return (
     <>
       <tr data-testid={`telemetry-file-${name}`}>
-        <td title={live?.path}>{name}</td>
+        <td title={file?.path ?? live?.path}>{name}</td>
         <td>{live?.state ?? "not in the stack file"}</td>
         <td className="num">{file?.events ?? 0}</td>
         <td className="num">{percent(file?.errors ?? 0, file?.events ?? 0)}</td>
@@ -153,17 +153,27 @@ export function TelemetryPanel({ backend }: { backend: Backend }) {
 
   useEffect(() => {
     let live = true;
-    const load = () =>
-      backend.telemetry(range.ms).then(
-        (v) => {
-          if (live) {
-            setData(v);
-            setError(null);
-          }
-        },
-        (e) => live && setError(asUiError(e).message),
-      );
-    void load();
+    // One load at a time: a slow answer is not overtaken by the next tick.
+    let loading = false;
+    const load = () => {
+      if (loading) return;
+      loading = true;
+      backend
+        .telemetry(range.ms)
+        .then(
+          (v) => {
+            if (live) {
+              setData(v);
+              setError(null);
+            }
+          },
+          (e) => live && setError(asUiError(e).message),
+        )
+        .finally(() => {
+          loading = false;
+        });
+    };
+    load();
     const timer = window.setInterval(load, REFRESH_MS);
     return () => {
       live = false;
@@ -178,8 +188,9 @@ export function TelemetryPanel({ backend }: { backend: Backend }) {
   };
 
   const report = data?.report ?? null;
-  const names = useMemo(() => {
-    const all = [...(data?.live.files.map((f) => f.file) ?? []), ...(report?.files.map((f) => f.file) ?? [])];
+  // Files by path: two folders may hold files of one name.
+  const paths = useMemo(() => {
+    const all = [...(data?.live.files.map((f) => f.path) ?? []), ...(report?.files.map((f) => f.path) ?? [])];
     return [...new Set(all)];
   }, [data, report]);
   const from = report?.since_ms ?? 0;
@@ -223,8 +234,8 @@ export function TelemetryPanel({ backend }: { backend: Backend }) {
               </tr>
             </thead>
             <tbody>
-              {names.map((n) => (
-                <FileRow key={n} file={report?.files.find((f) => f.file === n)} live={data.live.files.find((f) => f.file === n)} />
+              {paths.map((p) => (
+                <FileRow key={p} file={report?.files.find((f) => f.path === p)} live={data.live.files.find((f) => f.path === p)} />
               ))}
             </tbody>
           </table>
@@ -248,7 +259,7 @@ export function TelemetryPanel({ backend }: { backend: Backend }) {
           {report && report.bursts.length > 0 && (
             <ul className="telemetry-bursts" data-testid="telemetry-burst-list">
               {report.bursts.map((b) => (
-                <li key={`${b.file}-${b.from_ms}`}>
+                <li key={`${b.path}-${b.from_ms}`}>
                   {clock(b.from_ms)}: {burstTitle(b)}
                 </li>
               ))}

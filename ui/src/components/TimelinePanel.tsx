@@ -421,7 +421,7 @@ const Lanes = memo(function Lanes({
               </text>
               {shownBursts.map((b, k) => (
                 <rect
-                  key={`${b.file}-${b.from_ms}`}
+                  key={`${b.path}-${b.from_ms}`}
                   x={GUTTER + x(b.from_ms)}
                   y={5}
                   width={Math.max(3, x(b.to_ms) - x(b.from_ms))}

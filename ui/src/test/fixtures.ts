@@ -338,6 +338,7 @@ export function telemetryView(spanMs: number): TelemetryView {
       files: [
         {
           file: "aidb-events.jsonl",
+          path: "/home/u/t/aidb-events.jsonl",
           events_total: 1234,
           malformed_total: 3,
           updated_ms: now - 1000,
@@ -348,7 +349,7 @@ export function telemetryView(spanMs: number): TelemetryView {
       ],
       totals: [{ service: "aidb", event: "tool_call", count: 460, errors: 46, error_rate: 0.1, p50_ms: 21, p95_ms: 95, p99_ms: 130 }],
       series,
-      bursts: [{ file: "aidb-events.jsonl", from_ms: now - minute, to_ms: now, peak_rate: 0.307, events: 130, errors: 40 }],
+      bursts: [{ file: "aidb-events.jsonl", path: "/home/u/t/aidb-events.jsonl", from_ms: now - minute, to_ms: now, peak_rate: 0.307, events: 130, errors: 40 }],
     },
     report_error: null,
   };
@@ -430,7 +431,7 @@ export function timelineData(spanMs: number): TimelineData {
       },
     ],
     markers: [restart, heal, verification],
-    bursts: [{ file: "aidb-events.jsonl", from_ms: to - 600_000, to_ms: to - 300_000, peak_rate: 0.4, events: 300, errors: 80 }],
+    bursts: [{ file: "aidb-events.jsonl", path: "/home/u/t/aidb-events.jsonl", from_ms: to - 600_000, to_ms: to - 300_000, peak_rate: 0.4, events: 300, errors: 80 }],
   };
 }
 

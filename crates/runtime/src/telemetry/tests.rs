@@ -19,57 +19,96 @@ fn alert(text: &str, file: Option<&str>) -> TelemetryAlert {
     }
 }
 
+fn at(path: &str, service: &str, minute: i64) -> (String, String, i64) {
+    (path.to_string(), service.to_string(), minute * MINUTE_MS)
+}
+
 #[test]
 fn an_alert_holds_only_when_every_minute_of_its_span_does() {
     let now = 100 * MINUTE_MS + 30_000;
-    let mut minutes = BTreeMap::new();
+    let mut minutes = AlertMinutes::new();
     for m in 95..=99 {
-        minutes.insert(("a.jsonl".to_string(), m * MINUTE_MS), stats(100, 10));
+        minutes.insert(at("/t/a.jsonl", "aidb", m), stats(300, 100));
     }
     // The current minute does not count yet.
-    minutes.insert(("a.jsonl".to_string(), 100 * MINUTE_MS), stats(100, 0));
+    minutes.insert(at("/t/a.jsonl", "aidb", 100), stats(100, 0));
     let five = alert("[ERROR_RATE] > 5% for 5m", None);
-    let state = evaluate(&five, &minutes, now);
+    let state = evaluate(&five, None, &minutes, now);
     assert!(state.holding, "{state:?}");
     assert!(
         state
             .observed
-            .contains("each of the last 5 minutes: 0.1, 0.1"),
+            .contains("each of the last 5 minutes: 33.33%, 33.33%"),
         "{}",
         state.observed
     );
     // One calm minute inside the span, or one without events, ends it.
-    minutes.insert(("a.jsonl".to_string(), 97 * MINUTE_MS), stats(100, 1));
-    assert!(!evaluate(&five, &minutes, now).holding);
-    minutes.remove(&("a.jsonl".to_string(), 97 * MINUTE_MS));
-    let state = evaluate(&five, &minutes, now);
+    minutes.insert(at("/t/a.jsonl", "aidb", 97), stats(100, 1));
+    assert!(!evaluate(&five, None, &minutes, now).holding);
+    minutes.remove(&at("/t/a.jsonl", "aidb", 97));
+    let state = evaluate(&five, None, &minutes, now);
     assert!(!state.holding && state.observed.contains("no events"));
     // Another file's errors do not count for an alert on one file.
     let one = alert("[ERROR_RATE] > 5%", Some("b.jsonl"));
-    assert!(!evaluate(&one, &minutes, now).holding);
+    assert!(!evaluate(&one, Some("/t/b.jsonl"), &minutes, now).holding);
+    assert!(evaluate(&one, Some("/t/a.jsonl"), &minutes, now).holding);
+}
+
+#[test]
+fn an_alert_without_a_file_counts_only_its_services_events() {
+    let now = 100 * MINUTE_MS + 30_000;
+    let mut minutes = AlertMinutes::new();
+    minutes.insert(at("/t/a.jsonl", "hybrid", 99), stats(100, 90));
+    minutes.insert(at("/t/a.jsonl", "aidb", 99), stats(100, 0));
+    let rate = alert("[ERROR_RATE] > 5%", None);
+    let state = evaluate(&rate, None, &minutes, now);
+    assert!(!state.holding, "{state:?}");
+    assert!(state.observed.ends_with(": 0%"), "{}", state.observed);
+}
+
+#[test]
+fn silence_is_zero_events_and_rates_are_compared_unrounded() {
+    let now = 100 * MINUTE_MS + 30_000;
+    let mut minutes = AlertMinutes::new();
+    let quiet = alert("[EVENTS] < 1 for 3m", None);
+    let state = evaluate(&quiet, None, &minutes, now);
+    assert!(state.holding, "{state:?}");
+    assert!(state.observed.ends_with(": 0, 0, 0"), "{}", state.observed);
+    minutes.insert(at("/t/a.jsonl", "aidb", 98), stats(1, 0));
+    assert!(!evaluate(&quiet, None, &minutes, now).holding);
+    // 50001 of 1000000 is above 5 %, though it shows as 5 % to two places.
+    minutes.insert(at("/t/a.jsonl", "aidb", 99), stats(1_000_000, 50_001));
+    let state = evaluate(&alert("[ERROR_RATE] > 5%", None), None, &minutes, now);
+    assert!(state.holding, "{state:?}");
+    assert!(state.observed.ends_with(": 5%"), "{}", state.observed);
 }
 
 #[test]
 fn bursts_merge_consecutive_minutes_per_file() {
     let mut minutes = BTreeMap::new();
-    minutes.insert(("a".to_string(), MINUTE_MS), stats(100, 20));
-    minutes.insert(("a".to_string(), 2 * MINUTE_MS), stats(100, 50));
-    minutes.insert(("a".to_string(), 3 * MINUTE_MS), stats(100, 1));
-    minutes.insert(("a".to_string(), 4 * MINUTE_MS), stats(10, 2));
-    minutes.insert(("b".to_string(), 2 * MINUTE_MS), stats(4, 4));
-    let found = bursts(&minutes);
-    let spans: Vec<(&str, i64, i64, f64)> = found
+    minutes.insert(("/t/a".to_string(), MINUTE_MS), stats(100, 20));
+    minutes.insert(("/t/a".to_string(), 2 * MINUTE_MS), stats(100, 50));
+    minutes.insert(("/t/a".to_string(), 3 * MINUTE_MS), stats(100, 1));
+    minutes.insert(("/t/a".to_string(), 4 * MINUTE_MS), stats(10, 2));
+    minutes.insert(("/u/b".to_string(), 2 * MINUTE_MS), stats(4, 4));
+    let names = HashMap::from([("/t/a".to_string(), "a".to_string())]);
+    let found = bursts(&minutes, &names);
+    let spans: Vec<(&str, &str, i64, i64, f64)> = found
         .iter()
         .map(|b| {
             (
                 b.file.as_str(),
+                b.path.as_str(),
                 b.from_ms / MINUTE_MS,
                 b.to_ms / MINUTE_MS,
                 b.peak_rate,
             )
         })
         .collect();
-    assert_eq!(spans, [("a", 1, 3, 0.5), ("b", 2, 3, 1.0)]);
+    assert_eq!(
+        spans,
+        [("a", "/t/a", 1, 3, 0.5), ("/u/b", "/u/b", 2, 3, 1.0)]
+    );
 }
 
 #[test]

@@ -76,6 +76,31 @@ fn rotation_reads_the_old_files_rest_then_the_new_file() {
 }
 
 #[test]
+fn a_file_rotated_away_is_read_to_its_end_across_polls_of_a_small_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.jsonl");
+    append(&path, line(0).as_bytes());
+    let mut f = Follower::new(path.clone(), FieldMapping::default(), None);
+    assert_eq!(poll(&mut f).0.events, 1);
+    // More than one read chunk written, then rotated with no new file yet.
+    let lines = 40_000;
+    append(&path, (1..=lines).map(line).collect::<String>().as_bytes());
+    assert!(std::fs::metadata(&path).unwrap().len() > READ_CHUNK as u64);
+    std::fs::rename(&path, dir.path().join("a.jsonl.1")).unwrap();
+    let mut events = 0;
+    for _ in 0..100 {
+        let mut batch = Batch::default();
+        let polled = f.poll(1, &mut batch);
+        events += batch.events;
+        if !polled.more {
+            assert_eq!(polled.state, FileState::MissingFile);
+            break;
+        }
+    }
+    assert_eq!(events, lines);
+}
+
+#[test]
 fn truncation_starts_again_at_the_beginning() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.jsonl");
