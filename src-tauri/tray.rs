@@ -288,7 +288,8 @@ pub fn spawn_updater<R: Runtime>(app: AppHandle<R>) {
             if shown.as_ref().is_none_or(|s| s.lines != l.lines) {
                 // Same shape: new words on the same items, so a menu that is
                 // open (or an item being clicked) is never pulled away.
-                let in_place = line_items.len() == l.lines.len()
+                let in_place = shown.is_some()
+                    && line_items.len() == l.lines.len()
                     && line_items
                         .iter()
                         .zip(&l.lines)

@@ -62,8 +62,9 @@ pub fn run(config: &Config, args: &TelemetryArgs<'_>) -> ExitCode {
                     let cursor = store.telemetry_cursor(&path_key(path)).await?;
                     let follower =
                         Follower::new(path.clone(), stack.verify.telemetry.mapping.clone(), cursor);
-                    let state = match catch_up(&store, name, follower, usize::MAX, None).await {
-                        Ok((_, state, _)) => crate_state(&state),
+                    let state = match catch_up(&store, name, follower, usize::MAX, |_, _| {}).await
+                    {
+                        Ok(done) => crate_state(&done.state),
                         Err(e) => format!("not read: {e}"),
                     };
                     states.push((name.clone(), path_key(path), state));
@@ -162,7 +163,17 @@ fn render(
             listed.push((&f.file, &f.path));
         }
     }
-    for (name, path) in listed {
+    let clashing = |name: &str| listed.iter().filter(|(n, _)| *n == name).count() > 1;
+    let label = |name: &str, path: &str| {
+        if clashing(name) {
+            path.to_string()
+        } else {
+            name.to_string()
+        }
+    };
+    for &(name, path) in &listed {
+        let name = label(name, path);
+        let name = name.as_str();
         let file = report.files.iter().find(|f| f.path == path);
         let state = states
             .iter()
@@ -220,7 +231,7 @@ fn render(
     for f in report.files.iter().filter(|f| !f.bad_lines.is_empty()) {
         out.push_str(&format!(
             "\nMalformed lines of {} (newest first):\n",
-            shown(&f.file)
+            shown(&label(&f.file, &f.path))
         ));
         for b in f.bad_lines.iter().take(5) {
             out.push_str(&format!(

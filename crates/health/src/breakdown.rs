@@ -303,6 +303,9 @@ fn running_health(
         Some(why) if matches!(status, ServiceStatus::Unhealthy | ServiceStatus::Down) => {
             (status, format!("{reason}; telemetry alert: {why}"))
         }
+        Some(why) if status == ServiceStatus::Degraded => {
+            (status, format!("{reason}; telemetry alert: {why}"))
+        }
         Some(why) => (ServiceStatus::Degraded, format!("telemetry alert: {why}")),
         None => (status, reason),
     }
@@ -612,6 +615,17 @@ mod tests {
         assert_eq!(
             status(vec![outcome("health", false, "503")]),
             (ServiceStatus::Unhealthy, "all 1 probes failing".into())
+        );
+        assert_eq!(
+            status(vec![
+                outcome("health", false, "503"),
+                outcome("schema", true, "ok"),
+                alert
+            ]),
+            (
+                ServiceStatus::Degraded,
+                "1 of 2 probes failing; telemetry alert: rate 10%".into()
+            )
         );
     }
 

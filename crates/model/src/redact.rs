@@ -195,9 +195,10 @@ pub fn text(input: &str) -> String {
 
 /// Free text such as a log or event line, as [`text`] gives it, and with
 /// the value after every key that names a secret masked: `"password":
-/// "x"`, `token=x`, `api_key: x`. Quoted values are masked to their closing
-/// quote (or the end), bare ones to the next space, comma, `&`, `;` or
-/// bracket.
+/// "x"`, `token=x`, `api_key: x`, JSON quoted inside a string
+/// (`\"token\":\"x\"`), and `Authorization: Bearer x` (the scheme kept).
+/// Quoted values are masked to their closing quote (or the end), bare ones
+/// to the next space, comma, `&`, `;` or bracket.
 pub fn pairs(input: &str) -> String {
     let input = text(input);
     let bytes = input.as_bytes();
@@ -220,7 +221,9 @@ pub fn pairs(input: &str) -> String {
             continue;
         }
         let mut j = i;
-        if bytes.get(j) == Some(&b'"') || bytes.get(j) == Some(&b'\'') {
+        if bytes.get(j) == Some(&b'\\') && bytes.get(j + 1) == Some(&b'"') {
+            j += 2;
+        } else if bytes.get(j) == Some(&b'"') || bytes.get(j) == Some(&b'\'') {
             j += 1;
         }
         while bytes.get(j) == Some(&b' ') {
@@ -235,6 +238,19 @@ pub fn pairs(input: &str) -> String {
         }
         out.push_str(&input[i..j]);
         match bytes.get(j) {
+            Some(b'\\') if bytes.get(j + 1) == Some(&b'"') => {
+                // A string holding JSON: the value ends at the next `\"`.
+                let end = input[j + 2..].find("\\\"").map(|p| j + 2 + p);
+                out.push_str("\\\"");
+                out.push_str(MASK);
+                i = match end {
+                    Some(e) => {
+                        out.push_str("\\\"");
+                        e + 2
+                    }
+                    None => bytes.len(),
+                };
+            }
             Some(&q @ (b'"' | b'\'')) => {
                 let mut k = j + 1;
                 while k < bytes.len() && bytes[k] != q {
@@ -254,10 +270,33 @@ pub fn pairs(input: &str) -> String {
                         c.is_whitespace() || matches!(c, ',' | '&' | ';' | '}' | ']' | ')')
                     })
                     .map_or(input.len(), |p| j + p);
-                if end > j {
-                    out.push_str(MASK);
+                let word = &input[j..end];
+                let scheme = ["bearer", "basic", "token", "digest"]
+                    .iter()
+                    .any(|s| word.eq_ignore_ascii_case(s));
+                if scheme {
+                    // `Bearer x`: the scheme says little, the word after it all.
+                    let after = input[end..]
+                        .find(|c: char| c != ' ')
+                        .map_or(input.len(), |p| end + p);
+                    let secret_end = input[after..]
+                        .find(|c: char| {
+                            c.is_whitespace()
+                                || matches!(c, ',' | '&' | ';' | '}' | ']' | ')' | '"')
+                        })
+                        .map_or(input.len(), |p| after + p);
+                    out.push_str(word);
+                    out.push_str(&input[end..after]);
+                    if secret_end > after {
+                        out.push_str(MASK);
+                    }
+                    i = secret_end;
+                } else {
+                    if end > j {
+                        out.push_str(MASK);
+                    }
+                    i = end;
                 }
-                i = end;
             }
         }
     }
@@ -281,6 +320,20 @@ mod tests {
         assert_eq!(pairs(r#"{"secret":"cut off"#), r#"{"secret":"***"#);
         assert_eq!(pairs("monkey=1 passwd"), "monkey=1 passwd");
         assert_eq!(
+            pairs(r#"{"body":"{\"token\":\"abc\",\"n\":1}"}"#),
+            r#"{"body":"{\"token\":\"***\",\"n\":1}"}"#
+        );
+        assert_eq!(
+            pairs(r#"{"b":"{\"token\":\"cut"#),
+            r#"{"b":"{\"token\":\"***"#
+        );
+        assert_eq!(
+            pairs("Authorization: Bearer abc.def x=1"),
+            "Authorization: Bearer *** x=1"
+        );
+        assert_eq!(pairs("authorization=Basic"), "authorization=Basic");
+        assert_eq!(pairs("пароль token=ключ ok"), "пароль token=*** ok");
+        assert_eq!(
             pairs("see http://u:pw@h/ and ok=1"),
             "see http://u:***@h/ and ok=1"
         );
@@ -290,6 +343,27 @@ mod tests {
         #[test]
         fn any_text_redacts_without_panic(s in "\\PC{0,80}") {
             let _ = pairs(&s);
+        }
+
+        #[test]
+        fn text_around_secret_keys_redacts_without_panic(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("token".to_string()),
+                    proptest::strategy::Just("Authorization".to_string()),
+                    proptest::strategy::Just("\\\"".to_string()),
+                    proptest::strategy::Just("\"".to_string()),
+                    proptest::strategy::Just(":".to_string()),
+                    proptest::strategy::Just("=".to_string()),
+                    proptest::strategy::Just(" Bearer ".to_string()),
+                    "[ é€𝄞'a-z]{0,3}",
+                ],
+                0..16,
+            )
+        ) {
+            let text = parts.concat();
+            let out = pairs(&text);
+            proptest::prop_assert!(!out.is_empty() || text.is_empty());
         }
     }
 

@@ -5,7 +5,7 @@
 //! a service degraded (a failing [`TELEMETRY_ALERT_PROBE`] run) while one
 //! holds. [`report`] reads it all back for the window and the CLI.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +18,8 @@ use stackwarden_probes::LogMarks;
 use stackwarden_stack::{LoadedStack, TelemetryAlert, TelemetrySpec};
 use stackwarden_store::{Store, StoreError, TelemetryFile};
 use stackwarden_telemetry::{
-    BadLine, Batch, FieldMapping, FileState, Follower, MinuteStats, RecentEvent, Totals, MINUTE_MS,
-    OTHER, RECENT_KEPT,
+    BadLine, Batch, FieldMapping, FileState, Follower, MinuteKey, MinuteStats, RecentEvent, Totals,
+    MINUTE_MS, OTHER, RECENT_KEPT,
 };
 use tokio::sync::watch;
 use ts_rs::TS;
@@ -107,21 +107,32 @@ fn state_text(state: &FileState) -> String {
     }
 }
 
+/// What [`catch_up`] did.
+pub struct CaughtUp {
+    pub follower: Follower,
+    /// The last poll's state.
+    pub state: FileState,
+    /// The last events seen and the counts (no minutes: those went to the
+    /// store and to `each_minute`).
+    pub seen: Batch,
+    /// Stopped at `max_rounds` with more to read.
+    pub behind: bool,
+}
+
 /// Reads `follower`'s file (`name` in the stack file) to its end (or
-/// `max_rounds` batches), writing each batch with the cursor; returns the
-/// last poll's state, and the last events seen with the minutes from
-/// `keep_since_ms` on (none without it: a whole file's minutes are the
-/// store's to keep, not memory's).
+/// `max_rounds` batches), writing each batch with the cursor, and hands
+/// each batch's minutes to `each_minute`.
 pub async fn catch_up(
     store: &Store,
     name: &str,
     mut follower: Follower,
     max_rounds: usize,
-    keep_since_ms: Option<i64>,
-) -> Result<(Follower, FileState, Batch), RuntimeError> {
+    mut each_minute: impl FnMut(&MinuteKey, &MinuteStats),
+) -> Result<CaughtUp, RuntimeError> {
     let file = path_key(follower.path());
     let mut seen = Batch::default();
     let mut state = FileState::Following;
+    let mut behind = false;
     for _ in 0..max_rounds {
         let (back, batch, polled) = tokio::task::spawn_blocking(move || {
             let mut batch = Batch::default();
@@ -147,30 +158,57 @@ pub async fn catch_up(
             }
             seen.recent.push_back(e);
         }
-        if let Some(since) = keep_since_ms {
-            for (k, v) in batch.minutes {
-                if k.minute_ms >= since {
-                    seen.minutes.entry(k).or_default().merge(&v);
-                }
-            }
+        for (k, v) in &batch.minutes {
+            each_minute(k, v);
         }
+        behind = polled.more;
         if !polled.more {
             break;
         }
         tokio::task::yield_now().await;
     }
-    Ok((follower, state, seen))
+    Ok(CaughtUp {
+        follower,
+        state,
+        seen,
+        behind,
+    })
 }
 
-/// The in-memory minutes the alerts read: by file path, service and minute.
-pub type AlertMinutes = BTreeMap<(String, String, i64), MinuteStats>;
+/// The in-memory minutes the alerts read: by file path, then `None` for
+/// every event of the file or `Some(service)` for a service an alert
+/// names, then minute. Bounded by the files, the alerts' services and the
+/// longest alert's span, whatever the files hold.
+pub type AlertMinutes = BTreeMap<(String, Option<String>, i64), MinuteStats>;
+
+/// Adds one stored or read minute to the alerts' minutes.
+fn add_minute(
+    minutes: &mut AlertMinutes,
+    services: &BTreeSet<&str>,
+    path: &str,
+    key: &MinuteKey,
+    stats: &MinuteStats,
+) {
+    minutes
+        .entry((path.to_string(), None, key.minute_ms))
+        .or_default()
+        .merge(stats);
+    if services.contains(key.service.as_str()) {
+        minutes
+            .entry((path.to_string(), Some(key.service.clone()), key.minute_ms))
+            .or_default()
+            .merge(stats);
+    }
+}
 
 /// The follower task: runs until the runtime stops.
 pub(crate) async fn follow(mut inputs: TelemetryInputs) {
     let mut followers: HashMap<PathBuf, (FieldMapping, Follower)> = HashMap::new();
     let mut minutes: AlertMinutes = BTreeMap::new();
     let mut recent: VecDeque<RecentEvent> = VecDeque::new();
-    let mut seeded = false;
+    // What the minutes in memory were read for; another set reads them again.
+    let mut seeded_for: Option<(Vec<String>, BTreeSet<String>)> = None;
+    let mut alerts_before: Vec<AlertState> = Vec::new();
     let mut ticker = tokio::time::interval(inputs.every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -181,7 +219,7 @@ pub(crate) async fn follow(mut inputs: TelemetryInputs) {
         let spec = &stack.verify.telemetry;
         let Some(store) = inputs.to.borrow_and_update().clone() else {
             followers.clear();
-            seeded = false;
+            seeded_for = None;
             publish(&inputs, TelemetryLive {
                 paused: Some("not recording here: the process that records into the data folder follows the telemetry".to_string()),
                 ..TelemetryLive::default()
@@ -190,20 +228,31 @@ pub(crate) async fn follow(mut inputs: TelemetryInputs) {
         };
         let window = alert_window(&spec.alerts);
         let keep_since = now_ms() - (window + 1) * MINUTE_MS;
-        if !seeded {
+        let wanted = files_of(spec, home().as_deref());
+        let paths: Vec<String> = wanted.iter().map(|(_, p)| path_key(p)).collect();
+        let services: BTreeSet<&str> = spec
+            .alerts
+            .iter()
+            .filter(|a| a.file.is_none())
+            .map(|a| a.service.as_str())
+            .collect();
+        let wanted_now = (
+            paths.clone(),
+            services.iter().map(ToString::to_string).collect(),
+        );
+        if seeded_for.as_ref() != Some(&wanted_now) {
             let mut stored: AlertMinutes = BTreeMap::new();
             let read = store
                 .each_telemetry_minute(keep_since, now_ms(), |m| {
-                    stored
-                        .entry((m.path, m.key.service, m.key.minute_ms))
-                        .or_default()
-                        .merge(&m.stats);
+                    if paths.contains(&m.path) {
+                        add_minute(&mut stored, &services, &m.path, &m.key, &m.stats);
+                    }
                 })
                 .await;
             match read {
                 Ok(()) => {
                     minutes = stored;
-                    seeded = true;
+                    seeded_for = Some(wanted_now);
                 }
                 Err(e) => {
                     // No alert is judged on minutes it could not read.
@@ -214,7 +263,7 @@ pub(crate) async fn follow(mut inputs: TelemetryInputs) {
             }
         }
         let mut live = TelemetryLive::default();
-        let wanted = files_of(spec, home().as_deref());
+        let mut behind: BTreeSet<String> = BTreeSet::new();
         followers.retain(|path, (mapping, _)| {
             wanted.iter().any(|(_, p)| p == path) && *mapping == spec.mapping
         });
@@ -227,32 +276,35 @@ pub(crate) async fn follow(mut inputs: TelemetryInputs) {
                         Ok(c) => c,
                         Err(e) => {
                             tracing::warn!("cannot read where {name} was left: {e}");
+                            behind.insert(key);
                             continue;
                         }
                     };
                     Follower::new(path.clone(), spec.mapping.clone(), cursor)
                 }
             };
-            match catch_up(&store, name, follower, 64, Some(keep_since)).await {
-                Ok((follower, state, seen)) => {
-                    for (k, v) in &seen.minutes {
-                        minutes
-                            .entry((key.clone(), k.service.clone(), k.minute_ms))
-                            .or_default()
-                            .merge(v);
+            let read = catch_up(&store, name, follower, 64, |k, v| {
+                if k.minute_ms >= keep_since {
+                    add_minute(&mut minutes, &services, &key, k, v);
+                }
+            })
+            .await;
+            match read {
+                Ok(done) => {
+                    if done.behind {
+                        behind.insert(key.clone());
                     }
-                    for e in seen.recent {
-                        recent.push_back(e);
-                    }
+                    recent.extend(done.seen.recent);
                     live.files.push(LiveFile {
                         file: name.clone(),
                         path: key,
-                        state: state_text(&state),
+                        state: state_text(&done.state),
                     });
-                    followers.insert(path.clone(), (spec.mapping.clone(), follower));
+                    followers.insert(path.clone(), (spec.mapping.clone(), done.follower));
                 }
                 Err(e) => {
                     tracing::warn!("telemetry of {name} not recorded: {e}");
+                    behind.insert(key.clone());
                     live.files.push(LiveFile {
                         file: name.clone(),
                         path: key,
@@ -267,21 +319,37 @@ pub(crate) async fn follow(mut inputs: TelemetryInputs) {
         }
         let now = now_ms();
         let oldest = (now - (window + 1) * MINUTE_MS).div_euclid(MINUTE_MS) * MINUTE_MS;
-        minutes.retain(|(_, _, m), _| *m >= oldest);
+        minutes.retain(|(path, _, m), _| *m >= oldest && paths.contains(path));
         live.recent = recent.iter().cloned().collect();
         live.alerts = spec
             .alerts
             .iter()
             .map(|a| {
-                let path = a.file.as_ref().and_then(|f| {
-                    wanted
+                let of: Vec<String> = match &a.file {
+                    Some(f) => wanted
                         .iter()
-                        .find(|(name, _)| name == f)
+                        .filter(|(name, _)| name == f)
                         .map(|(_, p)| path_key(p))
-                });
-                evaluate(a, path.as_deref(), &minutes, now)
+                        .collect(),
+                    None => paths.clone(),
+                };
+                if of.iter().any(|p| behind.contains(p)) {
+                    // Minutes not read yet are not silence: judge them once read.
+                    return alerts_before
+                        .iter()
+                        .find(|b| b.service == a.service && b.rule == a.text)
+                        .cloned()
+                        .unwrap_or_else(|| AlertState {
+                            service: a.service.clone(),
+                            rule: a.text.clone(),
+                            holding: false,
+                            observed: format!("{}: reading what was written before", a.text),
+                        });
+                }
+                evaluate(a, &of, &minutes, now)
             })
             .collect();
+        alerts_before.clone_from(&live.alerts);
         set_marks(&inputs.marks, &live.alerts);
         publish(&inputs, live);
     }
@@ -342,30 +410,27 @@ fn shown_value(name: &str, value: &serde_json::Value) -> String {
     }
 }
 
-/// Whether `alert` held for each of its last complete minutes. Its events:
-/// every event of the file at `path` when the alert names a file, or else
-/// the events whose service field is the alert's service. A minute without
-/// such events is one of EVENTS 0 (so `[EVENTS] < 1 for 10m` can hold).
+/// Whether `alert` held for each of its last complete minutes, over the
+/// files at `paths`: every event of them when the alert names a file (its
+/// one path), or else the events whose service field is the alert's
+/// service. A minute without such events is one of EVENTS 0 (so
+/// `[EVENTS] < 1 for 10m` can hold).
 pub fn evaluate(
     alert: &TelemetryAlert,
-    path: Option<&str>,
+    paths: &[String],
     minutes: &AlertMinutes,
     now_ms: i64,
 ) -> AlertState {
     let current = now_ms.div_euclid(MINUTE_MS) * MINUTE_MS;
     let names = alert.condition.value_names();
+    let service = alert.file.is_none().then(|| alert.service.clone());
     let mut observed = Vec::new();
     let mut holding = true;
     for back in (1..=i64::from(alert.minutes)).rev() {
         let minute = current - back * MINUTE_MS;
         let mut stats = MinuteStats::default();
-        for ((file, service, m), s) in minutes {
-            let counts = match (alert.file.as_ref(), path) {
-                (Some(_), Some(p)) => file == p,
-                (Some(_), None) => false,
-                (None, _) => *service == alert.service,
-            };
-            if *m == minute && counts {
+        for path in paths {
+            if let Some(s) = minutes.get(&(path.clone(), service.clone(), minute)) {
                 stats.merge(s);
             }
         }
@@ -530,16 +595,24 @@ pub async fn report(
     now_ms: i64,
 ) -> Result<TelemetryReport, StoreError> {
     let files: Vec<TelemetryFile> = store.telemetry_files().await?;
+    let top: HashSet<(String, String)> = store
+        .telemetry_top_keys(since_ms, now_ms, TOTALS_SHOWN)
+        .await?
+        .into_iter()
+        .collect();
     let mut by_key: HashMap<(String, String), MinuteStats> = HashMap::new();
+    let mut rest = MinuteStats::default();
     let mut by_minute: BTreeMap<i64, MinuteStats> = BTreeMap::new();
     let mut by_file_minute: BTreeMap<(String, i64), MinuteStats> = BTreeMap::new();
     let mut by_file: HashMap<String, MinuteStats> = HashMap::new();
     store
         .each_telemetry_minute(since_ms, now_ms, |m| {
-            by_key
-                .entry((m.key.service, m.key.event))
-                .or_default()
-                .merge(&m.stats);
+            let key = (m.key.service, m.key.event);
+            if top.contains(&key) {
+                by_key.entry(key).or_default().merge(&m.stats);
+            } else {
+                rest.merge(&m.stats);
+            }
             by_minute
                 .entry(m.key.minute_ms)
                 .or_default()
@@ -551,20 +624,18 @@ pub async fn report(
             by_file.entry(m.path).or_default().merge(&m.stats);
         })
         .await?;
+    if rest.count > 0 {
+        by_key
+            .entry((OTHER.to_string(), OTHER.to_string()))
+            .or_default()
+            .merge(&rest);
+    }
     let mut keyed: Vec<((String, String), MinuteStats)> = by_key.into_iter().collect();
     keyed.sort_by(|(a_key, a), (b_key, b)| b.count.cmp(&a.count).then(a_key.cmp(b_key)));
-    let mut totals: Vec<Totals> = keyed
+    let totals: Vec<Totals> = keyed
         .iter()
-        .take(TOTALS_SHOWN)
         .map(|((service, event), s)| Totals::of(service, event, s))
         .collect();
-    if keyed.len() > TOTALS_SHOWN {
-        let mut rest = MinuteStats::default();
-        for (_, s) in &keyed[TOTALS_SHOWN..] {
-            rest.merge(s);
-        }
-        totals.push(Totals::of(OTHER, OTHER, &rest));
-    }
     let series = by_minute
         .iter()
         .map(|(minute_ms, s)| MinutePoint {

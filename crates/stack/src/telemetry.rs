@@ -1,6 +1,6 @@
 //! The telemetry section's own settings beside its files: which fields hold
 //! the timestamp, event, service, latency and status when a service names
-//! them unusually (`fields:`), and the alerts that mark a service unhealthy
+//! them unusually (`fields:`), and the alerts that mark a service degraded
 //! while its telemetry says so (`alerts:`), such as
 //! `{ service: aidb, when: "[ERROR_RATE] > 5% for 5m" }`: a condition in the
 //! probes' grammar over one minute's events, held for a span.
@@ -38,12 +38,14 @@ pub(crate) struct AlertEntry {
     pub file: Option<Spanned<String>>,
 }
 
-/// An alert: while `condition` holds for every minute of the last `minutes`
-/// (complete minutes with events), `service` is unhealthy with the reason.
+/// An alert: while `condition` holds for every complete minute of the last
+/// `minutes` (a minute without events has EVENTS 0), `service` is degraded
+/// with the reason.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TelemetryAlert {
     pub service: String,
-    /// `None`: every file of the section.
+    /// `Some`: every event of that file. `None`: the events of every file
+    /// of the section whose service field names `service`.
     pub file: Option<String>,
     pub condition: Condition,
     pub minutes: u32,

@@ -10,8 +10,8 @@ use futures_util::TryStreamExt;
 use serde::Serialize;
 use sqlx::Row;
 use stackwarden_telemetry::{
-    BadLine, Batch, Cursor, Histogram, MinuteKey, MinuteStats, LATEST_AHEAD_MS,
-    MAX_KEYS_PER_MINUTE, OTHER,
+    fold_of, place_new_key, BadLine, Batch, Cursor, Histogram, MinuteKey, MinuteStats, Placed,
+    LATEST_AHEAD_MS, OTHER,
 };
 
 use crate::{Store, StoreError};
@@ -70,8 +70,8 @@ impl Store {
 
     /// Adds what one or more polls of the file at `path` (`name` in the
     /// stack file) read, and moves its cursor, in one transaction. A minute
-    /// keeps at most [`MAX_KEYS_PER_MINUTE`] service/event pairs across
-    /// batches too; the rest is summed under [`OTHER`].
+    /// is bounded across batches as within one
+    /// ([`stackwarden_telemetry::place_new_key`]).
     pub async fn record_telemetry(
         &self,
         path: &str,
@@ -94,22 +94,26 @@ impl Store {
             };
             let mut key = key.clone();
             let mut existing = find(&key).fetch_optional(&mut *tx).await?;
-            if existing.is_none() && key.service != OTHER {
-                let kept: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM telemetry_minutes WHERE file = ? AND minute_ms = ?",
+            if existing.is_none() {
+                let (pairs, folded): (Option<i64>, Option<i64>) = sqlx::query_as(
+                    "SELECT SUM(event <> ?), SUM(event = ?) FROM telemetry_minutes WHERE file = ? AND minute_ms = ?",
                 )
+                .bind(OTHER)
+                .bind(OTHER)
                 .bind(file)
                 .bind(key.minute_ms)
                 .fetch_one(&mut *tx)
                 .await?;
-                if kept >= to_i64(MAX_KEYS_PER_MINUTE as u64) {
-                    key = MinuteKey {
-                        minute_ms: key.minute_ms,
-                        service: OTHER.to_string(),
-                        event: OTHER.to_string(),
-                    };
-                    existing = find(&key).fetch_optional(&mut *tx).await?;
-                }
+                let count = |n: Option<i64>| usize::try_from(n.unwrap_or(0)).unwrap_or(usize::MAX);
+                let fold_row = find(&fold_of(&key)).fetch_optional(&mut *tx).await?;
+                let fold_exists = fold_row.is_some();
+                let (placed, how) = place_new_key(key, count(pairs), count(folded), fold_exists);
+                key = placed;
+                existing = match how {
+                    Placed::Pair | Placed::Fold => None,
+                    Placed::Existing => fold_row,
+                    Placed::Overflow => find(&key).fetch_optional(&mut *tx).await?,
+                };
             }
             let mut merged = stats.clone();
             if let Some(r) = existing {
@@ -213,6 +217,26 @@ impl Store {
         Ok(())
     }
 
+    /// The `limit` busiest service/event pairs from `since_ms` to `now_ms`,
+    /// busiest first, summed in SQL so a long span holds no more than them.
+    pub async fn telemetry_top_keys(
+        &self,
+        since_ms: i64,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT service, event, SUM(count) AS n FROM telemetry_minutes WHERE minute_ms >= ? AND minute_ms <= ?
+             GROUP BY service, event ORDER BY n DESC, service, event LIMIT ?",
+        )
+        .bind(since_ms.div_euclid(60_000) * 60_000)
+        .bind(now_ms.saturating_add(LATEST_AHEAD_MS))
+        .bind(to_i64(limit as u64))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     /// The files ever followed, with totals and their newest bad lines.
     pub async fn telemetry_files(&self) -> Result<Vec<TelemetryFile>, StoreError> {
         let rows = sqlx::query(
@@ -269,7 +293,7 @@ impl Store {
 mod tests {
     use std::time::Duration;
 
-    use stackwarden_telemetry::{Event, Malformed, Sink};
+    use stackwarden_telemetry::{Event, Malformed, Sink, MAX_FOLDED_SERVICES, MAX_KEYS_PER_MINUTE};
 
     use super::*;
     use crate::Retention;
@@ -377,6 +401,27 @@ mod tests {
             3 * MAX_KEYS_PER_MINUTE as u64
         );
         let other = found.iter().find(|m| m.key.event == OTHER).unwrap();
+        assert_eq!(
+            other.key.service, "aidb",
+            "the service is kept for its alerts"
+        );
         assert_eq!(other.stats.count, 2 * MAX_KEYS_PER_MINUTE as u64);
+        // A writer naming its events "(other)" under ever new services.
+        let mut batch = Batch::default();
+        for i in 0..100 {
+            let mut e = event(minute, false);
+            e.service = Some(format!("svc-{i}"));
+            e.event = Some(OTHER.to_string());
+            batch.event(1, e);
+        }
+        s.record_telemetry("/d/a.jsonl", "a.jsonl", &CURSOR, &batch, now)
+            .await
+            .unwrap();
+        let found = minutes(&s, 0, now).await;
+        assert_eq!(found.len(), MAX_KEYS_PER_MINUTE + MAX_FOLDED_SERVICES + 1);
+        assert_eq!(
+            found.iter().map(|m| m.stats.count).sum::<u64>(),
+            3 * MAX_KEYS_PER_MINUTE as u64 + 100
+        );
     }
 }

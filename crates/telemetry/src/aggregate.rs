@@ -151,12 +151,73 @@ pub struct RecentEvent {
     pub failed: bool,
 }
 
-/// Distinct service/event pairs kept per minute; the rest of that minute's
-/// events are summed under [`OTHER`], so a writer that puts ids in the
-/// event name cannot grow the aggregates without bound.
+/// Distinct service/event pairs kept per minute (of one file); the rest of
+/// that minute's events are summed per service under the event
+/// [`OTHER`], for at most [`MAX_FOLDED_SERVICES`] services, and beyond that
+/// under service and event [`OTHER`]. A writer that puts ids in its names
+/// cannot grow the aggregates without bound, and an alert on a service
+/// still sees that service's events while a minute holds a few services.
 pub const MAX_KEYS_PER_MINUTE: usize = 64;
-/// The service and event name of what [`MAX_KEYS_PER_MINUTE`] folded.
+/// Services whose overflowing events a minute keeps apart.
+pub const MAX_FOLDED_SERVICES: usize = 16;
+/// The event (and, past [`MAX_FOLDED_SERVICES`], the service) name of what
+/// [`MAX_KEYS_PER_MINUTE`] folded.
 pub const OTHER: &str = "(other)";
+
+/// Where a minute's key goes when it is new: its own row while the minute
+/// has room, else its service's fold, else the fold of everything.
+/// `fold_exists`: whether the minute has [`fold_of`] the key already.
+pub fn place_new_key(
+    key: MinuteKey,
+    pairs: usize,
+    folded: usize,
+    fold_exists: bool,
+) -> (MinuteKey, Placed) {
+    if key.event != OTHER && pairs < MAX_KEYS_PER_MINUTE {
+        return (key, Placed::Pair);
+    }
+    let fold = fold_of(&key);
+    if key.service == OTHER {
+        // Already the fold of everything: it takes no service's place.
+        return (fold, Placed::Overflow);
+    }
+    if fold_exists {
+        (fold, Placed::Existing)
+    } else if folded < MAX_FOLDED_SERVICES {
+        (fold, Placed::Fold)
+    } else {
+        (
+            MinuteKey {
+                minute_ms: fold.minute_ms,
+                service: OTHER.to_string(),
+                event: OTHER.to_string(),
+            },
+            Placed::Overflow,
+        )
+    }
+}
+
+/// The row a key's service folds into.
+pub fn fold_of(key: &MinuteKey) -> MinuteKey {
+    MinuteKey {
+        minute_ms: key.minute_ms,
+        service: key.service.clone(),
+        event: OTHER.to_string(),
+    }
+}
+
+/// What [`place_new_key`] chose, for the caller's counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placed {
+    /// A new pair of its own.
+    Pair,
+    /// A fold row that already exists.
+    Existing,
+    /// A new fold row of its service.
+    Fold,
+    /// The fold of everything.
+    Overflow,
+}
 
 /// Examples of bad lines kept per poll.
 pub const EXAMPLES_KEPT: usize = 5;
@@ -173,8 +234,8 @@ pub struct Batch {
     /// The last [`EXAMPLES_KEPT`] bad lines.
     pub examples: VecDeque<BadLine>,
     pub recent: VecDeque<RecentEvent>,
-    /// Distinct keys of each minute in `minutes`.
-    keys_per_minute: HashMap<i64, usize>,
+    /// Pairs and folded services of each minute in `minutes`.
+    keys_per_minute: HashMap<i64, (usize, usize)>,
 }
 
 impl Batch {
@@ -194,17 +255,15 @@ impl Sink for Batch {
         let key = if self.minutes.contains_key(&key) {
             key
         } else {
-            let keys = self.keys_per_minute.entry(key.minute_ms).or_insert(0);
-            if *keys < MAX_KEYS_PER_MINUTE {
-                *keys += 1;
-                key
-            } else {
-                MinuteKey {
-                    minute_ms: key.minute_ms,
-                    service: OTHER.to_string(),
-                    event: OTHER.to_string(),
-                }
+            let counts = self.keys_per_minute.entry(key.minute_ms).or_insert((0, 0));
+            let fold_exists = self.minutes.contains_key(&fold_of(&key));
+            let (key, placed) = place_new_key(key, counts.0, counts.1, fold_exists);
+            match placed {
+                Placed::Pair => counts.0 += 1,
+                Placed::Fold => counts.1 += 1,
+                Placed::Existing | Placed::Overflow => {}
             }
+            key
         };
         let stats = self.minutes.entry(key).or_default();
         stats.count += 1;
@@ -331,16 +390,39 @@ mod tests {
             );
         }
         assert_eq!(batch.minutes.len(), MAX_KEYS_PER_MINUTE + 1);
-        let other = MinuteKey {
+        let fold = |service: &str| MinuteKey {
             minute_ms: 1_796_032_800_000,
-            service: OTHER.into(),
+            service: service.into(),
             event: OTHER.into(),
         };
+        // The service is kept: an alert on it still sees its events.
         assert_eq!(
-            batch.minutes.get(&other).map(|s| s.count),
+            batch.minutes.get(&fold("aidb")).map(|s| s.count),
             Some(1000 - MAX_KEYS_PER_MINUTE as u64)
         );
         assert_eq!(batch.minutes.values().map(|s| s.count).sum::<u64>(), 1000);
+        // Unique services on every line: bounded too.
+        for i in 0..1000 {
+            batch.event(
+                i,
+                Event {
+                    at_ms: 1_796_032_800_000,
+                    event: Some("x".into()),
+                    service: Some(format!("svc-{i}")),
+                    latency_ms: None,
+                    failed: false,
+                },
+            );
+        }
+        assert_eq!(
+            batch.minutes.len(),
+            MAX_KEYS_PER_MINUTE + MAX_FOLDED_SERVICES + 1
+        );
+        assert!(batch.minutes.contains_key(&MinuteKey {
+            service: OTHER.into(),
+            ..fold("")
+        }));
+        assert_eq!(batch.minutes.values().map(|s| s.count).sum::<u64>(), 2000);
     }
 
     #[test]

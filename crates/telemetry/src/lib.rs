@@ -13,8 +13,9 @@ mod follow;
 mod line;
 
 pub use aggregate::{
-    safe_text, BadLine, Batch, Histogram, MinuteKey, MinuteStats, RecentEvent, Totals,
-    EXAMPLES_KEPT, MAX_KEYS_PER_MINUTE, MINUTE_MS, OTHER, RECENT_KEPT,
+    fold_of, place_new_key, safe_text, BadLine, Batch, Histogram, MinuteKey, MinuteStats, Placed,
+    RecentEvent, Totals, EXAMPLES_KEPT, MAX_FOLDED_SERVICES, MAX_KEYS_PER_MINUTE, MINUTE_MS, OTHER,
+    RECENT_KEPT,
 };
 pub use follow::{Cursor, FileState, Follower, Polled, Sink, EXCERPT_BYTES};
 pub use line::{

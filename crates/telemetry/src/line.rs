@@ -109,10 +109,7 @@ pub fn parse_line(line: &[u8], mapping: &FieldMapping, now_ms: i64) -> Result<Ev
         return Err(Malformed::TimeOutOfRange(shown(ts)));
     }
     let text_of = |v: &Value| match v {
-        Value::String(s) => Some(match s.char_indices().nth(MAX_NAME_CHARS) {
-            Some((i, _)) => format!("{}…", &s[..i]),
-            None => s.clone(),
-        }),
+        Value::String(s) => Some(name_text(s)),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     };
@@ -132,6 +129,24 @@ pub fn parse_line(line: &[u8], mapping: &FieldMapping, now_ms: i64) -> Result<Ev
             .filter(|v| v.is_finite() && *v >= 0.0),
         failed,
     })
+}
+
+/// A service or event name fit to keep and show: at most
+/// [`MAX_NAME_CHARS`], no control characters, and no secret in a name that
+/// quotes a request (`GET /x?api_key=…`).
+fn name_text(s: &str) -> String {
+    let cut = match s.char_indices().nth(MAX_NAME_CHARS) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    };
+    let suspicious = cut
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '=' | ':' | '@' | '?'));
+    if suspicious {
+        stackwarden_model::redact::pairs(&crate::aggregate::safe_text(cut.as_bytes()))
+    } else {
+        cut
+    }
 }
 
 fn find<'a>(obj: &'a Map<String, Value>, names: &[String]) -> Option<&'a Value> {
@@ -227,6 +242,15 @@ mod tests {
         }
         // Up to a day ahead is another clock, not junk.
         assert!(parse(r#"{"ts":"2026-12-01T23:00:00Z"}"#).is_ok());
+    }
+
+    #[test]
+    fn names_keep_no_secret_and_no_control_character() {
+        let e =
+            parse(r#"{"ts":1796032800,"event":"GET /x?api_key=s3cret","service":"a\u001b[31mb"}"#)
+                .unwrap();
+        assert_eq!(e.event.as_deref(), Some("GET /x?api_key=***"));
+        assert_eq!(e.service.as_deref(), Some("a\u{FFFD}[31mb"));
     }
 
     #[test]

@@ -70,14 +70,25 @@ pub fn telemetry(spec: &TelemetrySpec, home: Option<&Path>, now: SystemTime) -> 
                 let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
                 let recent = match recent_lines(&path, &spec.mapping, now) {
                     Ok(r) if r.events + r.malformed > 0 => {
-                        if r.events == 0 {
+                        // Junk only (not JSON objects): the writer is broken.
+                        // Objects without a usable timestamp are still events
+                        // a service wrote; `fields:` can name their time.
+                        if r.events == 0 && r.untimed == 0 {
                             problems.push(format!(
-                                "{name}'s last {} lines are all malformed (line {}: {})",
+                                "{name}'s last {} lines are all malformed (line {} of its last 256 KiB: {})",
                                 r.malformed, r.example_line, r.example_reason
                             ));
                         }
+                        let untimed = if r.untimed > 0 {
+                            format!(
+                                " ({} without a usable timestamp: name it in `fields:`)",
+                                r.untimed
+                            )
+                        } else {
+                            String::new()
+                        };
                         format!(
-                            ", its last {} lines: {} events, {} malformed",
+                            ", its last {} lines: {} events, {} malformed{untimed}",
                             r.events + r.malformed,
                             r.events,
                             r.malformed
@@ -124,6 +135,8 @@ const TAIL_BYTES: u64 = 256 * 1024;
 struct RecentLines {
     events: u64,
     malformed: u64,
+    /// Of the malformed: JSON objects whose timestamp is missing or unread.
+    untimed: u64,
     /// The newest malformed line's number from the tail's start, and why.
     example_line: u64,
     example_reason: String,
@@ -155,6 +168,7 @@ fn recent_lines(
     let mut out = RecentLines {
         events: 0,
         malformed: 0,
+        untimed: 0,
         example_line: 0,
         example_reason: String::new(),
     };
@@ -171,6 +185,14 @@ fn recent_lines(
             Ok(_) => out.events += 1,
             Err(reason) => {
                 out.malformed += 1;
+                if matches!(
+                    reason,
+                    stackwarden_telemetry::Malformed::NoTimestamp(_)
+                        | stackwarden_telemetry::Malformed::BadTimestamp(_)
+                        | stackwarden_telemetry::Malformed::TimeOutOfRange(_)
+                ) {
+                    out.untimed += 1;
+                }
                 out.example_line = i as u64 + 1;
                 out.example_reason =
                     stackwarden_telemetry::safe_text(reason.to_string().as_bytes());
@@ -362,16 +384,23 @@ mod tests {
         let mixed = telemetry(&spec(&["a.jsonl"]), home, now);
         assert_eq!(mixed.status, CheckStatus::Pass, "{}", mixed.evidence);
         assert!(
-            mixed.evidence.contains("1 events, 5 malformed"),
+            mixed
+                .evidence
+                .contains("1 events, 5 malformed (1 without a usable timestamp"),
             "{}",
             mixed.evidence
         );
+        // Events without a timestamp the follower knows: still written.
+        std::fs::write(dir.path().join("t/a.jsonl"), "{\"event\":\"query\"}\n").unwrap();
+        let untimed = telemetry(&spec(&["a.jsonl"]), home, now);
+        assert_eq!(untimed.status, CheckStatus::Pass, "{}", untimed.evidence);
         std::fs::write(dir.path().join("t/a.jsonl"), "junk\n".repeat(3)).unwrap();
         let junk = telemetry(&spec(&["a.jsonl"]), home, now);
         assert_eq!(junk.status, CheckStatus::Fail);
         assert!(
-            junk.hint
-                .starts_with("a.jsonl's last 3 lines are all malformed (line 3: not JSON"),
+            junk.hint.starts_with(
+                "a.jsonl's last 3 lines are all malformed (line 3 of its last 256 KiB: not JSON"
+            ),
             "{}",
             junk.hint
         );

@@ -19,66 +19,95 @@ fn alert(text: &str, file: Option<&str>) -> TelemetryAlert {
     }
 }
 
-fn at(path: &str, service: &str, minute: i64) -> (String, String, i64) {
-    (path.to_string(), service.to_string(), minute * MINUTE_MS)
+/// Adds `stats` for `service`'s events in `path` at `minute`, as the
+/// follower does when an alert names the service.
+fn put(minutes: &mut AlertMinutes, path: &str, service: &str, minute: i64, stats: MinuteStats) {
+    let key = MinuteKey {
+        minute_ms: minute * MINUTE_MS,
+        service: service.into(),
+        event: "call".into(),
+    };
+    add_minute(minutes, &BTreeSet::from([service]), path, &key, &stats);
+}
+
+fn paths(list: &[&str]) -> Vec<String> {
+    list.iter().map(ToString::to_string).collect()
 }
 
 #[test]
 fn an_alert_holds_only_when_every_minute_of_its_span_does() {
     let now = 100 * MINUTE_MS + 30_000;
+    let all = paths(&["/t/a.jsonl", "/t/b.jsonl"]);
     let mut minutes = AlertMinutes::new();
-    for m in 95..=99 {
-        minutes.insert(at("/t/a.jsonl", "aidb", m), stats(300, 100));
+    for m in [95, 96, 98, 99] {
+        put(&mut minutes, "/t/a.jsonl", "aidb", m, stats(300, 100));
     }
     // The current minute does not count yet.
-    minutes.insert(at("/t/a.jsonl", "aidb", 100), stats(100, 0));
+    put(&mut minutes, "/t/a.jsonl", "aidb", 100, stats(100, 0));
     let five = alert("[ERROR_RATE] > 5% for 5m", None);
-    let state = evaluate(&five, None, &minutes, now);
+    // A minute without events ends it.
+    let state = evaluate(&five, &all, &minutes, now);
+    assert!(
+        !state.holding && state.observed.contains("no events"),
+        "{state:?}"
+    );
+    // A calm minute ends it.
+    put(&mut minutes, "/t/b.jsonl", "aidb", 97, stats(100, 1));
+    assert!(!evaluate(&five, &all, &minutes, now).holding);
+    // Errors in every minute, summed over the files: it holds.
+    put(&mut minutes, "/t/a.jsonl", "aidb", 97, stats(100, 99));
+    let state = evaluate(&five, &all, &minutes, now);
     assert!(state.holding, "{state:?}");
     assert!(
         state
             .observed
-            .contains("each of the last 5 minutes: 33.33%, 33.33%"),
+            .contains("each of the last 5 minutes: 33.33%, 33.33%, 50%, 33.33%, 33.33%"),
         "{}",
         state.observed
     );
-    // One calm minute inside the span, or one without events, ends it.
-    minutes.insert(at("/t/a.jsonl", "aidb", 97), stats(100, 1));
-    assert!(!evaluate(&five, None, &minutes, now).holding);
-    minutes.remove(&at("/t/a.jsonl", "aidb", 97));
-    let state = evaluate(&five, None, &minutes, now);
-    assert!(!state.holding && state.observed.contains("no events"));
     // Another file's errors do not count for an alert on one file.
     let one = alert("[ERROR_RATE] > 5%", Some("b.jsonl"));
-    assert!(!evaluate(&one, Some("/t/b.jsonl"), &minutes, now).holding);
-    assert!(evaluate(&one, Some("/t/a.jsonl"), &minutes, now).holding);
+    put(&mut minutes, "/t/b.jsonl", "aidb", 99, stats(100, 0));
+    assert!(!evaluate(&one, &paths(&["/t/b.jsonl"]), &minutes, now).holding);
+    assert!(evaluate(&one, &paths(&["/t/a.jsonl"]), &minutes, now).holding);
 }
 
 #[test]
 fn an_alert_without_a_file_counts_only_its_services_events() {
     let now = 100 * MINUTE_MS + 30_000;
+    let all = paths(&["/t/a.jsonl"]);
     let mut minutes = AlertMinutes::new();
-    minutes.insert(at("/t/a.jsonl", "hybrid", 99), stats(100, 90));
-    minutes.insert(at("/t/a.jsonl", "aidb", 99), stats(100, 0));
+    put(&mut minutes, "/t/a.jsonl", "hybrid", 99, stats(100, 90));
+    put(&mut minutes, "/t/a.jsonl", "aidb", 99, stats(100, 0));
     let rate = alert("[ERROR_RATE] > 5%", None);
-    let state = evaluate(&rate, None, &minutes, now);
+    let state = evaluate(&rate, &all, &minutes, now);
     assert!(!state.holding, "{state:?}");
     assert!(state.observed.ends_with(": 0%"), "{}", state.observed);
+    // Files the stack no longer lists do not count.
+    put(&mut minutes, "/old/a.jsonl", "aidb", 99, stats(100, 100));
+    assert!(!evaluate(&rate, &all, &minutes, now).holding);
 }
 
 #[test]
 fn silence_is_zero_events_and_rates_are_compared_unrounded() {
     let now = 100 * MINUTE_MS + 30_000;
+    let all = paths(&["/t/a.jsonl"]);
     let mut minutes = AlertMinutes::new();
     let quiet = alert("[EVENTS] < 1 for 3m", None);
-    let state = evaluate(&quiet, None, &minutes, now);
+    let state = evaluate(&quiet, &all, &minutes, now);
     assert!(state.holding, "{state:?}");
     assert!(state.observed.ends_with(": 0, 0, 0"), "{}", state.observed);
-    minutes.insert(at("/t/a.jsonl", "aidb", 98), stats(1, 0));
-    assert!(!evaluate(&quiet, None, &minutes, now).holding);
+    put(&mut minutes, "/t/a.jsonl", "aidb", 98, stats(1, 0));
+    assert!(!evaluate(&quiet, &all, &minutes, now).holding);
     // 50001 of 1000000 is above 5 %, though it shows as 5 % to two places.
-    minutes.insert(at("/t/a.jsonl", "aidb", 99), stats(1_000_000, 50_001));
-    let state = evaluate(&alert("[ERROR_RATE] > 5%", None), None, &minutes, now);
+    put(
+        &mut minutes,
+        "/t/a.jsonl",
+        "aidb",
+        99,
+        stats(1_000_000, 50_001),
+    );
+    let state = evaluate(&alert("[ERROR_RATE] > 5%", None), &all, &minutes, now);
     assert!(state.holding, "{state:?}");
     assert!(state.observed.ends_with(": 5%"), "{}", state.observed);
 }
