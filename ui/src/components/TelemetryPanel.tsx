@@ -132,8 +132,9 @@ function FileRow({ file, live }: { file: FileReport | undefined; live: LiveFile 
         <tr>
           <td colSpan={6}>
             <ul className="bad-lines" data-testid={`bad-lines-${name}`}>
-              {file.bad_lines.map((b) => (
-                <li key={`${b.line_no}-${b.reason}`}>
+              {file.bad_lines.map((b, i) => (
+                // A file read again after a truncation repeats line numbers.
+                <li key={`${i}-${b.line_no}`}>
                   <strong>line {b.line_no}</strong>: {b.reason}
                   <code>{b.excerpt}</code>
                 </li>
@@ -241,8 +242,8 @@ export function TelemetryPanel({ backend }: { backend: Backend }) {
           </table>
           {data.live.alerts.length > 0 && (
             <ul className="telemetry-alerts" data-testid="telemetry-alerts">
-              {data.live.alerts.map((a) => (
-                <li key={`${a.service}-${a.rule}`} className={a.holding ? "alert-holding" : "alert-calm"}>
+              {data.live.alerts.map((a, i) => (
+                <li key={`${i}-${a.service}-${a.rule}`} className={a.holding ? "alert-holding" : "alert-calm"}>
                   <strong>{a.service}</strong>: <code>{a.rule}</code> — {a.holding ? "holds" : "calm"}
                   <div className="muted small">{a.observed}</div>
                 </li>
@@ -298,8 +299,9 @@ export function TelemetryPanel({ backend }: { backend: Backend }) {
             <p className="muted">No events read since the app started.</p>
           ) : (
             <ol className="telemetry-recent" data-testid="telemetry-recent" reversed>
-              {[...data.live.recent].reverse().map((e) => (
-                <li key={`${e.at_ms}-${e.line_no}`} className={e.failed ? "failed" : undefined}>
+              {[...data.live.recent].reverse().map((e, i) => (
+                // Two files may have a line of one number at one time.
+                <li key={`${i}-${e.at_ms}-${e.line_no}`} className={e.failed ? "failed" : undefined}>
                   {clock(e.at_ms)} {e.service ?? "–"} {e.event ?? "–"} {e.latency_ms === null ? "" : millis(e.latency_ms)}
                   {e.failed ? " failed" : ""}
                 </li>
