@@ -510,6 +510,10 @@ async fn catch_up(
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
+    // The live watch sees events from when the engine answered; what came
+    // between the start and then (a container's `died`, logged by its
+    // cleanup a moment after a kill) is the catch-up's to replay.
+    let live_from = now_ms().max(started);
     let mut stacks = stacks.clone();
     let stack = tokio::time::timeout(CATCH_UP_WITHIN, async {
         loop {
@@ -532,7 +536,7 @@ async fn catch_up(
         return;
     };
     let deps = dependencies(&stacks.borrow());
-    let done = replay_engine_events(store, &engine, &stack, deps, last, started).await;
+    let done = replay_engine_events(store, &engine, &stack, deps, last, live_from).await;
     tracing::info!(
         "caught up on {} engine events since the watch last ran: {} incidents (events read in {:.0} ms, recorded in {:.0} ms)",
         done.events,
