@@ -217,7 +217,8 @@ pub fn pairs(input: &str) -> String {
             i += 1;
         }
         out.push_str(&input[start..i]);
-        if !is_secret_key(&input[start..i]) {
+        let key = &input[start..i];
+        if !is_secret_key(key) {
             continue;
         }
         let mut j = i;
@@ -271,13 +272,17 @@ pub fn pairs(input: &str) -> String {
                     })
                     .map_or(input.len(), |p| j + p);
                 let word = &input[j..end];
-                let scheme = ["bearer", "basic", "token", "digest"]
+                let authorization = ["authorization", "proxy-authorization"]
                     .iter()
-                    .any(|s| word.eq_ignore_ascii_case(s));
+                    .any(|k| key.eq_ignore_ascii_case(k));
+                let scheme = authorization
+                    && ["bearer", "basic", "token", "digest", "negotiate"]
+                        .iter()
+                        .any(|s| word.eq_ignore_ascii_case(s));
                 if scheme {
                     // `Bearer x`: the scheme says little, the word after it all.
                     let after = input[end..]
-                        .find(|c: char| c != ' ')
+                        .find(|c: char| !c.is_whitespace())
                         .map_or(input.len(), |p| end + p);
                     let secret_end = input[after..]
                         .find(|c: char| {
@@ -332,6 +337,12 @@ mod tests {
             "Authorization: Bearer *** x=1"
         );
         assert_eq!(pairs("authorization=Basic"), "authorization=Basic");
+        assert_eq!(
+            pairs("Authorization: Bearer\tabc x"),
+            "Authorization: Bearer\t*** x"
+        );
+        // Only an Authorization header has a scheme before its secret.
+        assert_eq!(pairs("password=Token user=bob"), "password=*** user=bob");
         assert_eq!(pairs("пароль token=ключ ok"), "пароль token=*** ok");
         assert_eq!(
             pairs("see http://u:pw@h/ and ok=1"),

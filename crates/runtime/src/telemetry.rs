@@ -206,8 +206,9 @@ pub(crate) async fn follow(mut inputs: TelemetryInputs) {
     let mut followers: HashMap<PathBuf, (FieldMapping, Follower)> = HashMap::new();
     let mut minutes: AlertMinutes = BTreeMap::new();
     let mut recent: VecDeque<RecentEvent> = VecDeque::new();
-    // What the minutes in memory were read for; another set reads them again.
-    let mut seeded_for: Option<(Vec<String>, BTreeSet<String>)> = None;
+    // What the minutes in memory were read for (files, the alerts'
+    // services, the longest span); another set reads them again.
+    let mut seeded_for: Option<(Vec<String>, BTreeSet<String>, i64)> = None;
     let mut alerts_before: Vec<AlertState> = Vec::new();
     let mut ticker = tokio::time::interval(inputs.every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -239,6 +240,7 @@ pub(crate) async fn follow(mut inputs: TelemetryInputs) {
         let wanted_now = (
             paths.clone(),
             services.iter().map(ToString::to_string).collect(),
+            window,
         );
         if seeded_for.as_ref() != Some(&wanted_now) {
             let mut stored: AlertMinutes = BTreeMap::new();
@@ -263,7 +265,9 @@ pub(crate) async fn follow(mut inputs: TelemetryInputs) {
             }
         }
         let mut live = TelemetryLive::default();
+        // Files with a backlog still to read, and files that failed.
         let mut behind: BTreeSet<String> = BTreeSet::new();
+        let mut failed: BTreeMap<String, String> = BTreeMap::new();
         followers.retain(|path, (mapping, _)| {
             wanted.iter().any(|(_, p)| p == path) && *mapping == spec.mapping
         });
@@ -276,7 +280,7 @@ pub(crate) async fn follow(mut inputs: TelemetryInputs) {
                         Ok(c) => c,
                         Err(e) => {
                             tracing::warn!("cannot read where {name} was left: {e}");
-                            behind.insert(key);
+                            failed.insert(key, e.to_string());
                             continue;
                         }
                     };
@@ -304,7 +308,7 @@ pub(crate) async fn follow(mut inputs: TelemetryInputs) {
                 }
                 Err(e) => {
                     tracing::warn!("telemetry of {name} not recorded: {e}");
-                    behind.insert(key.clone());
+                    failed.insert(key.clone(), e.to_string());
                     live.files.push(LiveFile {
                         file: name.clone(),
                         path: key,
@@ -324,7 +328,8 @@ pub(crate) async fn follow(mut inputs: TelemetryInputs) {
         live.alerts = spec
             .alerts
             .iter()
-            .map(|a| {
+            .enumerate()
+            .map(|(i, a)| {
                 let of: Vec<String> = match &a.file {
                     Some(f) => wanted
                         .iter()
@@ -333,11 +338,21 @@ pub(crate) async fn follow(mut inputs: TelemetryInputs) {
                         .collect(),
                     None => paths.clone(),
                 };
+                if let Some((path, e)) = of.iter().find_map(|p| failed.get_key_value(p)) {
+                    // Never a mark on minutes that could not be read.
+                    return AlertState {
+                        service: a.service.clone(),
+                        rule: a.text.clone(),
+                        holding: false,
+                        observed: format!("{}: not judged, {path} could not be read: {e}", a.text),
+                    };
+                }
                 if of.iter().any(|p| behind.contains(p)) {
-                    // Minutes not read yet are not silence: judge them once read.
+                    // Minutes not read yet are not silence: judge them once
+                    // read (each tick reads 512 MiB of a backlog).
                     return alerts_before
-                        .iter()
-                        .find(|b| b.service == a.service && b.rule == a.text)
+                        .get(i)
+                        .filter(|b| b.service == a.service && b.rule == a.text)
                         .cloned()
                         .unwrap_or_else(|| AlertState {
                             service: a.service.clone(),

@@ -82,7 +82,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         let file = path;
         let mut tx = self.pool.begin().await?;
-        for (key, stats) in &batch.minutes {
+        // Pairs first, then folds, then the fold of everything, as the batch
+        // placed them: the same keys end in the same rows in any order.
+        let mut keys: Vec<(&MinuteKey, &MinuteStats)> = batch.minutes.iter().collect();
+        keys.sort_by_key(|(k, _)| (k.event == OTHER, k.service == OTHER, k.minute_ms));
+        for (key, stats) in keys {
             let find = |key: &MinuteKey| {
                 sqlx::query(
                     "SELECT count, errors, latency FROM telemetry_minutes WHERE file = ? AND minute_ms = ? AND service = ? AND event = ?",
@@ -96,8 +100,9 @@ impl Store {
             let mut existing = find(&key).fetch_optional(&mut *tx).await?;
             if existing.is_none() {
                 let (pairs, folded): (Option<i64>, Option<i64>) = sqlx::query_as(
-                    "SELECT SUM(event <> ?), SUM(event = ?) FROM telemetry_minutes WHERE file = ? AND minute_ms = ?",
+                    "SELECT SUM(event <> ?), SUM(event = ? AND service <> ?) FROM telemetry_minutes WHERE file = ? AND minute_ms = ?",
                 )
+                .bind(OTHER)
                 .bind(OTHER)
                 .bind(OTHER)
                 .bind(file)
