@@ -644,6 +644,29 @@ async fn crash_while_away(runtime: Runtime, watched: &Watched, db: &str) {
     runtime.stop().await;
     watched.last_watched(now() - 120_000).await;
     podman(&["kill", db]);
+    // Its `died` event is logged by the container's cleanup, a moment after
+    // the kill: wait for it, so that it happened while nobody watched (on a
+    // busy machine it could come after the next watch started).
+    let filter = format!("container={db}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while podman(&[
+        "events",
+        "--stream=false",
+        "--since",
+        "1m",
+        "--filter",
+        &filter,
+        "--filter",
+        "event=died",
+        "--format",
+        "{{.Status}}",
+    ])
+    .is_empty()
+    {
+        assert!(Instant::now() < deadline, "no died event for {db}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
     podman(&["start", db]);
 }
 
