@@ -88,6 +88,22 @@ impl Follower {
         }
     }
 
+    /// Reads only the last `bytes` of the file at `path` (its first line
+    /// there, cut by the start, is skipped): how its newest lines read.
+    pub fn from_tail(path: PathBuf, mapping: FieldMapping, bytes: u64) -> std::io::Result<Self> {
+        let meta = std::fs::metadata(&path)?;
+        let (dev, ino) = identity(&meta);
+        let offset = meta.len().saturating_sub(bytes);
+        let cursor = Cursor {
+            dev,
+            ino,
+            offset,
+            line_no: 0,
+            skipping: offset > 0,
+        };
+        Ok(Self::new(path, mapping, Some(cursor)))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

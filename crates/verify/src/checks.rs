@@ -68,7 +68,7 @@ pub fn telemetry(spec: &TelemetrySpec, home: Option<&Path>, now: SystemTime) -> 
                     .and_then(|m| now.duration_since(m).ok())
                     .unwrap_or(Duration::ZERO);
                 let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
-                let recent = match recent_lines(&path, &spec.mapping, now) {
+                let recent = match recent_lines(&path, &spec.mapping) {
                     Ok(r) if r.events + r.malformed > 0 => {
                         // Junk only (not JSON objects): the writer is broken.
                         // Objects without a usable timestamp are still events
@@ -132,6 +132,7 @@ pub fn telemetry(spec: &TelemetrySpec, home: Option<&Path>, now: SystemTime) -> 
 const TAIL_BYTES: u64 = 256 * 1024;
 
 /// How the newest lines of a telemetry file read.
+#[derive(Default)]
 struct RecentLines {
     events: u64,
     malformed: u64,
@@ -142,66 +143,36 @@ struct RecentLines {
     example_reason: String,
 }
 
-/// Reads the complete lines of the last [`TAIL_BYTES`] of `path` as the
-/// follower would: whether the service still writes events, not junk.
+impl stackwarden_telemetry::Sink for RecentLines {
+    fn event(&mut self, _line_no: u64, _event: stackwarden_telemetry::Event) {
+        self.events += 1;
+    }
+
+    fn malformed(&mut self, line_no: u64, reason: stackwarden_telemetry::Malformed, _: &[u8]) {
+        self.malformed += 1;
+        // A time that reads wrong (a broken clock) is a broken writer.
+        if matches!(reason, stackwarden_telemetry::Malformed::NoTimestamp(_)) {
+            self.untimed += 1;
+        }
+        self.example_line = line_no;
+        self.example_reason = stackwarden_telemetry::safe_text(reason.to_string().as_bytes());
+    }
+}
+
+/// Reads the complete lines of the last [`TAIL_BYTES`] of `path` with the
+/// follower itself: whether the service still writes events, not junk.
 fn recent_lines(
     path: &Path,
     mapping: &stackwarden_telemetry::FieldMapping,
-    now: SystemTime,
 ) -> std::io::Result<RecentLines> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = std::fs::File::open(path)?;
-    let len = file.metadata()?.len();
-    let start = len.saturating_sub(TAIL_BYTES);
-    file.seek(SeekFrom::Start(start))?;
-    let mut buf = Vec::new();
-    file.take(TAIL_BYTES).read_to_end(&mut buf)?;
-    // A tail that starts inside a line skips that line; an unfinished last
-    // line is still being written.
-    let mut text: &[u8] = &buf;
-    if start > 0 {
-        text = memchr_after_newline(text);
-    }
-    let now_ms = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    let mut out = RecentLines {
-        events: 0,
-        malformed: 0,
-        untimed: 0,
-        example_line: 0,
-        example_reason: String::new(),
-    };
-    let complete = text
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map_or(&text[..0], |end| &text[..end]);
-    for (i, line) in complete.split(|b| *b == b'\n').enumerate() {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match stackwarden_telemetry::parse_line(line, mapping, now_ms) {
-            Ok(_) => out.events += 1,
-            Err(reason) => {
-                out.malformed += 1;
-                // A time that reads wrong (a broken clock) is a broken writer.
-                if matches!(reason, stackwarden_telemetry::Malformed::NoTimestamp(_)) {
-                    out.untimed += 1;
-                }
-                out.example_line = i as u64 + 1;
-                out.example_reason =
-                    stackwarden_telemetry::safe_text(reason.to_string().as_bytes());
-            }
-        }
-    }
+    let mut follower = stackwarden_telemetry::Follower::from_tail(
+        path.to_path_buf(),
+        mapping.clone(),
+        TAIL_BYTES,
+    )?;
+    let mut out = RecentLines::default();
+    follower.poll(TAIL_BYTES, &mut out);
     Ok(out)
-}
-
-fn memchr_after_newline(text: &[u8]) -> &[u8] {
-    text.iter()
-        .position(|b| *b == b'\n')
-        .map_or(&text[..0], |i| &text[i + 1..])
 }
 
 /// Share of its memory limit at which a container counts as at the limit.

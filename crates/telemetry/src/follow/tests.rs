@@ -212,3 +212,14 @@ proptest::proptest! {
         proptest::prop_assert_eq!(f.cursor().map(|c| c.line_no), Some(kinds.len() as u64));
     }
 }
+
+#[test]
+fn a_tail_skips_the_line_it_cuts_and_reads_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.jsonl");
+    append(&path, (0..10).map(line).collect::<String>().as_bytes());
+    let tail = line(0).len() as u64 * 5 / 2;
+    let mut f = Follower::from_tail(path, FieldMapping::default(), tail).unwrap();
+    let (b, _) = poll(&mut f);
+    assert_eq!((b.events, b.malformed), (2, 0));
+}
