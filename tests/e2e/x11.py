@@ -3,7 +3,7 @@ manager does (WM_DELETE_WINDOW), for tests and benchmarks under Xvfb."""
 
 import time
 
-from Xlib import X, display as xdisplay
+from Xlib import X, display as xdisplay, error as xerror
 from Xlib.protocol import event as xevent
 
 
@@ -13,10 +13,14 @@ def find_app_window(display_name: str, pid: int, title: str = "Stackwarden"):
     pid_atom = d.intern_atom("_NET_WM_PID")
 
     def walk(w):
-        prop = w.get_full_property(pid_atom, X.AnyPropertyType)
-        if prop and prop.value[0] == pid and w.get_wm_name() == title:
-            return w
-        for child in w.query_tree().children:
+        try:
+            prop = w.get_full_property(pid_atom, X.AnyPropertyType)
+            if prop and prop.value[0] == pid and w.get_wm_name() == title:
+                return w
+            children = w.query_tree().children
+        except (xerror.BadWindow, xerror.BadDrawable):  # destroyed while we looked
+            return None
+        for child in children:
             found = walk(child)
             if found:
                 return found
