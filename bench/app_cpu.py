@@ -10,7 +10,10 @@ it reads PSS from /proc/PID/smaps_rollup and CPU from /proc/PID/stat
   switched through tauri-driver as a user clicks;
 - Stackwarden closed to the tray (the window and its web view are released);
 - the time from "Open Stackwarden" in the tray menu until the re-created
-  window is mapped (median of several).
+  window is mapped (median of several);
+- Stackwarden launched directly on its Services view, alternately drawing
+  without GPU compositing (its default, src-tauri/rendering.rs) and with
+  WebKit's own policy (STACKWARDEN_WEBVIEW_GPU=1).
 
 It also counts the resource samples written in each phase (sampling follows
 the window). Run under Xvfb with a private session bus, on whatever
@@ -247,6 +250,7 @@ def run_app(app, env, seconds, work, host, reopen_count):
             host.click_menu(service, props["menu"], labels["Quit"])
         except Exception:  # the app may exit before it answers
             pass
+        wait_exited(pid)
         return rows, reopen, containers
     finally:
         if driver is not None:
@@ -257,6 +261,63 @@ def run_app(app, env, seconds, work, host, reopen_count):
         stop(driver_proc)
 
 
+def has_gpu_worker(pid):
+    """Whether the app's web process runs Skia's GPU worker (accelerated compositing)."""
+    for web in processes(pid)["web"]:
+        try:
+            tasks = os.listdir(f"/proc/{web}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{web}/task/{task}/comm") as f:
+                    if f.read().strip() == "SkiaGPUWorker":
+                        return True
+            except OSError:
+                continue
+    return False
+
+
+def run_rendering_ab(app, env, seconds, rounds):
+    """Stackwarden launched directly (no WebDriver) on its Services view, in
+    ABBA order with its own rendering policy (no GPU compositing) and with
+    WebKit's (STACKWARDEN_WEBVIEW_GPU=1). Each run has fresh data and web
+    storage, so it starts on the Services view."""
+    policies = [("software (default)", {}), ("WebKit's GPU policy", {"STACKWARDEN_WEBVIEW_GPU": "1"})]
+    order = [policies[(i // 2 + i) % 2] for i in range(2 * rounds)]  # A B B A A B ...
+    rows = []
+    for phase, extra in order:
+        with tempfile.TemporaryDirectory(prefix="sw-bench-ab-") as tmp:
+            work = Path(tmp)
+            run_env = dict(env, STACKWARDEN_DATA_DIR=str(work / "data"), XDG_DATA_HOME=str(work / "xdg-data"),
+                           XDG_CACHE_HOME=str(work / "xdg-cache"), **extra)
+            proc = subprocess.Popen([app], env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                def mapped():
+                    if proc.poll() is not None:
+                        raise AssertionError(f"the app exited ({proc.returncode}): another instance still runs?")
+                    return window_mapped(proc.pid, "Stackwarden")
+                wait_for("the window", mapped)
+                time.sleep(WARM_UP)
+                cpu, pss = measure(proc.pid, seconds)
+                gpu = "Skia GPU worker" if has_gpu_worker(proc.pid) else "no Skia GPU worker"
+                rows.append(Row("Stackwarden", f"Services view, {phase}: {gpu}", seconds, cpu, pss))
+            finally:
+                stop(proc)
+    return rows
+
+
+def wait_exited(pid, timeout=30.0):
+    """Until `pid` is gone or a zombie (a quit app still holds its single-instance name until then)."""
+    def gone():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            return True
+    wait_for(f"process {pid} to exit", gone, timeout=timeout)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("app")
@@ -264,6 +325,8 @@ def main():
     parser.add_argument("seconds", type=float, nargs="?", default=30.0)
     parser.add_argument("--stack", help="stack file the app watches (default: the built-in stack)")
     parser.add_argument("--reopen", type=int, default=7, help="how many times to time re-opening")
+    parser.add_argument("--rendering-rounds", type=int, default=2,
+                        help="rounds of the rendering policy comparison (0: none)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="sw-bench-"))
@@ -280,6 +343,11 @@ def main():
         wait_for("Xvfb", lambda: Path(f"/tmp/.X11-unix/X{DISPLAY.lstrip(':')}").exists(), timeout=10)
         minimal = run_minimal(args.minimal, env, args.seconds)
         rows, reopen, containers = run_app(args.app, env, args.seconds, work, host, args.reopen)
+        try:
+            ab = run_rendering_ab(args.app, env, args.seconds, args.rendering_rounds)
+        except Exception as e:  # what was measured above still prints
+            print(f"rendering comparison failed: {e}", file=sys.stderr)
+            ab = []
     finally:
         host.close()
         for p in (bus, xvfb):
@@ -300,6 +368,13 @@ def main():
     if reopen:
         print(f"Re-open from the tray until the window is mapped: median {statistics.median(reopen):.0f} ms "
               f"(min {min(reopen):.0f}, max {max(reopen):.0f}, {len(reopen)} runs).")
+    if ab:
+        print("\nRendering policy, launched directly on the Services view, ABBA order:\n")
+        print("| app | phase | own process PSS | WebKitWebProcess PSS | WebKitNetworkProcess PSS | all processes PSS "
+              "| own process CPU | WebKitWebProcess CPU | WebKitNetworkProcess CPU | samples written |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for row in ab:
+            print(row.line())
 
 
 if __name__ == "__main__":

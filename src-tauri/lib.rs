@@ -12,6 +12,7 @@ mod launch;
 mod notify;
 mod opener_scope;
 mod recovery;
+mod rendering;
 mod secrets;
 mod settings;
 mod state;

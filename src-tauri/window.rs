@@ -55,7 +55,10 @@ fn create<R: Runtime>(app: &AppHandle<R>, view: Option<&str>) -> Option<tauri::W
         _ => builder,
     };
     match builder.build() {
-        Ok(w) => Some(w),
+        Ok(w) => {
+            crate::rendering::apply(&w);
+            Some(w)
+        }
         Err(e) => {
             tracing::error!("cannot re-create the window: {e}");
             None

@@ -924,6 +924,43 @@ def test_a_desktop_action_reaches_the_running_instance(driver, app_env):
     wait_for("a verification ran", lambda: len(ask(driver, "verification_history")) > before, timeout=60)
 
 
+def thread_names(pid):
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:  # the process ended
+        return []
+    names = []
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/comm") as f:
+                names.append(f.read().strip())
+        except OSError:
+            continue
+    return names
+
+
+def assert_drawn_without_gpu_compositing(pid):
+    """With WebKit's default accelerated compositing, the web process runs
+    Skia's GPU worker thread (seen with STACKWARDEN_WEBVIEW_GPU=1, see
+    bench/app_cpu.py) and keeps GL textures (about 80 MB here)."""
+    web = web_processes(pid, kinds=("WebKitWebProces",))
+    assert web, "the window's web process is running"
+    for p in web:
+        names = thread_names(p)
+        assert "SkiaGPUWorker" not in names, f"the page is composited on the GPU path: {sorted(names)}"
+
+
+def test_the_page_is_drawn_without_gpu_compositing(driver, sni):
+    """The window's web view draws directly (src-tauri/rendering.rs)."""
+    pid = sni.owner_pid(sni.wait_for_item())
+    wait_for("the table", lambda: driver.find_elements(By.CSS_SELECTOR, '[data-testid="service-table"]'))
+    # A view switch redraws the whole page.
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-health"]').click()
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
+    time.sleep(3)
+    assert_drawn_without_gpu_compositing(pid)
+
+
 def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni, app_env):
     service = sni.wait_for_item()
     pid = sni.owner_pid(service)
@@ -977,6 +1014,9 @@ def test_closing_the_window_keeps_the_app_in_the_tray(driver, sni, app_env):
             d.close()
     # WebKit starts its processes again and the page renders.
     wait_for("the page rendered in the new window", drawn, timeout=20)
+    # The re-created window draws without GPU compositing too.
+    time.sleep(2)
+    assert_drawn_without_gpu_compositing(pid)
     assert size() == (1100, 700), f"the window keeps its size: {size()}"
 
     # Launching the app again (say, from the desktop launcher) brings this
@@ -997,7 +1037,7 @@ def pss_file_kib(pid):
     raise AssertionError("no Pss_File in smaps_rollup")
 
 
-def web_processes(pid):
+def web_processes(pid, kinds=("WebKitWebProces", "WebKitNetworkPr")):
     """WebKit's web and network processes started by the app."""
     found = []
     for entry in os.listdir("/proc"):
@@ -1011,7 +1051,7 @@ def web_processes(pid):
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid and comm.startswith(("WebKitWebProces", "WebKitNetworkPr")):
+        if ppid == pid and comm.startswith(kinds):
             found.append(int(entry))
     return found
 

@@ -46,6 +46,22 @@ describe("Services view renders only what changed", () => {
     vi.setSystemTime(T0);
   });
 
+  it("a new resource sample leaves the filter field's attributes alone", async () => {
+    const backend = fakeBackend(snapshot(fifty(), { updated_at_ms: T0 }), stackHealth());
+    render(<App backend={backend} />);
+    await settle();
+    const filter = screen.getByTestId("filter");
+    const changed: string[] = [];
+    const observer = new MutationObserver((records) => records.forEach((r) => changed.push(r.attributeName ?? "")));
+    observer.observe(filter, { attributes: true });
+
+    await act(async () => backend.emit(snapshot(fifty(() => 7.5, T0 + 2000), { updated_at_ms: T0 + 2000 })));
+    await settle();
+    observer.disconnect();
+    expect(screen.getAllByText("7.5%")).toHaveLength(50);
+    expect(changed).toEqual([]);
+  });
+
   it("a snapshot where one row's CPU changed re-renders that row only", async () => {
     const backend = fakeBackend(snapshot(fifty(), { updated_at_ms: T0 }), stackHealth());
     render(<App backend={backend} />);

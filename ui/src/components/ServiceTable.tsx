@@ -7,7 +7,7 @@
 // A new snapshot re-renders only the rows whose shown values changed (rows
 // are memoised and compare what they display), and time passing re-renders
 // only the uptime cells whose text changes (see `clock.ts`).
-import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { memo, type RefObject, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { asUiError, type Backend } from "../api";
 import type { ContainerAction } from "../bindings/ContainerAction";
 import type { ContainerId } from "../bindings/ContainerId";
@@ -198,16 +198,7 @@ export const ServiceTable = memo(function ServiceTable({
   return (
     <section className="services" aria-label="Services">
       <div className="toolbar">
-        <input
-          ref={filterRef}
-          type="search"
-          placeholder="Filter by name, project, image, state…  ( / )"
-          aria-label="Filter services"
-          value={query}
-          onChange={(e) => setQuery(e.target.value)}
-          onKeyDown={(e) => e.key === "Escape" && setQuery("")}
-          data-testid="filter"
-        />
+        <FilterBox value={query} onChange={setQuery} inputRef={filterRef} />
         <span className="muted" data-testid="row-count">
           {groups.reduce((n, g) => n + g.rows.length, 0)} of {rows.length} containers
         </span>
@@ -287,6 +278,34 @@ export const ServiceTable = memo(function ServiceTable({
         </div>
       )}
     </section>
+  );
+});
+
+/**
+ * The filter field, apart from the table: React re-applies an input's `type`
+ * and `name` attributes whenever the input renders, which inside the table's
+ * component was on every resource sample.
+ */
+const FilterBox = memo(function FilterBox({
+  value,
+  onChange,
+  inputRef,
+}: {
+  value: string;
+  onChange: (value: string) => void;
+  inputRef: RefObject<HTMLInputElement | null>;
+}) {
+  return (
+    <input
+      ref={inputRef}
+      type="search"
+      placeholder="Filter by name, project, image, state…  ( / )"
+      aria-label="Filter services"
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      onKeyDown={(e) => e.key === "Escape" && onChange("")}
+      data-testid="filter"
+    />
   );
 });
 
