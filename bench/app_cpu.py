@@ -36,6 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from procfs import thread_names  # noqa: E402
 from sni import SniHost  # noqa: E402
 from x11 import close_until_gone, find_app_window, is_viewable  # noqa: E402
 
@@ -263,19 +264,7 @@ def run_app(app, env, seconds, work, host, reopen_count):
 
 def has_gpu_worker(pid):
     """Whether the app's web process runs Skia's GPU worker (accelerated compositing)."""
-    for web in processes(pid)["web"]:
-        try:
-            tasks = os.listdir(f"/proc/{web}/task")
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                with open(f"/proc/{web}/task/{task}/comm") as f:
-                    if f.read().strip() == "SkiaGPUWorker":
-                        return True
-            except OSError:
-                continue
-    return False
+    return any("SkiaGPUWorker" in thread_names(web) for web in processes(pid)["web"])
 
 
 def run_rendering_ab(app, env, seconds, rounds):

@@ -13,6 +13,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.file_detector import UselessFileDetector
 
 from conftest import APP
+from procfs import thread_names
 from sni import SniHost
 from x11 import close_until_gone, distinct_colours, find_app_window, is_viewable
 
@@ -922,21 +923,6 @@ def test_a_desktop_action_reaches_the_running_instance(driver, app_env):
     wait_for("verify view shown", lambda: driver.find_element(
         By.CSS_SELECTOR, '[data-testid="nav-verify"]').get_attribute("aria-current") == "page")
     wait_for("a verification ran", lambda: len(ask(driver, "verification_history")) > before, timeout=60)
-
-
-def thread_names(pid):
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:  # the process ended
-        return []
-    names = []
-    for task in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{task}/comm") as f:
-                names.append(f.read().strip())
-        except OSError:
-            continue
-    return names
 
 
 def assert_drawn_without_gpu_compositing(pid):
