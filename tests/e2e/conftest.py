@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.remote.client_config import ClientConfig
 
 from sni import SniHost
 
@@ -242,7 +243,10 @@ def driver(app_env, sni):
     options = ArgOptions()
     options.set_capability("browserName", "wry")
     options.set_capability("tauri:options", {"application": str(APP)})
-    d = webdriver.Remote(command_executor="http://127.0.0.1:4444", options=options)
+    # Every WebDriver call is bounded: a window that stops answering fails
+    # the test that asked instead of hanging the suite.
+    config = ClientConfig(remote_server_addr="http://127.0.0.1:4444", timeout=120)
+    d = webdriver.Remote(command_executor="http://127.0.0.1:4444", options=options, client_config=config)
     d.implicitly_wait(0)
     yield d
     try:

@@ -18,6 +18,7 @@ from selenium.webdriver.common.by import By
 
 from conftest import ARTIFACTS, ROOT, _stop
 from test_desktop import button, text_of, wait_for
+from webview import screenshot
 
 CONTAINERS = ["sw-ai-llama", "sw-ai-aidb"]
 
@@ -65,7 +66,7 @@ def shown(driver, testid, artifacts, what, timeout=20):
     try:
         return wait_for(what, lambda: text_of(driver, testid), timeout=timeout)
     except AssertionError as e:
-        driver.save_screenshot(str(artifacts / f"window-detail-{testid}-missing.png"))
+        screenshot(driver, artifacts / f"window-detail-{testid}-missing.png")
         raise AssertionError(f"{e}; the detail showed: {text_of(driver, 'detail')!r}") from None
 
 
@@ -81,7 +82,7 @@ def open_detail(driver, container):
             return wait_for("detail", lambda: container in (text_of(driver, "detail") or ""), timeout=5)
         except Exception:
             if attempt == 2:
-                driver.save_screenshot(str(ARTIFACTS / f"window-detail-{container}-not-opened.png"))
+                screenshot(driver, ARTIFACTS / f"window-detail-{container}-not-opened.png")
                 raise
 
 
@@ -116,7 +117,7 @@ def test_a_service_detail_shows_llama_slots_and_mcp_tools(driver, workdir, artif
         assert "qwen2.5-coder-7b-instruct-q4_k_m.gguf" in model, model
         assert "42.5 tokens/s" in text_of(driver, "llama-metrics-llama-llama")
         wait_for("llama probe passes", lambda: "[SLOTS_BUSY] < 4" in (text_of(driver, "probes-llama") or ""))
-        driver.save_screenshot(str(artifacts / "window-detail-llama.png"))
+        screenshot(driver, artifacts / "window-detail-llama.png")
         close_detail(driver)
 
         open_detail(driver, "sw-ai-aidb")
@@ -126,7 +127,7 @@ def test_a_service_detail_shows_llama_slots_and_mcp_tools(driver, workdir, artif
         assert sorted(tools) == ["add_document", "get_tool_registry", "list_collections", "record_event",
                                  "search_documents"], tools
         assert "aidb-test" in text_of(driver, "mcp-aidb-mcp")
-        driver.save_screenshot(str(artifacts / "window-detail-mcp.png"))
+        screenshot(driver, artifacts / "window-detail-mcp.png")
         close_detail(driver)
     finally:
         stack_file.write_text(good)

@@ -15,6 +15,7 @@ from selenium.webdriver.remote.file_detector import UselessFileDetector
 from conftest import APP
 from procfs import thread_names
 from sni import SniHost
+from webview import screenshot
 from x11 import close_until_gone, distinct_colours, find_app_window, is_viewable
 
 TEST_CONTAINERS = ["sw-ok-web", "sw-ok-worker", "sw-mixed-healthy", "sw-mixed-sick", "sw-mixed-exits"]
@@ -96,7 +97,7 @@ def test_health_breakdown_and_a_stopped_required_container(driver, sni, artifact
     wait_for("response-time chart", lambda: driver.find_elements(
         By.CSS_SELECTOR, '[data-testid="probes-postgres"] svg[aria-label="Response time of schema"]'), timeout=20)
     assert re.search(r"Response time, last 30 min\s*[\d.]+ ms", text_of(driver, "probes-postgres"))
-    driver.save_screenshot(str(artifacts / "window-health.png"))
+    screenshot(driver, artifacts / "window-health.png")
     service = sni.wait_for_item()
     wait_for("tray shows the score", lambda: sni.item_properties(service)["title"] == "Stackwarden: 100% healthy")
     healthy_icon = sni.item_properties(service)["icon"]
@@ -140,7 +141,7 @@ def test_health_breakdown_and_a_stopped_required_container(driver, sni, artifact
         # The change is recorded in SQLite and listed with its time and reason.
         wait_for("recorded transition", lambda: re.search(r"web healthy → down container exited",
                                                           text_of(driver, "transitions") or ""))
-        driver.save_screenshot(str(artifacts / "window-health-web-down.png"))
+        screenshot(driver, artifacts / "window-health-web-down.png")
     finally:
         driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
         wait_for("start button", lambda: button(driver, "Start sw-ok-web")).click()
@@ -174,7 +175,7 @@ def test_the_timeline_shows_the_incident_and_its_evidence(driver, artifacts):
         text_of_css(driver, '[data-testid^="incident-actions-"]')))
     assert "start" in actions and "sw-ok-web" in actions, actions
     assert driver.find_elements(By.CSS_SELECTOR, '[data-testid="marker-action"]')
-    driver.save_screenshot(str(artifacts / "window-timeline.png"))
+    screenshot(driver, artifacts / "window-timeline.png")
     # Its recovery report, written into the data folder.
     driver.find_element(By.CSS_SELECTOR, '[data-testid^="export-incident-html-"]').click()
     saved = wait_for("the report's path", lambda: text_of_css(driver, '[data-testid^="export-incident-path-"]'))
@@ -246,7 +247,7 @@ def test_verify_now_shows_each_checks_result_and_exports_the_report(driver, sni,
     assert statuses["telemetry"] == "FAIL", "not configured in the e2e stack: the report's folder is absent"
     assert "table tool_registry exists (saw present)" in text_of(driver, "check-probe:postgres:schema")
     assert "Fix:" in text_of(driver, "check-telemetry")
-    driver.save_screenshot(str(artifacts / "window-verify.png"))
+    screenshot(driver, artifacts / "window-verify.png")
 
     driver.find_element(By.CSS_SELECTOR, '[data-testid="export-html"]').click()
     saved = wait_for("export", lambda: text_of(driver, "export-result"))
@@ -277,7 +278,7 @@ def test_a_broken_stack_file_keeps_the_last_good_definition(driver, workdir, art
     assert "stack.yaml, line 20" in banner and "nowhere" in banner, banner
     assert "keeps using the last good definition" in banner, banner
     assert "e2e: 100% healthy" in text_of(driver, "header-score"), "still scored on the last good stack"
-    driver.save_screenshot(str(artifacts / "window-stack-file-broken.png"))
+    screenshot(driver, artifacts / "window-stack-file-broken.png")
     stack_file.write_text(good)
     wait_for("banner gone after the fix", lambda: text_of(driver, "stack-error") is None, timeout=15)
 
@@ -311,7 +312,7 @@ def test_services_without_container_name_are_found_by_compose_labels(driver, wor
         driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-health"]').click()
         wait_for("cache scored", lambda: text_of(driver, "service-status-cache") == "healthy")
         assert text_of(driver, "group-score-Core Infrastructure").startswith("Core Infrastructure 100% (5/5)")
-        driver.save_screenshot(str(artifacts / "window-compose-labels.png"))
+        screenshot(driver, artifacts / "window-compose-labels.png")
     finally:
         stack_file.write_text(good)
         subprocess.run(["podman", "rm", "-f", "-t", "0", *names], capture_output=True)
@@ -350,7 +351,7 @@ def test_healing_view_quarantine_release_and_a_drill(driver, sni, workdir, artif
         assert "did not keep it healthy" in told[0]["body"] and "Healing" in told[0]["body"], told
         policy = driver.find_element(By.CSS_SELECTOR, row.format("drilled")).text
         assert "down, unhealthy" in policy and "at most 3 in 30 min" in policy, policy
-        driver.save_screenshot(str(artifacts / "window-healing-quarantine.png"))
+        screenshot(driver, artifacts / "window-healing-quarantine.png")
         driver.find_element(By.CSS_SELECTOR, row.format("flap") + ' [data-testid="heal-release"]').click()
         wait_for("released", lambda: "flap released" in (text_of(driver, "healing-said") or ""))
         wait_for("drilled watched", lambda: "watching" in driver.find_element(
@@ -360,14 +361,14 @@ def test_healing_view_quarantine_release_and_a_drill(driver, sni, workdir, artif
         driver.find_element(By.CSS_SELECTOR, row.format("drilled") + ' [data-testid="heal-drill"]').click()
         confirm = wait_for("asked first", lambda: text_of(driver, "drill-confirm"))
         assert "sw-e2e-drilled" in confirm and "SIGKILL" in confirm, confirm
-        driver.save_screenshot(str(artifacts / "window-healing-drill-asked.png"))
+        screenshot(driver, artifacts / "window-healing-drill-asked.png")
         driver.find_element(By.CSS_SELECTOR, '[data-testid="drill-run"]').click()
         drills = wait_for("the drill listed", lambda: text_of(driver, "drills"), timeout=60)
         assert "healed: healthy again" in drills, drills
         pid_after = subprocess.run(["podman", "inspect", "-f", "{{.State.Pid}}", "sw-e2e-drilled"],
                                    capture_output=True, text=True).stdout
         assert pid_after != pid_before, "the drill killed the container and it was started again"
-        driver.save_screenshot(str(artifacts / "window-healing-drill.png"))
+        screenshot(driver, artifacts / "window-healing-drill.png")
     finally:
         stack_file.write_text(good)
         subprocess.run(["podman", "rm", "-f", "-t", "0", *names], capture_output=True)
@@ -449,25 +450,25 @@ def test_the_recovery_wizard_brings_a_removed_stack_back_with_its_data(driver, s
             assert expected in plan, plan
         assert "4,321" in text_of(driver, "recovery-data-now")
         driver.execute_script("document.querySelector('main').scrollTop = 0")
-        driver.save_screenshot(str(artifacts / "window-recovery-plan.png"))
+        screenshot(driver, artifacts / "window-recovery-plan.png")
         guard = driver.find_element(By.CSS_SELECTOR, '[data-testid^="guard-"]:not([data-testid^="guard-accept"])')
         assert "A /srv/notes/today.txt" in guard.text, guard.text
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", guard)
-        driver.save_screenshot(str(artifacts / "window-recovery-guard.png"))
+        screenshot(driver, artifacts / "window-recovery-guard.png")
         guard.find_element(By.CSS_SELECTOR, 'input[type="checkbox"]').click()
         driver.find_element(By.CSS_SELECTOR, '[data-testid="recovery-run"]').click()
         try:
             wait_for("progress", lambda: text_of(driver, "recovery-running") or text_of(driver, "recovery-result"))
         except AssertionError as e:
             raise AssertionError(driver.find_element(By.CSS_SELECTOR, "main").text) from e
-        driver.save_screenshot(str(artifacts / "window-recovery-progress.png"))
+        screenshot(driver, artifacts / "window-recovery-progress.png")
         verdict = wait_for("the result", lambda: text_of(driver, "recovery-verdict"), timeout=120)
         assert verdict.startswith("Recovered in"), verdict + (text_of(driver, "recovery-plan") or "")
         rows = driver.find_element(By.CSS_SELECTOR, '[data-testid="recovery-compared"] [data-key="postgres:postgres:document_embeddings"]')
         assert "4,321" in rows.text and "same" in rows.text, rows.text
         assert "sha256" in text_of(driver, "recovery-plan"), "the backup is shown with its checksum"
         driver.execute_script("document.querySelector('[data-testid=recovery-result]').scrollIntoView()")
-        driver.save_screenshot(str(artifacts / "window-recovery-result.png"))
+        screenshot(driver, artifacts / "window-recovery-result.png")
         image = subprocess.run(["podman", "inspect", "-f", "{{.ImageName}}", f"{RECOVER_PROJECT}_notes_1"],
                                capture_output=True, text=True).stdout.strip()
         assert image == "localhost/sw-test-busybox:latest", image
@@ -517,7 +518,7 @@ def test_the_recovery_wizard_starts_a_stopped_engine(driver, engine, artifacts):
             By.CSS_SELECTOR, '[data-testid="recovery-start-engine"]'))
         assert f"podman system service --time=0 {engine.endpoint}" in start.text, start.text
         assert "no container engine answers" in text_of(driver, "recovery-findings")
-        driver.save_screenshot(str(artifacts / "window-recovery-engine.png"))
+        screenshot(driver, artifacts / "window-recovery-engine.png")
         start.click()
         said = wait_for("started", lambda: text_of(driver, "recovery-said"), timeout=20)
         match = re.search(r"pid (\d+)", said)
@@ -548,7 +549,7 @@ def test_stop_and_start_from_the_window(driver, artifacts):
     button(driver, "Start sw-ok-worker").click()
     wait_for("worker running", lambda: text_of(driver, "state-sw-ok-worker") == "running")
     assert text_of(driver, "action-outcome").startswith("Started sw-ok-worker.")
-    driver.save_screenshot(str(artifacts / "window-service-table.png"))
+    screenshot(driver, artifacts / "window-service-table.png")
 
 
 def test_logs_and_history_in_the_detail_view(driver, artifacts):
@@ -559,7 +560,7 @@ def test_logs_and_history_in_the_detail_view(driver, artifacts):
     wait_for("resource history chart", lambda: "CPU, last 30 min" in text_of(driver, "detail")
              and driver.find_elements(By.CSS_SELECTOR, '[data-testid="detail"] svg.sparkline'),
              timeout=20)
-    driver.save_screenshot(str(artifacts / "window-detail.png"))
+    screenshot(driver, artifacts / "window-detail.png")
     driver.find_element(By.CSS_SELECTOR, 'button[aria-label="Close details"]').click()
     wait_for("detail closed", lambda: text_of(driver, "detail") is None)
 
@@ -610,12 +611,12 @@ def test_the_telemetry_view_follows_a_file_with_charts_bursts_and_bad_lines(driv
         driver.find_element(By.XPATH, '//button[text()="Bad lines…"]').click()
         bad = wait_for("bad lines", lambda: text_of(driver, "bad-lines-aidb-events.jsonl"))
         assert "line 241" in bad and "<b>junk</b>" in bad, bad
-        driver.save_screenshot(str(artifacts / "window-telemetry.png"))
+        screenshot(driver, artifacts / "window-telemetry.png")
         # The burst is a row on the timeline.
         driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-timeline"]').click()
         wait_for("bursts on the timeline", lambda: driver.find_elements(
             By.CSS_SELECTOR, '[data-testid="telemetry-bursts"] rect.burst'))
-        driver.save_screenshot(str(artifacts / "window-timeline-telemetry.png"))
+        screenshot(driver, artifacts / "window-timeline-telemetry.png")
     finally:
         (workdir / "stack.yaml").write_text(E2E_STACK)
         driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
@@ -709,7 +710,7 @@ def test_tray_follows_the_engine_state(driver, sni, engine, artifacts):
     wait_for("window explains", lambda: text_of(driver, "engine-problem"))
     assert engine.endpoint in text_of(driver, "engine-problem")
     wait_for("the reason for the missing socket", lambda: "no socket at" in text_of(driver, "engine-problem"))
-    driver.save_screenshot(str(artifacts / "window-engine-unreachable.png"))
+    screenshot(driver, artifacts / "window-engine-unreachable.png")
 
     engine.start()
     wait_for("reconnected by itself", lambda: text_of(driver, "row-sw-ok-web"), timeout=30)
@@ -790,7 +791,7 @@ def test_settings_are_written_with_the_users_comments_and_applied_at_once(driver
     assert status["healing"]["paused"] == "self-healing is switched off in Settings", status
     assert status["recording"]["kind"] == "on", status
     wait_for("the stack watched again", lambda: "e2e: 100% healthy" in (text_of(driver, "header-score") or ""), timeout=30)
-    driver.save_screenshot(str(artifacts / "window-settings-dark.png"))
+    screenshot(driver, artifacts / "window-settings-dark.png")
 
     # The user fixes the typo by hand; the window reads the file again.
     config.write_text(config.read_text().replace("intreval = 5\n", ""))
@@ -809,7 +810,7 @@ def test_settings_are_written_with_the_users_comments_and_applied_at_once(driver
     assert ask(driver, "app_info")["refresh_interval_ms"] == 1200
     wait_for("healing on", lambda: ask(driver, "runtime_status")["healing"]["paused"] != \
              "self-healing is switched off in Settings")
-    driver.save_screenshot(str(artifacts / "window-settings-light.png"))
+    screenshot(driver, artifacts / "window-settings-light.png")
     text = config.read_text()
     assert text.startswith("# My Stackwarden settings: written by hand\n[refresh]\ninterval_ms = 1200\n\n[stack]\n"), text
     for part in ("[healing]\nenabled = true\n", '[desktop]\ntheme = "light"\n',
@@ -846,7 +847,7 @@ def test_a_password_kept_in_the_keyring_reaches_the_probe_and_no_file(driver, wo
         if not driver.find_elements(By.CSS_SELECTOR, '[data-testid="probes-postgres"]'):
             driver.find_element(By.XPATH, '//button[contains(., "postgres")]').click()
         wait_for("the offer", lambda: driver.find_elements(By.CSS_SELECTOR, '[data-testid="set-password-postgres-schema"]'))
-        driver.save_screenshot(str(artifacts / "window-password-missing.png"))
+        screenshot(driver, artifacts / "window-password-missing.png")
         driver.find_element(By.CSS_SELECTOR, '[data-testid="set-password-postgres-schema"]').click()
         driver.find_element(By.CSS_SELECTOR, '[data-testid="password-input-postgres-schema"]').send_keys("sw-test-pw")
         driver.find_element(By.CSS_SELECTOR, '[data-testid="password-save-postgres-schema"]').click()
@@ -939,10 +940,10 @@ def assert_drawn_without_gpu_compositing(pid):
 def test_the_page_is_drawn_without_gpu_compositing(driver, sni):
     """The window's web view draws directly (src-tauri/rendering.rs)."""
     pid = sni.owner_pid(sni.wait_for_item())
-    wait_for("the table", lambda: driver.find_elements(By.CSS_SELECTOR, '[data-testid="service-table"]'))
-    # A view switch redraws the whole page.
+    # View switches redraw the whole page; the one before left the Verify view.
     driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-health"]').click()
     driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-services"]').click()
+    wait_for("the table", lambda: driver.find_elements(By.CSS_SELECTOR, '[data-testid="service-table"]'))
     time.sleep(3)
     assert_drawn_without_gpu_compositing(pid)
 
