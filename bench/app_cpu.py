@@ -190,9 +190,8 @@ def run_minimal(minimal, env, seconds):
 
 
 def run_app(app, env, seconds, work, host, reopen_count):
-    from selenium import webdriver
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.options import ArgOptions
+    from webview import open_session
 
     rows = []
     db = work / "data" / "stackwarden.sqlite3"
@@ -201,10 +200,7 @@ def run_app(app, env, seconds, work, host, reopen_count):
     driver = None
     try:
         wait_port(DRIVER_PORT)
-        options = ArgOptions()
-        options.set_capability("browserName", "wry")
-        options.set_capability("tauri:options", {"application": str(app)})
-        driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{DRIVER_PORT}", options=options)
+        driver = open_session(DRIVER_PORT, app)
         service = host.wait_for_item(60)
         pid = host.owner_pid(service)
         row_css = '[data-testid="service-table"] tbody tr[data-testid^="row-"]'

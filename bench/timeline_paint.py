@@ -28,9 +28,8 @@ SPANS = {"24h": 24 * 3600 * 1000, "7d": 7 * 24 * 3600 * 1000}
 
 def main():
     app, data, runs = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 9
-    from selenium import webdriver
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.options import ArgOptions
+    from webview import open_session
 
     work = Path(tempfile.mkdtemp(prefix="sw-paint-"))
     config = work / "config.toml"
@@ -51,10 +50,7 @@ def main():
                                         str(DRIVER_PORT + 1)], env=env,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(DRIVER_PORT)
-        options = ArgOptions()
-        options.set_capability("browserName", "wry")
-        options.set_capability("tauri:options", {"application": str(app)})
-        driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{DRIVER_PORT}", options=options)
+        driver = open_session(DRIVER_PORT, app)
         wait_for("the window", lambda: driver.find_elements(By.CSS_SELECTOR, '[data-testid="nav-timeline"]'))
         time.sleep(5)  # start-up work (first probe rounds, page JIT) is over
         driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-timeline"]').click()

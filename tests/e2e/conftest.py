@@ -14,11 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.common.options import ArgOptions
-from selenium.webdriver.remote.client_config import ClientConfig
 
 from sni import SniHost
+from webview import open_session
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("SW_ARTIFACTS", ROOT / "tests" / "artifacts"))
@@ -239,25 +237,39 @@ def driver(app_env, sni):
     log = open(ARTIFACTS / "app.log", "w")
     td = subprocess.Popen(["tauri-driver", "--port", "4444", "--native-port", "4445"], env=app_env,
                           stdout=log, stderr=log)
-    _wait_port(4444)
-    options = ArgOptions()
-    options.set_capability("browserName", "wry")
-    options.set_capability("tauri:options", {"application": str(APP)})
-    # Every WebDriver call is bounded: a window that stops answering fails
-    # the test that asked instead of hanging the suite.
-    config = ClientConfig(remote_server_addr="http://127.0.0.1:4444", timeout=120)
-    d = webdriver.Remote(command_executor="http://127.0.0.1:4444", options=options, client_config=config)
-    d.implicitly_wait(0)
-    yield d
     try:
-        d.quit()
-    except Exception:  # the app may already have quit from its tray menu
-        pass
-    _stop(td)
-    log.close()
+        _wait_port(4444)
+        d = open_session(4444, APP)
+        try:
+            yield d
+        finally:
+            try:
+                d.quit()
+            except Exception:  # the app may already have quit from its tray menu
+                pass
+    finally:
+        _stop(td)
+        log.close()
 
 
 @pytest.fixture(scope="session")
 def artifacts():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def _window_stopped_answering(excinfo) -> bool:
+    """A test ran out of time (pytest-timeout) or a WebDriver call did."""
+    text = f"{excinfo.typename}: {excinfo.value}"
+    return "Timeout (>" in text or "ReadTimeoutError" in text or "Read timed out" in text
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    # The tests share one window: once it stops answering, every later test
+    # would wait out its own bounds too. The run stops there; the session's
+    # fixtures are still torn down.
+    report = yield
+    if report.failed and call.excinfo is not None and _window_stopped_answering(call.excinfo):
+        item.session.shouldstop = f"{item.name} found the window not answering; later tests share it"
+    return report

@@ -10,6 +10,7 @@ Runs before test_desktop.py (files run in name order) and leaves the app as
 it found it: the stack file is restored, the containers removed and the
 stand-ins stopped by their PIDs."""
 
+import selectors
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,9 @@ CONTAINERS = ["sw-ai-llama", "sw-ai-aidb"]
 def start(cmd):
     """Starts a stand-in that prints `PORT <n>`; returns it and its port."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline().strip()
+    with selectors.DefaultSelector() as said:
+        said.register(proc.stdout, selectors.EVENT_READ)
+        line = proc.stdout.readline().strip() if said.select(timeout=30) else ""
     if not line.startswith("PORT "):
         _stop(proc)
         raise AssertionError(f"{cmd} did not say its port: {line!r}")

@@ -8,6 +8,7 @@ import shlex
 import subprocess
 import time
 
+import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.file_detector import UselessFileDetector
@@ -387,6 +388,8 @@ def _recover_clean():
     subprocess.run(["podman", "network", "rm", "-f", f"{RECOVER_PROJECT}_default"], capture_output=True)
 
 
+# Its own waits add up to more than the suite's 300 s per test.
+@pytest.mark.timeout(600)
 def test_the_recovery_wizard_brings_a_removed_stack_back_with_its_data(driver, sni, engine, workdir, artifacts):
     """The replica stack (PostgreSQL and Redis with data, an MCP service)
     brought up by podman-compose, verified, then every container removed;
