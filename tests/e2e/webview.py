@@ -13,6 +13,7 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.remote.client_config import ClientConfig
+from selenium.webdriver.remote.remote_connection import RemoteConnection
 
 # No WebDriver call of the tests or benchmarks takes this long: one that
 # does means the window stopped answering.
@@ -45,7 +46,7 @@ def open_session(port: int, application: Path) -> webdriver.Remote:
     address = f"http://127.0.0.1:{port}"
     config = ClientConfig(remote_server_addr=address, timeout=CALL_TIMEOUT_S,
                           init_args_for_pool_manager={"init_args_for_pool_manager": {"retries": False}})
-    driver = webdriver.Remote(command_executor=address, options=options, client_config=config)
+    driver = webdriver.Remote(command_executor=RemoteConnection(client_config=config), options=options)
     driver.implicitly_wait(0)
     return driver
 
