@@ -31,6 +31,12 @@ const GAP_AFTER_MS: i64 = 90_000;
 const CATCH_UP_WITHIN: Duration = Duration::from_secs(30);
 /// Past events arrive together: a pause this long means they are all in.
 const EVENTS_PAUSE: Duration = Duration::from_secs(3);
+/// How far ahead of the request the past events' `until` lies. Podman
+/// reads its whole event log (up to 1 MB by default) before the recent
+/// events and stops reading at `until`: one that has passed, or comes
+/// within milliseconds, ends the stream with none. The stream ends at
+/// `until` at the latest.
+const EVENTS_READ_AHEAD_S: i64 = 5;
 /// The most past events read (a month of a busy engine is far fewer).
 const MAX_CATCH_UP_EVENTS: usize = 200_000;
 
@@ -546,6 +552,12 @@ async fn catch_up(
     );
 }
 
+/// The `until` (Unix seconds) of a request for past events made at `now_ms`:
+/// at least EVENTS_READ_AHEAD_S later, whatever the fraction of the second.
+fn events_until_secs(now_ms: i64) -> i64 {
+    now_ms.div_euclid(1000) + 1 + EVENTS_READ_AHEAD_S
+}
+
 /// When an engine event happened, in ms, from its nanoseconds or seconds.
 fn event_ms(time_nano: Option<i64>, time: Option<i64>) -> Option<i64> {
     time_nano
@@ -582,11 +594,11 @@ pub async fn replay_engine_events(
     // Past events come at once; the stream is not relied on to end at
     // `until` (Podman ends it only when a later event arrives), so reading
     // stops after a pause once they started coming, or at the deadline.
-    // `until` is when the request is made, not when the watch started:
-    // Podman ends the stream at once, after at most one event, when `until`
-    // has already passed (waiting for the engine to connect takes a while).
-    // Events after `started` are the live watch's and are left out below.
-    let between = || Box::pin(engine.container_events_between(last / 1000, now_ms() / 1000 + 1));
+    // `until` follows the request, not the watch's start (waiting for the
+    // engine to connect takes a while): see EVENTS_READ_AHEAD_S. Events
+    // after `started` are the live watch's and are left out below.
+    let between =
+        || Box::pin(engine.container_events_between(last / 1000, events_until_secs(now_ms())));
     let mut stream = between();
     let deadline = tokio::time::Instant::now() + CATCH_UP_WITHIN;
     let mut events = Vec::new();
@@ -725,6 +737,30 @@ mod tests {
     use stackwarden_health::{ConditionResult, ProbeOutcome, ProbeRun};
 
     use super::*;
+
+    /// A request late in a second once got `until` 10 ms away: Podman ended
+    /// the stream before reaching the recent events, and a crash while
+    /// nobody watched was lost.
+    #[test]
+    fn past_events_are_asked_until_well_after_the_request() {
+        for now_ms in [
+            1_796_122_007_000,
+            1_796_122_007_001,
+            1_796_122_007_500,
+            1_796_122_007_988,
+            1_796_122_007_999,
+        ] {
+            let ahead_ms = events_until_secs(now_ms) * 1000 - now_ms;
+            assert!(
+                ahead_ms >= EVENTS_READ_AHEAD_S * 1000,
+                "{now_ms}: {ahead_ms} ms"
+            );
+            assert!(
+                ahead_ms <= (EVENTS_READ_AHEAD_S + 1) * 1000,
+                "{now_ms}: {ahead_ms} ms"
+            );
+        }
+    }
 
     fn run(service: &str, probe: &str, success: bool, error: Option<&str>) -> ProbeRun {
         ProbeRun {
