@@ -56,6 +56,25 @@ pub struct ListedContainer {
     pub service: Option<String>,
 }
 
+impl ListedContainer {
+    /// From a list entry's id, names and labels, as both APIs give them.
+    pub(crate) fn from_list(
+        id: String,
+        names: Option<&[String]>,
+        labels: Option<&HashMap<String, String>>,
+    ) -> Self {
+        Self {
+            name: names
+                .and_then(|n| n.first())
+                .map(|n| n.trim_start_matches('/').to_string())
+                .unwrap_or_default(),
+            project: labels.and_then(|l| l.get(crate::convert::PROJECT_LABEL).cloned()),
+            service: labels.and_then(crate::convert::service_of),
+            id,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Engine {
     docker: Docker,
@@ -157,8 +176,22 @@ impl Engine {
     }
 
     /// Every container's id, name and compose labels, from one list call: enough
-    /// to pick the ones worth inspecting.
+    /// to pick the ones worth inspecting. On Podman from its own list (see
+    /// the libpod module), else from the Docker-compatible one.
     pub async fn list_named(&self) -> Result<Vec<ListedContainer>, EngineError> {
+        if let Some(libpod) = &self.libpod {
+            match libpod.list().await {
+                Ok(list) => return Ok(list),
+                Err(e) if e.is_lost() => return Err(e),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Podman's list failed; using the compatible one");
+                }
+            }
+        }
+        self.list_compatible().await
+    }
+
+    async fn list_compatible(&self) -> Result<Vec<ListedContainer>, EngineError> {
         let options = ListContainersOptionsBuilder::default().all(true).build();
         let list = within("the container list", CALL_TIMEOUT, async {
             self.docker
@@ -170,18 +203,11 @@ impl Engine {
         Ok(list
             .into_iter()
             .filter_map(|c| {
-                let label = |key: &str| c.labels.as_ref().and_then(|l| l.get(key)).cloned();
-                Some(ListedContainer {
-                    name: c
-                        .names
-                        .as_ref()
-                        .and_then(|n| n.first())
-                        .map(|n| n.trim_start_matches('/').to_string())
-                        .unwrap_or_default(),
-                    project: label(crate::convert::PROJECT_LABEL),
-                    service: c.labels.as_ref().and_then(crate::convert::service_of),
-                    id: c.id?,
-                })
+                Some(ListedContainer::from_list(
+                    c.id?,
+                    c.names.as_deref(),
+                    c.labels.as_ref(),
+                ))
             })
             .collect())
     }
@@ -345,32 +371,17 @@ impl Engine {
         prev: &mut HashMap<ContainerId, CpuSample>,
     ) -> Result<(Vec<ServiceRow>, RefreshTiming), EngineError> {
         if let Some(libpod) = &self.libpod {
-            let ((ids, list), (batch, stats)) = tokio::join!(
+            let ((listed, list), (batch, stats)) = tokio::join!(
                 async {
                     let t = Instant::now();
-                    (libpod.list_ids().await, t.elapsed())
+                    (self.list_named().await, t.elapsed())
                 },
                 async {
                     let t = Instant::now();
                     (libpod.all_stats().await, t.elapsed())
                 }
             );
-            let listed = match ids {
-                Ok(ids) => ids
-                    .into_iter()
-                    .map(|id| ListedContainer {
-                        name: id.clone(),
-                        id,
-                        project: None,
-                        service: None,
-                    })
-                    .collect(),
-                Err(e) if e.is_lost() => return Err(e),
-                Err(e) => {
-                    tracing::warn!(error = %e, "Podman's list failed; using the compatible one");
-                    self.list_named().await?
-                }
-            };
+            let listed = listed?;
             let t = Instant::now();
             let mut rows = self.inspect_listed(&listed).await?;
             let inspect = t.elapsed();
