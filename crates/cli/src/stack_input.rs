@@ -80,12 +80,11 @@ pub async fn engine_rows(
     };
     let rows = match engine.list_named().await {
         Ok(listed) => {
-            let ids: Vec<String> = listed
+            let listed: Vec<_> = listed
                 .into_iter()
                 .filter(|c| stack.is_none_or(|s| in_stack(s, c)))
-                .map(|c| c.id)
                 .collect();
-            engine.inspect_rows(&ids).await
+            engine.inspect_listed(&listed).await
         }
         Err(e) => Err(e),
     }

@@ -39,7 +39,7 @@ pub use local::LocalCommands;
 pub use model::*;
 pub use plan::{dependency_order, plan, Tools};
 
-use stackwarden_engine::Engine;
+use stackwarden_engine::{Engine, ListedContainer};
 use stackwarden_health::{CheckStatus, VerificationRun};
 use stackwarden_model::ServiceRow;
 use stackwarden_stack::Stack;
@@ -49,8 +49,9 @@ pub async fn stack_rows(
     engine: &Engine,
     stack: &Stack,
 ) -> Result<Vec<ServiceRow>, stackwarden_engine::EngineError> {
-    let listed = engine.list_named().await?;
-    let ids: Vec<String> = listed
+    let listed: Vec<ListedContainer> = engine
+        .list_named()
+        .await?
         .into_iter()
         .filter(|c| {
             stack
@@ -58,9 +59,11 @@ pub async fn stack_rows(
                 .iter()
                 .any(|s| s.is_container(stack, &c.name, c.project.as_deref(), c.service.as_deref()))
         })
-        .map(|c| c.id)
         .collect();
-    engine.inspect_rows(&ids).await
+    // A container that cannot be inspected (Podman's compatible inspect
+    // passes its own `stopped` state for a moment) keeps its listed name
+    // and labels, so it stays the stack's.
+    engine.inspect_listed(&listed).await
 }
 
 /// The recovery's record: the steps' outcomes, the fingerprints compared

@@ -613,12 +613,12 @@ pub async fn replay_engine_events(
         };
         match tokio::time::timeout(wait, stream.next()).await {
             Ok(Some(Ok(event))) => {
-                last_arrived = std::time::Instant::now();
                 let at_ms = event_ms(event.time_nano, event.time);
                 // After this watch started: the live watch's, not ours. Not a
                 // reason to stop either: a stray timestamp must not hide the
                 // events that follow it.
                 if at_ms.is_none_or(|t| t <= started) {
+                    last_arrived = std::time::Instant::now();
                     events.push(event);
                 }
             }
